@@ -1,0 +1,18 @@
+//! The domain: parcels, shops, track numbers, statuses and the rules that turn carrier events
+//! into notifications.
+//!
+//! Plain Rust with no I/O, no actors and no clock reads: every function that needs the time
+//! takes it as an argument. The most tested code in the project.
+
+pub mod carrier;
+pub mod contact;
+pub mod intake;
+pub mod lifecycle;
+pub mod money;
+pub mod notification;
+pub mod parcel;
+pub mod phone;
+pub mod schedule;
+pub mod shop;
+pub mod status;
+pub mod track;

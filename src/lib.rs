@@ -1,0 +1,16 @@
+//! parceld watches online shops' parcels at the carriers and tells the shops' customers, by SMS
+//! and e-mail, when to go and pick them up.
+//!
+//! # Layout
+//! Dependencies point downwards only:
+//! - [`domain`]: track numbers, statuses, the parcel lifecycle; pure, no I/O.
+//! - [`store`]: the only module that knows sled; versioned records, transactions.
+//! - [`carriers`]: the `Carrier` trait and one module per carrier.
+//! - [`notify`]: message rendering and the channels that deliver them.
+//! - [`actors`]: thin actix shells (scheduler, pollers, reminder timer, senders) that own timers
+//!   and I/O and call the layers above.
+//! - [`api`]: the HTTP/JSON control API on the Unix socket and the shops' TCP listener, with
+//!   the DTOs `parcelctl` shares.
+//! - [`config`], [`daemon`]: validated settings; start-up, signals, systemd, shutdown.
+
+pub mod domain;
