@@ -13,4 +13,9 @@
 //!   the DTOs `parcelctl` shares.
 //! - [`config`], [`daemon`]: validated settings; start-up, signals, systemd, shutdown.
 
+pub mod carriers;
+pub mod config;
+pub mod daemon;
 pub mod domain;
+pub mod notify;
+pub mod store;

@@ -40,6 +40,21 @@ impl CarrierId {
         }
     }
 
+    /// A one-byte tag for store values.
+    pub fn tag(self) -> u8 {
+        match self {
+            CarrierId::RussianPost => 1,
+            CarrierId::Ems => 2,
+            CarrierId::ChinaPost => 3,
+            CarrierId::Sandbox => 4,
+        }
+    }
+
+    /// The carrier a tag names.
+    pub fn from_tag(tag: u8) -> Option<CarrierId> {
+        CarrierId::ALL.into_iter().find(|c| c.tag() == tag)
+    }
+
     /// The name customers know, in Russian.
     pub fn display_ru(self) -> &'static str {
         match self {
@@ -68,7 +83,9 @@ impl FromStr for CarrierId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let norm = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
         match norm.as_str() {
-            "russian_post" | "russianpost" | "pochta" | "почта_россии" => Ok(CarrierId::RussianPost),
+            "russian_post" | "russianpost" | "pochta" | "почта_россии" => {
+                Ok(CarrierId::RussianPost)
+            }
             "ems" | "ems_russian_post" => Ok(CarrierId::Ems),
             "china_post" | "chinapost" | "china_ems" => Ok(CarrierId::ChinaPost),
             "sandbox" => Ok(CarrierId::Sandbox),
@@ -86,7 +103,13 @@ mod tests {
         for c in CarrierId::ALL {
             assert_eq!(c.as_str().parse::<CarrierId>(), Ok(c));
         }
-        assert_eq!("Russian-Post".parse::<CarrierId>(), Ok(CarrierId::RussianPost));
+        assert_eq!(
+            "Russian-Post".parse::<CarrierId>(),
+            Ok(CarrierId::RussianPost)
+        );
         assert!("dhl".parse::<CarrierId>().is_err());
+        for c in CarrierId::ALL {
+            assert_eq!(CarrierId::from_tag(c.tag()), Some(c));
+        }
     }
 }

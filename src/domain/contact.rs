@@ -18,7 +18,9 @@ impl EmailAddress {
     pub fn parse(input: &str) -> Result<EmailAddress, EmailError> {
         let trimmed = input.trim();
         if trimmed.len() > 254 {
-            return Err(EmailError(trimmed.chars().take(40).collect::<String>() + "…"));
+            return Err(EmailError(
+                trimmed.chars().take(40).collect::<String>() + "…",
+            ));
         }
         trimmed
             .parse::<lettre::Address>()

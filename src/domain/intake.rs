@@ -147,13 +147,13 @@ pub fn validate(draft: &ParcelDraft) -> Result<ValidParcel, Vec<FieldError>> {
         },
     };
 
-    let order_id = present(&draft.order_id)
-        .and_then(|o| plain_text("order_id", o, MAX_ORDER_ID, &mut errors));
+    let order_id =
+        present(&draft.order_id).and_then(|o| plain_text("order_id", o, MAX_ORDER_ID, &mut errors));
     let name = present(&draft.name)
         .and_then(|n| plain_text("customer.name", n, MAX_NAME, &mut errors))
         .unwrap_or_default();
-    let contents = present(&draft.contents)
-        .and_then(|c| plain_text("contents", c, MAX_CONTENTS, &mut errors));
+    let contents =
+        present(&draft.contents).and_then(|c| plain_text("contents", c, MAX_CONTENTS, &mut errors));
 
     let phone = present(&draft.phone).and_then(|p| match Phone::parse(p) {
         Ok(p) => Some(p),

@@ -281,7 +281,11 @@ pub fn fire_reminder(parcel: &mut Parcel, now: Timestamp, rules: &Rules) -> Opti
     if now < due {
         return None;
     }
-    let Some(arrival) = parcel.arrival.clone().filter(|_| parcel.is_waiting_for_pickup()) else {
+    let Some(arrival) = parcel
+        .arrival
+        .clone()
+        .filter(|_| parcel.is_waiting_for_pickup())
+    else {
         parcel.next_reminder_at = None;
         return None;
     };
@@ -390,18 +394,33 @@ mod tests {
     #[test]
     fn accepted_is_announced_once() {
         let mut p = parcel();
-        let o = apply_events(&mut p, vec![ev(0, Status::Accepted, "1/1", "101000")], t(HOUR), &rules());
+        let o = apply_events(
+            &mut p,
+            vec![ev(0, Status::Accepted, "1/1", "101000")],
+            t(HOUR),
+            &rules(),
+        );
         assert_eq!(kinds(&o), [(NotificationKind::Accepted, 1)]);
         assert_eq!(p.status, Status::Accepted);
         assert_eq!(o.previous_status, Some(Status::Registered));
 
         // The same record again changes nothing.
-        let o = apply_events(&mut p, vec![ev(0, Status::Accepted, "1/1", "101000")], t(2 * HOUR), &rules());
+        let o = apply_events(
+            &mut p,
+            vec![ev(0, Status::Accepted, "1/1", "101000")],
+            t(2 * HOUR),
+            &rules(),
+        );
         assert!(!o.changed());
         assert!(o.intents.is_empty());
 
         // Moving on does not announce acceptance again.
-        let o = apply_events(&mut p, vec![ev(HOUR, Status::InTransit, "8/0", "140980")], t(3 * HOUR), &rules());
+        let o = apply_events(
+            &mut p,
+            vec![ev(HOUR, Status::InTransit, "8/0", "140980")],
+            t(3 * HOUR),
+            &rules(),
+        );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::InTransit);
     }
@@ -426,7 +445,12 @@ mod tests {
     #[test]
     fn arrival_sets_office_deadline_and_first_reminder() {
         let mut p = parcel();
-        apply_events(&mut p, vec![ev(0, Status::Accepted, "1/1", "101000")], t(0), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::Accepted, "1/1", "101000")],
+            t(0),
+            &rules(),
+        );
         let o = apply_events(
             &mut p,
             vec![ev(3 * DAY, Status::ArrivedAtPickup, "8/2", "630099")],
@@ -462,17 +486,29 @@ mod tests {
     #[test]
     fn reminders_every_period_then_last_then_nothing() {
         let mut p = parcel();
-        apply_events(&mut p, vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")], t(0), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+        );
         // deadline day 30, last reminder at day 28; reminders on days 5, 10, 15, 20, 25.
         let mut fired = vec![];
         let mut now = t(0);
         for _ in 0..20 {
             let Some(due) = p.next_reminder_at else { break };
             // Nothing fires early.
-            assert_eq!(fire_reminder(&mut p, sub(due, Duration::from_secs(1)), &rules()), None);
+            assert_eq!(
+                fire_reminder(&mut p, sub(due, Duration::from_secs(1)), &rules()),
+                None
+            );
             now = due;
             if let Some(i) = fire_reminder(&mut p, now, &rules()) {
-                fired.push((i.kind, i.occurrence, (now.as_second() - t(0).as_second()) / DAY));
+                fired.push((
+                    i.kind,
+                    i.occurrence,
+                    (now.as_second() - t(0).as_second()) / DAY,
+                ));
             }
         }
         assert_eq!(
@@ -487,13 +523,21 @@ mod tests {
             ]
         );
         assert_eq!(p.next_reminder_at, None);
-        assert_eq!(fire_reminder(&mut p, add(now, Duration::from_secs(86_400)), &rules()), None);
+        assert_eq!(
+            fire_reminder(&mut p, add(now, Duration::from_secs(86_400)), &rules()),
+            None
+        );
     }
 
     #[test]
     fn reminder_that_fires_late_is_not_doubled() {
         let mut p = parcel();
-        apply_events(&mut p, vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")], t(0), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+        );
         // The daemon was down for 8 days: one reminder, then the next one a period later.
         let i = fire_reminder(&mut p, t(13 * DAY), &rules()).unwrap();
         assert_eq!((i.kind, i.occurrence), (NotificationKind::Reminder, 1));
@@ -504,9 +548,19 @@ mod tests {
     #[test]
     fn delivery_stops_reminders_and_polling() {
         let mut p = parcel();
-        apply_events(&mut p, vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")], t(0), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+        );
         assert!(p.next_reminder_at.is_some());
-        let o = apply_events(&mut p, vec![ev(2 * DAY, Status::Delivered, "2/1", "630099")], t(2 * DAY), &rules());
+        let o = apply_events(
+            &mut p,
+            vec![ev(2 * DAY, Status::Delivered, "2/1", "630099")],
+            t(2 * DAY),
+            &rules(),
+        );
         assert_eq!(kinds(&o), [(NotificationKind::Delivered, 1)]);
         assert_eq!(p.status, Status::Delivered);
         assert_eq!(p.next_reminder_at, None);
@@ -515,7 +569,12 @@ mod tests {
         p.next_reminder_at = Some(t(5 * DAY));
         assert_eq!(fire_reminder(&mut p, t(5 * DAY), &rules()), None);
         // Later events change nothing.
-        let o = apply_events(&mut p, vec![ev(3 * DAY, Status::InTransit, "8/0", "1")], t(3 * DAY), &rules());
+        let o = apply_events(
+            &mut p,
+            vec![ev(3 * DAY, Status::InTransit, "8/0", "1")],
+            t(3 * DAY),
+            &rules(),
+        );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::Delivered);
     }
@@ -523,17 +582,42 @@ mod tests {
     #[test]
     fn return_alerts_the_shop_and_ignores_arrival_at_sender() {
         let mut p = parcel();
-        apply_events(&mut p, vec![ev(0, Status::Accepted, "1/1", "101000")], t(0), &rules());
-        apply_events(&mut p, vec![ev(5 * DAY, Status::ArrivedAtPickup, "8/2", "630099")], t(5 * DAY), &rules());
-        let o = apply_events(&mut p, vec![ev(36 * DAY, Status::Returning, "3/1", "630099")], t(36 * DAY), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::Accepted, "1/1", "101000")],
+            t(0),
+            &rules(),
+        );
+        apply_events(
+            &mut p,
+            vec![ev(5 * DAY, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(5 * DAY),
+            &rules(),
+        );
+        let o = apply_events(
+            &mut p,
+            vec![ev(36 * DAY, Status::Returning, "3/1", "630099")],
+            t(36 * DAY),
+            &rules(),
+        );
         assert_eq!(kinds(&o), [(NotificationKind::ReturnStarted, 1)]);
         assert_eq!(p.next_reminder_at, None);
         assert_eq!(p.arrival, None);
         // 8/2 at the sender's office: still returning, no "arrived" for the customer.
-        let o = apply_events(&mut p, vec![ev(42 * DAY, Status::ArrivedAtPickup, "8/2", "101000")], t(42 * DAY), &rules());
+        let o = apply_events(
+            &mut p,
+            vec![ev(42 * DAY, Status::ArrivedAtPickup, "8/2", "101000")],
+            t(42 * DAY),
+            &rules(),
+        );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::Returning);
-        let o = apply_events(&mut p, vec![ev(43 * DAY, Status::ReturnedToSender, "2/2", "101000")], t(43 * DAY), &rules());
+        let o = apply_events(
+            &mut p,
+            vec![ev(43 * DAY, Status::ReturnedToSender, "2/2", "101000")],
+            t(43 * DAY),
+            &rules(),
+        );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::ReturnedToSender);
         assert!(p.status.is_final());
@@ -543,24 +627,59 @@ mod tests {
     #[test]
     fn redirect_to_another_office_is_announced_again() {
         let mut p = parcel();
-        apply_events(&mut p, vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")], t(0), &rules());
-        let o = apply_events(&mut p, vec![ev(DAY, Status::InTransit, "4/1", "630099")], t(DAY), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+        );
+        let o = apply_events(
+            &mut p,
+            vec![ev(DAY, Status::InTransit, "4/1", "630099")],
+            t(DAY),
+            &rules(),
+        );
         assert!(o.intents.is_empty());
         assert_eq!(p.next_reminder_at, None);
-        let o = apply_events(&mut p, vec![ev(2 * DAY, Status::ArrivedAtPickup, "8/2", "630100")], t(2 * DAY), &rules());
+        let o = apply_events(
+            &mut p,
+            vec![ev(2 * DAY, Status::ArrivedAtPickup, "8/2", "630100")],
+            t(2 * DAY),
+            &rules(),
+        );
         assert_eq!(kinds(&o), [(NotificationKind::Arrived, 2)]);
         assert_eq!(p.arrival.as_ref().unwrap().deadline, t(32 * DAY));
         // Back at the first office again: no third announcement.
-        apply_events(&mut p, vec![ev(3 * DAY, Status::InTransit, "4/1", "630100")], t(3 * DAY), &rules());
-        let o = apply_events(&mut p, vec![ev(4 * DAY, Status::ArrivedAtPickup, "8/2", "630099")], t(4 * DAY), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(3 * DAY, Status::InTransit, "4/1", "630100")],
+            t(3 * DAY),
+            &rules(),
+        );
+        let o = apply_events(
+            &mut p,
+            vec![ev(4 * DAY, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(4 * DAY),
+            &rules(),
+        );
         assert!(o.intents.is_empty());
     }
 
     #[test]
     fn failed_attempt_keeps_the_parcel_waiting() {
         let mut p = parcel();
-        apply_events(&mut p, vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")], t(0), &rules());
-        let o = apply_events(&mut p, vec![ev(DAY, Status::DeliveryFailed, "12/9", "630099")], t(DAY), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+        );
+        let o = apply_events(
+            &mut p,
+            vec![ev(DAY, Status::DeliveryFailed, "12/9", "630099")],
+            t(DAY),
+            &rules(),
+        );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::DeliveryFailed);
         assert!(p.is_waiting_for_pickup());
@@ -570,11 +689,26 @@ mod tests {
     #[test]
     fn lost_is_final_unless_delivered_after_all() {
         let mut p = parcel();
-        apply_events(&mut p, vec![ev(0, Status::Accepted, "1/1", "101000")], t(0), &rules());
-        apply_events(&mut p, vec![ev(DAY, Status::Lost, "5/1", "101000")], t(DAY), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::Accepted, "1/1", "101000")],
+            t(0),
+            &rules(),
+        );
+        apply_events(
+            &mut p,
+            vec![ev(DAY, Status::Lost, "5/1", "101000")],
+            t(DAY),
+            &rules(),
+        );
         assert_eq!(p.status, Status::Lost);
         assert_eq!(p.next_poll_at, None);
-        apply_events(&mut p, vec![ev(2 * DAY, Status::InTransit, "8/0", "1")], t(2 * DAY), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(2 * DAY, Status::InTransit, "8/0", "1")],
+            t(2 * DAY),
+            &rules(),
+        );
         assert_eq!(p.status, Status::Lost);
     }
 
@@ -583,18 +717,39 @@ mod tests {
         let mut p = parcel();
         let r = rules();
         assert!(!is_stuck(&p, t(6 * DAY), &r));
-        assert!(is_stuck(&p, t(7 * DAY + 1), &r), "registered and never accepted");
-        apply_events(&mut p, vec![ev(5 * DAY, Status::Accepted, "1/1", "101000")], t(5 * DAY), &r);
+        assert!(
+            is_stuck(&p, t(7 * DAY + 1), &r),
+            "registered and never accepted"
+        );
+        apply_events(
+            &mut p,
+            vec![ev(5 * DAY, Status::Accepted, "1/1", "101000")],
+            t(5 * DAY),
+            &r,
+        );
         assert!(!is_stuck(&p, t(11 * DAY), &r));
         assert!(is_stuck(&p, t(12 * DAY + 1), &r));
-        apply_events(&mut p, vec![ev(6 * DAY, Status::Delivered, "2/1", "101000")], t(6 * DAY), &r);
-        assert!(!is_stuck(&p, t(100 * DAY), &r), "final parcels are never stuck");
+        apply_events(
+            &mut p,
+            vec![ev(6 * DAY, Status::Delivered, "2/1", "101000")],
+            t(6 * DAY),
+            &r,
+        );
+        assert!(
+            !is_stuck(&p, t(100 * DAY), &r),
+            "final parcels are never stuck"
+        );
     }
 
     #[test]
     fn days_left_counts_down() {
         let mut p = parcel();
-        apply_events(&mut p, vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")], t(0), &rules());
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+        );
         assert_eq!(days_left(&p, t(0)), Some(30));
         assert_eq!(days_left(&p, t(29 * DAY + 1)), Some(0));
         assert_eq!(days_left(&p, t(40 * DAY)), Some(0));

@@ -10,6 +10,7 @@ pub mod intake;
 pub mod lifecycle;
 pub mod money;
 pub mod notification;
+pub mod outbox;
 pub mod parcel;
 pub mod phone;
 pub mod schedule;

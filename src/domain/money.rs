@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount of money in kopecks (1/100 of a rouble).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Kopecks(pub u64);
 
@@ -61,10 +63,7 @@ impl Kopecks {
             None => (s, ""),
         };
         let digits_only = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() && frac.is_empty()
-            || !digits_only(whole)
-            || !digits_only(frac)
-        {
+        if whole.is_empty() && frac.is_empty() || !digits_only(whole) || !digits_only(frac) {
             return Err(MoneyError::NotAnAmount(original.to_string()));
         }
         if frac.len() > 2 {
@@ -157,21 +156,48 @@ mod tests {
     #[test]
     fn rejects_nonsense() {
         assert!(matches!(Kopecks::parse("-5"), Err(MoneyError::Negative(_))));
-        assert!(matches!(Kopecks::parse("1.234"), Err(MoneyError::TooPrecise(_))));
-        assert!(matches!(Kopecks::parse("abc"), Err(MoneyError::NotAnAmount(_))));
-        assert!(matches!(Kopecks::parse("1.2.3"), Err(MoneyError::NotAnAmount(_))));
-        assert!(matches!(Kopecks::parse(""), Err(MoneyError::NotAnAmount(_))));
-        assert!(matches!(Kopecks::parse("."), Err(MoneyError::NotAnAmount(_))));
-        assert!(matches!(Kopecks::parse("1e5"), Err(MoneyError::NotAnAmount(_))));
-        assert!(matches!(Kopecks::parse("99999999999999999999"), Err(MoneyError::TooLarge(_))));
-        assert!(matches!(Kopecks::parse("10000001"), Err(MoneyError::TooLarge(_))));
+        assert!(matches!(
+            Kopecks::parse("1.234"),
+            Err(MoneyError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            Kopecks::parse("abc"),
+            Err(MoneyError::NotAnAmount(_))
+        ));
+        assert!(matches!(
+            Kopecks::parse("1.2.3"),
+            Err(MoneyError::NotAnAmount(_))
+        ));
+        assert!(matches!(
+            Kopecks::parse(""),
+            Err(MoneyError::NotAnAmount(_))
+        ));
+        assert!(matches!(
+            Kopecks::parse("."),
+            Err(MoneyError::NotAnAmount(_))
+        ));
+        assert!(matches!(
+            Kopecks::parse("1e5"),
+            Err(MoneyError::NotAnAmount(_))
+        ));
+        assert!(matches!(
+            Kopecks::parse("99999999999999999999"),
+            Err(MoneyError::TooLarge(_))
+        ));
+        assert!(matches!(
+            Kopecks::parse("10000001"),
+            Err(MoneyError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn formats_in_russian() {
         assert_eq!(Kopecks(149_000).format_rub(), "1\u{a0}490,00 ₽");
         assert_eq!(Kopecks(5).format_rub(), "0,05 ₽");
-        assert_eq!(Kopecks(123_456_789).format_plain(), "1\u{a0}234\u{a0}567,89");
+        assert_eq!(
+            Kopecks(123_456_789).format_plain(),
+            "1\u{a0}234\u{a0}567,89"
+        );
         assert_eq!(Kopecks(100_000).format_plain(), "1\u{a0}000,00");
         assert_eq!(Kopecks(99_900).format_plain(), "999,00");
         assert_eq!(Kopecks(149_050).to_decimal_string(), "1490.50");

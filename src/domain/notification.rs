@@ -153,7 +153,9 @@ impl fmt::Display for NotificationKind {
 
 /// The text is not a notification kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown event {0:?}; expected one of accepted, arrived, reminder, last_reminder, delivered, return_started")]
+#[error(
+    "unknown event {0:?}; expected one of accepted, arrived, reminder, last_reminder, delivered, return_started"
+)]
 pub struct UnknownKind(pub String);
 
 impl FromStr for NotificationKind {

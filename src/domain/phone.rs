@@ -20,7 +20,9 @@ pub enum PhoneError {
     #[error("{0:?} is not a phone number")]
     NotANumber(String),
     /// A number, but not one that exists in the numbering plan.
-    #[error("{0:?} is not a valid phone number (expected e.g. +7 912 345-67-89 or 8 912 345-67-89)")]
+    #[error(
+        "{0:?} is not a valid phone number (expected e.g. +7 912 345-67-89 or 8 912 345-67-89)"
+    )]
     Invalid(String),
 }
 
@@ -83,13 +85,20 @@ mod tests {
             "9123456789",
             "+7(912)3456789",
         ] {
-            assert_eq!(Phone::parse(input).unwrap().as_str(), "+79123456789", "{input}");
+            assert_eq!(
+                Phone::parse(input).unwrap().as_str(),
+                "+79123456789",
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn moscow_landline_and_foreign_numbers() {
-        assert_eq!(Phone::parse("8 495 123-45-67").unwrap().as_str(), "+74951234567");
+        assert_eq!(
+            Phone::parse("8 495 123-45-67").unwrap().as_str(),
+            "+74951234567"
+        );
         assert_eq!(
             Phone::parse("+375 29 123-45-67").unwrap().as_str(),
             "+375291234567"
@@ -98,7 +107,15 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected() {
-        for bad in ["", "   ", "abc", "12", "8 912 345", "+7 912 345-67-89-00-11", "телефон"] {
+        for bad in [
+            "",
+            "   ",
+            "abc",
+            "12",
+            "8 912 345",
+            "+7 912 345-67-89-00-11",
+            "телефон",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad:?}");
         }
     }

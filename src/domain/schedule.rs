@@ -169,7 +169,15 @@ mod tests {
             assert_eq!(DailyWindow::parse(s).unwrap().to_string(), s);
         }
         assert!(DailyWindow::parse("00:00-24:00").unwrap().is_always());
-        for bad in ["", "1-6", "25:00-06:00", "01:00", "01:00-01:00", "01:60-02:00", "aa:bb-cc:dd"] {
+        for bad in [
+            "",
+            "1-6",
+            "25:00-06:00",
+            "01:00",
+            "01:00-01:00",
+            "01:60-02:00",
+            "aa:bb-cc:dd",
+        ] {
             assert!(DailyWindow::parse(bad).is_err(), "{bad}");
         }
     }
@@ -179,12 +187,21 @@ mod tests {
         let w = DailyWindow::parse("01:00-06:00").unwrap();
         // 12:00 MSK = 09:00 UTC: closed; next open is 01:00 MSK the next day = 22:00 UTC.
         assert!(!w.contains(at("2025-03-10T09:00:00Z"), &msk()));
-        assert_eq!(w.next_open(at("2025-03-10T09:00:00Z"), &msk()), at("2025-03-10T22:00:00Z"));
+        assert_eq!(
+            w.next_open(at("2025-03-10T09:00:00Z"), &msk()),
+            at("2025-03-10T22:00:00Z")
+        );
         // 02:00 MSK is inside.
         assert!(w.contains(at("2025-03-10T23:00:00Z"), &msk()));
-        assert_eq!(w.closes_after(at("2025-03-10T23:00:00Z"), &msk()), Some(at("2025-03-11T03:00:00Z")));
+        assert_eq!(
+            w.closes_after(at("2025-03-10T23:00:00Z"), &msk()),
+            Some(at("2025-03-11T03:00:00Z"))
+        );
         // 00:30 MSK: opens in half an hour, the same night.
-        assert_eq!(w.next_open(at("2025-03-10T21:30:00Z"), &msk()), at("2025-03-10T22:00:00Z"));
+        assert_eq!(
+            w.next_open(at("2025-03-10T21:30:00Z"), &msk()),
+            at("2025-03-10T22:00:00Z")
+        );
     }
 
     #[test]
@@ -194,7 +211,10 @@ mod tests {
         assert!(w.contains(at("2025-03-10T23:00:00Z"), &utc));
         assert!(w.contains(at("2025-03-10T05:59:00Z"), &utc));
         assert!(!w.contains(at("2025-03-10T06:00:00Z"), &utc));
-        assert_eq!(w.next_open(at("2025-03-10T12:00:00Z"), &utc), at("2025-03-10T22:00:00Z"));
+        assert_eq!(
+            w.next_open(at("2025-03-10T12:00:00Z"), &utc),
+            at("2025-03-10T22:00:00Z")
+        );
     }
 
     #[test]

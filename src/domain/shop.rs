@@ -12,7 +12,9 @@ pub struct ShopId(String);
 
 /// The text cannot be a shop id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a shop id: use 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit")]
+#[error(
+    "{0:?} is not a shop id: use 1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
+)]
 pub struct ShopIdError(pub String);
 
 impl ShopId {
@@ -100,7 +102,16 @@ mod tests {
         for good in ["acme", "shop-1", "a", "7days_store"] {
             assert!(ShopId::parse(good).is_ok(), "{good}");
         }
-        for bad in ["", "Acme", "-x", "_x", "a/b", "a b", "магазин", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Acme",
+            "-x",
+            "_x",
+            "a/b",
+            "a b",
+            "магазин",
+            &"a".repeat(65),
+        ] {
             assert!(ShopId::parse(bad).is_err(), "{bad}");
         }
     }

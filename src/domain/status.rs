@@ -91,7 +91,9 @@ impl fmt::Display for Status {
 
 /// The text is not a status name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown status {0:?}; expected one of registered, accepted, in_transit, arrived_at_pickup, delivery_failed, delivered, returning, returned_to_sender, lost")]
+#[error(
+    "unknown status {0:?}; expected one of registered, accepted, in_transit, arrived_at_pickup, delivery_failed, delivered, returning, returned_to_sender, lost"
+)]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for Status {

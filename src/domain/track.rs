@@ -221,8 +221,7 @@ fn parse_sandbox(norm: &str, rest: &str) -> Result<ParsedTrack, TrackError> {
     let Some((name, n)) = rest.rsplit_once('-') else {
         return Err(TrackError::Format(norm.to_string()));
     };
-    if n.is_empty() || n.len() > 12 || !n.bytes().all(|b| b.is_ascii_digit()) || name.is_empty()
-    {
+    if n.is_empty() || n.len() > 12 || !n.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
         return Err(TrackError::Format(norm.to_string()));
     }
     let scenario = SandboxScenario::from_name(name).ok_or_else(|| TrackError::UnknownScenario {
@@ -374,7 +373,10 @@ mod tests {
     #[test]
     fn input_is_normalised() {
         assert_eq!(ok(" ra 6440 0000 5 ru ").number.as_str(), "RA644000005RU");
-        assert_eq!(ok("sandbox-delivered-1").number.as_str(), "SANDBOX-DELIVERED-1");
+        assert_eq!(
+            ok("sandbox-delivered-1").number.as_str(),
+            "SANDBOX-DELIVERED-1"
+        );
     }
 
     #[test]
@@ -386,7 +388,10 @@ mod tests {
             parse("SANDBOX-TELEPORTED-1"),
             Err(TrackError::UnknownScenario { .. })
         ));
-        assert!(matches!(parse("SANDBOX-DELIVERED-"), Err(TrackError::Format(_))));
+        assert!(matches!(
+            parse("SANDBOX-DELIVERED-"),
+            Err(TrackError::Format(_))
+        ));
         assert!(matches!(parse("SANDBOX-1"), Err(TrackError::Format(_))));
     }
 

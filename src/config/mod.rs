@@ -1,0 +1,769 @@
+//! Configuration: the TOML file read into raw structs that refuse unknown keys, then validated
+//! into one complete [`Settings`] in which durations, rates, windows and paths are already
+//! parsed. Nothing else in parceld sees raw config.
+//!
+//! Every error names the file and the key (`rules.reminder_every`) and says what was wrong, both
+//! when the daemon starts and in `parceld check-config`.
+
+pub mod values;
+
+use crate::domain::carrier::CarrierId;
+use crate::domain::lifecycle::Rules;
+use crate::domain::schedule::DailyWindow;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+pub use values::Rate;
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{file}: cannot read the config file: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has an unknown key or a value of the wrong type.
+    #[error("{file}: {key}: {message}")]
+    Syntax {
+        /// The file.
+        file: PathBuf,
+        /// The key, dotted (`carriers.sandbox.rate`), or `(document)`.
+        key: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value has the right type but is not acceptable.
+    #[error("{file}: {key}: {message}")]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// The key, dotted.
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw: exactly what the file says.
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    daemon: RawDaemon,
+    #[serde(default)]
+    api: RawApi,
+    #[serde(default)]
+    rules: RawRules,
+    #[serde(default)]
+    carriers: RawCarriers,
+    #[serde(default)]
+    notify: RawNotify,
+    #[serde(default)]
+    email: RawEmail,
+    #[serde(default)]
+    sms: RawSms,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    state_dir: Option<String>,
+    control_socket: Option<String>,
+    socket_mode: Option<String>,
+    timezone: Option<String>,
+    cache_mb: Option<u64>,
+    shutdown_timeout: Option<String>,
+    log: Option<String>,
+    log_filter: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    listen: Option<String>,
+    public_url: Option<String>,
+    max_body_mb: Option<u64>,
+    max_items: Option<usize>,
+    link_secret_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    reminder_every: Option<String>,
+    last_reminder_before: Option<String>,
+    stuck_after: Option<String>,
+    storage_period: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCarriers {
+    sandbox: Option<RawPolling>,
+}
+
+/// The keys every carrier has.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawPolling {
+    enabled: Option<bool>,
+    rate: Option<String>,
+    concurrency: Option<usize>,
+    daily_limit: Option<u32>,
+    window: Option<String>,
+    poll_every: Option<String>,
+    timeout: Option<String>,
+    retry_base: Option<String>,
+    retry_cap: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    send_window: Option<String>,
+    max_attempts: Option<u32>,
+    retry_base: Option<String>,
+    retry_cap: Option<String>,
+    send_timeout: Option<String>,
+    concurrency: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEmail {
+    enabled: Option<bool>,
+    transport: Option<String>,
+    from: Option<String>,
+    outbox_dir: Option<String>,
+    rate: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSms {
+    enabled: Option<bool>,
+    transport: Option<String>,
+    file: Option<String>,
+    sender: Option<String>,
+    rate: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated settings.
+
+/// Where logs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    /// journald when started by systemd with a journal stream, stderr otherwise.
+    Auto,
+    /// Always stderr.
+    Stderr,
+    /// Always journald.
+    Journald,
+}
+
+/// Process-wide settings.
+#[derive(Debug, Clone)]
+pub struct DaemonSettings {
+    /// The sled store and other state live here.
+    pub state_dir: PathBuf,
+    /// The control socket's path.
+    pub control_socket: PathBuf,
+    /// The control socket's permission bits.
+    pub socket_mode: u32,
+    /// The daemon's time zone: carrier windows, and dates when a shop has none.
+    pub timezone: jiff::tz::TimeZone,
+    /// The time zone's name.
+    pub timezone_name: String,
+    /// sled's page cache, in bytes.
+    pub cache_bytes: u64,
+    /// How long a graceful shutdown may take before the daemon gives up waiting.
+    pub shutdown_timeout: Duration,
+    /// Where logs go.
+    pub log: LogTarget,
+    /// The tracing filter (`info`, `parceld=debug`); `RUST_LOG` overrides it.
+    pub log_filter: String,
+}
+
+/// The control API.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// The TCP listener for shops, if any.
+    pub listen: Option<SocketAddr>,
+    /// The address customers reach the public pages at (unsubscribe links).
+    pub public_url: String,
+    /// The largest request body accepted, in bytes.
+    pub max_body: usize,
+    /// The most parcels one intake request may carry.
+    pub max_items: usize,
+    /// File holding the secret that signs links; generated in the state directory if absent.
+    pub link_secret_file: Option<PathBuf>,
+}
+
+/// How one carrier is polled.
+#[derive(Debug, Clone)]
+pub struct PollingSettings {
+    /// Which carrier.
+    pub carrier: CarrierId,
+    /// Requests allowed per time span.
+    pub rate: Rate,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Requests allowed per day (daemon's time zone); `None` for no budget.
+    pub daily_limit: Option<u32>,
+    /// When polling may happen, in the daemon's time zone.
+    pub window: DailyWindow,
+    /// How long after a successful poll a live parcel is polled again.
+    pub poll_every: Duration,
+    /// One request's time limit.
+    pub timeout: Duration,
+    /// The first retry delay after a failure.
+    pub retry_base: Duration,
+    /// The longest retry delay.
+    pub retry_cap: Duration,
+}
+
+/// When and how often notifications are tried.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// Customer messages go out only in this window, in the recipient's time zone.
+    pub send_window: DailyWindow,
+    /// Attempts before a message is dead.
+    pub max_attempts: u32,
+    /// First retry delay.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_cap: Duration,
+    /// The time limit of one send, end to end.
+    pub send_timeout: Duration,
+    /// Sends in flight at once, per channel.
+    pub concurrency: usize,
+}
+
+/// How e-mail leaves the daemon.
+#[derive(Debug, Clone)]
+pub enum EmailTransport {
+    /// Each message is written as an `.eml` file into a folder.
+    File {
+        /// The folder.
+        dir: PathBuf,
+    },
+}
+
+/// E-mail settings.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// The sender's address (the shop's name becomes the display name).
+    pub from: lettre::Address,
+    /// Transport.
+    pub transport: EmailTransport,
+    /// Messages per time span.
+    pub rate: Rate,
+}
+
+/// How SMS leave the daemon.
+#[derive(Debug, Clone)]
+pub enum SmsTransport {
+    /// Each message is appended as a line to a file.
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// SMS settings.
+#[derive(Debug, Clone)]
+pub struct SmsSettings {
+    /// The sender name shown on phones.
+    pub sender: String,
+    /// Transport.
+    pub transport: SmsTransport,
+    /// Messages per time span.
+    pub rate: Rate,
+}
+
+/// The complete, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// Process-wide settings.
+    pub daemon: DaemonSettings,
+    /// The control API.
+    pub api: ApiSettings,
+    /// Lifecycle durations.
+    pub rules: Rules,
+    /// Enabled carriers.
+    pub carriers: BTreeMap<CarrierId, PollingSettings>,
+    /// Notification retry and timing.
+    pub notify: NotifySettings,
+    /// E-mail, if enabled.
+    pub email: Option<EmailSettings>,
+    /// SMS, if enabled.
+    pub sms: Option<SmsSettings>,
+}
+
+impl Settings {
+    /// The sled database directory.
+    pub fn db_path(&self) -> PathBuf {
+        self.daemon.state_dir.join("db")
+    }
+}
+
+/// Reads and validates a config file.
+pub fn load(file: &Path) -> Result<Settings, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    parse(&text, file)
+}
+
+/// Validates config text; `file` is used in messages.
+pub fn parse(text: &str, file: &Path) -> Result<Settings, ConfigError> {
+    let syntax = |key: String, message: String| ConfigError::Syntax {
+        file: file.to_path_buf(),
+        key,
+        message,
+    };
+    let de = toml::Deserializer::parse(text)
+        .map_err(|e| syntax("(document)".into(), e.to_string().trim_end().to_string()))?;
+    let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let key = if path == "." {
+            "(document)".into()
+        } else {
+            path
+        };
+        syntax(key, e.into_inner().to_string().trim_end().to_string())
+    })?;
+    Validator { file }.settings(raw)
+}
+
+struct Validator<'a> {
+    file: &'a Path,
+}
+
+impl Validator<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_path_buf(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn value<T>(
+        &self,
+        key: &str,
+        raw: &Option<String>,
+        default: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        parse(raw.as_deref().unwrap_or(default)).map_err(|m| self.err(key, m))
+    }
+
+    fn nonzero(&self, key: &str, v: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+        match v.unwrap_or(default) {
+            0 => Err(self.err(key, "must be at least 1")),
+            n => Ok(n),
+        }
+    }
+
+    fn path(&self, key: &str, raw: &Option<String>, default: &str) -> Result<PathBuf, ConfigError> {
+        let s = raw.as_deref().unwrap_or(default);
+        if s.trim().is_empty() {
+            return Err(self.err(key, "must not be empty"));
+        }
+        Ok(PathBuf::from(s))
+    }
+
+    fn settings(&self, raw: RawConfig) -> Result<Settings, ConfigError> {
+        let d = &raw.daemon;
+        let timezone_name = d.timezone.clone().unwrap_or_else(|| "Europe/Moscow".into());
+        let daemon = DaemonSettings {
+            state_dir: self.path("daemon.state_dir", &d.state_dir, "var/lib/parceld")?,
+            control_socket: self.path(
+                "daemon.control_socket",
+                &d.control_socket,
+                "var/run/parceld/control.sock",
+            )?,
+            socket_mode: self.value(
+                "daemon.socket_mode",
+                &d.socket_mode,
+                "0660",
+                values::file_mode,
+            )?,
+            timezone: self.value(
+                "daemon.timezone",
+                &d.timezone,
+                "Europe/Moscow",
+                values::timezone,
+            )?,
+            timezone_name,
+            cache_bytes: match d.cache_mb.unwrap_or(64) {
+                0 => return Err(self.err("daemon.cache_mb", "must be at least 1")),
+                n if n > 1 << 20 => return Err(self.err("daemon.cache_mb", "is larger than 1 TiB")),
+                n => n * 1024 * 1024,
+            },
+            shutdown_timeout: self.value(
+                "daemon.shutdown_timeout",
+                &d.shutdown_timeout,
+                "20s",
+                values::positive_duration,
+            )?,
+            log: match d.log.as_deref().unwrap_or("auto") {
+                "auto" => LogTarget::Auto,
+                "stderr" => LogTarget::Stderr,
+                "journald" => LogTarget::Journald,
+                other => {
+                    return Err(self.err(
+                        "daemon.log",
+                        format!("{other:?} is not a log target; expected auto, stderr or journald"),
+                    ));
+                }
+            },
+            log_filter: d.log_filter.clone().unwrap_or_else(|| "info".into()),
+        };
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&daemon.log_filter) {
+            return Err(self.err("daemon.log_filter", format!("{e}")));
+        }
+
+        let a = &raw.api;
+        let listen = match &a.listen {
+            None => None,
+            Some(s) if s.trim().is_empty() => None,
+            Some(s) => Some(s.parse::<SocketAddr>().map_err(|_| {
+                self.err(
+                    "api.listen",
+                    format!("{s:?} is not an address; write e.g. \"127.0.0.1:8787\""),
+                )
+            })?),
+        };
+        let public_url = a.public_url.clone().unwrap_or_else(|| match listen {
+            Some(addr) => format!("http://{addr}"),
+            None => "http://localhost:8787".into(),
+        });
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(self.err(
+                "api.public_url",
+                format!("{public_url:?} must start with http:// or https://"),
+            ));
+        }
+        let api = ApiSettings {
+            listen,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            max_body: match a.max_body_mb.unwrap_or(16) {
+                0 => return Err(self.err("api.max_body_mb", "must be at least 1")),
+                n if n > 1024 => return Err(self.err("api.max_body_mb", "must be at most 1024")),
+                n => (n * 1024 * 1024) as usize,
+            },
+            max_items: self.nonzero("api.max_items", a.max_items, 10_000)?,
+            link_secret_file: a.link_secret_file.as_ref().map(PathBuf::from),
+        };
+
+        let r = &raw.rules;
+        let rules = Rules {
+            reminder_every: self.value(
+                "rules.reminder_every",
+                &r.reminder_every,
+                "5d",
+                values::positive_duration,
+            )?,
+            last_reminder_before: self.value(
+                "rules.last_reminder_before",
+                &r.last_reminder_before,
+                "2d",
+                values::duration,
+            )?,
+            stuck_after: self.value(
+                "rules.stuck_after",
+                &r.stuck_after,
+                "7d",
+                values::positive_duration,
+            )?,
+            storage_period: self.value(
+                "rules.storage_period",
+                &r.storage_period,
+                "30d",
+                values::positive_duration,
+            )?,
+        };
+        if rules.last_reminder_before >= rules.storage_period {
+            return Err(self.err(
+                "rules.last_reminder_before",
+                "must be shorter than rules.storage_period",
+            ));
+        }
+
+        let mut carriers = BTreeMap::new();
+        if let Some(p) = &raw.carriers.sandbox {
+            if p.enabled.unwrap_or(true) {
+                let s = self.polling(CarrierId::Sandbox, p, PollingDefaults::SANDBOX)?;
+                carriers.insert(CarrierId::Sandbox, s);
+            }
+        }
+
+        let n = &raw.notify;
+        let notify = NotifySettings {
+            send_window: self.value(
+                "notify.send_window",
+                &n.send_window,
+                "09:00-21:00",
+                values::window,
+            )?,
+            max_attempts: match n.max_attempts.unwrap_or(8) {
+                0 => return Err(self.err("notify.max_attempts", "must be at least 1")),
+                v => v,
+            },
+            retry_base: self.value(
+                "notify.retry_base",
+                &n.retry_base,
+                "30s",
+                values::positive_duration,
+            )?,
+            retry_cap: self.value(
+                "notify.retry_cap",
+                &n.retry_cap,
+                "1h",
+                values::positive_duration,
+            )?,
+            send_timeout: self.value(
+                "notify.send_timeout",
+                &n.send_timeout,
+                "30s",
+                values::positive_duration,
+            )?,
+            concurrency: self.nonzero("notify.concurrency", n.concurrency, 8)?,
+        };
+
+        let e = &raw.email;
+        let email = if e.enabled.unwrap_or(true) {
+            let from_text = e.from.clone().unwrap_or_else(|| "parceld@localhost".into());
+            let from = from_text.trim().parse::<lettre::Address>().map_err(|_| {
+                self.err(
+                    "email.from",
+                    format!("{from_text:?} is not an e-mail address"),
+                )
+            })?;
+            let transport = match e.transport.as_deref().unwrap_or("file") {
+                "file" => EmailTransport::File {
+                    dir: self.path("email.outbox_dir", &e.outbox_dir, "var/outbox")?,
+                },
+                other => {
+                    return Err(self.err(
+                        "email.transport",
+                        format!("{other:?} is not an e-mail transport; expected file"),
+                    ));
+                }
+            };
+            Some(EmailSettings {
+                from,
+                transport,
+                rate: self.value("email.rate", &e.rate, "20/s", values::rate)?,
+            })
+        } else {
+            None
+        };
+
+        let s = &raw.sms;
+        let sms = if s.enabled.unwrap_or(true) {
+            let sender = s.sender.clone().unwrap_or_else(|| "parceld".into());
+            if sender.is_empty() || sender.chars().count() > 11 {
+                return Err(self.err(
+                    "sms.sender",
+                    "must be 1-11 characters (the SMS sender name limit)",
+                ));
+            }
+            let transport = match s.transport.as_deref().unwrap_or("file") {
+                "file" => SmsTransport::File {
+                    path: self.path("sms.file", &s.file, "var/sms.log")?,
+                },
+                other => {
+                    return Err(self.err(
+                        "sms.transport",
+                        format!("{other:?} is not an SMS transport; expected file"),
+                    ));
+                }
+            };
+            Some(SmsSettings {
+                sender,
+                transport,
+                rate: self.value("sms.rate", &s.rate, "10/s", values::rate)?,
+            })
+        } else {
+            None
+        };
+
+        Ok(Settings {
+            file: self.file.to_path_buf(),
+            daemon,
+            api,
+            rules,
+            carriers,
+            notify,
+            email,
+            sms,
+        })
+    }
+
+    fn polling(
+        &self,
+        carrier: CarrierId,
+        p: &RawPolling,
+        defaults: PollingDefaults,
+    ) -> Result<PollingSettings, ConfigError> {
+        let key = |k: &str| format!("carriers.{}.{k}", carrier.as_str());
+        let retry_base = self.value(
+            &key("retry_base"),
+            &p.retry_base,
+            defaults.retry_base,
+            values::positive_duration,
+        )?;
+        let retry_cap = self.value(
+            &key("retry_cap"),
+            &p.retry_cap,
+            defaults.retry_cap,
+            values::positive_duration,
+        )?;
+        if retry_cap < retry_base {
+            return Err(self.err(&key("retry_cap"), "must not be shorter than retry_base"));
+        }
+        Ok(PollingSettings {
+            carrier,
+            rate: self.value(&key("rate"), &p.rate, defaults.rate, values::rate)?,
+            concurrency: self.nonzero(&key("concurrency"), p.concurrency, defaults.concurrency)?,
+            daily_limit: match p.daily_limit {
+                Some(0) => {
+                    return Err(self.err(
+                        &key("daily_limit"),
+                        "must be at least 1 (leave it out for no limit)",
+                    ));
+                }
+                v => v,
+            },
+            window: self.value(&key("window"), &p.window, defaults.window, values::window)?,
+            poll_every: self.value(
+                &key("poll_every"),
+                &p.poll_every,
+                defaults.poll_every,
+                values::positive_duration,
+            )?,
+            timeout: self.value(
+                &key("timeout"),
+                &p.timeout,
+                defaults.timeout,
+                values::positive_duration,
+            )?,
+            retry_base,
+            retry_cap,
+        })
+    }
+}
+
+/// A carrier's defaults, used for keys the file leaves out.
+#[derive(Debug, Clone, Copy)]
+struct PollingDefaults {
+    rate: &'static str,
+    concurrency: usize,
+    window: &'static str,
+    poll_every: &'static str,
+    timeout: &'static str,
+    retry_base: &'static str,
+    retry_cap: &'static str,
+}
+
+impl PollingDefaults {
+    const SANDBOX: PollingDefaults = PollingDefaults {
+        rate: "10/s",
+        concurrency: 4,
+        window: "always",
+        poll_every: "1m",
+        timeout: "10s",
+        retry_base: "5s",
+        retry_cap: "10m",
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<Settings, ConfigError> {
+        parse(s, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn empty_file_gets_defaults() {
+        let s = parse_str("").unwrap();
+        assert_eq!(s.rules, Rules::default());
+        assert_eq!(s.daemon.socket_mode, 0o660);
+        assert!(s.carriers.is_empty());
+        assert!(s.email.is_some());
+    }
+
+    #[test]
+    fn the_shipped_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/parceld.toml");
+        let s = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.carriers.contains_key(&CarrierId::Sandbox));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/parceld.system.toml");
+        load(&path).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = parse_str("[carriers.sandbox]\nratee = \"5/s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("test.toml: carriers.sandbox.ratee:"), "{e}");
+        assert!(e.contains("unknown field"), "{e}");
+        let e = parse_str("[rulez]\n").unwrap_err().to_string();
+        assert!(e.contains("rulez"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = parse_str("[rules]\nreminder_every = \"5 dayz\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("test.toml: rules.reminder_every:"), "{e}");
+        let e = parse_str("[rules]\nreminder_every = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rules.reminder_every"), "{e}");
+        let e = parse_str("[carriers.sandbox]\nwindow = \"25:00-06:00\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("carriers.sandbox.window"), "{e}");
+        let e = parse_str("[daemon]\ntimezone = \"Mars/Base\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("daemon.timezone"), "{e}");
+        let e = parse_str("[daemon]\nsocket_mode = \"0666\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("daemon.socket_mode"), "{e}");
+        let e = parse_str("[api]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("api.listen"), "{e}");
+        let e = parse_str("this is not toml").unwrap_err().to_string();
+        assert!(e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn seconds_long_rules_for_tests() {
+        let s = parse_str("[rules]\nreminder_every = \"2s\"\nstuck_after = \"3s\"\nstorage_period = \"60s\"\nlast_reminder_before = \"1s\"\n").unwrap();
+        assert_eq!(s.rules.reminder_every, Duration::from_secs(2));
+        assert_eq!(s.rules.stuck_after, Duration::from_secs(3));
+    }
+}

@@ -1,0 +1,556 @@
+//! Outbox entries: one message to one recipient over one channel, and the states it goes
+//! through until the provider has it.
+//!
+//! An entry's key is deterministic (shop, track, parcel id, kind, occurrence, channel), so an
+//! intent derived twice finds the entry that exists. The state machine:
+//!
+//! ```text
+//! pending ──claim──▶ sending ──receipt──▶ sent
+//!    ▲                  │ failure (transient, attempts left)
+//!    └──────────────────┘
+//!                       │ permanent failure / attempts exhausted
+//!                       ▼
+//!                     dead            cancelled (parcel finished, deleted, unsubscribed)
+//! ```
+//!
+//! After a crash, entries found in `sending` go back to `pending` unless the channel can prove
+//! they were delivered; that window (provider accepted, receipt not yet written) is the only
+//! source of duplicates.
+
+use super::carrier::CarrierId;
+use super::money::Kopecks;
+use super::notification::{Audience, Channel, Intent, NotificationKind};
+use super::parcel::{Office, Parcel};
+use super::schedule::{DailyWindow, backoff};
+use super::shop::{Language, Shop};
+use super::status::Status;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Identifies an outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OutboxKey {
+    /// The shop.
+    pub shop: String,
+    /// The track number.
+    pub track: String,
+    /// The parcel's store-wide id: a parcel deleted and handed over again starts afresh.
+    pub parcel_id: u64,
+    /// What about.
+    pub kind: NotificationKind,
+    /// Which occurrence of it.
+    pub occurrence: u32,
+    /// Over which channel.
+    pub channel: Channel,
+}
+
+impl OutboxKey {
+    /// A short stable identifier, used as the e-mail Message-ID's local part and file names.
+    pub fn slug(&self) -> String {
+        format!(
+            "{}-{}-{}-{}-{}-{}",
+            self.shop,
+            self.track,
+            self.parcel_id,
+            self.kind.as_str(),
+            self.occurrence,
+            self.channel.as_str()
+        )
+    }
+}
+
+/// Where an entry is in its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting for its time (`next_attempt_at`).
+    Pending,
+    /// A sender has it in hand.
+    Sending,
+    /// The provider accepted it.
+    Sent,
+    /// Given up: a permanent error or too many attempts.
+    Dead,
+    /// No longer wanted (the parcel moved on, was deleted, the customer unsubscribed).
+    Cancelled,
+}
+
+impl DeliveryState {
+    /// The state's name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Dead => "dead",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Nothing will happen to the entry any more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DeliveryState::Sent | DeliveryState::Dead | DeliveryState::Cancelled
+        )
+    }
+}
+
+/// What the message says: a snapshot of the parcel taken when the intent was made, so the
+/// message describes the event that caused it even if it is sent later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageFacts {
+    /// The shop's name.
+    pub shop_name: String,
+    /// The shop's phone for customers.
+    pub shop_phone: Option<String>,
+    /// The shop's reply address.
+    pub shop_email: Option<String>,
+    /// Language of default templates.
+    pub language: Language,
+    /// The customer's full name.
+    pub customer_name: String,
+    /// The customer's first name.
+    pub first_name: String,
+    /// The shop's order number.
+    pub order_id: Option<String>,
+    /// The track number.
+    pub track: String,
+    /// The carrier.
+    pub carrier: CarrierId,
+    /// Amount due at the office.
+    pub cod: Kopecks,
+    /// What is inside.
+    pub contents: Option<String>,
+    /// The status at the time.
+    pub status: Status,
+    /// The pickup office, when waiting.
+    pub office: Option<Office>,
+    /// When it arrived at the office.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
+    pub arrived_at: Option<Timestamp>,
+    /// The storage deadline.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
+    pub deadline: Option<Timestamp>,
+    /// The recipient's time zone (IANA name), for dates in the text.
+    pub timezone: String,
+}
+
+/// One message in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Its key.
+    pub key: OutboxKey,
+    /// Phone (E.164) or e-mail address.
+    pub recipient: String,
+    /// What to say.
+    pub facts: MessageFacts,
+    /// Delivery state.
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it was created.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
+    pub created_at: Timestamp,
+    /// When it may be tried (next).
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
+    pub next_attempt_at: Timestamp,
+    /// When a sender last claimed it.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
+    pub claimed_at: Option<Timestamp>,
+    /// When the provider accepted it.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
+    pub sent_at: Option<Timestamp>,
+    /// The provider's id for it.
+    pub provider_id: Option<String>,
+    /// The provider's delivery report, when known ("delivered", "undeliverable").
+    pub delivery_status: Option<String>,
+    /// Why the last attempt failed, or why it was cancelled.
+    pub last_error: Option<String>,
+}
+
+/// How a failed attempt is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts before giving up.
+    pub max_attempts: u32,
+    /// First delay.
+    pub base: Duration,
+    /// Longest delay.
+    pub cap: Duration,
+}
+
+/// Why a send failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth trying again (timeout, 5xx, connection refused).
+    Transient(String),
+    /// Trying again will not help (bad number, unknown mailbox, rejected credentials).
+    Permanent(String),
+}
+
+impl OutboxEntry {
+    /// Takes a pending entry for sending. Returns false if it is not pending.
+    pub fn claim(&mut self, now: Timestamp) -> bool {
+        if self.state != DeliveryState::Pending {
+            return false;
+        }
+        self.state = DeliveryState::Sending;
+        self.attempts += 1;
+        self.claimed_at = Some(now);
+        true
+    }
+
+    /// Records the provider's acceptance.
+    pub fn succeed(&mut self, provider_id: Option<String>, now: Timestamp) {
+        self.state = DeliveryState::Sent;
+        self.sent_at = Some(now);
+        self.provider_id = provider_id;
+        self.last_error = None;
+    }
+
+    /// Records a failed attempt: back to pending with a backoff, or dead.
+    pub fn fail(&mut self, failure: Failure, now: Timestamp, policy: &RetryPolicy, random: u64) {
+        match failure {
+            Failure::Permanent(msg) => {
+                self.state = DeliveryState::Dead;
+                self.last_error = Some(msg);
+            }
+            Failure::Transient(msg) => {
+                if self.attempts >= policy.max_attempts {
+                    self.state = DeliveryState::Dead;
+                    self.last_error =
+                        Some(format!("gave up after {} attempts: {msg}", self.attempts));
+                } else {
+                    self.state = DeliveryState::Pending;
+                    let delay = backoff(self.attempts, policy.base, policy.cap, random);
+                    self.next_attempt_at = now.checked_add(delay).unwrap_or(Timestamp::MAX);
+                    self.last_error = Some(msg);
+                }
+            }
+        }
+    }
+
+    /// Puts an entry that was in hand during a crash back in the queue. The attempt it used is
+    /// not counted.
+    pub fn recover(&mut self) {
+        if self.state == DeliveryState::Sending {
+            self.state = DeliveryState::Pending;
+            self.attempts = self.attempts.saturating_sub(1);
+        }
+    }
+
+    /// Withdraws an entry that is not yet sent.
+    pub fn cancel(&mut self, reason: &str) -> bool {
+        if self.state.is_final() {
+            return false;
+        }
+        self.state = DeliveryState::Cancelled;
+        self.last_error = Some(reason.to_string());
+        true
+    }
+}
+
+/// Why a customer message should not go out any more, given the parcel as it is now.
+pub fn stale_reason(
+    kind: NotificationKind,
+    channel: Channel,
+    parcel: &Parcel,
+) -> Option<&'static str> {
+    if kind.audience() == Audience::Customer && !parcel.may_notify(channel) {
+        return Some("the customer unsubscribed");
+    }
+    let waiting_kinds = matches!(
+        kind,
+        NotificationKind::Arrived | NotificationKind::Reminder | NotificationKind::LastReminder
+    );
+    if waiting_kinds && !parcel.is_waiting_for_pickup() {
+        return Some("the parcel no longer waits at the office");
+    }
+    if kind == NotificationKind::Accepted && parcel.status.is_final() {
+        return Some("the parcel already finished its journey");
+    }
+    None
+}
+
+/// When customer and shop messages may go out.
+#[derive(Debug, Clone)]
+pub struct SendTiming<'a> {
+    /// The window customer messages go out in, in their time zone.
+    pub window: &'a DailyWindow,
+}
+
+/// Turns an intent into the outbox entries it needs: one per channel that can reach its
+/// audience. Customer messages wait for the send window in the customer's time zone.
+pub fn plan(
+    parcel: &Parcel,
+    shop: &Shop,
+    intent: Intent,
+    now: Timestamp,
+    timing: &SendTiming<'_>,
+) -> Vec<OutboxEntry> {
+    let tz_name = shop.timezone.clone();
+    let tz = TimeZone::get(&tz_name).unwrap_or(TimeZone::UTC);
+    let facts = MessageFacts {
+        shop_name: shop.name.clone(),
+        shop_phone: shop.phone.clone(),
+        shop_email: shop.report_email.as_ref().map(|e| e.as_str().to_string()),
+        language: shop.language,
+        customer_name: parcel.customer.name.clone(),
+        first_name: parcel.customer.first_name().to_string(),
+        order_id: parcel.order_id.clone(),
+        track: parcel.track.as_str().to_string(),
+        carrier: parcel.carrier,
+        cod: parcel.cod,
+        contents: parcel.contents.clone(),
+        status: parcel.status,
+        office: parcel.arrival.as_ref().map(|a| a.office.clone()),
+        arrived_at: parcel.arrival.as_ref().map(|a| a.at),
+        deadline: parcel.arrival.as_ref().map(|a| a.deadline),
+        timezone: tz_name,
+    };
+    let mut recipients: Vec<(Channel, String, Timestamp)> = Vec::new();
+    match intent.kind.audience() {
+        Audience::Customer => {
+            let at = timing.window.next_open(now, &tz);
+            if let Some(phone) = &parcel.customer.phone {
+                recipients.push((Channel::Sms, phone.as_str().to_string(), at));
+            }
+            if let Some(email) = &parcel.customer.email {
+                recipients.push((Channel::Email, email.as_str().to_string(), at));
+            }
+        }
+        Audience::Shop => {
+            if let Some(email) = &shop.report_email {
+                recipients.push((Channel::Email, email.as_str().to_string(), now));
+            }
+        }
+    }
+    recipients
+        .into_iter()
+        .filter(|(channel, _, _)| {
+            intent.kind.audience() == Audience::Shop || parcel.may_notify(*channel)
+        })
+        .map(|(channel, recipient, at)| OutboxEntry {
+            key: OutboxKey {
+                shop: parcel.shop.as_str().to_string(),
+                track: parcel.track.as_str().to_string(),
+                parcel_id: parcel.id,
+                kind: intent.kind,
+                occurrence: intent.occurrence,
+                channel,
+            },
+            recipient,
+            facts: facts.clone(),
+            state: DeliveryState::Pending,
+            attempts: 0,
+            created_at: now,
+            next_attempt_at: at,
+            claimed_at: None,
+            sent_at: None,
+            provider_id: None,
+            delivery_status: None,
+            last_error: None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::contact::EmailAddress;
+    use crate::domain::parcel::{Arrival, Customer, NotifyMarks, PollState};
+    use crate::domain::phone::Phone;
+    use crate::domain::shop::ShopId;
+    use crate::domain::track::TrackNumber;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn shop(report: Option<&str>) -> Shop {
+        Shop {
+            id: ShopId::from_trusted("acme"),
+            name: "Acme".into(),
+            report_email: report.map(EmailAddress::from_trusted),
+            timezone: "Europe/Moscow".into(),
+            phone: None,
+            language: Language::Ru,
+            token_sha256: String::new(),
+            created_at: t("2025-03-01T00:00:00Z"),
+        }
+    }
+
+    fn parcel() -> Parcel {
+        Parcel {
+            id: 9,
+            shop: ShopId::from_trusted("acme"),
+            track: TrackNumber::from_trusted("10100012000016"),
+            carrier: CarrierId::RussianPost,
+            track_warning: None,
+            order_id: Some("A-1".into()),
+            customer: Customer {
+                name: "Иванов Иван".into(),
+                phone: Some(Phone::from_trusted("+79123456789")),
+                email: Some(EmailAddress::from_trusted("ivan@example.ru")),
+            },
+            cod: Kopecks(149_000),
+            contents: None,
+            created_at: t("2025-03-01T00:00:00Z"),
+            updated_at: t("2025-03-01T00:00:00Z"),
+            status: Status::ArrivedAtPickup,
+            events: vec![],
+            arrival: Some(Arrival {
+                office: Office::default(),
+                at: t("2025-03-05T00:00:00Z"),
+                deadline: t("2025-04-04T00:00:00Z"),
+            }),
+            marks: NotifyMarks::default(),
+            next_poll_at: None,
+            next_reminder_at: None,
+            poll: PollState::default(),
+            unsubscribed: vec![],
+            cod_paid_at: None,
+            previous_tracks: vec![],
+        }
+    }
+
+    #[test]
+    fn customer_intent_goes_to_both_channels_in_the_window() {
+        let w = DailyWindow::parse("09:00-21:00").unwrap();
+        // 02:00 MSK: held until 09:00 MSK = 06:00 UTC.
+        let now = t("2025-03-05T23:00:00Z");
+        let entries = plan(
+            &parcel(),
+            &shop(None),
+            Intent::new(NotificationKind::Arrived, 1),
+            now,
+            &SendTiming { window: &w },
+        );
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].key.channel, Channel::Sms);
+        assert_eq!(entries[0].recipient, "+79123456789");
+        assert_eq!(entries[1].key.channel, Channel::Email);
+        assert_eq!(entries[0].next_attempt_at, t("2025-03-06T06:00:00Z"));
+        assert_eq!(entries[0].facts.first_name, "Иван");
+        assert!(entries[0].key.slug().contains("arrived-1-sms"));
+    }
+
+    #[test]
+    fn unsubscribed_channels_and_missing_contacts_are_skipped() {
+        let mut p = parcel();
+        p.unsubscribed.push(Channel::Sms);
+        p.customer.email = None;
+        let now = t("2025-03-05T10:00:00Z");
+        let w = DailyWindow::ALWAYS;
+        let timing = SendTiming { window: &w };
+        assert!(
+            plan(
+                &p,
+                &shop(None),
+                Intent::new(NotificationKind::Arrived, 1),
+                now,
+                &timing
+            )
+            .is_empty()
+        );
+        // The shop alert goes to the shop's address whatever the customer chose.
+        let e = plan(
+            &p,
+            &shop(Some("ops@acme.ru")),
+            Intent::new(NotificationKind::ReturnStarted, 1),
+            now,
+            &timing,
+        );
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].recipient, "ops@acme.ru");
+        assert!(
+            plan(
+                &p,
+                &shop(None),
+                Intent::new(NotificationKind::ReturnStarted, 1),
+                now,
+                &timing
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn state_machine() {
+        let now = t("2025-03-05T10:00:00Z");
+        let w = DailyWindow::ALWAYS;
+        let mut e = plan(
+            &parcel(),
+            &shop(None),
+            Intent::new(NotificationKind::Arrived, 1),
+            now,
+            &SendTiming { window: &w },
+        )
+        .remove(0);
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            base: Duration::from_secs(10),
+            cap: Duration::from_secs(60),
+        };
+        assert!(e.claim(now));
+        assert!(!e.claim(now), "a claimed entry cannot be claimed twice");
+        e.fail(Failure::Transient("timeout".into()), now, &policy, 0);
+        assert_eq!(e.state, DeliveryState::Pending);
+        assert!(e.next_attempt_at > now);
+        assert!(e.claim(now));
+        e.recover();
+        assert_eq!((e.state, e.attempts), (DeliveryState::Pending, 1));
+        assert!(e.claim(now));
+        e.fail(Failure::Transient("timeout".into()), now, &policy, 0);
+        assert_eq!(e.state, DeliveryState::Dead, "two attempts used");
+        assert!(!e.cancel("late"));
+
+        let mut e2 = plan(
+            &parcel(),
+            &shop(None),
+            Intent::new(NotificationKind::Arrived, 1),
+            now,
+            &SendTiming { window: &w },
+        )
+        .remove(0);
+        e2.claim(now);
+        e2.fail(Failure::Permanent("bad number".into()), now, &policy, 0);
+        assert_eq!(e2.state, DeliveryState::Dead);
+
+        let mut e3 = plan(
+            &parcel(),
+            &shop(None),
+            Intent::new(NotificationKind::Arrived, 1),
+            now,
+            &SendTiming { window: &w },
+        )
+        .remove(0);
+        e3.claim(now);
+        e3.succeed(Some("id-1".into()), now);
+        assert_eq!(e3.state, DeliveryState::Sent);
+    }
+
+    #[test]
+    fn stale_messages() {
+        let mut p = parcel();
+        assert_eq!(
+            stale_reason(NotificationKind::Reminder, Channel::Sms, &p),
+            None
+        );
+        p.status = Status::Delivered;
+        assert!(stale_reason(NotificationKind::Reminder, Channel::Sms, &p).is_some());
+        assert_eq!(
+            stale_reason(NotificationKind::Delivered, Channel::Sms, &p),
+            None
+        );
+        p.unsubscribed.push(Channel::Email);
+        assert!(stale_reason(NotificationKind::Delivered, Channel::Email, &p).is_some());
+        assert_eq!(
+            stale_reason(NotificationKind::ReturnStarted, Channel::Email, &p),
+            None
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! E-mail: building the MIME message (text + HTML, Message-ID, the shop as display name and
+//! Reply-To, RFC 8058 one-click unsubscribe headers) and the transports that deliver it.
+//!
+//! The file transport writes each message to `<outbox key>.eml` through a temporary file and a
+//! rename. lettre's own file transport names files by a random UUID, so a message re-sent after
+//! a crash would appear twice; a name derived from the outbox key makes a resend overwrite the
+//! same file, and lets [`FileMailer::find_sent`] prove the message went out.
+
+use super::{Outgoing, Receipt, Rendered, Transport};
+use crate::domain::notification::Channel;
+use crate::domain::outbox::{Failure, OutboxKey};
+use async_trait::async_trait;
+use lettre::Message;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use std::path::PathBuf;
+
+/// The domain part of generated Message-IDs.
+const MESSAGE_ID_DOMAIN: &str = "parceld.local";
+
+/// Builds the e-mail for an outgoing message.
+pub fn build(msg: &Outgoing, from: &lettre::Address) -> Result<Message, Failure> {
+    let Rendered::Email {
+        subject,
+        text,
+        html,
+    } = &msg.body
+    else {
+        return Err(Failure::Permanent("not an e-mail body".into()));
+    };
+    let to: Mailbox = msg
+        .recipient
+        .parse()
+        .map_err(|e| Failure::Permanent(format!("recipient {:?}: {e}", msg.recipient)))?;
+    let mut b = Message::builder()
+        .from(Mailbox::new(Some(msg.shop_name.clone()), from.clone()))
+        .to(to)
+        .subject(subject.clone())
+        .message_id(Some(format!("<{}@{MESSAGE_ID_DOMAIN}>", msg.key_slug())));
+    if let Some(reply) = msg
+        .reply_to
+        .as_ref()
+        .and_then(|r| r.parse::<Mailbox>().ok())
+    {
+        b = b.reply_to(reply);
+    }
+    if let Some(url) = &msg.unsubscribe_url {
+        b = b
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
+    b.multipart(MultiPart::alternative_plain_html(
+        text.clone(),
+        html.clone(),
+    ))
+    .map_err(|e| Failure::Permanent(format!("cannot build the message: {e}")))
+}
+
+impl Outgoing {
+    /// The outbox key as a file-name-safe slug.
+    pub fn key_slug(&self) -> String {
+        self.key.slug()
+    }
+}
+
+/// Writes e-mails as `.eml` files into a folder.
+pub struct FileMailer {
+    dir: PathBuf,
+    from: lettre::Address,
+}
+
+impl FileMailer {
+    /// A mailer writing into `dir` (created if missing).
+    pub fn new(dir: PathBuf, from: lettre::Address) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(FileMailer { dir, from })
+    }
+
+    fn path(&self, key: &OutboxKey) -> PathBuf {
+        self.dir.join(format!("{}.eml", key.slug()))
+    }
+}
+
+#[async_trait]
+impl Transport for FileMailer {
+    fn channel(&self) -> Channel {
+        Channel::Email
+    }
+
+    fn name(&self) -> &'static str {
+        "file"
+    }
+
+    async fn send(&self, msg: &Outgoing) -> Result<Receipt, Failure> {
+        let email = build(msg, &self.from)?;
+        let path = self.path(&msg.key);
+        let tmp = path.with_extension("eml.tmp");
+        let bytes = email.formatted();
+        let write = async {
+            tokio::fs::write(&tmp, &bytes).await?;
+            let f = tokio::fs::File::open(&tmp).await?;
+            f.sync_all().await?;
+            tokio::fs::rename(&tmp, &path).await
+        };
+        write
+            .await
+            .map_err(|e| Failure::Transient(format!("cannot write {}: {e}", path.display())))?;
+        Ok(Receipt {
+            provider_id: Some(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+        })
+    }
+
+    async fn find_sent(&self, key: &OutboxKey) -> Option<Receipt> {
+        let path = self.path(key);
+        tokio::fs::metadata(&path).await.ok().map(|_| Receipt {
+            provider_id: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::notification::NotificationKind;
+
+    fn outgoing() -> Outgoing {
+        Outgoing {
+            key: OutboxKey {
+                shop: "acme".into(),
+                track: "10100012000016".into(),
+                parcel_id: 5,
+                kind: NotificationKind::Arrived,
+                occurrence: 1,
+                channel: Channel::Email,
+            },
+            recipient: "ivan@example.ru".into(),
+            shop_name: "Книжный дом".into(),
+            reply_to: Some("shop@example.ru".into()),
+            body: Rendered::Email {
+                subject: "Заказ A-1 ждёт вас".into(),
+                text: "Текст".into(),
+                html: "<p>Текст</p>".into(),
+            },
+            unsubscribe_url: Some("http://127.0.0.1:8787/u/abc".into()),
+        }
+    }
+
+    #[test]
+    fn message_has_the_headers_customers_and_mailbox_providers_need() {
+        let m = build(&outgoing(), &"noreply@example.ru".parse().unwrap()).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(
+            raw.contains("Message-ID: <acme-10100012000016-5-arrived-1-email@parceld.local>"),
+            "{raw}"
+        );
+        assert!(raw.contains("Reply-To: shop@example.ru"));
+        assert!(raw.contains("List-Unsubscribe: <http://127.0.0.1:8787/u/abc>"));
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(
+            raw.contains("From: =?utf-8?"),
+            "display name encoded: {raw}"
+        );
+    }
+
+    #[tokio::test]
+    async fn file_mailer_is_idempotent_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = FileMailer::new(
+            dir.path().join("out"),
+            "noreply@example.ru".parse().unwrap(),
+        )
+        .unwrap();
+        let o = outgoing();
+        assert!(m.find_sent(&o.key).await.is_none());
+        m.send(&o).await.unwrap();
+        m.send(&o).await.unwrap();
+        assert!(m.find_sent(&o.key).await.is_some());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+            1
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! Key layouts of the store's trees. Every key that belongs to a shop starts with the shop id,
+//! so one shop's data is a prefix range; times are big-endian milliseconds so keys sort by time.
+//!
+//! | tree       | key                                                         | value          |
+//! |------------|-------------------------------------------------------------|----------------|
+//! | `shops`    | shop                                                        | shop record    |
+//! | `tokens`   | sha256 of the token, hex                                    | shop id        |
+//! | `parcels`  | shop `\0` track                                             | parcel record  |
+//! | `by_order` | shop `\0` order id `\0` track                               | empty          |
+//! | `due`      | time(8) kind(1) shop `\0` track                             | carrier        |
+//! | `outbox`   | shop `\0` track `\0` parcel id(8) kind(1) occurrence(4) channel(1) | entry   |
+//! | `queue`    | channel(1) state(1) time(8) outbox key                      | empty          |
+//! | `meta`     | name                                                        | value          |
+
+use crate::domain::notification::{Channel, NotificationKind};
+use crate::domain::outbox::{DeliveryState, OutboxEntry, OutboxKey};
+use jiff::Timestamp;
+
+/// The separator between variable-length key parts; shop ids, tracks and order ids never
+/// contain it.
+pub const SEP: u8 = 0;
+
+/// Milliseconds since the epoch, clamped to zero, big-endian.
+pub fn time(t: Timestamp) -> [u8; 8] {
+    (t.as_millisecond().max(0) as u64).to_be_bytes()
+}
+
+/// The time a key's first eight bytes hold.
+pub fn read_time(bytes: &[u8]) -> Option<Timestamp> {
+    let arr: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    Timestamp::from_millisecond(u64::from_be_bytes(arr) as i64).ok()
+}
+
+/// `shop \0`: the prefix of everything of a shop in a shop-keyed tree.
+pub fn shop_prefix(shop: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(shop.len() + 1);
+    k.extend_from_slice(shop.as_bytes());
+    k.push(SEP);
+    k
+}
+
+/// `shop \0 track`.
+pub fn parcel(shop: &str, track: &str) -> Vec<u8> {
+    let mut k = shop_prefix(shop);
+    k.extend_from_slice(track.as_bytes());
+    k
+}
+
+/// Splits a parcel key into shop and track.
+pub fn split_parcel(key: &[u8]) -> Option<(String, String)> {
+    let i = key.iter().position(|&b| b == SEP)?;
+    let shop = std::str::from_utf8(&key[..i]).ok()?;
+    let track = std::str::from_utf8(&key[i + 1..]).ok()?;
+    Some((shop.to_string(), track.to_string()))
+}
+
+/// `shop \0 order \0`: the prefix of an order's parcels.
+pub fn order_prefix(shop: &str, order: &str) -> Vec<u8> {
+    let mut k = shop_prefix(shop);
+    k.extend_from_slice(order.as_bytes());
+    k.push(SEP);
+    k
+}
+
+/// `shop \0 order \0 track`.
+pub fn order(shop: &str, order: &str, track: &str) -> Vec<u8> {
+    let mut k = order_prefix(shop, order);
+    k.extend_from_slice(track.as_bytes());
+    k
+}
+
+/// What a due entry is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DueKind {
+    /// Ask the carrier.
+    Poll,
+    /// Remind the customer.
+    Reminder,
+}
+
+impl DueKind {
+    fn tag(self) -> u8 {
+        match self {
+            DueKind::Poll => 1,
+            DueKind::Reminder => 2,
+        }
+    }
+
+    fn from_tag(t: u8) -> Option<Self> {
+        match t {
+            1 => Some(DueKind::Poll),
+            2 => Some(DueKind::Reminder),
+            _ => None,
+        }
+    }
+}
+
+/// `time kind shop \0 track`.
+pub fn due(at: Timestamp, kind: DueKind, shop: &str, track: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + shop.len() + 1 + track.len());
+    k.extend_from_slice(&time(at));
+    k.push(kind.tag());
+    k.extend_from_slice(&parcel(shop, track));
+    k
+}
+
+/// A decoded due key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueKey {
+    /// When.
+    pub at: Timestamp,
+    /// What for.
+    pub kind: DueKind,
+    /// The shop.
+    pub shop: String,
+    /// The track.
+    pub track: String,
+}
+
+/// Decodes a due key.
+pub fn read_due(key: &[u8]) -> Option<DueKey> {
+    let at = read_time(key)?;
+    let kind = DueKind::from_tag(*key.get(8)?)?;
+    let (shop, track) = split_parcel(key.get(9..)?)?;
+    Some(DueKey {
+        at,
+        kind,
+        shop,
+        track,
+    })
+}
+
+/// `shop \0 track \0`: the prefix of a parcel's outbox entries.
+pub fn outbox_prefix(shop: &str, track: &str) -> Vec<u8> {
+    let mut k = parcel(shop, track);
+    k.push(SEP);
+    k
+}
+
+/// The outbox key of an entry.
+pub fn outbox(key: &OutboxKey) -> Vec<u8> {
+    let mut k = outbox_prefix(&key.shop, &key.track);
+    k.extend_from_slice(&key.parcel_id.to_be_bytes());
+    k.push(key.kind.tag());
+    k.extend_from_slice(&key.occurrence.to_be_bytes());
+    k.push(key.channel.tag());
+    k
+}
+
+/// Decodes an outbox key.
+pub fn read_outbox(bytes: &[u8]) -> Option<OutboxKey> {
+    let tail = bytes.len().checked_sub(14)?;
+    let (head, fixed) = bytes.split_at(tail);
+    let head = head.strip_suffix(&[SEP])?;
+    let (shop, track) = split_parcel(head)?;
+    Some(OutboxKey {
+        shop,
+        track,
+        parcel_id: u64::from_be_bytes(fixed[..8].try_into().ok()?),
+        kind: NotificationKind::from_tag(fixed[8])?,
+        occurrence: u32::from_be_bytes(fixed[9..13].try_into().ok()?),
+        channel: Channel::from_tag(fixed[13])?,
+    })
+}
+
+/// The queues an outbox entry can be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Waiting, by next attempt time.
+    Pending,
+    /// In a sender's hand, by claim time.
+    Sending,
+    /// Given up, by the time of the last attempt: the dead letters.
+    Dead,
+}
+
+impl Queue {
+    fn tag(self) -> u8 {
+        match self {
+            Queue::Pending => b'p',
+            Queue::Sending => b's',
+            Queue::Dead => b'd',
+        }
+    }
+}
+
+/// The queue key an entry has in its state, if any.
+pub fn queue(entry: &OutboxEntry) -> Option<Vec<u8>> {
+    let at_or_created = |t: Option<Timestamp>| t.unwrap_or(entry.created_at);
+    let (q, at) = match entry.state {
+        DeliveryState::Pending => (Queue::Pending, entry.next_attempt_at),
+        DeliveryState::Sending => (Queue::Sending, at_or_created(entry.claimed_at)),
+        DeliveryState::Dead => (Queue::Dead, at_or_created(entry.claimed_at)),
+        DeliveryState::Sent | DeliveryState::Cancelled => return None,
+    };
+    let mut k = queue_prefix(entry.key.channel, q);
+    k.extend_from_slice(&time(at));
+    k.extend_from_slice(&outbox(&entry.key));
+    Some(k)
+}
+
+/// The prefix of one channel's queue.
+pub fn queue_prefix(channel: Channel, q: Queue) -> Vec<u8> {
+    vec![channel.tag(), q.tag()]
+}
+
+/// Splits a queue key into its time and outbox key bytes.
+pub fn read_queue(key: &[u8]) -> Option<(Timestamp, &[u8])> {
+    let at = read_time(key.get(2..)?)?;
+    Some((at, key.get(10..)?))
+}
+
+/// The first key after every key that starts with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_keys_sort_by_time_and_round_trip() {
+        let a = due(
+            Timestamp::from_second(100).unwrap(),
+            DueKind::Poll,
+            "zz",
+            "T1",
+        );
+        let b = due(
+            Timestamp::from_second(200).unwrap(),
+            DueKind::Poll,
+            "aa",
+            "T0",
+        );
+        assert!(a < b);
+        let d = read_due(&b).unwrap();
+        assert_eq!(
+            (d.shop.as_str(), d.track.as_str(), d.kind),
+            ("aa", "T0", DueKind::Poll)
+        );
+        assert_eq!(d.at.as_second(), 200);
+    }
+
+    #[test]
+    fn outbox_keys_round_trip() {
+        let k = OutboxKey {
+            shop: "acme".into(),
+            track: "SANDBOX-DELIVERED-1".into(),
+            parcel_id: 258,
+            kind: NotificationKind::Reminder,
+            occurrence: 3,
+            channel: Channel::Email,
+        };
+        let bytes = outbox(&k);
+        assert!(bytes.starts_with(&outbox_prefix("acme", "SANDBOX-DELIVERED-1")));
+        assert_eq!(read_outbox(&bytes), Some(k));
+        assert_eq!(read_outbox(b"short"), None);
+    }
+
+    #[test]
+    fn prefix_ends() {
+        assert_eq!(prefix_end(b"ab"), b"ac".to_vec());
+        assert_eq!(prefix_end(&[1, 0xff]), vec![2]);
+        assert!(parcel("acme", "Z") < prefix_end(&shop_prefix("acme")));
+        assert!(parcel("acme-2", "A") > prefix_end(&shop_prefix("acme")));
+    }
+}

@@ -1,0 +1,363 @@
+//! The store: the only module that knows sled.
+//!
+//! State lives in sled trees (see [`keys`] for their layouts); values are versioned bincode
+//! records (see [`codec`]). Every change that touches more than one key (a parcel and its order
+//! index, a carrier report and the notifications it causes) runs in one sled transaction over
+//! all trees, so after a crash either all of it is there or none of it.
+//!
+//! All calls block: actors call them through `spawn_blocking`.
+
+pub mod codec;
+pub mod keys;
+mod outbox;
+mod parcels;
+mod polling;
+pub(crate) mod shops;
+
+pub use outbox::{Claim, OutboxStats};
+pub use parcels::{ParcelFilter, ParcelPage, Stored};
+pub use polling::{DueItem, Report, ReportOutcome};
+
+use keys::DueKind;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use std::path::{Path, PathBuf};
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// Record versions of the stored types.
+pub(crate) mod versions {
+    pub const SHOP: u8 = 1;
+    pub const PARCEL: u8 = 1;
+    pub const OUTBOX: u8 = 1;
+}
+
+/// Something went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled failed (I/O, corruption).
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    /// A record cannot be decoded.
+    #[error("store: record {key} in tree {tree} cannot be read: {source}")]
+    Codec {
+        /// The tree.
+        tree: &'static str,
+        /// The key, printable.
+        key: String,
+        /// Why.
+        source: codec::CodecError,
+    },
+    /// The store was written by a parceld with another schema.
+    #[error(
+        "the store at {path} has schema version {found}, but this parceld understands version {expected}; {hint}"
+    )]
+    Schema {
+        /// The store's directory.
+        path: PathBuf,
+        /// What the store says.
+        found: u32,
+        /// What this build reads.
+        expected: u32,
+        /// What to do.
+        hint: &'static str,
+    },
+    /// The directory holds data that is not a parceld store.
+    #[error("{path} holds data but no parceld schema version; it is not a parceld store")]
+    Foreign {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The store cannot be opened.
+    #[error("cannot open the store at {path}: {source}")]
+    Open {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: sled::Error,
+    },
+    /// Something with that key exists already.
+    #[error("{0} already exists")]
+    Exists(String),
+    /// Nothing with that key exists.
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+impl StoreError {
+    /// Whether the disk refused a write (read-only, full): worth reporting as such.
+    pub fn is_io(&self) -> bool {
+        matches!(self, StoreError::Sled(sled::Error::Io(_)))
+    }
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort<T>(e: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn unwrap_tx<T>(r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    r.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    })
+}
+
+fn printable(key: &[u8]) -> String {
+    key.iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() {
+                (b as char).to_string()
+            } else {
+                format!("\\x{b:02x}")
+            }
+        })
+        .collect()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    tree: &'static str,
+    version: u8,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    codec::decode(version, bytes).map_err(|source| StoreError::Codec {
+        tree,
+        key: printable(key),
+        source,
+    })
+}
+
+fn encode<T: serde::Serialize>(
+    tree: &'static str,
+    version: u8,
+    key: &[u8],
+    value: &T,
+) -> Result<Vec<u8>, StoreError> {
+    codec::encode(version, value).map_err(|source| StoreError::Codec {
+        tree,
+        key: printable(key),
+        source,
+    })
+}
+
+/// The open store.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+    shops: sled::Tree,
+    tokens: sled::Tree,
+    parcels: sled::Tree,
+    by_order: sled::Tree,
+    due: sled::Tree,
+    outbox: sled::Tree,
+    queue: sled::Tree,
+    meta: sled::Tree,
+}
+
+/// The trees inside a transaction.
+struct Tx<'a> {
+    shops: &'a TransactionalTree,
+    tokens: &'a TransactionalTree,
+    parcels: &'a TransactionalTree,
+    by_order: &'a TransactionalTree,
+    due: &'a TransactionalTree,
+    outbox: &'a TransactionalTree,
+    queue: &'a TransactionalTree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `path` with a page cache of `cache_bytes`, and checks its
+    /// schema version.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let open = |name: &str| db.open_tree(name);
+        let store = Store {
+            shops: open("shops")?,
+            tokens: open("tokens")?,
+            parcels: open("parcels")?,
+            by_order: open("by_order")?,
+            due: open("due")?,
+            outbox: open("outbox")?,
+            queue: open("queue")?,
+            meta: open("meta")?,
+            path: path.to_path_buf(),
+            db,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        match self.meta.get(SCHEMA_KEY)? {
+            Some(v) => {
+                let found = v
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(u32::MAX);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::Schema {
+                        path: self.path.clone(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                        hint: if found > SCHEMA_VERSION {
+                            "it was written by a newer parceld; run that version, or restore a backup"
+                        } else {
+                            "no migration from that version exists; export it with the parceld that wrote it"
+                        },
+                    });
+                }
+                Ok(())
+            }
+            None => {
+                let empty = [&self.shops, &self.parcels, &self.outbox]
+                    .iter()
+                    .all(|t| t.is_empty());
+                if !empty {
+                    return Err(StoreError::Foreign {
+                        path: self.path.clone(),
+                    });
+                }
+                self.meta
+                    .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                self.db.flush()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes everything to disk (sled's flush; the periodic flusher also fsyncs).
+    pub fn flush(&self) -> Result<usize, StoreError> {
+        Ok(self.db.flush()?)
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// A new store-wide unique id.
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()?)
+    }
+
+    /// Runs `f` in one transaction over every tree. `f` may be run more than once.
+    fn tx<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
+        unwrap_tx(
+            (
+                &self.shops,
+                &self.tokens,
+                &self.parcels,
+                &self.by_order,
+                &self.due,
+                &self.outbox,
+                &self.queue,
+            )
+                .transaction(
+                    |(shops, tokens, parcels, by_order, due, outbox, queue)| {
+                        f(&Tx {
+                            shops,
+                            tokens,
+                            parcels,
+                            by_order,
+                            due,
+                            outbox,
+                            queue,
+                        })
+                    },
+                ),
+        )
+    }
+}
+
+impl Tx<'_> {
+    fn put_due(
+        &self,
+        old: Option<jiff::Timestamp>,
+        new: Option<jiff::Timestamp>,
+        kind: DueKind,
+        shop: &str,
+        track: &str,
+        carrier_tag: &[u8],
+    ) -> TxResult<()> {
+        if old == new {
+            return Ok(());
+        }
+        if let Some(at) = old {
+            self.due.remove(keys::due(at, kind, shop, track))?;
+        }
+        if let Some(at) = new {
+            self.due
+                .insert(keys::due(at, kind, shop, track), carrier_tag)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A store in a fresh temporary directory.
+    pub fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("db"), 8 * 1024 * 1024).expect("open");
+        (dir, store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::temp_store;
+    use super::*;
+
+    #[test]
+    fn schema_is_written_and_checked() {
+        let (dir, store) = temp_store();
+        store
+            .meta
+            .insert(SCHEMA_KEY, &(SCHEMA_VERSION + 1).to_be_bytes())
+            .unwrap();
+        store.flush().unwrap();
+        drop(store);
+        let err = Store::open(&dir.path().join("db"), 8 << 20)
+            .err()
+            .expect("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("schema version 2"), "{msg}");
+        assert!(msg.contains("newer parceld"), "{msg}");
+    }
+
+    #[test]
+    fn foreign_data_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path().join("db")).unwrap();
+            db.open_tree("shops").unwrap().insert("x", "y").unwrap();
+            db.flush().unwrap();
+        }
+        let err = Store::open(&dir.path().join("db"), 8 << 20)
+            .err()
+            .expect("refused");
+        assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+    }
+}

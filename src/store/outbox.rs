@@ -1,0 +1,388 @@
+//! The durable outbox: notifications waiting to be sent, in hand, sent, dead or cancelled.
+//!
+//! Senders take due entries with [`Store::claim`], send, and record the outcome with
+//! [`Store::finish`]. Every transition moves the entry's queue key in the same transaction, so
+//! the queues always agree with the entries.
+
+use super::keys::{self, Queue};
+use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, versions};
+use crate::domain::notification::Channel;
+use crate::domain::outbox::{OutboxEntry, OutboxKey, stale_reason};
+use jiff::Timestamp;
+
+/// Counts of one channel's queues.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxStats {
+    /// Waiting (including those held for the send window).
+    pub pending: usize,
+    /// In hand.
+    pub sending: usize,
+    /// Given up.
+    pub dead: usize,
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The entry is now the caller's to send.
+    Claimed(Box<OutboxEntry>),
+    /// Someone else has it, or it is already sent, or it is gone.
+    Skipped,
+    /// It was cancelled because it no longer makes sense (the reason is on the entry).
+    Cancelled(&'static str),
+}
+
+impl Tx<'_> {
+    pub(super) fn get_entry(&self, key: &[u8]) -> TxResult<Option<OutboxEntry>> {
+        match self.outbox.get(key)? {
+            None => Ok(None),
+            Some(v) => match decode("outbox", versions::OUTBOX, key, &v) {
+                Ok(e) => Ok(Some(e)),
+                Err(e) => abort(e),
+            },
+        }
+    }
+
+    /// Writes an entry and moves its queue key from where `old` had it.
+    pub(super) fn put_entry(&self, old: Option<&OutboxEntry>, new: &OutboxEntry) -> TxResult<()> {
+        let key = keys::outbox(&new.key);
+        let value = match encode("outbox", versions::OUTBOX, &key, new) {
+            Ok(v) => v,
+            Err(e) => return abort(e),
+        };
+        let old_q = old.and_then(keys::queue);
+        let new_q = keys::queue(new);
+        if old_q != new_q {
+            if let Some(q) = old_q {
+                self.queue.remove(q)?;
+            }
+            if let Some(q) = new_q {
+                self.queue.insert(q, &[])?;
+            }
+        }
+        self.outbox.insert(key, value)?;
+        Ok(())
+    }
+
+    /// Inserts a new entry unless one with its key exists. Returns whether it was inserted.
+    pub(super) fn insert_entry_if_absent(&self, entry: &OutboxEntry) -> TxResult<bool> {
+        let key = keys::outbox(&entry.key);
+        if self.outbox.get(&key)?.is_some() {
+            return Ok(false);
+        }
+        self.put_entry(None, entry)?;
+        Ok(true)
+    }
+}
+
+impl Store {
+    fn entries_in(
+        &self,
+        prefix: Vec<u8>,
+        until: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.queue.scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            let Some((at, okey)) = keys::read_queue(&k) else {
+                continue;
+            };
+            if until.is_some_and(|u| at > u) {
+                break;
+            }
+            if let Some(v) = self.outbox.get(okey)? {
+                out.push(decode("outbox", versions::OUTBOX, okey, &v)?);
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` pending entries of a channel due at or before `now`.
+    pub fn pending(
+        &self,
+        channel: Channel,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.entries_in(
+            keys::queue_prefix(channel, Queue::Pending),
+            Some(now),
+            limit,
+        )
+    }
+
+    /// Entries of a channel that a sender had in hand (after a crash: to recover).
+    pub fn in_hand(&self, channel: Channel, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.entries_in(keys::queue_prefix(channel, Queue::Sending), None, limit)
+    }
+
+    /// Dead letters of a channel, oldest first.
+    pub fn dead(&self, channel: Channel, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.entries_in(keys::queue_prefix(channel, Queue::Dead), None, limit)
+    }
+
+    /// When the channel's next pending entry comes due.
+    pub fn next_pending_at(&self, channel: Channel) -> Result<Option<Timestamp>, StoreError> {
+        let prefix = keys::queue_prefix(channel, Queue::Pending);
+        Ok(self
+            .queue
+            .scan_prefix(&prefix)
+            .next()
+            .transpose()?
+            .and_then(|(k, _)| keys::read_queue(&k).map(|(at, _)| at)))
+    }
+
+    /// Queue sizes of a channel (scans the queue).
+    pub fn outbox_stats(&self, channel: Channel) -> Result<OutboxStats, StoreError> {
+        let count = |q| {
+            self.queue
+                .scan_prefix(keys::queue_prefix(channel, q))
+                .count()
+        };
+        Ok(OutboxStats {
+            pending: count(Queue::Pending),
+            sending: count(Queue::Sending),
+            dead: count(Queue::Dead),
+        })
+    }
+
+    /// Every outbox entry of a parcel.
+    pub fn parcel_entries(&self, shop: &str, track: &str) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.outbox
+            .scan_prefix(keys::outbox_prefix(shop, track))
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode("outbox", versions::OUTBOX, &k, &v)
+            })
+            .collect()
+    }
+
+    /// Takes a pending entry for sending, unless the parcel moved on (then it is cancelled) or it
+    /// is not pending any more.
+    pub fn claim(&self, key: &OutboxKey, now: Timestamp) -> Result<Claim, StoreError> {
+        let okey = keys::outbox(key);
+        self.tx(|t| {
+            let Some(old) = t.get_entry(&okey)? else {
+                return Ok(Claim::Skipped);
+            };
+            let mut e = old.clone();
+            let parcel = t.get_parcel(&key.shop, &key.track)?;
+            let reason = match &parcel {
+                None => Some("the parcel was deleted"),
+                Some(p) if p.id != key.parcel_id => Some("the parcel was deleted"),
+                Some(p) => stale_reason(key.kind, key.channel, p),
+            };
+            if let Some(reason) = reason {
+                if e.cancel(reason) {
+                    t.put_entry(Some(&old), &e)?;
+                    return Ok(Claim::Cancelled(reason));
+                }
+                return Ok(Claim::Skipped);
+            }
+            if !e.claim(now) {
+                return Ok(Claim::Skipped);
+            }
+            t.put_entry(Some(&old), &e)?;
+            Ok(Claim::Claimed(Box::new(e)))
+        })
+    }
+
+    /// Records what happened to a claimed entry: `update` changes it (succeed, fail, recover).
+    /// Does nothing if the entry was deleted meanwhile. Returns the entry as stored.
+    pub fn finish(
+        &self,
+        key: &OutboxKey,
+        update: impl Fn(&mut OutboxEntry),
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        let okey = keys::outbox(key);
+        self.tx(|t| {
+            let Some(old) = t.get_entry(&okey)? else {
+                return Ok(None);
+            };
+            let mut e = old.clone();
+            update(&mut e);
+            t.put_entry(Some(&old), &e)?;
+            Ok(Some(e))
+        })
+    }
+
+    /// Withdraws every unsent message of a parcel on some channels (unsubscribe).
+    pub fn cancel_pending(
+        &self,
+        shop: &str,
+        track: &str,
+        channels: &[Channel],
+        reason: &str,
+    ) -> Result<usize, StoreError> {
+        let entries = self.parcel_entries(shop, track)?;
+        let mut n = 0;
+        for e in entries
+            .iter()
+            .filter(|e| channels.contains(&e.key.channel) && !e.state.is_final())
+        {
+            if let Some(done) = self.finish(&e.key, |x| {
+                x.cancel(reason);
+            })? {
+                n += usize::from(done.state == crate::domain::outbox::DeliveryState::Cancelled);
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::intake::{ParcelDraft, validate};
+    use crate::domain::lifecycle::Rules;
+    use crate::domain::outbox::SendTiming;
+    use crate::domain::outbox::{DeliveryState, Failure, RetryPolicy};
+    use crate::domain::parcel::{CarrierEvent, Office};
+    use crate::domain::schedule::DailyWindow;
+    use crate::domain::shop::ShopId;
+    use crate::domain::status::Status;
+    use crate::store::polling::Report;
+    use crate::store::test_support::temp_store;
+    use std::time::Duration;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_741_000_000 + s).unwrap()
+    }
+
+    fn arrived_store() -> (tempfile::TempDir, Store) {
+        let (d, store) = temp_store();
+        store
+            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
+            .unwrap();
+        let v = validate(&ParcelDraft {
+            track: "SANDBOX-ARRIVED-1".into(),
+            phone: Some("+79123456789".into()),
+            ..ParcelDraft::default()
+        })
+        .unwrap();
+        store
+            .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
+            .unwrap();
+        let w = DailyWindow::ALWAYS;
+        let report = Report {
+            events: vec![CarrierEvent {
+                at: t(5),
+                status: Status::ArrivedAtPickup,
+                code: "8/2".into(),
+                description: String::new(),
+                office: Some(Office::default()),
+            }],
+            ..Report::default()
+        };
+        store
+            .apply_report(
+                "acme",
+                "SANDBOX-ARRIVED-1",
+                &report,
+                t(10),
+                &Rules::default(),
+                t(99_999),
+                &SendTiming { window: &w },
+            )
+            .unwrap();
+        (d, store)
+    }
+
+    #[test]
+    fn claim_send_and_retry() {
+        let (_d, store) = arrived_store();
+        let pending = store.pending(Channel::Sms, t(10), 10).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert!(store.pending(Channel::Email, t(10), 10).unwrap().is_empty());
+        let key = pending[0].key.clone();
+        let Claim::Claimed(e) = store.claim(&key, t(11)).unwrap() else {
+            panic!("claim")
+        };
+        assert_eq!(e.attempts, 1);
+        assert_eq!(store.claim(&key, t(11)).unwrap(), Claim::Skipped);
+        assert!(store.pending(Channel::Sms, t(11), 10).unwrap().is_empty());
+        assert_eq!(store.in_hand(Channel::Sms, 10).unwrap().len(), 1);
+
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_secs(10),
+            cap: Duration::from_secs(10),
+        };
+        store
+            .finish(&key, |e| {
+                e.fail(Failure::Transient("503".into()), t(12), &policy, 0)
+            })
+            .unwrap();
+        assert!(
+            store.pending(Channel::Sms, t(12), 10).unwrap().is_empty(),
+            "backing off"
+        );
+        let next = store.next_pending_at(Channel::Sms).unwrap().unwrap();
+        assert!(next > t(12));
+        assert_eq!(store.pending(Channel::Sms, next, 10).unwrap().len(), 1);
+        let Claim::Claimed(_) = store.claim(&key, next).unwrap() else {
+            panic!("reclaim")
+        };
+        store
+            .finish(&key, |e| e.succeed(Some("prov-1".into()), next))
+            .unwrap();
+        let stats = store.outbox_stats(Channel::Sms).unwrap();
+        assert_eq!(stats, OutboxStats::default());
+        let all = store.parcel_entries("acme", "SANDBOX-ARRIVED-1").unwrap();
+        assert_eq!(all[0].state, DeliveryState::Sent);
+        assert_eq!(all[0].provider_id.as_deref(), Some("prov-1"));
+    }
+
+    #[test]
+    fn deleted_and_unsubscribed_parcels_cancel_their_messages() {
+        let (_d, store) = arrived_store();
+        let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
+            .key
+            .clone();
+        let n = store
+            .cancel_pending("acme", "SANDBOX-ARRIVED-1", &[Channel::Sms], "unsubscribed")
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(store.claim(&key, t(11)).unwrap(), Claim::Skipped);
+
+        let (_d2, store) = arrived_store();
+        let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
+            .key
+            .clone();
+        store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
+        assert!(store.pending(Channel::Sms, t(10), 10).unwrap().is_empty());
+        assert_eq!(store.claim(&key, t(11)).unwrap(), Claim::Skipped);
+    }
+
+    #[test]
+    fn dead_letters_are_listed() {
+        let (_d, store) = arrived_store();
+        let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
+            .key
+            .clone();
+        store.claim(&key, t(11)).unwrap();
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(1),
+        };
+        store
+            .finish(&key, |e| {
+                e.fail(
+                    Failure::Permanent("invalid number".into()),
+                    t(12),
+                    &policy,
+                    0,
+                )
+            })
+            .unwrap();
+        let dead = store.dead(Channel::Sms, 10).unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].last_error.as_deref(), Some("invalid number"));
+        assert_eq!(store.outbox_stats(Channel::Sms).unwrap().dead, 1);
+    }
+}

@@ -1,0 +1,370 @@
+//! Parcels: intake, lookup by track and by order number, listing, deletion.
+
+use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, keys, versions};
+use crate::domain::intake::{Upsert, ValidParcel, upsert};
+use crate::domain::lifecycle::{self, Rules};
+use crate::domain::parcel::Parcel;
+use crate::domain::shop::ShopId;
+use crate::domain::status::Status;
+use jiff::Timestamp;
+
+/// What handing over one parcel did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// New parcel.
+    Created(Box<Parcel>),
+    /// Same details as stored: nothing changed.
+    Unchanged(Box<Parcel>),
+    /// The shop's details changed.
+    Updated(Box<Parcel>),
+}
+
+/// Which parcels to list.
+#[derive(Debug, Clone, Default)]
+pub struct ParcelFilter {
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only parcels stuck (`true`) or not stuck (`false`) at `now` under the rules.
+    pub stuck: Option<(bool, Timestamp, Rules)>,
+    /// Start after this track number (the previous page's `next`).
+    pub after: Option<String>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct ParcelPage {
+    /// The parcels, by track number.
+    pub parcels: Vec<Parcel>,
+    /// The track to continue after, if there are more.
+    pub next: Option<String>,
+}
+
+pub(super) fn tag(p: &Parcel) -> [u8; 1] {
+    [p.carrier.tag()]
+}
+
+impl Tx<'_> {
+    pub(super) fn get_parcel(&self, shop: &str, track: &str) -> TxResult<Option<Parcel>> {
+        let key = keys::parcel(shop, track);
+        match self.parcels.get(&key)? {
+            None => Ok(None),
+            Some(v) => match decode("parcels", versions::PARCEL, &key, &v) {
+                Ok(p) => Ok(Some(p)),
+                Err(e) => abort(e),
+            },
+        }
+    }
+
+    /// Writes a parcel and keeps its order index and due entries in step with it.
+    pub(super) fn put_parcel(&self, old: Option<&Parcel>, new: &Parcel) -> TxResult<()> {
+        let (shop, track) = (new.shop.as_str(), new.track.as_str());
+        let key = keys::parcel(shop, track);
+        let value = match encode("parcels", versions::PARCEL, &key, new) {
+            Ok(v) => v,
+            Err(e) => return abort(e),
+        };
+        self.parcels.insert(key, value)?;
+        let old_order = old.and_then(|p| p.order_id.as_deref());
+        if old_order != new.order_id.as_deref() {
+            if let Some(o) = old_order {
+                self.by_order.remove(keys::order(shop, o, track))?;
+            }
+            if let Some(o) = &new.order_id {
+                self.by_order.insert(keys::order(shop, o, track), &[])?;
+            }
+        }
+        let tag = tag(new);
+        self.put_due(
+            old.and_then(|p| p.next_poll_at),
+            new.next_poll_at,
+            keys::DueKind::Poll,
+            shop,
+            track,
+            &tag,
+        )?;
+        self.put_due(
+            old.and_then(|p| p.next_reminder_at),
+            new.next_reminder_at,
+            keys::DueKind::Reminder,
+            shop,
+            track,
+            &tag,
+        )?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Stores one validated parcel for a shop, or finds it unchanged, or updates the shop's
+    /// details of it. `first_poll_at` is when a new parcel is first asked about.
+    pub fn intake(
+        &self,
+        shop: &ShopId,
+        parcel: &ValidParcel,
+        now: Timestamp,
+        first_poll_at: Timestamp,
+    ) -> Result<Stored, StoreError> {
+        let new_id = self.next_id()?;
+        let track = parcel.track.number.as_str();
+        self.tx(|t| {
+            let existing = t.get_parcel(shop.as_str(), track)?;
+            match upsert(existing.as_ref(), parcel, shop, new_id, now, first_poll_at) {
+                Upsert::Unchanged => Ok(Stored::Unchanged(Box::new(
+                    existing.clone().expect("unchanged implies existing"),
+                ))),
+                Upsert::Created(p) => {
+                    t.put_parcel(None, &p)?;
+                    Ok(Stored::Created(p))
+                }
+                Upsert::Updated(p) => {
+                    t.put_parcel(existing.as_ref(), &p)?;
+                    Ok(Stored::Updated(p))
+                }
+            }
+        })
+    }
+
+    /// The parcel with this track number in this shop.
+    pub fn parcel(&self, shop: &str, track: &str) -> Result<Option<Parcel>, StoreError> {
+        let key = keys::parcel(shop, track);
+        self.parcels
+            .get(&key)?
+            .map(|v| decode("parcels", versions::PARCEL, &key, &v))
+            .transpose()
+    }
+
+    /// The shop's parcels with this order number.
+    pub fn parcels_by_order(&self, shop: &str, order: &str) -> Result<Vec<Parcel>, StoreError> {
+        let prefix = keys::order_prefix(shop, order);
+        let mut out = Vec::new();
+        for kv in self.by_order.scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            let track = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            if let Some(p) = self.parcel(shop, &track)? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page of the shop's parcels, by track number.
+    pub fn list_parcels(
+        &self,
+        shop: &str,
+        filter: &ParcelFilter,
+    ) -> Result<ParcelPage, StoreError> {
+        let prefix = keys::shop_prefix(shop);
+        let start = match &filter.after {
+            Some(after) => {
+                let mut k = keys::parcel(shop, after);
+                k.push(0);
+                k
+            }
+            None => prefix.clone(),
+        };
+        let end = keys::prefix_end(&prefix);
+        let limit = filter.limit.max(1);
+        let mut parcels = Vec::new();
+        let mut next = None;
+        for kv in self.parcels.range(start..end) {
+            let (k, v) = kv?;
+            let p: Parcel = decode("parcels", versions::PARCEL, &k, &v)?;
+            if filter.status.is_some_and(|s| s != p.status) {
+                continue;
+            }
+            if let Some((want, now, rules)) = &filter.stuck {
+                if lifecycle::is_stuck(&p, *now, rules) != *want {
+                    continue;
+                }
+            }
+            if parcels.len() == limit {
+                next = parcels
+                    .last()
+                    .map(|p: &Parcel| p.track.as_str().to_string());
+                break;
+            }
+            parcels.push(p);
+        }
+        Ok(ParcelPage { parcels, next })
+    }
+
+    /// Calls `f` for every parcel of every shop (or of one shop), in key order.
+    pub fn for_each_parcel(
+        &self,
+        shop: Option<&str>,
+        mut f: impl FnMut(Parcel) -> bool,
+    ) -> Result<(), StoreError> {
+        let iter = match shop {
+            Some(s) => self.parcels.scan_prefix(keys::shop_prefix(s)),
+            None => self.parcels.iter(),
+        };
+        for kv in iter {
+            let (k, v) = kv?;
+            let p: Parcel = decode("parcels", versions::PARCEL, &k, &v)?;
+            if !f(p) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes a parcel, its index entries, its due entries and its outbox entries, so nothing
+    /// more is sent about it. Returns the deleted parcel.
+    pub fn delete_parcel(&self, shop: &str, track: &str) -> Result<Option<Parcel>, StoreError> {
+        let entries: Vec<sled::IVec> = self
+            .outbox
+            .scan_prefix(keys::outbox_prefix(shop, track))
+            .keys()
+            .collect::<Result<_, _>>()?;
+        self.tx(|t| {
+            let Some(p) = t.get_parcel(shop, track)? else {
+                return Ok(None);
+            };
+            t.parcels.remove(keys::parcel(shop, track))?;
+            if let Some(o) = &p.order_id {
+                t.by_order.remove(keys::order(shop, o, track))?;
+            }
+            let tag = tag(&p);
+            t.put_due(p.next_poll_at, None, keys::DueKind::Poll, shop, track, &tag)?;
+            t.put_due(
+                p.next_reminder_at,
+                None,
+                keys::DueKind::Reminder,
+                shop,
+                track,
+                &tag,
+            )?;
+            for k in &entries {
+                if let Some(e) = t.get_entry(k)? {
+                    if let Some(q) = keys::queue(&e) {
+                        t.queue.remove(q)?;
+                    }
+                }
+                t.outbox.remove(k)?;
+            }
+            Ok(Some(p))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::intake::{ParcelDraft, validate};
+    use crate::store::test_support::temp_store;
+
+    fn valid(track: &str, order: &str) -> ValidParcel {
+        validate(&ParcelDraft {
+            track: track.into(),
+            order_id: Some(order.into()),
+            phone: Some("+79123456789".into()),
+            ..ParcelDraft::default()
+        })
+        .unwrap()
+    }
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_741_000_000 + s).unwrap()
+    }
+
+    #[test]
+    fn intake_is_idempotent_and_indexed_by_order() {
+        let (_d, store) = temp_store();
+        let shop = ShopId::from_trusted("acme");
+        let v = valid("SANDBOX-DELIVERED-1", "A-1");
+        assert!(matches!(
+            store.intake(&shop, &v, t(0), t(0)).unwrap(),
+            Stored::Created(_)
+        ));
+        assert!(matches!(
+            store.intake(&shop, &v, t(1), t(1)).unwrap(),
+            Stored::Unchanged(_)
+        ));
+        store
+            .intake(&shop, &valid("SANDBOX-ARRIVED-2", "A-1"), t(0), t(0))
+            .unwrap();
+        store
+            .intake(&shop, &valid("SANDBOX-ARRIVED-3", "B-7"), t(0), t(0))
+            .unwrap();
+        let by_order = store.parcels_by_order("acme", "A-1").unwrap();
+        assert_eq!(by_order.len(), 2);
+        // Moving a parcel to another order moves its index entry.
+        let Stored::Updated(p) = store
+            .intake(&shop, &valid("SANDBOX-ARRIVED-2", "B-7"), t(2), t(2))
+            .unwrap()
+        else {
+            panic!("expected update")
+        };
+        assert_eq!(p.order_id.as_deref(), Some("B-7"));
+        assert_eq!(store.parcels_by_order("acme", "A-1").unwrap().len(), 1);
+        assert_eq!(store.parcels_by_order("acme", "B-7").unwrap().len(), 2);
+        // Other shops see nothing.
+        assert!(
+            store
+                .parcel("other", "SANDBOX-DELIVERED-1")
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.parcels_by_order("other", "A-1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn listing_pages_and_deletion() {
+        let (_d, store) = temp_store();
+        let shop = ShopId::from_trusted("acme");
+        for i in 0..5 {
+            store
+                .intake(
+                    &shop,
+                    &valid(&format!("SANDBOX-STUCK-{i}"), "X"),
+                    t(0),
+                    t(0),
+                )
+                .unwrap();
+        }
+        store
+            .intake(
+                &ShopId::from_trusted("acme-2"),
+                &valid("SANDBOX-STUCK-9", "X"),
+                t(0),
+                t(0),
+            )
+            .unwrap();
+        let page = store
+            .list_parcels(
+                "acme",
+                &ParcelFilter {
+                    limit: 3,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(page.parcels.len(), 3);
+        let page2 = store
+            .list_parcels(
+                "acme",
+                &ParcelFilter {
+                    limit: 3,
+                    after: page.next.clone(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(page2.parcels.len(), 2);
+        assert_eq!(page2.next, None);
+        assert!(store.due_count().unwrap() >= 6);
+        let gone = store.delete_parcel("acme", "SANDBOX-STUCK-0").unwrap();
+        assert!(gone.is_some());
+        assert!(store.parcel("acme", "SANDBOX-STUCK-0").unwrap().is_none());
+        assert_eq!(store.parcels_by_order("acme", "X").unwrap().len(), 4);
+        assert_eq!(store.due_count().unwrap(), 5);
+        assert!(
+            store
+                .delete_parcel("acme", "SANDBOX-STUCK-0")
+                .unwrap()
+                .is_none()
+        );
+    }
+}

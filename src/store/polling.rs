@@ -1,0 +1,481 @@
+//! The due queue (polls and reminders) and the transactions that apply what a carrier reported
+//! or a reminder timer fired: the parcel's new state and the notifications it causes are
+//! committed together.
+
+pub use super::keys::DueKind;
+use super::{Store, StoreError, Tx, TxResult, abort, decode, keys, versions};
+use crate::domain::carrier::CarrierId;
+use crate::domain::lifecycle::{self, Rules};
+use crate::domain::notification::Intent;
+use crate::domain::outbox::{self, SendTiming};
+use crate::domain::parcel::{CarrierEvent, Parcel};
+use crate::domain::shop::Shop;
+use crate::domain::status::Status;
+use crate::domain::track::TrackNumber;
+use jiff::Timestamp;
+
+/// Something due: a parcel to poll or to remind about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueItem {
+    /// Poll or reminder.
+    pub kind: DueKind,
+    /// When it came due.
+    pub at: Timestamp,
+    /// The shop.
+    pub shop: String,
+    /// The track.
+    pub track: String,
+    /// The parcel's carrier.
+    pub carrier: CarrierId,
+}
+
+/// What applying a carrier report did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportOutcome {
+    /// The status now.
+    pub status: Status,
+    /// The status before, when it changed.
+    pub previous_status: Option<Status>,
+    /// Events that were new.
+    pub new_events: usize,
+    /// Outbox entries created.
+    pub messages: usize,
+}
+
+/// A carrier's answer about one parcel, as the store applies it.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The events (may repeat known ones).
+    pub events: Vec<CarrierEvent>,
+    /// When the cash on delivery was paid, if the carrier says so.
+    pub cod_paid_at: Option<Timestamp>,
+    /// The carrier re-registered the parcel under this number.
+    pub new_track: Option<TrackNumber>,
+}
+
+impl Tx<'_> {
+    fn shop_record(&self, shop: &str) -> TxResult<Option<Shop>> {
+        match self.shops.get(shop.as_bytes())? {
+            None => Ok(None),
+            Some(v) => match decode("shops", versions::SHOP, shop.as_bytes(), &v) {
+                Ok(s) => Ok(Some(s)),
+                Err(e) => abort(e),
+            },
+        }
+    }
+
+    /// Creates the outbox entries for intents; entries that exist already are left alone.
+    fn enqueue_intents(
+        &self,
+        parcel: &Parcel,
+        intents: &[Intent],
+        now: Timestamp,
+        timing: &SendTiming<'_>,
+    ) -> TxResult<usize> {
+        if intents.is_empty() {
+            return Ok(0);
+        }
+        let Some(shop) = self.shop_record(parcel.shop.as_str())? else {
+            return Ok(0);
+        };
+        let mut created = 0;
+        for intent in intents {
+            for entry in outbox::plan(parcel, &shop, *intent, now, timing) {
+                if self.insert_entry_if_absent(&entry)? {
+                    created += 1;
+                }
+            }
+        }
+        Ok(created)
+    }
+}
+
+impl Store {
+    /// Up to `limit` items due at or before `now`, oldest first.
+    pub fn due_items(&self, now: Timestamp, limit: usize) -> Result<Vec<DueItem>, StoreError> {
+        let end = keys::time(now + jiff::SignedDuration::from_millis(1));
+        let mut out = Vec::new();
+        for kv in self.due.range(..end.to_vec()) {
+            let (k, v) = kv?;
+            let Some(d) = keys::read_due(&k) else {
+                tracing::warn!(key = ?k, "Skipping a malformed due key");
+                continue;
+            };
+            let Some(carrier) = v.first().copied().and_then(CarrierId::from_tag) else {
+                continue;
+            };
+            out.push(DueItem {
+                kind: d.kind,
+                at: d.at,
+                shop: d.shop,
+                track: d.track,
+                carrier,
+            });
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// When the next item comes due, if any.
+    pub fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.due.first()?.and_then(|(k, _)| keys::read_time(&k)))
+    }
+
+    /// How many due entries exist (a full scan; for tests and diagnostics).
+    pub fn due_count(&self) -> Result<usize, StoreError> {
+        Ok(self.due.len())
+    }
+
+    /// Moves a due poll to `until` while it is in flight, so it is not dispatched twice; if the
+    /// poll never reports back (crash), it comes due again then. Returns false if the parcel is
+    /// gone or no longer due at that time.
+    pub fn lease_poll(&self, item: &DueItem, until: Timestamp) -> Result<bool, StoreError> {
+        self.tx(|t| {
+            let Some(p) = t.get_parcel(&item.shop, &item.track)? else {
+                t.due
+                    .remove(keys::due(item.at, DueKind::Poll, &item.shop, &item.track))?;
+                return Ok(false);
+            };
+            if p.next_poll_at != Some(item.at) {
+                // A stray key: the parcel's own schedule is what counts.
+                t.due
+                    .remove(keys::due(item.at, DueKind::Poll, &item.shop, &item.track))?;
+                return Ok(false);
+            }
+            let mut q = p.clone();
+            q.next_poll_at = Some(until);
+            t.put_parcel(Some(&p), &q)?;
+            Ok(true)
+        })
+    }
+
+    /// Makes every live parcel (of one shop, or all) due for polling at `at`, for an operator's
+    /// "poll everything now". Returns how many.
+    pub fn make_all_due(&self, shop: Option<&str>, at: Timestamp) -> Result<usize, StoreError> {
+        let mut targets = Vec::new();
+        self.for_each_parcel(shop, |p| {
+            if !p.status.is_final() && p.next_poll_at.is_none_or(|n| n > at) {
+                targets.push((p.shop.as_str().to_string(), p.track.as_str().to_string()));
+            }
+            true
+        })?;
+        let mut n = 0;
+        for (shop, track) in targets {
+            let moved = self.tx(|t| {
+                let Some(p) = t.get_parcel(&shop, &track)? else {
+                    return Ok(false);
+                };
+                if p.status.is_final() {
+                    return Ok(false);
+                }
+                let mut q = p.clone();
+                q.next_poll_at = Some(at);
+                t.put_parcel(Some(&p), &q)?;
+                Ok(true)
+            })?;
+            n += usize::from(moved);
+        }
+        Ok(n)
+    }
+
+    /// Applies a carrier's report: merges events, runs the lifecycle, schedules the next poll
+    /// (unless the parcel is finished) and reminders, and creates the notifications, in one
+    /// transaction. Returns `None` if the parcel was deleted meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_report(
+        &self,
+        shop: &str,
+        track: &str,
+        report: &Report,
+        now: Timestamp,
+        rules: &Rules,
+        next_poll: Timestamp,
+        timing: &SendTiming<'_>,
+    ) -> Result<Option<ReportOutcome>, StoreError> {
+        self.tx(|t| {
+            let Some(old) = t.get_parcel(shop, track)? else {
+                return Ok(None);
+            };
+            let mut p = old.clone();
+            let outcome = lifecycle::apply_events(&mut p, report.events.clone(), now, rules);
+            if let (Some(paid), None) = (report.cod_paid_at, p.cod_paid_at) {
+                p.cod_paid_at = Some(paid);
+                p.updated_at = now;
+            }
+            if let Some(new_track) = &report.new_track {
+                if new_track != &p.track && !p.previous_tracks.contains(new_track) {
+                    p.previous_tracks.push(new_track.clone());
+                }
+            }
+            p.poll.last_polled_at = Some(now);
+            p.poll.failures = 0;
+            p.poll.last_error = None;
+            p.next_poll_at = if p.status.is_final() {
+                None
+            } else {
+                Some(next_poll)
+            };
+            let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
+            t.put_parcel(Some(&old), &p)?;
+            Ok(Some(ReportOutcome {
+                status: p.status,
+                previous_status: outcome.previous_status,
+                new_events: outcome.new_events,
+                messages,
+            }))
+        })
+    }
+
+    /// Records a failed poll and when to try again.
+    pub fn record_poll_failure(
+        &self,
+        shop: &str,
+        track: &str,
+        error: &str,
+        next_poll: Timestamp,
+    ) -> Result<u32, StoreError> {
+        self.tx(|t| {
+            let Some(old) = t.get_parcel(shop, track)? else {
+                return Ok(0);
+            };
+            let mut p = old.clone();
+            p.poll.failures = p.poll.failures.saturating_add(1);
+            p.poll.last_error = Some(error.chars().take(500).collect());
+            if !p.status.is_final() {
+                p.next_poll_at = Some(next_poll);
+            }
+            t.put_parcel(Some(&old), &p)?;
+            Ok(p.poll.failures)
+        })
+    }
+
+    /// Fires a parcel's reminder if it is due at `now`: the next reminder is scheduled and the
+    /// message created in one transaction. Returns how many outbox entries were created.
+    pub fn fire_reminder(
+        &self,
+        shop: &str,
+        track: &str,
+        due_at: Timestamp,
+        now: Timestamp,
+        rules: &Rules,
+        timing: &SendTiming<'_>,
+    ) -> Result<usize, StoreError> {
+        self.tx(|t| {
+            let Some(old) = t.get_parcel(shop, track)? else {
+                t.due
+                    .remove(keys::due(due_at, DueKind::Reminder, shop, track))?;
+                return Ok(0);
+            };
+            if old.next_reminder_at != Some(due_at) {
+                t.due
+                    .remove(keys::due(due_at, DueKind::Reminder, shop, track))?;
+                return Ok(0);
+            }
+            let mut p = old.clone();
+            let intent = lifecycle::fire_reminder(&mut p, now, rules);
+            let messages = match intent {
+                Some(i) => t.enqueue_intents(&p, &[i], now, timing)?,
+                None => 0,
+            };
+            if p.next_reminder_at == old.next_reminder_at {
+                // Not due yet after all (clock skew): leave it.
+                return Ok(0);
+            }
+            t.put_parcel(Some(&old), &p)?;
+            Ok(messages)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::intake::{ParcelDraft, validate};
+    use crate::domain::notification::{Channel, NotificationKind};
+    use crate::domain::outbox::DeliveryState;
+    use crate::domain::parcel::Office;
+    use crate::domain::schedule::DailyWindow;
+    use crate::domain::shop::ShopId;
+    use crate::store::test_support::temp_store;
+    use std::time::Duration;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_741_000_000 + s).unwrap()
+    }
+
+    fn ev(at: i64, status: Status, code: &str) -> CarrierEvent {
+        CarrierEvent {
+            at: t(at),
+            status,
+            code: code.into(),
+            description: code.into(),
+            office: Some(Office {
+                index: Some("101000".into()),
+                name: "Москва 101000".into(),
+                ..Office::default()
+            }),
+        }
+    }
+
+    fn setup() -> (tempfile::TempDir, Store) {
+        let (d, store) = temp_store();
+        let mut shop = crate::store::shops::tests::shop("acme", "h");
+        shop.report_email = Some(crate::domain::contact::EmailAddress::from_trusted(
+            "ops@acme.ru",
+        ));
+        store.create_shop(&shop).unwrap();
+        let v = validate(&ParcelDraft {
+            track: "SANDBOX-DELIVERED-1".into(),
+            phone: Some("+79123456789".into()),
+            email: Some("ivan@example.ru".into()),
+            ..ParcelDraft::default()
+        })
+        .unwrap();
+        store
+            .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
+            .unwrap();
+        (d, store)
+    }
+
+    #[test]
+    fn report_commits_state_schedule_and_messages_together() {
+        let (_d, store) = setup();
+        let w = DailyWindow::ALWAYS;
+        let timing = SendTiming { window: &w };
+        let rules = Rules::default();
+        let due = store.due_items(t(0), 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert!(store.lease_poll(&due[0], t(600)).unwrap());
+        assert!(store.due_items(t(0), 10).unwrap().is_empty(), "leased");
+        assert!(
+            !store.lease_poll(&due[0], t(600)).unwrap(),
+            "a second lease of the same item fails"
+        );
+
+        let report = Report {
+            events: vec![ev(10, Status::ArrivedAtPickup, "8/2")],
+            ..Report::default()
+        };
+        let out = store
+            .apply_report(
+                "acme",
+                "SANDBOX-DELIVERED-1",
+                &report,
+                t(20),
+                &rules,
+                t(3600),
+                &timing,
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.status, Status::ArrivedAtPickup);
+        assert_eq!(out.messages, 2, "sms and e-mail");
+        // The same report again creates nothing.
+        let again = store
+            .apply_report(
+                "acme",
+                "SANDBOX-DELIVERED-1",
+                &report,
+                t(30),
+                &rules,
+                t(3600),
+                &timing,
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!((again.new_events, again.messages), (0, 0));
+        let entries = store.parcel_entries("acme", "SANDBOX-DELIVERED-1").unwrap();
+        assert_eq!(entries.len(), 2);
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.state == DeliveryState::Pending
+                    && e.key.kind == NotificationKind::Arrived)
+        );
+        // A reminder and the next poll are due.
+        let p = store
+            .parcel("acme", "SANDBOX-DELIVERED-1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.next_poll_at, Some(t(3600)));
+        let rem = p.next_reminder_at.unwrap();
+        let n = store
+            .fire_reminder("acme", "SANDBOX-DELIVERED-1", rem, rem, &rules, &timing)
+            .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(
+            store
+                .fire_reminder("acme", "SANDBOX-DELIVERED-1", rem, rem, &rules, &timing)
+                .unwrap(),
+            0,
+            "fired once"
+        );
+        let p = store
+            .parcel("acme", "SANDBOX-DELIVERED-1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            p.next_reminder_at,
+            Some(rem + Duration::from_secs(5 * 86_400))
+        );
+
+        // Delivered: polling and reminders stop; the thank-you message is queued.
+        let report = Report {
+            events: vec![ev(40, Status::Delivered, "2/1")],
+            ..Report::default()
+        };
+        store
+            .apply_report(
+                "acme",
+                "SANDBOX-DELIVERED-1",
+                &report,
+                t(50),
+                &rules,
+                t(3600),
+                &timing,
+            )
+            .unwrap();
+        let p = store
+            .parcel("acme", "SANDBOX-DELIVERED-1")
+            .unwrap()
+            .unwrap();
+        assert_eq!((p.next_poll_at, p.next_reminder_at), (None, None));
+        assert_eq!(store.due_count().unwrap(), 0);
+        assert_eq!(
+            store.pending(Channel::Sms, t(100), 100).unwrap().len(),
+            2,
+            "the reminder waits for its time"
+        );
+        assert_eq!(
+            store
+                .pending(Channel::Sms, t(30 * 86_400), 100)
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+
+    #[test]
+    fn failures_back_off() {
+        let (_d, store) = setup();
+        assert_eq!(
+            store
+                .record_poll_failure("acme", "SANDBOX-DELIVERED-1", "timeout", t(60))
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .record_poll_failure("acme", "SANDBOX-DELIVERED-1", "timeout", t(120))
+                .unwrap(),
+            2
+        );
+        let due = store.due_items(t(119), 10).unwrap();
+        assert!(due.is_empty());
+        assert_eq!(store.next_due_at().unwrap(), Some(t(120)));
+        assert_eq!(store.make_all_due(None, t(5)).unwrap(), 1);
+        assert_eq!(store.due_items(t(5), 10).unwrap().len(), 1);
+    }
+}
