@@ -13,9 +13,13 @@
 //!   the DTOs `parcelctl` shares.
 //! - [`config`], [`daemon`]: validated settings; start-up, signals, systemd, shutdown.
 
+pub mod actors;
+pub mod api;
 pub mod carriers;
+pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod domain;
+pub mod health;
 pub mod notify;
 pub mod store;

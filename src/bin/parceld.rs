@@ -1,1 +1,93 @@
-fn main() {}
+//! `parceld`: the daemon. `parceld run --config FILE` serves until SIGTERM;
+//! `parceld check-config --config FILE` validates a config file and says what is wrong.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Watches shops' parcels at the carriers and tells customers when to pick them up.
+#[derive(Parser)]
+#[command(name = "parceld", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Run {
+        /// The config file.
+        #[arg(
+            long,
+            short,
+            env = "PARCELD_CONFIG",
+            default_value = "config/parceld.toml"
+        )]
+        config: PathBuf,
+    },
+    /// Check a config file and print what is wrong, without starting.
+    CheckConfig {
+        /// The config file.
+        #[arg(
+            long,
+            short,
+            env = "PARCELD_CONFIG",
+            default_value = "config/parceld.toml"
+        )]
+        config: PathBuf,
+    },
+}
+
+/// sysexits' EX_CONFIG: systemd's unit does not restart on it.
+const EX_CONFIG: u8 = 78;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => match parceld::config::load(&config) {
+            Ok(s) => {
+                println!("{}: OK", config.display());
+                println!("  state:   {}", s.daemon.state_dir.display());
+                println!("  socket:  {}", s.daemon.control_socket.display());
+                if let Some(l) = s.api.listen {
+                    println!("  listen:  {l}");
+                }
+                for (id, c) in &s.carriers {
+                    println!(
+                        "  carrier: {id} rate {} window {} every {}",
+                        c.rate,
+                        c.window,
+                        humantime::format_duration(c.poll_every)
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(EX_CONFIG)
+            }
+        },
+        Command::Run { config } => {
+            let settings = match parceld::config::load(&config) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EX_CONFIG);
+                }
+            };
+            let target =
+                parceld::daemon::logging::init(settings.daemon.log, &settings.daemon.log_filter);
+            parceld::daemon::install_panic_hook();
+            tracing::info!(config = %config.display(), logs = target, "Starting parceld");
+            match parceld::daemon::run(settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "parceld stopped");
+                    eprintln!("parceld: {e}");
+                    ExitCode::from(e.exit_code() as u8)
+                }
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! store belong to the shared poller ([`crate::actors::poller`]), so a new carrier is one module
 //! that speaks its protocol.
 
+pub mod poll;
 pub mod sandbox;
 
 use crate::domain::carrier::CarrierId;

@@ -1,3 +1,286 @@
 //! The daemon: start-up, the actor system, signals, systemd notification and shutdown.
+//!
+//! Start-up order: config (already validated), logging, the panic policy, the store (schema
+//! check, leases of polls that were in flight released), metrics, actors, the control socket and
+//! the shops' listener; then `READY=1`. SIGTERM or SIGINT: stop accepting requests, stop
+//! scheduling, let in-flight polls and sends finish (or leave them in the store) within
+//! `shutdown_timeout`, flush the store, exit 0.
+//!
+//! A panic anywhere aborts the process: actix cannot catch it, and a half-alive daemon is worse
+//! than a restart by systemd, which resumes from the store.
 
 pub mod clock;
+pub mod logging;
+
+use crate::actors::{self, Services};
+use crate::api::{self, AppState, Listener};
+use crate::carriers::Carrier;
+use crate::carriers::sandbox::Sandbox;
+use crate::config::{EmailTransport, Settings, SmsTransport};
+use crate::domain::carrier::CarrierId;
+use crate::health::Health;
+use crate::notify::Transport;
+use crate::notify::email::FileMailer;
+use crate::notify::sms::SmsFile;
+use crate::notify::templates::Templates;
+use crate::store::Store;
+use actix_web::{App, HttpServer, web};
+use clock::Clock;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Why the daemon could not run; each maps to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The store cannot be opened or used.
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    /// A file or socket cannot be set up.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// Another parceld is already serving the control socket.
+    #[error("another parceld is already listening on {0}")]
+    AlreadyRunning(String),
+    /// Something else.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl DaemonError {
+    /// The process exit code: sysexits-style, so systemd can tell a config problem from a crash.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DaemonError::Store(e)
+                if matches!(
+                    e,
+                    crate::store::StoreError::Schema { .. }
+                        | crate::store::StoreError::Foreign { .. }
+                ) =>
+            {
+                65
+            }
+            DaemonError::Store(_) => 74,
+            DaemonError::Io { .. } => 74,
+            DaemonError::AlreadyRunning(_) => 75,
+            DaemonError::Other(_) => 70,
+        }
+    }
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
+    let what = what.into();
+    move |source| DaemonError::Io { what, source }
+}
+
+/// Makes every panic abort the process after logging it.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "Panic; aborting so that systemd restarts the daemon from the store");
+        default(info);
+        std::process::abort();
+    }));
+}
+
+fn notify(states: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!(error = %e, "Cannot notify systemd");
+    }
+}
+
+fn carriers(settings: &Settings, clock: &Clock) -> Vec<Arc<dyn Carrier>> {
+    settings
+        .carriers
+        .keys()
+        .filter_map(|id| -> Option<Arc<dyn Carrier>> {
+            match id {
+                CarrierId::Sandbox => Some(Arc::new(Sandbox::new(clock.clone()))),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn transports(settings: &Settings) -> Result<Vec<Arc<dyn Transport>>, DaemonError> {
+    let mut out: Vec<Arc<dyn Transport>> = Vec::new();
+    if let Some(e) = &settings.email {
+        match &e.transport {
+            EmailTransport::File { dir } => out.push(Arc::new(
+                FileMailer::new(dir.clone(), e.from.clone()).map_err(io(format!(
+                    "cannot create the e-mail outbox folder {}",
+                    dir.display()
+                )))?,
+            )),
+        }
+    }
+    if let Some(s) = &settings.sms {
+        match &s.transport {
+            SmsTransport::File { path } => out.push(Arc::new(
+                SmsFile::new(path.clone(), s.sender.clone()).map_err(io(format!(
+                    "cannot create the folder of the SMS file {}",
+                    path.display()
+                )))?,
+            )),
+        }
+    }
+    Ok(out)
+}
+
+/// Binds the control socket: refuses if another daemon answers on it, removes a stale file,
+/// creates its folder, and sets its permissions.
+fn bind_socket(path: &Path, mode: u32) -> Result<std::os::unix::net::UnixListener, DaemonError> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(DaemonError::AlreadyRunning(path.display().to_string()));
+        }
+        std::fs::remove_file(path).map_err(io(format!(
+            "cannot remove the stale socket {}",
+            path.display()
+        )))?;
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+    }
+    let listener = std::os::unix::net::UnixListener::bind(path)
+        .map_err(io(format!("cannot listen on {}", path.display())))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io(format!(
+        "cannot set the permissions of {}",
+        path.display()
+    )))?;
+    Ok(listener)
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(settings: Settings) -> Result<(), DaemonError> {
+    let settings = Arc::new(settings);
+    let clock = Clock::system();
+    std::fs::create_dir_all(&settings.daemon.state_dir).map_err(io(format!(
+        "cannot create the state directory {}",
+        settings.daemon.state_dir.display()
+    )))?;
+    notify(&[sd_notify::NotifyState::Status("Opening the store")]);
+    let store = Store::open(&settings.db_path(), settings.daemon.cache_bytes)?;
+    let released = store.release_leases(clock.now())?;
+    if released > 0 {
+        tracing::info!(
+            polls = released,
+            "Polls that were in flight at the last stop are due again"
+        );
+    }
+    let templates = Arc::new(Templates::new().map_err(|e| DaemonError::Other(e.to_string()))?);
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| tracing::warn!(error = %e, "Metrics are not available"))
+        .ok();
+    let transports = transports(&settings)?;
+    let carriers = carriers(&settings, &clock);
+
+    let system = actix::System::new();
+    system.block_on(async move {
+        let svc = Arc::new(Services {
+            store: store.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            health: Arc::new(Health::default()),
+            templates,
+            notifier: actors::Notifier::default(),
+            started_at: clock.now(),
+        });
+        let running = actors::start(svc.clone(), carriers, transports);
+        let state = web::Data::new(AppState {
+            svc: svc.clone(),
+            scheduler: running.scheduler.clone(),
+            metrics,
+        });
+
+        let uds = bind_socket(&settings.daemon.control_socket, settings.daemon.socket_mode)?;
+        let st = state.clone();
+        let socket_server = HttpServer::new(move || {
+            App::new()
+                .app_data(st.clone())
+                .app_data(Listener::Socket)
+                .configure(api::routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(settings.daemon.shutdown_timeout.as_secs().max(1))
+        .listen_uds(uds)
+        .map_err(io("cannot serve the control socket"))?
+        .run();
+        let socket_handle = socket_server.handle();
+        actix::spawn(socket_server);
+
+        let tcp_handle = match settings.api.listen {
+            None => None,
+            Some(addr) => {
+                let st = state.clone();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(st.clone())
+                        .app_data(Listener::Tcp)
+                        .configure(api::routes)
+                })
+                .workers(2)
+                .disable_signals()
+                .shutdown_timeout(settings.daemon.shutdown_timeout.as_secs().max(1))
+                .bind(addr)
+                .map_err(io(format!("cannot listen on {addr} (api.listen)")))?
+                .run();
+                let h = server.handle();
+                actix::spawn(server);
+                Some(h)
+            }
+        };
+
+        tracing::info!(
+            socket = %settings.daemon.control_socket.display(),
+            listen = ?settings.api.listen,
+            carriers = ?settings.carriers.keys().map(|c| c.as_str()).collect::<Vec<_>>(),
+            version = env!("CARGO_PKG_VERSION"),
+            "parceld is ready"
+        );
+        notify(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status("Serving"),
+        ]);
+
+        let signal = wait_for_signal().await;
+        tracing::info!(signal, "Shutting down");
+        notify(&[sd_notify::NotifyState::Stopping, sd_notify::NotifyState::Status("Draining")]);
+        socket_handle.stop(true).await;
+        if let Some(h) = tcp_handle {
+            h.stop(true).await;
+        }
+        let busy = running.shutdown(settings.daemon.shutdown_timeout).await;
+        if !busy.is_empty() {
+            tracing::warn!(still_busy = ?busy, "Shutdown deadline passed; work in flight stays in the store and resumes at the next start");
+        }
+        let _ = std::fs::remove_file(&settings.daemon.control_socket);
+        store.flush()?;
+        tracing::info!("Store flushed; goodbye");
+        actix::System::current().stop();
+        Ok::<(), DaemonError>(())
+    })
+}
+
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return "none",
+    };
+    let mut int = match signal(SignalKind::interrupt()) {
+        Ok(s) => s,
+        Err(_) => return "none",
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod dates;
 pub mod defaults;
+pub mod deliver;
 pub mod email;
 pub mod sms;
 pub mod templates;

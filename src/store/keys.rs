@@ -10,6 +10,7 @@
 //! | `due`      | time(8) kind(1) shop `\0` track                             | carrier        |
 //! | `outbox`   | shop `\0` track `\0` parcel id(8) kind(1) occurrence(4) channel(1) | entry   |
 //! | `queue`    | channel(1) state(1) time(8) outbox key                      | empty          |
+//! | `leases`   | shop `\0` track (a poll in flight)                          | lease end(8)   |
 //! | `meta`     | name                                                        | value          |
 
 use crate::domain::notification::{Channel, NotificationKind};

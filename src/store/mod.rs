@@ -14,11 +14,11 @@ mod parcels;
 mod polling;
 pub(crate) mod shops;
 
+pub use keys::DueKind;
 pub use outbox::{Claim, OutboxStats};
 pub use parcels::{ParcelFilter, ParcelPage, Stored};
 pub use polling::{DueItem, Report, ReportOutcome};
 
-use keys::DueKind;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use std::path::{Path, PathBuf};
@@ -157,6 +157,7 @@ pub struct Store {
     due: sled::Tree,
     outbox: sled::Tree,
     queue: sled::Tree,
+    leases: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -169,6 +170,7 @@ struct Tx<'a> {
     due: &'a TransactionalTree,
     outbox: &'a TransactionalTree,
     queue: &'a TransactionalTree,
+    leases: &'a TransactionalTree,
 }
 
 impl Store {
@@ -193,6 +195,7 @@ impl Store {
             due: open("due")?,
             outbox: open("outbox")?,
             queue: open("queue")?,
+            leases: open("leases")?,
             meta: open("meta")?,
             path: path.to_path_buf(),
             db,
@@ -271,9 +274,10 @@ impl Store {
                 &self.due,
                 &self.outbox,
                 &self.queue,
+                &self.leases,
             )
                 .transaction(
-                    |(shops, tokens, parcels, by_order, due, outbox, queue)| {
+                    |(shops, tokens, parcels, by_order, due, outbox, queue, leases)| {
                         f(&Tx {
                             shops,
                             tokens,
@@ -282,6 +286,7 @@ impl Store {
                             due,
                             outbox,
                             queue,
+                            leases,
                         })
                     },
                 ),

@@ -223,6 +223,7 @@ impl Store {
                 return Ok(None);
             };
             t.parcels.remove(keys::parcel(shop, track))?;
+            t.leases.remove(keys::parcel(shop, track))?;
             if let Some(o) = &p.order_id {
                 t.by_order.remove(keys::order(shop, o, track))?;
             }

@@ -147,8 +147,39 @@ impl Store {
             let mut q = p.clone();
             q.next_poll_at = Some(until);
             t.put_parcel(Some(&p), &q)?;
+            t.leases
+                .insert(keys::parcel(&item.shop, &item.track), &keys::time(until))?;
             Ok(true)
         })
+    }
+
+    /// Makes polls that were in flight when the process stopped due again at `now`. Called once
+    /// at start, before the scheduler runs. Returns how many.
+    pub fn release_leases(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let leased: Vec<(sled::IVec, sled::IVec)> = self.leases.iter().collect::<Result<_, _>>()?;
+        let mut n = 0;
+        for (k, until) in leased {
+            let Some((shop, track)) = keys::split_parcel(&k) else {
+                self.leases.remove(&k)?;
+                continue;
+            };
+            let until = keys::read_time(&until);
+            let released = self.tx(|t| {
+                t.leases.remove(&*k)?;
+                let Some(p) = t.get_parcel(&shop, &track)? else {
+                    return Ok(false);
+                };
+                if p.next_poll_at.is_none() || p.next_poll_at != until {
+                    return Ok(false);
+                }
+                let mut q = p.clone();
+                q.next_poll_at = Some(now);
+                t.put_parcel(Some(&p), &q)?;
+                Ok(true)
+            })?;
+            n += usize::from(released);
+        }
+        Ok(n)
     }
 
     /// Makes every live parcel (of one shop, or all) due for polling at `at`, for an operator's
@@ -167,7 +198,8 @@ impl Store {
                 let Some(p) = t.get_parcel(&shop, &track)? else {
                     return Ok(false);
                 };
-                if p.status.is_final() {
+                if p.status.is_final() || t.leases.get(keys::parcel(&shop, &track))?.is_some() {
+                    // Finished, or a poll is in flight already.
                     return Ok(false);
                 }
                 let mut q = p.clone();
@@ -219,6 +251,7 @@ impl Store {
             };
             let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
             t.put_parcel(Some(&old), &p)?;
+            t.leases.remove(keys::parcel(shop, track))?;
             Ok(Some(ReportOutcome {
                 status: p.status,
                 previous_status: outcome.previous_status,
@@ -228,13 +261,13 @@ impl Store {
         })
     }
 
-    /// Records a failed poll and when to try again.
+    /// Records a failed poll; `next_poll` says when to try again given the failures in a row.
     pub fn record_poll_failure(
         &self,
         shop: &str,
         track: &str,
         error: &str,
-        next_poll: Timestamp,
+        next_poll: impl Fn(u32) -> Timestamp,
     ) -> Result<u32, StoreError> {
         self.tx(|t| {
             let Some(old) = t.get_parcel(shop, track)? else {
@@ -244,9 +277,10 @@ impl Store {
             p.poll.failures = p.poll.failures.saturating_add(1);
             p.poll.last_error = Some(error.chars().take(500).collect());
             if !p.status.is_final() {
-                p.next_poll_at = Some(next_poll);
+                p.next_poll_at = Some(next_poll(p.poll.failures));
             }
             t.put_parcel(Some(&old), &p)?;
+            t.leases.remove(keys::parcel(shop, track))?;
             Ok(p.poll.failures)
         })
     }

@@ -1,0 +1,248 @@
+//! The actors: thin actix shells that own timers, mailboxes and I/O, and call plain functions in
+//! [`crate::carriers`], [`crate::notify`] and [`crate::store`].
+//!
+//! - [`scheduler::Scheduler`] wakes at the next due time in the store and hands due polls to the
+//!   pollers and due reminders to the reminder timer;
+//! - [`poller::Poller`], one per carrier, runs the shared poll loop;
+//! - [`reminder::ReminderTimer`] fires reminders;
+//! - [`sender::Sender`], one per channel, drains the outbox;
+//! - [`watchdog::Watchdog`] pings the others and tells systemd the daemon is alive.
+//!
+//! Every actor runs under an actix `Supervisor`. Handlers return errors as values; an actor that
+//! cannot go on (the store failed) stops itself, and its supervisor restarts it, which reloads
+//! its work from the store. A panic aborts the process (see [`crate::daemon`]) and systemd
+//! restarts it. Nothing lives only in memory: the due queue, poll leases and the outbox are in
+//! sled. Start and stop order are in [`start`] and [`Actors::shutdown`].
+
+pub mod poller;
+pub mod reminder;
+pub mod scheduler;
+pub mod sender;
+pub mod watchdog;
+
+use crate::carriers::Carrier;
+use crate::config::Settings;
+use crate::daemon::clock::Clock;
+use crate::domain::carrier::CarrierId;
+use crate::domain::notification::Channel;
+use crate::health::Health;
+use crate::notify::Transport;
+use crate::notify::templates::Templates;
+use crate::store::{Store, StoreError};
+use actix::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// What every actor shares.
+pub struct Services {
+    /// The store.
+    pub store: Store,
+    /// The clock.
+    pub clock: Clock,
+    /// Validated settings.
+    pub settings: Arc<Settings>,
+    /// The health board.
+    pub health: Arc<Health>,
+    /// Message templates.
+    pub templates: Arc<Templates>,
+    /// Wakes the senders when new messages are queued.
+    pub notifier: Notifier,
+    /// When the daemon started.
+    pub started_at: jiff::Timestamp,
+}
+
+/// "There may be new work for you."
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Wake;
+
+/// "Are you alive?" (the watchdog's heartbeat through the mailbox).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Ping;
+
+/// "Stop taking new work and answer when what is in flight is done."
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Drain;
+
+/// Wakes the senders.
+#[derive(Default)]
+pub struct Notifier {
+    senders: OnceLock<Vec<Recipient<Wake>>>,
+}
+
+impl Notifier {
+    /// Tells every sender to look at the outbox.
+    pub fn wake_senders(&self) {
+        for s in self.senders.get().into_iter().flatten() {
+            s.do_send(Wake);
+        }
+    }
+}
+
+/// Counts work in flight, and lets shutdown wait until there is none.
+#[derive(Debug, Default, Clone)]
+pub struct InFlight {
+    count: Arc<AtomicUsize>,
+    idle: Arc<tokio::sync::Notify>,
+}
+
+/// Held while one piece of work is in flight.
+pub struct InFlightGuard(InFlight);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl InFlight {
+    /// Marks one piece of work as started.
+    pub fn enter(&self) -> InFlightGuard {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        InFlightGuard(self.clone())
+    }
+
+    /// How much is in flight.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Resolves when nothing is in flight.
+    pub async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.count() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Runs a blocking store call off the actor's thread.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Sled(sled::Error::ReportableBug(e.to_string()))))
+}
+
+/// The running actors.
+pub struct Actors {
+    /// The scheduler.
+    pub scheduler: Addr<scheduler::Scheduler>,
+    /// The pollers, by carrier.
+    pub pollers: BTreeMap<CarrierId, Addr<poller::Poller>>,
+    /// The reminder timer.
+    pub reminder: Addr<reminder::ReminderTimer>,
+    /// The senders, by channel.
+    pub senders: BTreeMap<Channel, Addr<sender::Sender>>,
+    /// The watchdog, when systemd asked for one.
+    pub watchdog: Option<Addr<watchdog::Watchdog>>,
+    arbiters: Vec<Arbiter>,
+}
+
+/// Starts every actor, senders first (so that nothing queued waits for them) and the scheduler
+/// last (so that it has somewhere to send work).
+pub fn start(
+    svc: Arc<Services>,
+    carriers: Vec<Arc<dyn Carrier>>,
+    transports: Vec<Arc<dyn Transport>>,
+) -> Actors {
+    let send_arbiter = Arbiter::new();
+    let poll_arbiter = Arbiter::new();
+
+    let mut senders = BTreeMap::new();
+    for t in transports {
+        let s = svc.clone();
+        let channel = t.channel();
+        let addr = Supervisor::start_in_arbiter(&send_arbiter.handle(), move |_| {
+            sender::Sender::new(s, t)
+        });
+        senders.insert(channel, addr);
+    }
+    let _ = svc
+        .notifier
+        .senders
+        .set(senders.values().map(|a| a.clone().recipient()).collect());
+
+    let s = svc.clone();
+    let reminder = Supervisor::start(move |_| reminder::ReminderTimer::new(s));
+
+    let mut pollers = BTreeMap::new();
+    for c in carriers {
+        let id = c.id();
+        let Some(settings) = svc.settings.carriers.get(&id).cloned() else {
+            continue;
+        };
+        let s = svc.clone();
+        let addr = Supervisor::start_in_arbiter(&poll_arbiter.handle(), move |_| {
+            poller::Poller::new(s, c, settings)
+        });
+        pollers.insert(id, addr);
+    }
+
+    let s = svc.clone();
+    let p = pollers.clone();
+    let r = reminder.clone();
+    let scheduler = Supervisor::start(move |_| scheduler::Scheduler::new(s, p, r));
+
+    let watchdog = sd_notify::watchdog_enabled().map(|interval| {
+        let targets = watchdog::Targets {
+            scheduler: scheduler.clone().recipient(),
+            others: senders
+                .values()
+                .map(|a| a.clone().recipient())
+                .chain(pollers.values().map(|a| a.clone().recipient()))
+                .collect(),
+        };
+        watchdog::Watchdog::new(targets, interval).start()
+    });
+
+    Actors {
+        scheduler,
+        pollers,
+        reminder,
+        senders,
+        watchdog,
+        arbiters: vec![send_arbiter, poll_arbiter],
+    }
+}
+
+impl Actors {
+    /// Ordered shutdown: stop scheduling, let pollers and senders finish what they hold (or
+    /// leave it in the store), within `deadline`. Returns the names of actors still busy at the
+    /// deadline.
+    pub async fn shutdown(self, deadline: Duration) -> Vec<String> {
+        let _ = self.scheduler.send(Drain).await;
+        let mut recipients: Vec<(String, Recipient<Drain>)> = Vec::new();
+        for (id, p) in &self.pollers {
+            recipients.push((format!("poller {id}"), p.clone().recipient()));
+        }
+        for (ch, s) in &self.senders {
+            recipients.push((format!("sender {ch}"), s.clone().recipient()));
+        }
+        let waits: Vec<_> = recipients
+            .into_iter()
+            .map(|(n, r)| (n, r.send(Drain)))
+            .collect();
+        let mut busy = Vec::new();
+        let until = tokio::time::Instant::now() + deadline;
+        for (name, w) in waits {
+            if tokio::time::timeout_at(until, w).await.is_err() {
+                busy.push(name);
+            }
+        }
+        for a in &self.arbiters {
+            a.stop();
+        }
+        busy
+    }
+}

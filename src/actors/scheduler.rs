@@ -1,0 +1,371 @@
+//! The scheduler: sleeps until the next due time in the store, then hands due polls to the
+//! carriers' pollers (leasing them in the store so they are not handed out twice) and due
+//! reminders to the reminder timer. It re-arms itself with `notify_later`; there are no
+//! free-running intervals. Each poller gets a bounded amount of work at a time, so a night with
+//! a million due parcels does not pile up in memory.
+
+use super::poller::{PollParcels, Poller};
+use super::reminder::{FireReminders, ReminderTimer};
+use super::{Drain, Ping, Services, Wake, blocking};
+use crate::carriers::poll::PollSummary;
+use crate::domain::carrier::CarrierId;
+use crate::store::DueKind;
+use crate::store::{DueItem, Store, StoreError};
+use actix::prelude::*;
+use jiff::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How many due keys one tick looks at.
+const SCAN_LIMIT: usize = 2_000;
+/// How many reminders one tick fires.
+const REMINDER_BATCH: usize = 500;
+/// The longest the scheduler sleeps without looking at the store.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// Internal: look at the due queue now.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+struct Tick;
+
+/// Poll now (an operator's request): everything due, or every live parcel with `all`.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<PollSummary, String>")]
+pub struct PollNow {
+    /// Only this shop's parcels.
+    pub shop: Option<String>,
+    /// Every live parcel, not only those due.
+    pub all: bool,
+}
+
+/// The scheduler actor.
+pub struct Scheduler {
+    svc: Arc<Services>,
+    pollers: BTreeMap<CarrierId, Addr<Poller>>,
+    reminders: Addr<ReminderTimer>,
+    inflight: HashMap<CarrierId, usize>,
+    timer: Option<SpawnHandle>,
+    ticking: bool,
+    tick_again: bool,
+    draining: bool,
+    restarts: u32,
+}
+
+/// What one tick decided.
+#[derive(Debug, Default)]
+struct Dispatch {
+    polls: BTreeMap<CarrierId, Vec<DueItem>>,
+    reminders: Vec<DueItem>,
+    more: bool,
+    next_due: Option<Timestamp>,
+}
+
+/// A carrier's share of one tick: how many more items it may take, and until when they are
+/// leased.
+#[derive(Debug, Clone, Copy)]
+struct Allowance {
+    room: usize,
+    lease_until: Timestamp,
+}
+
+fn lease_for(svc: &Services, carrier: CarrierId) -> Duration {
+    let timeout = svc
+        .settings
+        .carriers
+        .get(&carrier)
+        .map_or(Duration::from_secs(60), |c| c.timeout);
+    (timeout * 4).max(Duration::from_secs(900))
+}
+
+fn cap_for(svc: &Services, carrier: CarrierId) -> usize {
+    svc.settings
+        .carriers
+        .get(&carrier)
+        .map_or(100, |c| (c.concurrency * 100).clamp(100, 5_000))
+}
+
+fn plan(
+    store: &Store,
+    now: Timestamp,
+    mut allowances: HashMap<CarrierId, Allowance>,
+) -> Result<Dispatch, StoreError> {
+    let items = store.due_items(now, SCAN_LIMIT)?;
+    let mut d = Dispatch {
+        more: items.len() == SCAN_LIMIT,
+        ..Dispatch::default()
+    };
+    for item in items {
+        match item.kind {
+            DueKind::Reminder => {
+                if d.reminders.len() < REMINDER_BATCH {
+                    d.reminders.push(item);
+                } else {
+                    d.more = true;
+                }
+            }
+            DueKind::Poll => match allowances.get_mut(&item.carrier) {
+                None => {
+                    // The carrier is not enabled: look again in an hour.
+                    tracing::warn!(carrier = item.carrier.as_str(), shop = %item.shop, track = %item.track, "Parcel of a carrier that is not enabled; enable it in [carriers]");
+                    store.lease_poll(&item, now + Duration::from_secs(3600))?;
+                }
+                Some(a) if a.room == 0 => {}
+                Some(a) => {
+                    if store.lease_poll(&item, a.lease_until)? {
+                        a.room -= 1;
+                        d.polls.entry(item.carrier).or_default().push(item);
+                    }
+                }
+            },
+        }
+    }
+    d.next_due = store.next_due_at()?;
+    Ok(d)
+}
+
+impl Scheduler {
+    /// A scheduler over these pollers and reminder timer.
+    pub fn new(
+        svc: Arc<Services>,
+        pollers: BTreeMap<CarrierId, Addr<Poller>>,
+        reminders: Addr<ReminderTimer>,
+    ) -> Self {
+        Scheduler {
+            svc,
+            pollers,
+            reminders,
+            inflight: HashMap::new(),
+            timer: None,
+            ticking: false,
+            tick_again: false,
+            draining: false,
+            restarts: 0,
+        }
+    }
+
+    fn allowances(&self, now: Timestamp) -> HashMap<CarrierId, Allowance> {
+        self.pollers
+            .keys()
+            .map(|&c| {
+                let used = self.inflight.get(&c).copied().unwrap_or(0);
+                (
+                    c,
+                    Allowance {
+                        room: cap_for(&self.svc, c).saturating_sub(used),
+                        lease_until: now + lease_for(&self.svc, c),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn dispatch_polls(
+        &mut self,
+        polls: BTreeMap<CarrierId, Vec<DueItem>>,
+        ctx: &mut Context<Self>,
+    ) {
+        for (carrier, items) in polls {
+            let Some(addr) = self.pollers.get(&carrier).cloned() else {
+                continue;
+            };
+            let n = items.len();
+            *self.inflight.entry(carrier).or_default() += n;
+            ctx.spawn(addr.send(PollParcels { items }).into_actor(self).map(
+                move |res, act, ctx| {
+                    let left = act.inflight.entry(carrier).or_default();
+                    *left = left.saturating_sub(n);
+                    if let Ok(Err(e)) = res {
+                        tracing::error!(carrier = carrier.as_str(), error = %e, "Polling failed");
+                    }
+                    ctx.notify(Tick);
+                },
+            ));
+        }
+    }
+
+    fn arm(&mut self, ctx: &mut Context<Self>, next_due: Option<Timestamp>) {
+        let now = self.svc.clock.now();
+        let delay = match next_due {
+            None => MAX_SLEEP,
+            // Due now but held back (a poller is full): its completion wakes us; look again soon.
+            Some(t) if t <= now => Duration::from_secs(1),
+            Some(t) => Duration::try_from(t.duration_since(now))
+                .unwrap_or(MAX_SLEEP)
+                .min(MAX_SLEEP),
+        };
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        self.timer = Some(ctx.notify_later(Tick, delay));
+    }
+}
+
+impl Actor for Scheduler {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // After a restart caused by a store failure, give the disk a moment.
+        let delay = Duration::from_millis(u64::from(self.restarts.min(30)) * 1000);
+        self.timer = Some(ctx.notify_later(Tick, delay));
+        tracing::debug!(pollers = self.pollers.len(), "Scheduler started");
+    }
+}
+
+impl Supervised for Scheduler {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        self.restarts += 1;
+        self.ticking = false;
+        self.tick_again = false;
+        self.timer = None;
+        self.inflight.clear();
+        tracing::warn!(
+            restarts = self.restarts,
+            "Scheduler restarting; reloading the due queue from the store"
+        );
+    }
+}
+
+impl Handler<Tick> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
+        if self.draining {
+            return;
+        }
+        if self.ticking {
+            self.tick_again = true;
+            return;
+        }
+        self.ticking = true;
+        self.tick_again = false;
+        let store = self.svc.store.clone();
+        let now = self.svc.clock.now();
+        let allowances = self.allowances(now);
+        let fut = blocking(move || plan(&store, now, allowances));
+        ctx.spawn(fut.into_actor(self).then(|res, act, ctx| {
+            let d = match res {
+                Ok(d) => {
+                    act.svc.health.store_ok();
+                    d
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "Scheduler cannot read the due queue; restarting");
+                    act.svc
+                        .health
+                        .store_failed(act.svc.clock.now(), e.to_string());
+                    ctx.stop();
+                    return fut::ready(()).boxed_local();
+                }
+            };
+            act.dispatch_polls(d.polls, ctx);
+            let more = d.more;
+            let next_due = d.next_due;
+            let reminders = d.reminders;
+            let fire = act.reminders.send(FireReminders { items: reminders });
+            fire.into_actor(act)
+                .map(move |res, act, ctx| {
+                    if let Ok(Err(e)) = res {
+                        tracing::error!(error = %e, "Reminders failed");
+                    }
+                    act.ticking = false;
+                    if more || act.tick_again {
+                        act.tick_again = false;
+                        ctx.notify(Tick);
+                    } else {
+                        act.arm(ctx, next_due);
+                    }
+                })
+                .boxed_local()
+        }));
+    }
+}
+
+impl Handler<Wake> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, _: Wake, ctx: &mut Self::Context) {
+        ctx.notify(Tick);
+    }
+}
+
+impl Handler<Ping> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, _: &mut Self::Context) {}
+}
+
+impl Handler<Drain> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, _: Drain, ctx: &mut Self::Context) {
+        self.draining = true;
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        tracing::info!("Scheduler stopped dispatching");
+    }
+}
+
+impl Handler<PollNow> for Scheduler {
+    type Result = ResponseActFuture<Self, Result<PollSummary, String>>;
+
+    fn handle(&mut self, msg: PollNow, _: &mut Self::Context) -> Self::Result {
+        let store = self.svc.clock.clone();
+        let now = store.now();
+        let store = self.svc.store.clone();
+        let leases: HashMap<CarrierId, Timestamp> = self
+            .pollers
+            .keys()
+            .map(|&c| (c, now + lease_for(&self.svc, c)))
+            .collect();
+        let pollers = self.pollers.clone();
+        let draining = self.draining;
+        Box::pin(
+            async move {
+                if draining {
+                    return Err("the daemon is shutting down".to_string());
+                }
+                let grouped = blocking(move || {
+                    if msg.all {
+                        store.make_all_due(msg.shop.as_deref(), now)?;
+                    }
+                    let mut grouped: BTreeMap<CarrierId, Vec<DueItem>> = BTreeMap::new();
+                    for item in store.due_items(now, usize::MAX)? {
+                        if item.kind != DueKind::Poll
+                            || msg.shop.as_ref().is_some_and(|s| s != &item.shop)
+                        {
+                            continue;
+                        }
+                        let Some(until) = leases.get(&item.carrier) else {
+                            continue;
+                        };
+                        if store.lease_poll(&item, *until)? {
+                            grouped.entry(item.carrier).or_default().push(item);
+                        }
+                    }
+                    Ok(grouped)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+                let mut total = PollSummary::default();
+                let sends = grouped.into_iter().filter_map(|(carrier, items)| {
+                    pollers.get(&carrier).map(|p| p.send(PollParcels { items }))
+                });
+                for r in futures_util::future::join_all(sends).await {
+                    match r {
+                        Ok(Ok(s)) => total.add(s),
+                        Ok(Err(e)) => return Err(e),
+                        Err(e) => return Err(format!("a poller is not running: {e}")),
+                    }
+                }
+                Ok(total)
+            }
+            .into_actor(self)
+            .map(|res, _act, ctx| {
+                ctx.notify(Tick);
+                res
+            }),
+        )
+    }
+}

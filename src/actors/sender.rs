@@ -1,0 +1,219 @@
+//! A channel's sender: drains the outbox of its channel whenever it is woken (new messages) or
+//! its timer fires (the next pending message's time), one drain at a time. On start it first
+//! recovers messages that were in hand when the daemon stopped.
+
+use super::{Drain, InFlight, Ping, Services, Wake};
+use crate::domain::notification::Channel;
+use crate::domain::outbox::RetryPolicy;
+use crate::notify::Transport;
+use crate::notify::deliver::SendContext;
+use actix::prelude::*;
+use governor::RateLimiter;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+struct Tick;
+
+/// The sender actor.
+pub struct Sender {
+    svc: Arc<Services>,
+    send: SendContext,
+    running: bool,
+    again: bool,
+    recovered: bool,
+    draining: bool,
+    timer: Option<SpawnHandle>,
+    inflight: InFlight,
+    restarts: u32,
+}
+
+impl Sender {
+    /// A sender for the transport's channel.
+    pub fn new(svc: Arc<Services>, transport: Arc<dyn Transport>) -> Self {
+        let n = &svc.settings.notify;
+        let rate = match transport.channel() {
+            Channel::Sms => svc.settings.sms.as_ref().map(|s| s.rate),
+            Channel::Email => svc.settings.email.as_ref().map(|e| e.rate),
+        }
+        .unwrap_or(crate::config::Rate {
+            count: std::num::NonZeroU32::MIN,
+            per: Duration::from_secs(1),
+        });
+        let send = SendContext {
+            store: svc.store.clone(),
+            clock: svc.clock.clone(),
+            transport,
+            templates: svc.templates.clone(),
+            limiter: Arc::new(RateLimiter::direct(rate.quota())),
+            slots: Arc::new(Semaphore::new(n.concurrency)),
+            policy: RetryPolicy {
+                max_attempts: n.max_attempts,
+                base: n.retry_base,
+                cap: n.retry_cap,
+            },
+            timeout: n.send_timeout,
+            health: svc.health.clone(),
+            public_url: svc.settings.api.public_url.clone(),
+        };
+        Sender {
+            svc,
+            send,
+            running: false,
+            again: false,
+            recovered: false,
+            draining: false,
+            timer: None,
+            inflight: InFlight::default(),
+            restarts: 0,
+        }
+    }
+
+    fn channel(&self) -> Channel {
+        self.send.transport.channel()
+    }
+
+    fn arm(&mut self, ctx: &mut Context<Self>, next: Option<jiff::Timestamp>) {
+        let now = self.svc.clock.now();
+        let delay = match next {
+            None => MAX_SLEEP,
+            Some(t) if t <= now => Duration::from_millis(200),
+            Some(t) => Duration::try_from(t.duration_since(now))
+                .unwrap_or(MAX_SLEEP)
+                .min(MAX_SLEEP),
+        };
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        self.timer = Some(ctx.notify_later(Tick, delay));
+    }
+
+    fn failed(&mut self, ctx: &mut Context<Self>, e: crate::store::StoreError) {
+        tracing::error!(channel = self.channel().as_str(), error = %e, "Sender cannot use the store; restarting");
+        self.svc
+            .health
+            .store_failed(self.svc.clock.now(), e.to_string());
+        ctx.stop();
+    }
+}
+
+impl Actor for Sender {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let delay = Duration::from_millis(u64::from(self.restarts.min(30)) * 1000);
+        self.timer = Some(ctx.notify_later(Tick, delay));
+        let ch = self.channel();
+        self.svc
+            .health
+            .channel(ch, |s| s.transport = self.send.transport.name().to_string());
+        tracing::info!(
+            channel = ch.as_str(),
+            transport = self.send.transport.name(),
+            "Sender started"
+        );
+    }
+}
+
+impl Supervised for Sender {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        self.restarts += 1;
+        self.running = false;
+        self.again = false;
+        self.recovered = false;
+        self.timer = None;
+        tracing::warn!(
+            channel = self.channel().as_str(),
+            restarts = self.restarts,
+            "Sender restarting; recovering from the store"
+        );
+    }
+}
+
+impl Handler<Tick> for Sender {
+    type Result = ();
+
+    fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
+        if self.draining {
+            return;
+        }
+        if self.running {
+            self.again = true;
+            return;
+        }
+        self.running = true;
+        self.again = false;
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        let send = self.send.clone();
+        let recover = !self.recovered;
+        let guard = self.inflight.enter();
+        let channel = self.channel();
+        let work = async move {
+            if recover {
+                send.recover().await?;
+            }
+            let summary = send.drain().await?;
+            let store = send.store.clone();
+            let next = super::blocking(move || store.next_pending_at(channel)).await?;
+            drop(guard);
+            Ok::<_, crate::store::StoreError>((summary, next))
+        };
+        ctx.spawn(work.into_actor(self).map(|res, act, ctx| {
+            act.running = false;
+            match res {
+                Ok((summary, next)) => {
+                    act.recovered = true;
+                    act.svc.health.store_ok();
+                    if summary.sent + summary.dead + summary.retried > 0 {
+                        tracing::debug!(
+                            channel = act.channel().as_str(),
+                            sent = summary.sent,
+                            retried = summary.retried,
+                            dead = summary.dead,
+                            "Outbox drained"
+                        );
+                    }
+                    if act.again {
+                        ctx.notify(Tick);
+                    } else {
+                        act.arm(ctx, next);
+                    }
+                }
+                Err(e) => act.failed(ctx, e),
+            }
+        }));
+    }
+}
+
+impl Handler<Wake> for Sender {
+    type Result = ();
+
+    fn handle(&mut self, _: Wake, ctx: &mut Self::Context) {
+        ctx.notify(Tick);
+    }
+}
+
+impl Handler<Ping> for Sender {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, _: &mut Self::Context) {}
+}
+
+impl Handler<Drain> for Sender {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Drain, ctx: &mut Self::Context) -> Self::Result {
+        self.draining = true;
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        let inflight = self.inflight.clone();
+        Box::pin(async move { inflight.idle().await })
+    }
+}

@@ -1,0 +1,406 @@
+//! The API's request and response bodies. They are separate from the domain types so the wire
+//! format can stay stable while the domain changes; `parcelctl` and the tests use the same types.
+
+use crate::carriers::poll::PollSummary;
+use crate::domain::intake::FieldError;
+use crate::domain::shop::Language;
+use jiff::Timestamp;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+
+/// `{"error": {...}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// An error's details.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorDetail {
+    /// Stable code.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// The field at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// `POST /v1/shops`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CreateShop {
+    /// The shop's id (`a-z0-9_-`).
+    pub id: String,
+    /// Its name as customers know it.
+    pub name: String,
+    /// Where reports and alerts go.
+    #[serde(default)]
+    pub report_email: Option<String>,
+    /// IANA time zone; the daemon's when absent.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Phone for customers.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Default message language.
+    #[serde(default)]
+    pub language: Option<Language>,
+}
+
+/// The answer to `POST /v1/shops`: the only time the token is shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShopCreated {
+    /// The shop's id.
+    pub id: String,
+    /// Its API token for the TCP listener.
+    pub token: String,
+}
+
+/// `PATCH /v1/shops/{shop}`: fields to change; `rotate_token` issues a new token.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PatchShop {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New report address (empty string removes it).
+    #[serde(default)]
+    pub report_email: Option<String>,
+    /// New time zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// New phone (empty string removes it).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// New language.
+    #[serde(default)]
+    pub language: Option<Language>,
+    /// Issue a new token (the old one stops working).
+    #[serde(default)]
+    pub rotate_token: bool,
+}
+
+/// A shop as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShopView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Report address.
+    pub report_email: Option<String>,
+    /// Time zone.
+    pub timezone: String,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Language.
+    pub language: Language,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Set only when `rotate_token` was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// A customer as handed over.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    /// Full name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Phone in any common form.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// E-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A parcel as handed over.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ParcelIn {
+    /// Track number.
+    pub track: String,
+    /// The shop's order number.
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub order_id: Option<String>,
+    /// The customer.
+    #[serde(default)]
+    pub customer: Option<CustomerIn>,
+    /// Cash on delivery in roubles: `"1490.00"` or `1490`.
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub cod_amount: Option<String>,
+    /// What is inside.
+    #[serde(default)]
+    pub contents: Option<String>,
+    /// The carrier, when it is not to be guessed from the number.
+    #[serde(default)]
+    pub carrier: Option<String>,
+}
+
+fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Int(u64),
+        Float(f64),
+    }
+    Ok(match Option::<TextOrNumber>::deserialize(d)? {
+        None => None,
+        Some(TextOrNumber::Text(s)) => Some(s),
+        Some(TextOrNumber::Int(n)) => Some(n.to_string()),
+        Some(TextOrNumber::Float(f)) => Some(f.to_string()),
+    })
+}
+
+/// What happened to one handed-over parcel.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IntakeOutcome {
+    /// Stored as new.
+    Created,
+    /// It was there with the same details.
+    AlreadyPresent,
+    /// It was there; its details were updated.
+    Updated,
+    /// Refused; see `errors`.
+    Rejected,
+}
+
+/// The result for one handed-over parcel.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IntakeItem {
+    /// Its position in the request (0-based).
+    pub index: usize,
+    /// Its track number as normalised, when it has one.
+    pub track: Option<String>,
+    /// What happened.
+    pub outcome: IntakeOutcome,
+    /// Why it was refused, per field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Doubts worth a look.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The answer to an intake request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct IntakeResponse {
+    /// New parcels.
+    pub created: usize,
+    /// Parcels whose details changed.
+    pub updated: usize,
+    /// Parcels already present unchanged.
+    pub unchanged: usize,
+    /// Refused parcels.
+    pub rejected: usize,
+    /// One result per parcel, in request order.
+    pub results: Vec<IntakeItem>,
+}
+
+/// A pickup office.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OfficeView {
+    /// Postal index.
+    pub index: Option<String>,
+    /// Short name.
+    pub name: String,
+    /// Street address.
+    pub address: Option<String>,
+    /// Opening hours.
+    pub hours: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+}
+
+/// Where the parcel waits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ArrivalView {
+    /// The office.
+    pub office: OfficeView,
+    /// Since when.
+    pub arrived_at: Timestamp,
+    /// Until when.
+    pub deadline: Timestamp,
+    /// Whole days left.
+    pub days_left: i64,
+}
+
+/// One carrier event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EventView {
+    /// When.
+    pub at: Timestamp,
+    /// Normalised status.
+    pub status: String,
+    /// The carrier's code.
+    pub code: String,
+    /// The carrier's words.
+    pub description: String,
+    /// Where.
+    pub office: Option<OfficeView>,
+}
+
+/// One notification.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NotificationView {
+    /// What about.
+    pub kind: String,
+    /// Which occurrence.
+    pub occurrence: u32,
+    /// Channel.
+    pub channel: String,
+    /// Recipient, masked.
+    pub recipient: String,
+    /// Delivery state.
+    pub state: String,
+    /// Attempts.
+    pub attempts: u32,
+    /// Queued.
+    pub created_at: Timestamp,
+    /// Next attempt (pending).
+    pub next_attempt_at: Option<Timestamp>,
+    /// Accepted by the provider.
+    pub sent_at: Option<Timestamp>,
+    /// The provider's id.
+    pub provider_id: Option<String>,
+    /// The provider's delivery report.
+    pub delivery_status: Option<String>,
+    /// The last error or why it was cancelled.
+    pub last_error: Option<String>,
+}
+
+/// A customer as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CustomerView {
+    /// Name.
+    pub name: String,
+    /// Phone, E.164.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+}
+
+/// A parcel with its history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ParcelView {
+    /// Track number.
+    pub track: String,
+    /// Carrier.
+    pub carrier: String,
+    /// Order number.
+    pub order_id: Option<String>,
+    /// Customer.
+    pub customer: CustomerView,
+    /// Cash on delivery, `"1490.00"`.
+    pub cod_amount: String,
+    /// Contents.
+    pub contents: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Status in Russian.
+    pub status_label: String,
+    /// No carrier event for longer than `stuck_after`.
+    pub stuck: bool,
+    /// Doubt about the track number.
+    pub track_warning: Option<String>,
+    /// Handed over.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+    /// The newest carrier event's time.
+    pub last_event_at: Option<Timestamp>,
+    /// Where it waits.
+    pub arrival: Option<ArrivalView>,
+    /// When the cash on delivery was paid.
+    pub cod_paid_at: Option<Timestamp>,
+    /// Next poll.
+    pub next_poll_at: Option<Timestamp>,
+    /// Next reminder.
+    pub next_reminder_at: Option<Timestamp>,
+    /// Last poll error.
+    pub last_poll_error: Option<String>,
+    /// Carrier events, oldest first (only in single-parcel answers).
+    #[serde(default)]
+    pub events: Vec<EventView>,
+    /// Notifications (only in single-parcel answers).
+    #[serde(default)]
+    pub notifications: Vec<NotificationView>,
+}
+
+/// A page of parcels.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ParcelList {
+    /// The parcels.
+    pub parcels: Vec<ParcelView>,
+    /// Pass as `after` for the next page.
+    pub next: Option<String>,
+}
+
+/// `POST /v1/poll`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PollRequest {
+    /// Only this shop.
+    #[serde(default)]
+    pub shop: Option<String>,
+    /// Every live parcel, not only those due.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// The answer to `POST /v1/poll`.
+pub type PollResponse = PollSummary;
+
+/// One carrier in the health answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CarrierHealthView {
+    /// `ok`, `paused` or `failing`.
+    pub state: String,
+    /// Last success.
+    pub last_success_at: Option<Timestamp>,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Paused until.
+    pub paused_until: Option<Timestamp>,
+}
+
+/// One channel in the health answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChannelHealthView {
+    /// Transport name.
+    pub transport: String,
+    /// Waiting messages.
+    pub pending: usize,
+    /// Messages in hand.
+    pub sending: usize,
+    /// Dead letters.
+    pub dead: usize,
+    /// Last success.
+    pub last_success_at: Option<Timestamp>,
+    /// Last error.
+    pub last_error: Option<String>,
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HealthView {
+    /// `ok` or `degraded`.
+    pub status: String,
+    /// parceld's version.
+    pub version: String,
+    /// When the daemon started.
+    pub started_at: Timestamp,
+    /// The store's last write failure, if any.
+    pub store_error: Option<String>,
+    /// Carriers.
+    pub carriers: BTreeMap<String, CarrierHealthView>,
+    /// Channels.
+    pub channels: BTreeMap<String, ChannelHealthView>,
+}

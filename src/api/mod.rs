@@ -1,0 +1,186 @@
+//! The control API: HTTP/1.1 + JSON on the Unix control socket (for operators and `parcelctl`,
+//! full access, guarded by the socket's file permissions) and optionally on a TCP listener for
+//! shops, where every request carries `Authorization: Bearer <shop token>` and reaches only that
+//! shop's data.
+//!
+//! Handlers are thin: they check who calls, parse the body into DTOs ([`dto`]), call the store
+//! off the event loop and map errors to JSON ([`error`]).
+
+pub mod dto;
+pub mod error;
+mod ops;
+mod parcels;
+mod shops;
+
+use crate::actors::Services;
+use crate::actors::scheduler::Scheduler;
+use crate::domain::shop::ShopId;
+use actix::Addr;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use error::ApiError;
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// Which listener a request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// The Unix control socket: operators.
+    Socket,
+    /// The TCP listener: shops with tokens.
+    Tcp,
+}
+
+/// What handlers share.
+pub struct AppState {
+    /// Services.
+    pub svc: Arc<Services>,
+    /// The scheduler (to wake it, and for `POST /v1/poll`).
+    pub scheduler: Addr<Scheduler>,
+    /// Renders `/metrics`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// On the control socket: may do anything.
+    Operator,
+    /// A shop, by its token.
+    Shop(ShopId),
+}
+
+impl Caller {
+    /// Checks that the caller may act for `shop`.
+    pub fn may_act_for(&self, shop: &str) -> Result<(), ApiError> {
+        match self {
+            Caller::Operator => Ok(()),
+            Caller::Shop(id) if id.as_str() == shop => Ok(()),
+            Caller::Shop(_) => Err(ApiError::forbidden("this token belongs to another shop")),
+        }
+    }
+
+    /// Checks that the caller is an operator (control socket).
+    pub fn operator_only(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Operator => Ok(()),
+            Caller::Shop(_) => Err(ApiError::forbidden(
+                "this is available on the control socket only",
+            )),
+        }
+    }
+}
+
+/// SHA-256 of a token, hex: what the store keeps.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Caller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let listener = req.app_data::<Listener>().copied().unwrap_or(Listener::Tcp);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or("").to_string());
+        Box::pin(async move {
+            if listener == Listener::Socket {
+                return Ok(Caller::Operator);
+            }
+            let Some(header) = header else {
+                return Err(ApiError::unauthorized(
+                    "send the shop's token as 'Authorization: Bearer <token>'",
+                ));
+            };
+            let Some(token) = header.strip_prefix("Bearer ").map(str::trim) else {
+                return Err(ApiError::unauthorized(
+                    "the Authorization header must be 'Bearer <token>'",
+                ));
+            };
+            let state = state.ok_or_else(|| ApiError::internal("no application state"))?;
+            let hash = token_hash(token);
+            let store = state.svc.store.clone();
+            let shop = web::block(move || store.shop_by_token(&hash)).await??;
+            shop.map(Caller::Shop)
+                .ok_or_else(|| ApiError::unauthorized("unknown token"))
+        })
+    }
+}
+
+/// Reads a request body up to `limit` bytes.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::too_large(format!(
+                "the request body is larger than the {} MiB limit (api.max_body_mb)",
+                limit / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Parses a JSON body into `T`, naming the field at fault.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the request body is empty; send a JSON object",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::bad_request(
+                "invalid_json",
+                format!("the body is not valid JSON: {inner}"),
+            )
+        } else if path == "." {
+            ApiError::bad_request("invalid_json", inner.to_string())
+        } else {
+            ApiError::invalid_field(path, inner.to_string())
+        }
+    })
+}
+
+/// Checks a shop id from a path.
+pub fn shop_path(shop: &str) -> Result<ShopId, ApiError> {
+    ShopId::parse(shop).map_err(|e| ApiError::not_found(e.to_string()))
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/health", web::get().to(ops::health))
+        .route("/metrics", web::get().to(ops::metrics))
+        .route("/v1/poll", web::post().to(ops::poll))
+        .route("/v1/shops", web::post().to(shops::create))
+        .route("/v1/shops", web::get().to(shops::list))
+        .route("/v1/shops/{shop}", web::get().to(shops::get))
+        .route("/v1/shops/{shop}", web::patch().to(shops::patch))
+        .route("/v1/shops/{shop}/parcels", web::post().to(parcels::intake))
+        .route("/v1/shops/{shop}/parcels", web::get().to(parcels::list))
+        .route(
+            "/v1/shops/{shop}/parcels/{track}",
+            web::get().to(parcels::get),
+        )
+        .route(
+            "/v1/shops/{shop}/parcels/{track}",
+            web::delete().to(parcels::delete),
+        )
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::not_found(
+                "no such endpoint; see README.md for the API",
+            ))
+        }));
+}

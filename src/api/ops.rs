@@ -1,0 +1,130 @@
+//! Operations endpoints: health, metrics and "poll now".
+
+use super::dto::{CarrierHealthView, ChannelHealthView, HealthView, PollRequest};
+use super::error::ApiError;
+use super::{AppState, Caller, Listener, parse_json, read_body};
+use crate::actors::scheduler::PollNow;
+use crate::domain::notification::Channel;
+use actix_web::{HttpRequest, HttpResponse, web};
+use std::collections::BTreeMap;
+
+/// `GET /v1/health`: on the socket, the full picture; on TCP, the status only.
+pub async fn health(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.svc.clone();
+    let now = svc.clock.now();
+    let listener = req.app_data::<Listener>().copied().unwrap_or(Listener::Tcp);
+    let store = svc.store.clone();
+    let channels: Vec<Channel> = svc.health.channels().keys().copied().collect();
+    let stats = web::block(move || {
+        channels
+            .into_iter()
+            .map(|c| store.outbox_stats(c).map(|s| (c, s)))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await??;
+    let mut degraded = false;
+    let board = svc.health.carriers();
+    let carriers: BTreeMap<String, CarrierHealthView> = svc
+        .settings
+        .carriers
+        .keys()
+        .map(|id| (*id, board.get(id).cloned().unwrap_or_default()))
+        .map(|(id, s)| {
+            let paused = s.paused_until.is_some_and(|u| u > now);
+            let failing = !paused
+                && s.last_error_at
+                    .is_some_and(|e| s.last_success_at.is_none_or(|ok| e > ok));
+            degraded |= paused;
+            let state = if paused {
+                "paused"
+            } else if failing {
+                "failing"
+            } else {
+                "ok"
+            };
+            (
+                id.as_str().to_string(),
+                CarrierHealthView {
+                    state: state.into(),
+                    last_success_at: s.last_success_at,
+                    last_error: s.last_error,
+                    paused_until: s.paused_until.filter(|u| *u > now),
+                },
+            )
+        })
+        .collect();
+    let board = svc.health.channels();
+    let channels = stats
+        .into_iter()
+        .map(|(c, st)| {
+            let b = board.get(&c).cloned().unwrap_or_default();
+            (
+                c.as_str().to_string(),
+                ChannelHealthView {
+                    transport: b.transport,
+                    pending: st.pending,
+                    sending: st.sending,
+                    dead: st.dead,
+                    last_success_at: b.last_success_at,
+                    last_error: b.last_error,
+                },
+            )
+        })
+        .collect();
+    let store_error = svc.health.store_error().map(|(at, e)| format!("{at}: {e}"));
+    degraded |= store_error.is_some();
+    let view = HealthView {
+        status: if degraded { "degraded" } else { "ok" }.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at: svc.started_at,
+        store_error,
+        carriers,
+        channels,
+    };
+    if listener == Listener::Tcp {
+        return Ok(HttpResponse::Ok().json(serde_json::json!({ "status": view.status })));
+    }
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    caller.operator_only()?;
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body))
+}
+
+/// `POST /v1/poll`: poll what is due now (`{"all": true}`: every live parcel), and answer when
+/// the polls are done.
+pub async fn poll(
+    caller: Caller,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.operator_only()?;
+    let body = read_body(payload, 64 * 1024).await?;
+    let req: PollRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        PollRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    let summary = state
+        .scheduler
+        .send(PollNow {
+            shop: req.shop,
+            all: req.all,
+        })
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the scheduler is not running: {e}")))?
+        .map_err(ApiError::unavailable)?;
+    Ok(HttpResponse::Ok().json(summary))
+}

@@ -1,0 +1,386 @@
+//! Parcels: intake (one or many, idempotent, errors per field), lookup by track or order number,
+//! listing by status or stuck, deletion.
+
+use super::dto::{
+    ArrivalView, CustomerView, EventView, IntakeItem, IntakeOutcome, IntakeResponse,
+    NotificationView, OfficeView, ParcelIn, ParcelList, ParcelView,
+};
+use super::error::ApiError;
+use super::{AppState, Caller, read_body, shop_path};
+use crate::actors::Wake;
+use crate::domain::contact::EmailAddress;
+use crate::domain::intake::{FieldError, ParcelDraft, validate};
+use crate::domain::lifecycle;
+use crate::domain::outbox::OutboxEntry;
+use crate::domain::parcel::{Office, Parcel};
+use crate::domain::phone::Phone;
+use crate::domain::shop::ShopId;
+use crate::domain::status::Status;
+use crate::domain::track;
+use crate::store::{ParcelFilter, Stored};
+use actix_web::{HttpResponse, web};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+fn office(o: &Office) -> OfficeView {
+    OfficeView {
+        index: o.index.clone(),
+        name: o.name.clone(),
+        address: o.address.clone(),
+        hours: o.hours.clone(),
+        phone: o.phone.clone(),
+    }
+}
+
+fn mask(recipient: &str) -> String {
+    if recipient.contains('@') {
+        EmailAddress::from_trusted(recipient).masked()
+    } else {
+        Phone::from_trusted(recipient).masked()
+    }
+}
+
+fn notification(e: &OutboxEntry) -> NotificationView {
+    NotificationView {
+        kind: e.key.kind.as_str().into(),
+        occurrence: e.key.occurrence,
+        channel: e.key.channel.as_str().into(),
+        recipient: mask(&e.recipient),
+        state: e.state.as_str().into(),
+        attempts: e.attempts,
+        created_at: e.created_at,
+        next_attempt_at: (!e.state.is_final()).then_some(e.next_attempt_at),
+        sent_at: e.sent_at,
+        provider_id: e.provider_id.clone(),
+        delivery_status: e.delivery_status.clone(),
+        last_error: e.last_error.clone(),
+    }
+}
+
+/// The view of a parcel; `full` adds events and notifications.
+pub fn view(
+    p: &Parcel,
+    entries: &[OutboxEntry],
+    now: Timestamp,
+    rules: &lifecycle::Rules,
+    full: bool,
+) -> ParcelView {
+    ParcelView {
+        track: p.track.as_str().into(),
+        carrier: p.carrier.as_str().into(),
+        order_id: p.order_id.clone(),
+        customer: CustomerView {
+            name: p.customer.name.clone(),
+            phone: p.customer.phone.as_ref().map(|x| x.as_str().into()),
+            email: p.customer.email.as_ref().map(|x| x.as_str().into()),
+        },
+        cod_amount: p.cod.to_decimal_string(),
+        contents: p.contents.clone(),
+        status: p.status.as_str().into(),
+        status_label: p.status.label_ru().into(),
+        stuck: lifecycle::is_stuck(p, now, rules),
+        track_warning: p.track_warning.clone(),
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+        last_event_at: p.last_event().map(|e| e.at),
+        arrival: p
+            .arrival
+            .as_ref()
+            .filter(|_| p.is_waiting_for_pickup())
+            .map(|a| ArrivalView {
+                office: office(&a.office),
+                arrived_at: a.at,
+                deadline: a.deadline,
+                days_left: lifecycle::days_left(p, now).unwrap_or(0),
+            }),
+        cod_paid_at: p.cod_paid_at,
+        next_poll_at: p.next_poll_at,
+        next_reminder_at: p.next_reminder_at,
+        last_poll_error: p.poll.last_error.clone(),
+        events: if full {
+            p.events
+                .iter()
+                .map(|e| EventView {
+                    at: e.at,
+                    status: e.status.as_str().into(),
+                    code: e.code.clone(),
+                    description: e.description.clone(),
+                    office: e.office.as_ref().map(office),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        notifications: if full {
+            entries.iter().map(notification).collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Parses one item of an intake request into a draft, naming the field of a type error.
+fn draft(value: serde_json::Value) -> Result<ParcelDraft, FieldError> {
+    let p: ParcelIn = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        FieldError::new(
+            if path == "." { "(parcel)".into() } else { path },
+            e.into_inner(),
+        )
+    })?;
+    let c = p.customer.unwrap_or_default();
+    Ok(ParcelDraft {
+        track: p.track,
+        order_id: p.order_id,
+        name: c.name,
+        phone: c.phone,
+        email: c.email,
+        cod_amount: p.cod_amount,
+        contents: p.contents,
+        carrier: p.carrier,
+    })
+}
+
+/// `POST /v1/shops/{shop}/parcels`: one parcel object or an array of them.
+pub async fn intake(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let shop = shop_path(&path)?;
+    caller.may_act_for(shop.as_str())?;
+    let settings = state.svc.settings.clone();
+    let body = read_body(payload, settings.api.max_body).await?;
+    let value: serde_json::Value = super::parse_json(&body)?;
+    let (items, single) = match value {
+        serde_json::Value::Array(a) => (a, false),
+        v @ serde_json::Value::Object(_) => (vec![v], true),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "send a parcel object or an array of parcel objects",
+            ));
+        }
+    };
+    if items.len() > settings.api.max_items {
+        return Err(ApiError::too_large(format!(
+            "{} parcels in one request; the limit is {} (api.max_items)",
+            items.len(),
+            settings.api.max_items
+        )));
+    }
+    let store = state.svc.store.clone();
+    let clock = state.svc.clock.clone();
+    let sid = shop.as_str().to_string();
+    if web::block(move || store.shop(&sid)).await??.is_none() {
+        return Err(ApiError::not_found(format!("shop {shop} not found")));
+    }
+
+    let store = state.svc.store.clone();
+    let shop_id: ShopId = shop.clone();
+    let response = web::block(move || -> Result<IntakeResponse, ApiError> {
+        let mut resp = IntakeResponse::default();
+        for (index, value) in items.into_iter().enumerate() {
+            let mut item = IntakeItem {
+                index,
+                track: None,
+                outcome: IntakeOutcome::Rejected,
+                errors: Vec::new(),
+                warnings: Vec::new(),
+            };
+            let valid = draft(value).map_err(|e| vec![e]).and_then(|d| {
+                item.track = track::parse(&d.track).ok().map(|t| t.number.as_str().to_string());
+                validate(&d)
+            });
+            match valid {
+                Err(errors) => {
+                    item.errors = errors;
+                    resp.rejected += 1;
+                }
+                Ok(v) => {
+                    let now = clock.now();
+                    let first_poll = match settings.carriers.get(&v.carrier) {
+                        Some(c) => c.window.next_open(now, &settings.daemon.timezone),
+                        None => {
+                            item.warnings.push(format!(
+                                "carrier {} is not enabled on this parceld; the parcel will be polled once it is",
+                                v.carrier
+                            ));
+                            now
+                        }
+                    };
+                    item.warnings.extend(v.warnings.iter().cloned());
+                    item.outcome = match store.intake(&shop_id, &v, now, first_poll)? {
+                        Stored::Created(_) => {
+                            resp.created += 1;
+                            IntakeOutcome::Created
+                        }
+                        Stored::Updated(_) => {
+                            resp.updated += 1;
+                            IntakeOutcome::Updated
+                        }
+                        Stored::Unchanged(_) => {
+                            resp.unchanged += 1;
+                            IntakeOutcome::AlreadyPresent
+                        }
+                    };
+                }
+            }
+            resp.results.push(item);
+        }
+        Ok(resp)
+    })
+    .await??;
+    if response.created + response.updated > 0 {
+        metrics::counter!("parceld_parcels_intake_total", "outcome" => "created")
+            .increment(response.created as u64);
+        tracing::info!(shop = %shop, created = response.created, updated = response.updated, unchanged = response.unchanged, rejected = response.rejected, "Parcels handed over");
+        state.scheduler.do_send(Wake);
+    }
+    if response.rejected > 0 {
+        metrics::counter!("parceld_parcels_intake_total", "outcome" => "rejected")
+            .increment(response.rejected as u64);
+    }
+    let status = match (single, response.results.first().map(|r| r.outcome)) {
+        (true, Some(IntakeOutcome::Created)) => actix_web::http::StatusCode::CREATED,
+        (true, Some(IntakeOutcome::Rejected)) => actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        _ => actix_web::http::StatusCode::OK,
+    };
+    Ok(HttpResponse::build(status).json(response))
+}
+
+fn track_path(t: &str) -> Result<String, ApiError> {
+    track::parse(t)
+        .map(|p| p.number.as_str().to_string())
+        .map_err(|e| ApiError::not_found(e.to_string()))
+}
+
+/// `GET /v1/shops/{shop}/parcels/{track}`.
+pub async fn get(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (shop, track) = path.into_inner();
+    let shop = shop_path(&shop)?;
+    caller.may_act_for(shop.as_str())?;
+    let track = track_path(&track)?;
+    let store = state.svc.store.clone();
+    let (s, t) = (shop.as_str().to_string(), track.clone());
+    let found = web::block(move || -> Result<_, crate::store::StoreError> {
+        match store.parcel(&s, &t)? {
+            None => Ok(None),
+            Some(p) => Ok(Some((store.parcel_entries(&s, &t)?, p))),
+        }
+    })
+    .await??;
+    let (entries, p) = found
+        .ok_or_else(|| ApiError::not_found(format!("parcel {track} not found in shop {shop}")))?;
+    Ok(HttpResponse::Ok().json(view(
+        &p,
+        &entries,
+        state.svc.clock.now(),
+        &state.svc.settings.rules,
+        true,
+    )))
+}
+
+/// Query of `GET /v1/shops/{shop}/parcels`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    order_id: Option<String>,
+    status: Option<String>,
+    stuck: Option<bool>,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/shops/{shop}/parcels?order_id=…|status=…|stuck=true`.
+pub async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let shop = shop_path(&path)?;
+    caller.may_act_for(shop.as_str())?;
+    let q: ListQuery = serde_urlencoded_query(req.query_string())?;
+    let status = q
+        .status
+        .as_deref()
+        .map(str::parse::<Status>)
+        .transpose()
+        .map_err(|e| ApiError::invalid_field("status", e.to_string()))?;
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::invalid_field("limit", "must be 1-1000"));
+    }
+    let now = state.svc.clock.now();
+    let rules = state.svc.settings.rules.clone();
+    let store = state.svc.store.clone();
+    let s = shop.as_str().to_string();
+    let r = rules.clone();
+    let page = web::block(move || -> Result<ParcelList, crate::store::StoreError> {
+        if let Some(order) = &q.order_id {
+            let parcels = store.parcels_by_order(&s, order.trim())?;
+            return Ok(ParcelList {
+                parcels: parcels
+                    .iter()
+                    .map(|p| view(p, &[], now, &r, false))
+                    .collect(),
+                next: None,
+            });
+        }
+        let page = store.list_parcels(
+            &s,
+            &ParcelFilter {
+                status,
+                stuck: q.stuck.map(|want| (want, now, r.clone())),
+                after: q.after.clone(),
+                limit,
+            },
+        )?;
+        Ok(ParcelList {
+            parcels: page
+                .parcels
+                .iter()
+                .map(|p| view(p, &[], now, &r, false))
+                .collect(),
+            next: page.next,
+        })
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(q)
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))
+}
+
+/// `DELETE /v1/shops/{shop}/parcels/{track}`: the parcel and every message not yet sent go.
+pub async fn delete(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (shop, track) = path.into_inner();
+    let shop = shop_path(&shop)?;
+    caller.may_act_for(shop.as_str())?;
+    let track = track_path(&track)?;
+    let store = state.svc.store.clone();
+    let (s, t) = (shop.as_str().to_string(), track.clone());
+    let gone = web::block(move || store.delete_parcel(&s, &t)).await??;
+    match gone {
+        None => Err(ApiError::not_found(format!(
+            "parcel {track} not found in shop {shop}"
+        ))),
+        Some(_) => {
+            tracing::info!(shop = %shop, track = %track, "Parcel deleted");
+            Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": track })))
+        }
+    }
+}
