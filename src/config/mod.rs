@@ -505,11 +505,11 @@ impl Validator<'_> {
         }
 
         let mut carriers = BTreeMap::new();
-        if let Some(p) = &raw.carriers.sandbox {
-            if p.enabled.unwrap_or(true) {
-                let s = self.polling(CarrierId::Sandbox, p, PollingDefaults::SANDBOX)?;
-                carriers.insert(CarrierId::Sandbox, s);
-            }
+        if let Some(p) = &raw.carriers.sandbox
+            && p.enabled.unwrap_or(true)
+        {
+            let s = self.polling(CarrierId::Sandbox, p, PollingDefaults::SANDBOX)?;
+            carriers.insert(CarrierId::Sandbox, s);
         }
 
         let n = &raw.notify;

@@ -14,14 +14,12 @@ pub fn init(target: LogTarget, filter: &str) -> &'static str {
         LogTarget::Stderr => false,
         LogTarget::Auto => std::env::var_os("JOURNAL_STREAM").is_some(),
     };
-    if journald {
-        if let Ok(layer) = tracing_journald::layer() {
-            let _ = tracing_subscriber::registry()
-                .with(filter)
-                .with(layer)
-                .try_init();
-            return "journald";
-        }
+    if journald && let Ok(layer) = tracing_journald::layer() {
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(layer)
+            .try_init();
+        return "journald";
     }
     let _ = tracing_subscriber::registry()
         .with(filter)

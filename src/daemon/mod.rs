@@ -56,15 +56,9 @@ impl DaemonError {
     /// The process exit code: sysexits-style, so systemd can tell a config problem from a crash.
     pub fn exit_code(&self) -> i32 {
         match self {
-            DaemonError::Store(e)
-                if matches!(
-                    e,
-                    crate::store::StoreError::Schema { .. }
-                        | crate::store::StoreError::Foreign { .. }
-                ) =>
-            {
-                65
-            }
+            DaemonError::Store(
+                crate::store::StoreError::Schema { .. } | crate::store::StoreError::Foreign { .. },
+            ) => 65,
             DaemonError::Store(_) => 74,
             DaemonError::Io { .. } => 74,
             DaemonError::AlreadyRunning(_) => 75,

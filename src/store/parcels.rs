@@ -174,10 +174,10 @@ impl Store {
             if filter.status.is_some_and(|s| s != p.status) {
                 continue;
             }
-            if let Some((want, now, rules)) = &filter.stuck {
-                if lifecycle::is_stuck(&p, *now, rules) != *want {
-                    continue;
-                }
+            if let Some((want, now, rules)) = &filter.stuck
+                && lifecycle::is_stuck(&p, *now, rules) != *want
+            {
+                continue;
             }
             if parcels.len() == limit {
                 next = parcels
@@ -238,10 +238,10 @@ impl Store {
                 &tag,
             )?;
             for k in &entries {
-                if let Some(e) = t.get_entry(k)? {
-                    if let Some(q) = keys::queue(&e) {
-                        t.queue.remove(q)?;
-                    }
+                if let Some(e) = t.get_entry(k)?
+                    && let Some(q) = keys::queue(&e)
+                {
+                    t.queue.remove(q)?;
                 }
                 t.outbox.remove(k)?;
             }

@@ -236,10 +236,11 @@ impl Store {
                 p.cod_paid_at = Some(paid);
                 p.updated_at = now;
             }
-            if let Some(new_track) = &report.new_track {
-                if new_track != &p.track && !p.previous_tracks.contains(new_track) {
-                    p.previous_tracks.push(new_track.clone());
-                }
+            if let Some(new_track) = &report.new_track
+                && new_track != &p.track
+                && !p.previous_tracks.contains(new_track)
+            {
+                p.previous_tracks.push(new_track.clone());
             }
             p.poll.last_polled_at = Some(now);
             p.poll.failures = 0;
@@ -496,13 +497,17 @@ mod tests {
         let (_d, store) = setup();
         assert_eq!(
             store
-                .record_poll_failure("acme", "SANDBOX-DELIVERED-1", "timeout", t(60))
+                .record_poll_failure("acme", "SANDBOX-DELIVERED-1", "timeout", |n| t(
+                    60 * i64::from(n)
+                ))
                 .unwrap(),
             1
         );
         assert_eq!(
             store
-                .record_poll_failure("acme", "SANDBOX-DELIVERED-1", "timeout", t(120))
+                .record_poll_failure("acme", "SANDBOX-DELIVERED-1", "timeout", |n| t(
+                    60 * i64::from(n)
+                ))
                 .unwrap(),
             2
         );

@@ -1,0 +1,10 @@
+//! parceld's integration tests: the real daemon binary, on a temporary directory, driven only
+//! through its control socket and shop listener, with real servers on loopback where it talks
+//! to the outside.
+
+mod harness;
+
+mod api;
+mod config;
+mod crash;
+mod lifecycle;
