@@ -314,6 +314,7 @@ impl Handler<PollNow> for Scheduler {
         let store = self.svc.clock.clone();
         let now = store.now();
         let store = self.svc.store.clone();
+        let store2 = self.svc.store.clone();
         let leases: HashMap<CarrierId, Timestamp> = self
             .pollers
             .keys()
@@ -327,27 +328,38 @@ impl Handler<PollNow> for Scheduler {
                     return Err("the daemon is shutting down".to_string());
                 }
                 let grouped = blocking(move || {
-                    if msg.all {
-                        store.make_all_due(msg.shop.as_deref(), now)?;
-                    }
                     let mut grouped: BTreeMap<CarrierId, Vec<DueItem>> = BTreeMap::new();
-                    for item in store.due_items(now, usize::MAX)? {
-                        if item.kind != DueKind::Poll
-                            || msg.shop.as_ref().is_some_and(|s| s != &item.shop)
-                        {
-                            continue;
+                    let mut busy = Vec::new();
+                    let items = if msg.all {
+                        let (items, in_flight) =
+                            store.lease_live(msg.shop.as_deref(), |c| leases.get(&c).copied())?;
+                        busy = in_flight;
+                        items
+                    } else {
+                        let mut taken = Vec::new();
+                        for item in store.due_items(now, usize::MAX)? {
+                            if item.kind != DueKind::Poll
+                                || msg.shop.as_ref().is_some_and(|s| s != &item.shop)
+                            {
+                                continue;
+                            }
+                            let Some(until) = leases.get(&item.carrier) else {
+                                continue;
+                            };
+                            if store.lease_poll(&item, *until)? {
+                                taken.push(item);
+                            }
                         }
-                        let Some(until) = leases.get(&item.carrier) else {
-                            continue;
-                        };
-                        if store.lease_poll(&item, *until)? {
-                            grouped.entry(item.carrier).or_default().push(item);
-                        }
+                        taken
+                    };
+                    for item in items {
+                        grouped.entry(item.carrier).or_default().push(item);
                     }
-                    Ok(grouped)
+                    Ok((grouped, busy))
                 })
                 .await
                 .map_err(|e| e.to_string())?;
+                let (grouped, busy) = grouped;
                 let mut total = PollSummary::default();
                 let sends = grouped.into_iter().filter_map(|(carrier, items)| {
                     pollers.get(&carrier).map(|p| p.send(PollParcels { items }))
@@ -358,6 +370,21 @@ impl Handler<PollNow> for Scheduler {
                         Ok(Err(e)) => return Err(e),
                         Err(e) => return Err(format!("a poller is not running: {e}")),
                     }
+                }
+                // Polls the scheduler had in flight already: answer once they are done too.
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+                for (shop, track) in busy {
+                    loop {
+                        let (s, t, st) = (shop.clone(), track.clone(), store2.clone());
+                        let leased = blocking(move || st.is_leased(&s, &t))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        if !leased || tokio::time::Instant::now() > deadline {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    total.polled += 1;
                 }
                 Ok(total)
             }

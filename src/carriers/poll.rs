@@ -106,7 +106,12 @@ impl PollContext {
     /// failures are recorded on the parcels.
     pub async fn poll(&self, items: Vec<DueItem>) -> Result<PollSummary, StoreError> {
         let mut summary = PollSummary::default();
-        for chunk in items.chunks(self.carrier.max_batch().max(1)) {
+        let size = self
+            .carrier
+            .max_batch()
+            .min(self.settings.batch_size)
+            .max(1);
+        for chunk in items.chunks(size) {
             summary.add(self.poll_chunk(chunk.to_vec()).await?);
         }
         Ok(summary)

@@ -117,6 +117,7 @@ struct RawPolling {
     enabled: Option<bool>,
     rate: Option<String>,
     concurrency: Option<usize>,
+    batch_size: Option<usize>,
     daily_limit: Option<u32>,
     window: Option<String>,
     poll_every: Option<String>,
@@ -217,6 +218,8 @@ pub struct PollingSettings {
     pub rate: Rate,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// Parcels per request, for carriers that take batches (capped by the carrier's own limit).
+    pub batch_size: usize,
     /// Requests allowed per day (daemon's time zone); `None` for no budget.
     pub daily_limit: Option<u32>,
     /// When polling may happen, in the daemon's time zone.
@@ -641,6 +644,16 @@ impl Validator<'_> {
             carrier,
             rate: self.value(&key("rate"), &p.rate, defaults.rate, values::rate)?,
             concurrency: self.nonzero(&key("concurrency"), p.concurrency, defaults.concurrency)?,
+            batch_size: match p.batch_size.unwrap_or(defaults.batch_size) {
+                0 => return Err(self.err(&key("batch_size"), "must be at least 1")),
+                n if n > defaults.max_batch => {
+                    return Err(self.err(
+                        &key("batch_size"),
+                        format!("must be at most {}", defaults.max_batch),
+                    ));
+                }
+                n => n,
+            },
             daily_limit: match p.daily_limit {
                 Some(0) => {
                     return Err(self.err(
@@ -674,6 +687,8 @@ impl Validator<'_> {
 struct PollingDefaults {
     rate: &'static str,
     concurrency: usize,
+    batch_size: usize,
+    max_batch: usize,
     window: &'static str,
     poll_every: &'static str,
     timeout: &'static str,
@@ -685,6 +700,8 @@ impl PollingDefaults {
     const SANDBOX: PollingDefaults = PollingDefaults {
         rate: "10/s",
         concurrency: 4,
+        batch_size: 100,
+        max_batch: 1000,
         window: "always",
         poll_every: "1m",
         timeout: "10s",

@@ -182,34 +182,66 @@ impl Store {
         Ok(n)
     }
 
-    /// Makes every live parcel (of one shop, or all) due for polling at `at`, for an operator's
-    /// "poll everything now". Returns how many.
-    pub fn make_all_due(&self, shop: Option<&str>, at: Timestamp) -> Result<usize, StoreError> {
+    /// Leases every live parcel (of one shop, or all) that is not already being polled, until
+    /// `until` for its carrier, for an operator's "poll everything now". Returns the leased items
+    /// and the parcels whose poll was already in flight.
+    pub fn lease_live(
+        &self,
+        shop: Option<&str>,
+        until: impl Fn(CarrierId) -> Option<Timestamp>,
+    ) -> Result<(Vec<DueItem>, Vec<(String, String)>), StoreError> {
         let mut targets = Vec::new();
         self.for_each_parcel(shop, |p| {
-            if !p.status.is_final() && p.next_poll_at.is_none_or(|n| n > at) {
-                targets.push((p.shop.as_str().to_string(), p.track.as_str().to_string()));
+            if !p.status.is_final() {
+                targets.push((
+                    p.shop.as_str().to_string(),
+                    p.track.as_str().to_string(),
+                    p.carrier,
+                ));
             }
             true
         })?;
-        let mut n = 0;
-        for (shop, track) in targets {
-            let moved = self.tx(|t| {
+        let mut leased = Vec::new();
+        let mut busy = Vec::new();
+        for (shop, track, carrier) in targets {
+            let Some(until) = until(carrier) else {
+                continue;
+            };
+            let taken = self.tx(|t| {
                 let Some(p) = t.get_parcel(&shop, &track)? else {
-                    return Ok(false);
+                    return Ok(Some(false));
                 };
-                if p.status.is_final() || t.leases.get(keys::parcel(&shop, &track))?.is_some() {
-                    // Finished, or a poll is in flight already.
-                    return Ok(false);
+                let key = keys::parcel(&shop, &track);
+                if p.status.is_final() {
+                    return Ok(Some(false));
+                }
+                if t.leases.get(&key)?.is_some() {
+                    return Ok(None);
                 }
                 let mut q = p.clone();
-                q.next_poll_at = Some(at);
+                q.next_poll_at = Some(until);
                 t.put_parcel(Some(&p), &q)?;
-                Ok(true)
+                t.leases.insert(key, &keys::time(until))?;
+                Ok(Some(true))
             })?;
-            n += usize::from(moved);
+            if taken.is_none() {
+                busy.push((shop, track));
+            } else if taken == Some(true) {
+                leased.push(DueItem {
+                    kind: DueKind::Poll,
+                    at: until,
+                    shop,
+                    track,
+                    carrier,
+                });
+            }
         }
-        Ok(n)
+        Ok((leased, busy))
+    }
+
+    /// Whether a poll of this parcel is in flight.
+    pub fn is_leased(&self, shop: &str, track: &str) -> Result<bool, StoreError> {
+        Ok(self.leases.contains_key(keys::parcel(shop, track))?)
     }
 
     /// Applies a carrier's report: merges events, runs the lifecycle, schedules the next poll
@@ -514,7 +546,12 @@ mod tests {
         let due = store.due_items(t(119), 10).unwrap();
         assert!(due.is_empty());
         assert_eq!(store.next_due_at().unwrap(), Some(t(120)));
-        assert_eq!(store.make_all_due(None, t(5)).unwrap(), 1);
+        let (leased, busy) = store.lease_live(None, |_| Some(t(500))).unwrap();
+        assert_eq!((leased.len(), busy.len()), (1, 0));
+        let (leased, busy) = store.lease_live(None, |_| Some(t(500))).unwrap();
+        assert_eq!((leased.len(), busy.len()), (0, 1), "already leased");
+        assert!(store.is_leased("acme", "SANDBOX-DELIVERED-1").unwrap());
+        assert_eq!(store.release_leases(t(5)).unwrap(), 1);
         assert_eq!(store.due_items(t(5), 10).unwrap().len(), 1);
     }
 }

@@ -1,7 +1,7 @@
 //! The control API: shops, intake with field-level errors, lookup by track and order number,
 //! deletion, and shop isolation on the TCP listener.
 
-use crate::harness::{Daemon, parcel};
+use crate::harness::{Daemon, parcel, walk};
 use parceld::api::dto::{CreateShop, IntakeOutcome, PatchShop, PollRequest};
 use parceld::client::ClientError;
 use reqwest::Method;
@@ -248,15 +248,8 @@ async fn lookup_by_track_and_order_and_delete() {
     assert_eq!(rest.parcels.len(), 1);
 
     // Walk one to "arrived", then delete it: nothing more is sent about it.
-    for _ in 0..3 {
-        d.socket
-            .poll(&PollRequest {
-                shop: Some("acme".into()),
-                all: true,
-            })
-            .await
-            .unwrap();
-    }
+    walk(&d, "acme", "SANDBOX-ARRIVED-1", "arrived_at_pickup").await;
+    walk(&d, "acme", "SANDBOX-ARRIVED-2", "arrived_at_pickup").await;
     let arrived = d
         .socket
         .list("acme", &[("status", "arrived_at_pickup".into())])

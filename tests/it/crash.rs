@@ -1,7 +1,7 @@
 //! Restarts and crashes: state survives a clean restart; after kill -9 in the middle of a poll,
 //! the daemon resumes, finishes the work, and no notification is lost or repeated.
 
-use crate::harness::{Daemon, parcel, set, wait_for};
+use crate::harness::{Daemon, parcel, set, wait_for, walk};
 use parceld::api::dto::PollRequest;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,15 +14,7 @@ async fn sigterm_exits_cleanly_and_a_restart_keeps_everything() {
         .add_parcels("acme", &[parcel("SANDBOX-ARRIVED-1", "A-1")])
         .await
         .unwrap();
-    for _ in 0..3 {
-        d.socket
-            .poll(&PollRequest {
-                shop: None,
-                all: true,
-            })
-            .await
-            .unwrap();
-    }
+    walk(&d, "acme", "SANDBOX-ARRIVED-1", "arrived_at_pickup").await;
     wait_for(Duration::from_secs(20), "two SMS", async || {
         (d.sms().len() == 2).then_some(())
     })
@@ -70,6 +62,22 @@ async fn a_second_daemon_on_the_same_socket_is_refused() {
     );
 }
 
+/// Steps walked by all parcels together (accepted 1, in transit 2, arrived 3).
+async fn progress(d: &Daemon) -> usize {
+    let Ok(l) = d.socket.list("acme", &[("limit", "1000".into())]).await else {
+        return 0;
+    };
+    l.parcels
+        .iter()
+        .map(|p| match p.status.as_str() {
+            "accepted" => 1,
+            "in_transit" => 2,
+            "arrived_at_pickup" => 3,
+            _ => 0,
+        })
+        .sum()
+}
+
 /// Counts messages per outbox key in the SMS file and the outbox folder.
 fn sent(d: &Daemon) -> HashMap<String, usize> {
     let mut n = HashMap::new();
@@ -87,14 +95,23 @@ fn sent(d: &Daemon) -> HashMap<String, usize> {
 async fn kill_9_during_a_poll_loses_and_repeats_nothing() {
     const PARCELS: usize = 150;
     // A slow carrier rate so the kill lands while the poll is half done.
-    let mut d = Daemon::start_with(|c| set(&c, "carriers.sandbox", "rate", "\"100/s\"")).await;
+    let mut d = Daemon::start_with(|c| {
+        set(
+            &set(&c, "carriers.sandbox", "rate", "\"100/s\""),
+            "carriers.sandbox",
+            "batch_size",
+            "1",
+        )
+    })
+    .await;
     d.create_shop("acme").await;
     let parcels: Vec<_> = (0..PARCELS)
         .map(|i| parcel(&format!("SANDBOX-ARRIVED-{i}"), &format!("K-{i}")))
         .collect();
     d.socket.add_parcels("acme", &parcels).await.unwrap();
 
-    for round in 0..2 {
+    for _round in 0..3 {
+        let before = progress(&d).await;
         let socket = d.socket.clone();
         let poll = tokio::spawn(async move {
             socket
@@ -104,22 +121,11 @@ async fn kill_9_during_a_poll_loses_and_repeats_nothing() {
                 })
                 .await
         });
-        // Wait until some, not all, parcels moved in this round, then kill.
-        let target = if round == 0 { "accepted" } else { "in_transit" };
+        // Kill once some parcels, far from all, moved on.
         wait_for(
             Duration::from_secs(20),
             "the poll to be under way",
-            async || {
-                let l = d
-                    .socket
-                    .list(
-                        "acme",
-                        &[("status", target.into()), ("limit", "1000".into())],
-                    )
-                    .await
-                    .ok()?;
-                (l.parcels.len() >= 10).then_some(())
-            },
+            async || (progress(&d).await >= before + 10).then_some(()),
         )
         .await;
         d.kill9();

@@ -352,3 +352,23 @@ pub fn parcel(track: &str, order: &str) -> ParcelIn {
         carrier: None,
     }
 }
+
+/// Polls every live parcel until this one reaches `status` (one sandbox step per poll).
+pub async fn walk(d: &Daemon, shop: &str, track: &str, status: &str) {
+    let what = format!("{track} to reach {status}");
+    wait_for(Duration::from_secs(30), &what, async || {
+        let p = d.socket.parcel(shop, track).await.ok()?;
+        if p.status == status {
+            return Some(());
+        }
+        let _ = d
+            .socket
+            .poll(&parceld::api::dto::PollRequest {
+                shop: Some(shop.into()),
+                all: true,
+            })
+            .await;
+        None
+    })
+    .await
+}

@@ -2,7 +2,7 @@
 //! the outbox folder and the SMS file once each, reminders repeat while a parcel waits, stuck
 //! parcels are flagged, and the shop hears about returns.
 
-use crate::harness::{Daemon, parcel, set, wait_for};
+use crate::harness::{Daemon, parcel, set, wait_for, walk};
 use parceld::api::dto::PollRequest;
 use std::time::Duration;
 
@@ -24,16 +24,8 @@ async fn arrival_tells_the_customer_where_what_and_until_when() {
         .add_parcels("acme", &[parcel("SANDBOX-DELIVERED-1", "A-1001")])
         .await
         .unwrap();
-    // The first poll is due at once; accepted, then two more steps to "arrived".
-    wait_for(Duration::from_secs(20), "the accepted SMS", async || {
-        d.sms()
-            .iter()
-            .any(|s| s.key.contains("accepted"))
-            .then_some(())
-    })
-    .await;
-    poll_all(&d).await;
-    poll_all(&d).await;
+    // The first poll is due at once (accepted); two more steps to "arrived".
+    walk(&d, "acme", "SANDBOX-DELIVERED-1", "arrived_at_pickup").await;
     let p = d
         .socket
         .parcel("acme", "SANDBOX-DELIVERED-1")
@@ -110,29 +102,17 @@ async fn arrival_tells_the_customer_where_what_and_until_when() {
     assert!(mail.raw.contains("Reply-To: ops@acme.test"));
 
     // Collected: a thank-you, and nothing else afterwards.
+    walk(&d, "acme", "SANDBOX-DELIVERED-1", "delivered").await;
     poll_all(&d).await;
-    wait_for(Duration::from_secs(20), "the delivered SMS", async || {
-        d.sms()
-            .iter()
-            .any(|s| s.key.contains("delivered"))
-            .then_some(())
+    let p = wait_for(Duration::from_secs(20), "six messages sent", async || {
+        let p = d.socket.parcel("acme", "SANDBOX-DELIVERED-1").await.ok()?;
+        (p.notifications.iter().filter(|n| n.state == "sent").count() == 6).then_some(p)
     })
     .await;
-    poll_all(&d).await;
-    let p = d
-        .socket
-        .parcel("acme", "SANDBOX-DELIVERED-1")
-        .await
-        .unwrap();
-    assert_eq!(p.status, "delivered");
     assert_eq!(p.next_poll_at, None);
     let keys: Vec<String> = d.sms().into_iter().map(|s| s.key).collect();
-    assert_eq!(keys.len(), 3, "{keys:?}");
-    assert_eq!(
-        p.notifications.iter().filter(|n| n.state == "sent").count(),
-        6,
-        "3 SMS + 3 e-mails"
-    );
+    assert_eq!(keys.len(), 3, "accepted, arrived, delivered: {keys:?}");
+    assert_eq!(d.mails().len(), 3);
 }
 
 #[tokio::test]
@@ -147,22 +127,7 @@ async fn reminders_repeat_while_the_parcel_waits_and_stop_when_collected() {
     let mut p = parcel("SANDBOX-FAILED-1", "R-1");
     p.customer.as_mut().unwrap().email = None;
     d.socket.add_parcels("acme", &[p]).await.unwrap();
-    poll_all(&d).await; // accepted (or in transit, if the scheduler polled first)
-    poll_all(&d).await;
-    wait_for(Duration::from_secs(10), "arrival", async || {
-        if d.socket
-            .parcel("acme", "SANDBOX-FAILED-1")
-            .await
-            .ok()?
-            .status
-            != "arrived_at_pickup"
-        {
-            poll_all(&d).await;
-            return None;
-        }
-        Some(())
-    })
-    .await;
+    walk(&d, "acme", "SANDBOX-FAILED-1", "arrived_at_pickup").await;
     let reminders = wait_for(Duration::from_secs(20), "two reminders", async || {
         let n = d
             .sms()
@@ -182,10 +147,14 @@ async fn reminders_repeat_while_the_parcel_waits_and_stop_when_collected() {
     assert!(lines.iter().any(|s| s.key.ends_with("-reminder-2-sms")));
 
     // A failed courier attempt keeps it waiting; collecting it stops the reminders.
-    poll_all(&d).await; // failed attempt
-    poll_all(&d).await; // delivered
+    walk(&d, "acme", "SANDBOX-FAILED-1", "delivery_failed").await;
     let p = d.socket.parcel("acme", "SANDBOX-FAILED-1").await.unwrap();
-    assert_eq!(p.status, "delivered");
+    assert!(
+        p.arrival.is_some() && p.next_reminder_at.is_some(),
+        "still waiting at the office"
+    );
+    walk(&d, "acme", "SANDBOX-FAILED-1", "delivered").await;
+    let p = d.socket.parcel("acme", "SANDBOX-FAILED-1").await.unwrap();
     assert_eq!(p.next_reminder_at, None);
     let after = d
         .sms()
@@ -221,9 +190,8 @@ async fn parcels_without_news_are_flagged_stuck() {
         )
         .await
         .unwrap();
-    for _ in 0..4 {
-        poll_all(&d).await;
-    }
+    walk(&d, "acme", "SANDBOX-DELIVERED-2", "delivered").await;
+    walk(&d, "acme", "SANDBOX-STUCK-1", "in_transit").await;
     let stuck = wait_for(Duration::from_secs(10), "the stuck parcel", async || {
         let l = d
             .socket
@@ -257,11 +225,9 @@ async fn a_return_alerts_the_shop_and_stops_customer_messages() {
         .add_parcels("acme", &[parcel("SANDBOX-RETURNED-1", "RET-1")])
         .await
         .unwrap();
-    for _ in 0..7 {
-        poll_all(&d).await;
-    }
+    walk(&d, "acme", "SANDBOX-RETURNED-1", "returned_to_sender").await;
     let p = d.socket.parcel("acme", "SANDBOX-RETURNED-1").await.unwrap();
-    assert_eq!(p.status, "returned_to_sender");
+    assert_eq!(p.status, "returned_to_sender", "{}", d.log());
     let alert = wait_for(
         Duration::from_secs(20),
         "the shop's return alert",
