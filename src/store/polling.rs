@@ -29,6 +29,10 @@ pub struct DueItem {
     pub carrier: CarrierId,
 }
 
+/// What [`Store::lease_live`] found: polls it leased, and parcels (shop, track) already being
+/// polled.
+pub type LiveLease = (Vec<DueItem>, Vec<(String, String)>);
+
 /// What applying a carrier report did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportOutcome {
@@ -189,7 +193,7 @@ impl Store {
         &self,
         shop: Option<&str>,
         until: impl Fn(CarrierId) -> Option<Timestamp>,
-    ) -> Result<(Vec<DueItem>, Vec<(String, String)>), StoreError> {
+    ) -> Result<LiveLease, StoreError> {
         let mut targets = Vec::new();
         self.for_each_parcel(shop, |p| {
             if !p.status.is_final() {
