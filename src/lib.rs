@@ -20,6 +20,7 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod domain;
+pub mod faults;
 pub mod health;
 pub mod notify;
 pub mod store;

@@ -155,6 +155,11 @@ impl Handler<Tick> for Sender {
         let guard = self.inflight.enter();
         let channel = self.channel();
         let work = async move {
+            if crate::faults::hit("sender.fail_once") {
+                return Err(crate::store::StoreError::Sled(sled::Error::Unsupported(
+                    "fault point sender.fail_once".into(),
+                )));
+            }
             if recover {
                 send.recover().await?;
             }

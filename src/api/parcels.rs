@@ -229,6 +229,8 @@ pub async fn intake(
             }
             resp.results.push(item);
         }
+        // Acknowledged means on disk: a crash after this answer loses nothing.
+        store.flush()?;
         Ok(resp)
     })
     .await??;
@@ -373,7 +375,12 @@ pub async fn delete(
     let track = track_path(&track)?;
     let store = state.svc.store.clone();
     let (s, t) = (shop.as_str().to_string(), track.clone());
-    let gone = web::block(move || store.delete_parcel(&s, &t)).await??;
+    let gone = web::block(move || {
+        let gone = store.delete_parcel(&s, &t)?;
+        store.flush()?;
+        Ok::<_, crate::store::StoreError>(gone)
+    })
+    .await??;
     match gone {
         None => Err(ApiError::not_found(format!(
             "parcel {track} not found in shop {shop}"

@@ -89,7 +89,7 @@ pub async fn create(
     };
     let store = state.svc.store.clone();
     let s = shop.clone();
-    web::block(move || store.create_shop(&s)).await??;
+    web::block(move || store.create_shop(&s).and_then(|()| store.flush())).await??;
     tracing::info!(shop = %shop.id, "Shop created");
     Ok(HttpResponse::Created().json(ShopCreated {
         id: shop.id.as_str().to_string(),
@@ -165,7 +165,7 @@ pub async fn patch(
     };
     let store = state.svc.store.clone();
     let s = shop.clone();
-    web::block(move || store.update_shop(&s)).await??;
+    web::block(move || store.update_shop(&s).and_then(|()| store.flush())).await??;
     let mut v = view(&shop);
     v.token = token;
     Ok(HttpResponse::Ok().json(v))

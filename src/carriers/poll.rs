@@ -163,6 +163,9 @@ impl PollContext {
             return Ok(summary);
         }
 
+        if crate::faults::hit("poller.panic") {
+            panic!("fault point poller.panic");
+        }
         let _slot = self.slots.acquire().await;
         self.limiter.until_ready().await;
         let id = self.carrier.id();

@@ -149,6 +149,9 @@ impl SendContext {
         let now = self.clock.now();
         let claimed = blocking(move || {
             let c = store.claim(&key, now)?;
+            // The claim is on disk before anything leaves: after a crash the entry is found
+            // "in hand" and checked against the transport instead of being sent blindly again.
+            store.flush()?;
             let parcel = match &c {
                 Claim::Claimed(_) => store.parcel(&key.shop, &key.track)?,
                 _ => None,
@@ -204,10 +207,12 @@ impl SendContext {
         let r = getrandom::u64().unwrap_or(0);
         let outcome = result.clone();
         let stored = blocking(move || {
-            store.finish(&key, |e| match &outcome {
+            let e = store.finish(&key, |e| match &outcome {
                 Ok(receipt) => e.succeed(receipt.provider_id.clone(), now),
                 Err(f) => e.fail(f.clone(), now, &policy, r),
-            })
+            })?;
+            store.flush()?;
+            Ok(e)
         })
         .await?;
         let slug = entry.key.slug();

@@ -105,6 +105,8 @@ pub struct Daemon {
     pub port: u16,
     /// A client of the control socket.
     pub socket: Client,
+    /// Extra environment for the process (e.g. `PARCELD_FAULTS`).
+    pub env: Vec<(String, String)>,
 }
 
 /// One line of the SMS file.
@@ -153,6 +155,7 @@ impl Daemon {
             config,
             port,
             socket,
+            env: Vec::new(),
         };
         d.spawn().await;
         d
@@ -170,23 +173,7 @@ impl Daemon {
 
     /// Starts the process (again) and waits until the socket answers.
     pub async fn spawn(&mut self) {
-        assert!(self.child.is_none(), "already running");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("parceld.log"))
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_parceld"))
-            .arg("run")
-            .arg("--config")
-            .arg(&self.config)
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start parceld");
-        self.child = Some(child);
+        self.spawn_process();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(h) = self.socket.health().await {
@@ -207,6 +194,50 @@ impl Daemon {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Waits until the process exits by itself and returns how.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "parceld did not exit:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Starts the process without waiting for it to answer.
+    pub fn spawn_process(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("parceld.log"))
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_parceld"))
+            .arg("run")
+            .arg("--config")
+            .arg(&self.config)
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("PARCELD_FAULTS")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start parceld");
+        self.child = Some(child);
     }
 
     /// The daemon's log so far.

@@ -8,3 +8,4 @@ mod api;
 mod config;
 mod crash;
 mod lifecycle;
+mod supervision;
