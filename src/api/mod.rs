@@ -159,28 +159,14 @@ pub fn shop_path(shop: &str) -> Result<ShopId, ApiError> {
     ShopId::parse(shop).map_err(|e| ApiError::not_found(e.to_string()))
 }
 
-/// Registers every route.
+/// Registers every route. Each area registers its own.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/health", web::get().to(ops::health))
-        .route("/metrics", web::get().to(ops::metrics))
-        .route("/v1/poll", web::post().to(ops::poll))
-        .route("/v1/shops", web::post().to(shops::create))
-        .route("/v1/shops", web::get().to(shops::list))
-        .route("/v1/shops/{shop}", web::get().to(shops::get))
-        .route("/v1/shops/{shop}", web::patch().to(shops::patch))
-        .route("/v1/shops/{shop}/parcels", web::post().to(parcels::intake))
-        .route("/v1/shops/{shop}/parcels", web::get().to(parcels::list))
-        .route(
-            "/v1/shops/{shop}/parcels/{track}",
-            web::get().to(parcels::get),
-        )
-        .route(
-            "/v1/shops/{shop}/parcels/{track}",
-            web::delete().to(parcels::delete),
-        )
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(ApiError::not_found(
-                "no such endpoint; see README.md for the API",
-            ))
-        }));
+    ops::routes(cfg);
+    shops::routes(cfg);
+    parcels::routes(cfg);
+    cfg.default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(ApiError::not_found(
+            "no such endpoint; see README.md for the API",
+        ))
+    }));
 }

@@ -8,6 +8,13 @@ use crate::domain::notification::Channel;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::BTreeMap;
 
+/// Registers the operations routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/health", web::get().to(health))
+        .route("/metrics", web::get().to(metrics))
+        .route("/v1/poll", web::post().to(poll));
+}
+
 /// `GET /v1/health`: on the socket, the full picture; on TCP, the status only.
 pub async fn health(
     req: HttpRequest,

@@ -22,6 +22,14 @@ use actix_web::{HttpResponse, web};
 use jiff::Timestamp;
 use serde::Deserialize;
 
+/// Registers the parcel routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/shops/{shop}/parcels", web::post().to(intake))
+        .route("/v1/shops/{shop}/parcels", web::get().to(list))
+        .route("/v1/shops/{shop}/parcels/{track}", web::get().to(get))
+        .route("/v1/shops/{shop}/parcels/{track}", web::delete().to(delete));
+}
+
 fn office(o: &Office) -> OfficeView {
     OfficeView {
         index: o.index.clone(),

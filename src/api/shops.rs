@@ -7,6 +7,14 @@ use crate::domain::contact::EmailAddress;
 use crate::domain::shop::{Shop, ShopId, validate_timezone};
 use actix_web::{HttpResponse, web};
 
+/// Registers the shop routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/shops", web::post().to(create))
+        .route("/v1/shops", web::get().to(list))
+        .route("/v1/shops/{shop}", web::get().to(get))
+        .route("/v1/shops/{shop}", web::patch().to(patch));
+}
+
 fn new_token() -> Result<String, ApiError> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;

@@ -8,12 +8,29 @@
 pub mod poll;
 pub mod sandbox;
 
+use crate::config::Settings;
+use crate::daemon::clock::Clock;
 use crate::domain::carrier::CarrierId;
 use crate::domain::parcel::CarrierEvent;
 use crate::domain::track::TrackNumber;
 use async_trait::async_trait;
 use jiff::Timestamp;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The carriers the config enables.
+pub fn build(settings: &Settings, clock: &Clock) -> Vec<Arc<dyn Carrier>> {
+    settings
+        .carriers
+        .keys()
+        .filter_map(|id| -> Option<Arc<dyn Carrier>> {
+            match id {
+                CarrierId::Sandbox => Some(Arc::new(sandbox::Sandbox::new(clock.clone()))),
+                _ => None,
+            }
+        })
+        .collect()
+}
 
 /// One parcel to ask about.
 #[derive(Debug, Clone, PartialEq, Eq)]

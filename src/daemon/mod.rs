@@ -14,14 +14,8 @@ pub mod logging;
 
 use crate::actors::{self, Services};
 use crate::api::{self, AppState, Listener};
-use crate::carriers::Carrier;
-use crate::carriers::sandbox::Sandbox;
-use crate::config::{EmailTransport, Settings, SmsTransport};
-use crate::domain::carrier::CarrierId;
+use crate::config::Settings;
 use crate::health::Health;
-use crate::notify::Transport;
-use crate::notify::email::FileMailer;
-use crate::notify::sms::SmsFile;
 use crate::notify::templates::Templates;
 use crate::store::Store;
 use actix_web::{App, HttpServer, web};
@@ -88,44 +82,6 @@ fn notify(states: &[sd_notify::NotifyState]) {
     }
 }
 
-fn carriers(settings: &Settings, clock: &Clock) -> Vec<Arc<dyn Carrier>> {
-    settings
-        .carriers
-        .keys()
-        .filter_map(|id| -> Option<Arc<dyn Carrier>> {
-            match id {
-                CarrierId::Sandbox => Some(Arc::new(Sandbox::new(clock.clone()))),
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-fn transports(settings: &Settings) -> Result<Vec<Arc<dyn Transport>>, DaemonError> {
-    let mut out: Vec<Arc<dyn Transport>> = Vec::new();
-    if let Some(e) = &settings.email {
-        match &e.transport {
-            EmailTransport::File { dir } => out.push(Arc::new(
-                FileMailer::new(dir.clone(), e.from.clone()).map_err(io(format!(
-                    "cannot create the e-mail outbox folder {}",
-                    dir.display()
-                )))?,
-            )),
-        }
-    }
-    if let Some(s) = &settings.sms {
-        match &s.transport {
-            SmsTransport::File { path } => out.push(Arc::new(
-                SmsFile::new(path.clone(), s.sender.clone()).map_err(io(format!(
-                    "cannot create the folder of the SMS file {}",
-                    path.display()
-                )))?,
-            )),
-        }
-    }
-    Ok(out)
-}
-
 /// Binds the control socket: refuses if another daemon answers on it, removes a stale file,
 /// creates its folder, and sets its permissions.
 fn bind_socket(path: &Path, mode: u32) -> Result<std::os::unix::net::UnixListener, DaemonError> {
@@ -172,8 +128,9 @@ pub fn run(settings: Settings) -> Result<(), DaemonError> {
         .install_recorder()
         .map_err(|e| tracing::warn!(error = %e, "Metrics are not available"))
         .ok();
-    let transports = transports(&settings)?;
-    let carriers = carriers(&settings, &clock);
+    let transports = crate::notify::transports(&settings)
+        .map_err(io("cannot set up the notification transports"))?;
+    let carriers = crate::carriers::build(&settings, &clock);
 
     let system = actix::System::new();
     system.block_on(async move {

@@ -13,9 +13,32 @@ pub mod email;
 pub mod sms;
 pub mod templates;
 
+use crate::config::{EmailTransport, Settings, SmsTransport};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{Failure, OutboxKey};
 use async_trait::async_trait;
+use std::sync::Arc;
+
+/// The transports the config enables, one per channel.
+pub fn transports(settings: &Settings) -> std::io::Result<Vec<Arc<dyn Transport>>> {
+    let mut out: Vec<Arc<dyn Transport>> = Vec::new();
+    if let Some(e) = &settings.email {
+        match &e.transport {
+            EmailTransport::File { dir } => out.push(Arc::new(email::FileMailer::new(
+                dir.clone(),
+                e.from.clone(),
+            )?)),
+        }
+    }
+    if let Some(s) = &settings.sms {
+        match &s.transport {
+            SmsTransport::File { path } => {
+                out.push(Arc::new(sms::SmsFile::new(path.clone(), s.sender.clone())?))
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// A message ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

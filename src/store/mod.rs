@@ -150,28 +150,47 @@ fn encode<T: serde::Serialize>(
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
-    shops: sled::Tree,
-    tokens: sled::Tree,
-    parcels: sled::Tree,
-    by_order: sled::Tree,
-    due: sled::Tree,
-    outbox: sled::Tree,
-    queue: sled::Tree,
-    leases: sled::Tree,
+    t: Trees,
+    all: std::sync::Arc<Vec<sled::Tree>>,
     meta: sled::Tree,
 }
 
-/// The trees inside a transaction.
-struct Tx<'a> {
-    shops: &'a TransactionalTree,
-    tokens: &'a TransactionalTree,
-    parcels: &'a TransactionalTree,
-    by_order: &'a TransactionalTree,
-    due: &'a TransactionalTree,
-    outbox: &'a TransactionalTree,
-    queue: &'a TransactionalTree,
-    leases: &'a TransactionalTree,
+/// Declares the trees that transactions span: the plain trees, their transactional views, and
+/// the order the two agree on. A new tree is one more name in the list.
+macro_rules! trees {
+    ($($name:ident),* $(,)?) => {
+        /// The store's trees.
+        #[derive(Clone)]
+        struct Trees {
+            $($name: sled::Tree,)*
+        }
+
+        impl Trees {
+            fn open(db: &sled::Db) -> sled::Result<Trees> {
+                Ok(Trees { $($name: db.open_tree(stringify!($name))?,)* })
+            }
+
+            fn all(&self) -> Vec<sled::Tree> {
+                vec![$(self.$name.clone(),)*]
+            }
+        }
+
+        /// The trees inside a transaction.
+        struct Tx<'a> {
+            $($name: &'a TransactionalTree,)*
+        }
+
+        impl<'a> Tx<'a> {
+            /// Names the views sled hands a transaction, in the order of [`Trees::all`].
+            fn view(v: &'a [TransactionalTree]) -> Option<Tx<'a>> {
+                let mut it = v.iter();
+                Some(Tx { $($name: it.next()?,)* })
+            }
+        }
+    };
 }
+
+trees!(shops, tokens, parcels, by_order, due, outbox, queue, leases);
 
 impl Store {
     /// Opens (or creates) the store in `path` with a page cache of `cache_bytes`, and checks its
@@ -187,15 +206,10 @@ impl Store {
                 source,
             })?;
         let open = |name: &str| db.open_tree(name);
+        let t = Trees::open(&db)?;
         let store = Store {
-            shops: open("shops")?,
-            tokens: open("tokens")?,
-            parcels: open("parcels")?,
-            by_order: open("by_order")?,
-            due: open("due")?,
-            outbox: open("outbox")?,
-            queue: open("queue")?,
-            leases: open("leases")?,
+            all: std::sync::Arc::new(t.all()),
+            t,
             meta: open("meta")?,
             path: path.to_path_buf(),
             db,
@@ -227,7 +241,7 @@ impl Store {
                 Ok(())
             }
             None => {
-                let empty = [&self.shops, &self.parcels, &self.outbox]
+                let empty = [&self.t.shops, &self.t.parcels, &self.t.outbox]
                     .iter()
                     .all(|t| t.is_empty());
                 if !empty {
@@ -266,30 +280,14 @@ impl Store {
     /// Runs `f` in one transaction over every tree. `f` may be run more than once.
     fn tx<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
         unwrap_tx(
-            (
-                &self.shops,
-                &self.tokens,
-                &self.parcels,
-                &self.by_order,
-                &self.due,
-                &self.outbox,
-                &self.queue,
-                &self.leases,
-            )
-                .transaction(
-                    |(shops, tokens, parcels, by_order, due, outbox, queue, leases)| {
-                        f(&Tx {
-                            shops,
-                            tokens,
-                            parcels,
-                            by_order,
-                            due,
-                            outbox,
-                            queue,
-                            leases,
-                        })
-                    },
-                ),
+            self.all
+                .as_slice()
+                .transaction(|views| match Tx::view(views) {
+                    Some(tx) => f(&tx),
+                    None => abort(StoreError::Sled(sled::Error::ReportableBug(
+                        "a transaction got fewer views than trees".into(),
+                    ))),
+                }),
         )
     }
 }

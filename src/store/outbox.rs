@@ -83,7 +83,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.queue.scan_prefix(&prefix) {
+        for kv in self.t.queue.scan_prefix(&prefix) {
             let (k, _) = kv?;
             let Some((at, okey)) = keys::read_queue(&k) else {
                 continue;
@@ -91,7 +91,7 @@ impl Store {
             if until.is_some_and(|u| at > u) {
                 break;
             }
-            if let Some(v) = self.outbox.get(okey)? {
+            if let Some(v) = self.t.outbox.get(okey)? {
                 out.push(decode("outbox", versions::OUTBOX, okey, &v)?);
             }
             if out.len() >= limit {
@@ -129,6 +129,7 @@ impl Store {
     pub fn next_pending_at(&self, channel: Channel) -> Result<Option<Timestamp>, StoreError> {
         let prefix = keys::queue_prefix(channel, Queue::Pending);
         Ok(self
+            .t
             .queue
             .scan_prefix(&prefix)
             .next()
@@ -139,7 +140,8 @@ impl Store {
     /// Queue sizes of a channel (scans the queue).
     pub fn outbox_stats(&self, channel: Channel) -> Result<OutboxStats, StoreError> {
         let count = |q| {
-            self.queue
+            self.t
+                .queue
                 .scan_prefix(keys::queue_prefix(channel, q))
                 .count()
         };
@@ -152,7 +154,8 @@ impl Store {
 
     /// Every outbox entry of a parcel.
     pub fn parcel_entries(&self, shop: &str, track: &str) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.outbox
+        self.t
+            .outbox
             .scan_prefix(keys::outbox_prefix(shop, track))
             .map(|kv| {
                 let (k, v) = kv?;

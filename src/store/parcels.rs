@@ -129,7 +129,8 @@ impl Store {
     /// The parcel with this track number in this shop.
     pub fn parcel(&self, shop: &str, track: &str) -> Result<Option<Parcel>, StoreError> {
         let key = keys::parcel(shop, track);
-        self.parcels
+        self.t
+            .parcels
             .get(&key)?
             .map(|v| decode("parcels", versions::PARCEL, &key, &v))
             .transpose()
@@ -139,7 +140,7 @@ impl Store {
     pub fn parcels_by_order(&self, shop: &str, order: &str) -> Result<Vec<Parcel>, StoreError> {
         let prefix = keys::order_prefix(shop, order);
         let mut out = Vec::new();
-        for kv in self.by_order.scan_prefix(&prefix) {
+        for kv in self.t.by_order.scan_prefix(&prefix) {
             let (k, _) = kv?;
             let track = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
             if let Some(p) = self.parcel(shop, &track)? {
@@ -168,7 +169,7 @@ impl Store {
         let limit = filter.limit.max(1);
         let mut parcels = Vec::new();
         let mut next = None;
-        for kv in self.parcels.range(start..end) {
+        for kv in self.t.parcels.range(start..end) {
             let (k, v) = kv?;
             let p: Parcel = decode("parcels", versions::PARCEL, &k, &v)?;
             if filter.status.is_some_and(|s| s != p.status) {
@@ -197,8 +198,8 @@ impl Store {
         mut f: impl FnMut(Parcel) -> bool,
     ) -> Result<(), StoreError> {
         let iter = match shop {
-            Some(s) => self.parcels.scan_prefix(keys::shop_prefix(s)),
-            None => self.parcels.iter(),
+            Some(s) => self.t.parcels.scan_prefix(keys::shop_prefix(s)),
+            None => self.t.parcels.iter(),
         };
         for kv in iter {
             let (k, v) = kv?;
@@ -214,6 +215,7 @@ impl Store {
     /// more is sent about it. Returns the deleted parcel.
     pub fn delete_parcel(&self, shop: &str, track: &str) -> Result<Option<Parcel>, StoreError> {
         let entries: Vec<sled::IVec> = self
+            .t
             .outbox
             .scan_prefix(keys::outbox_prefix(shop, track))
             .keys()

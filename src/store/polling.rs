@@ -99,7 +99,7 @@ impl Store {
     pub fn due_items(&self, now: Timestamp, limit: usize) -> Result<Vec<DueItem>, StoreError> {
         let end = keys::time(now + jiff::SignedDuration::from_millis(1));
         let mut out = Vec::new();
-        for kv in self.due.range(..end.to_vec()) {
+        for kv in self.t.due.range(..end.to_vec()) {
             let (k, v) = kv?;
             let Some(d) = keys::read_due(&k) else {
                 tracing::warn!(key = ?k, "Skipping a malformed due key");
@@ -124,12 +124,12 @@ impl Store {
 
     /// When the next item comes due, if any.
     pub fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        Ok(self.due.first()?.and_then(|(k, _)| keys::read_time(&k)))
+        Ok(self.t.due.first()?.and_then(|(k, _)| keys::read_time(&k)))
     }
 
     /// How many due entries exist (a full scan; for tests and diagnostics).
     pub fn due_count(&self) -> Result<usize, StoreError> {
-        Ok(self.due.len())
+        Ok(self.t.due.len())
     }
 
     /// Moves a due poll to `until` while it is in flight, so it is not dispatched twice; if the
@@ -160,11 +160,12 @@ impl Store {
     /// Makes polls that were in flight when the process stopped due again at `now`. Called once
     /// at start, before the scheduler runs. Returns how many.
     pub fn release_leases(&self, now: Timestamp) -> Result<usize, StoreError> {
-        let leased: Vec<(sled::IVec, sled::IVec)> = self.leases.iter().collect::<Result<_, _>>()?;
+        let leased: Vec<(sled::IVec, sled::IVec)> =
+            self.t.leases.iter().collect::<Result<_, _>>()?;
         let mut n = 0;
         for (k, until) in leased {
             let Some((shop, track)) = keys::split_parcel(&k) else {
-                self.leases.remove(&k)?;
+                self.t.leases.remove(&k)?;
                 continue;
             };
             let until = keys::read_time(&until);
@@ -245,7 +246,7 @@ impl Store {
 
     /// Whether a poll of this parcel is in flight.
     pub fn is_leased(&self, shop: &str, track: &str) -> Result<bool, StoreError> {
-        Ok(self.leases.contains_key(keys::parcel(shop, track))?)
+        Ok(self.t.leases.contains_key(keys::parcel(shop, track))?)
     }
 
     /// Applies a carrier's report: merges events, runs the lifecycle, schedules the next poll

@@ -20,7 +20,8 @@ impl Store {
 
     /// The shop with this id.
     pub fn shop(&self, id: &str) -> Result<Option<Shop>, StoreError> {
-        self.shops
+        self.t
+            .shops
             .get(id.as_bytes())?
             .map(|v| decode("shops", versions::SHOP, id.as_bytes(), &v))
             .transpose()
@@ -28,7 +29,8 @@ impl Store {
 
     /// Every shop, by id.
     pub fn shops(&self) -> Result<Vec<Shop>, StoreError> {
-        self.shops
+        self.t
+            .shops
             .iter()
             .map(|kv| {
                 let (k, v) = kv?;
@@ -61,6 +63,7 @@ impl Store {
     /// The shop a token (given as its SHA-256, hex) belongs to.
     pub fn shop_by_token(&self, token_sha256: &str) -> Result<Option<ShopId>, StoreError> {
         Ok(self
+            .t
             .tokens
             .get(token_sha256.as_bytes())?
             .and_then(|v| std::str::from_utf8(&v).ok().map(ShopId::from_trusted)))

@@ -1,0 +1,88 @@
+//! `parcelctl`: the command-line client of parceld's control socket. Every command prints a
+//! human-readable table, or the API's JSON with `--json`. Each area of commands is a module.
+
+mod ops;
+mod parcels;
+mod shops;
+mod table;
+
+use clap::{Parser, Subcommand};
+use parceld::client::Client;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Control a running parceld through its control socket.
+#[derive(Parser)]
+#[command(name = "parcelctl", version, about)]
+struct Cli {
+    /// The control socket (default: the one named in --config, else /run/parceld/control.sock if
+    /// it exists, else var/run/parceld/control.sock).
+    #[arg(long, short, env = "PARCELD_SOCKET", global = true)]
+    socket: Option<PathBuf>,
+    /// Read the socket path from this parceld config file.
+    #[arg(long, short, env = "PARCELD_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Print the API's JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Ops(ops::Cmd),
+    /// Manage shops.
+    #[command(subcommand)]
+    Shop(shops::Cmd),
+    #[command(flatten)]
+    Parcels(parcels::Cmd),
+}
+
+fn socket_path(cli: &Cli) -> Result<PathBuf, String> {
+    if let Some(s) = &cli.socket {
+        return Ok(s.clone());
+    }
+    if let Some(c) = &cli.config {
+        return parceld::config::load(c)
+            .map(|s| s.daemon.control_socket)
+            .map_err(|e| e.to_string());
+    }
+    let system = PathBuf::from("/run/parceld/control.sock");
+    if system.exists() {
+        return Ok(system);
+    }
+    Ok(PathBuf::from("var/run/parceld/control.sock"))
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let socket = socket_path(&cli)?;
+    let client = Client::unix(&socket).map_err(|e| e.to_string())?;
+    match &cli.command {
+        Command::Ops(c) => ops::run(&client, c, cli.json).await,
+        Command::Shop(c) => shops::run(&client, c, cli.json).await,
+        Command::Parcels(c) => parcels::run(&client, c, cli.json).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("parcelctl: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("parcelctl: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! `parcelctl add|show|find|list|delete`: a shop's parcels.
+
+use crate::table::{PARCEL_HEADER, opt, parcel_rows, print_intake, print_json, table, ts};
+use clap::{Args, Subcommand};
+use parceld::api::dto::{CustomerIn, ParcelIn};
+use parceld::client::Client;
+use std::path::PathBuf;
+
+/// Parcel commands.
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Hand over one parcel (or a JSON file of parcels with --file).
+    Add(AddArgs),
+    /// Show one parcel with its events and notifications.
+    Show {
+        /// Shop id.
+        shop: String,
+        /// Track number.
+        track: String,
+    },
+    /// Find a shop's parcels by order number.
+    Find {
+        /// Shop id.
+        shop: String,
+        /// The shop's order number.
+        #[arg(long)]
+        order: String,
+    },
+    /// List a shop's parcels.
+    List {
+        /// Shop id.
+        shop: String,
+        /// Only this status (registered, accepted, in_transit, arrived_at_pickup, …).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only parcels with no carrier event for longer than `stuck_after`.
+        #[arg(long)]
+        stuck: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Continue after this track number.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Delete a parcel: nothing more is sent about it.
+    Delete {
+        /// Shop id.
+        shop: String,
+        /// Track number.
+        track: String,
+    },
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// Shop id.
+    shop: String,
+    /// Track number.
+    #[arg(long, required_unless_present = "file")]
+    track: Option<String>,
+    /// The shop's order number.
+    #[arg(long)]
+    order: Option<String>,
+    /// Customer's full name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Customer's phone.
+    #[arg(long)]
+    phone: Option<String>,
+    /// Customer's e-mail.
+    #[arg(long)]
+    email: Option<String>,
+    /// Cash on delivery in roubles, e.g. 1490.00.
+    #[arg(long)]
+    cod: Option<String>,
+    /// What is inside.
+    #[arg(long)]
+    contents: Option<String>,
+    /// Carrier (default: guessed from the track number).
+    #[arg(long)]
+    carrier: Option<String>,
+    /// A JSON file with one parcel object or an array of them, as the API takes them.
+    #[arg(long, conflicts_with = "track")]
+    file: Option<PathBuf>,
+}
+
+/// Runs a parcel command.
+pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
+    let e = |e: parceld::client::ClientError| e.to_string();
+    match cmd {
+        Cmd::Add(a) => {
+            let r = match &a.file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|err| format!("{}: {err}", path.display()))?;
+                    let v: serde_json::Value = serde_json::from_str(&text)
+                        .map_err(|err| format!("{}: not JSON: {err}", path.display()))?;
+                    client.add_json(&a.shop, &v).await.map_err(e)?
+                }
+                None => {
+                    let p = ParcelIn {
+                        track: a.track.clone().unwrap_or_default(),
+                        order_id: a.order.clone(),
+                        customer: Some(CustomerIn {
+                            name: a.name.clone(),
+                            phone: a.phone.clone(),
+                            email: a.email.clone(),
+                        }),
+                        cod_amount: a.cod.clone(),
+                        contents: a.contents.clone(),
+                        carrier: a.carrier.clone(),
+                    };
+                    client.add_parcels(&a.shop, &[p]).await.map_err(e)?
+                }
+            };
+            if json {
+                print_json(&r);
+            } else {
+                print_intake(&r);
+            }
+            if r.rejected > 0 {
+                return Err(format!("{} parcel(s) rejected", r.rejected));
+            }
+        }
+        Cmd::Show { shop, track } => {
+            let p = client.parcel(shop, track).await.map_err(e)?;
+            if json {
+                print_json(&p);
+                return Ok(());
+            }
+            println!("{} ({}), order {}", p.track, p.carrier, opt(&p.order_id));
+            println!(
+                "status:    {} — {}{}",
+                p.status,
+                p.status_label,
+                if p.stuck { " — STUCK" } else { "" }
+            );
+            println!(
+                "customer:  {} {} {}",
+                p.customer.name,
+                opt(&p.customer.phone),
+                opt(&p.customer.email)
+            );
+            println!(
+                "cod:       {} ₽   contents: {}",
+                p.cod_amount,
+                opt(&p.contents)
+            );
+            if let Some(a) = &p.arrival {
+                println!(
+                    "waiting:   {} {} ({}), until {} ({} days left)",
+                    opt(&a.office.index),
+                    a.office.address.clone().unwrap_or(a.office.name.clone()),
+                    opt(&a.office.hours),
+                    a.deadline,
+                    a.days_left
+                );
+            }
+            if let Some(w) = &p.track_warning {
+                println!("warning:   {w}");
+            }
+            println!(
+                "next poll: {}   next reminder: {}",
+                ts(&p.next_poll_at),
+                ts(&p.next_reminder_at)
+            );
+            println!();
+            table(
+                &["WHEN", "STATUS", "CODE", "DESCRIPTION", "WHERE"],
+                p.events
+                    .iter()
+                    .map(|ev| {
+                        vec![
+                            ts(&Some(ev.at)),
+                            ev.status.clone(),
+                            ev.code.clone(),
+                            ev.description.clone(),
+                            ev.office
+                                .as_ref()
+                                .map(|o| o.name.clone())
+                                .unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+            );
+            println!();
+            table(
+                &[
+                    "NOTIFICATION",
+                    "CHANNEL",
+                    "TO",
+                    "STATE",
+                    "ATTEMPTS",
+                    "SENT",
+                    "ERROR",
+                ],
+                p.notifications
+                    .iter()
+                    .map(|n| {
+                        vec![
+                            format!("{} #{}", n.kind, n.occurrence),
+                            n.channel.clone(),
+                            n.recipient.clone(),
+                            n.state.clone(),
+                            n.attempts.to_string(),
+                            ts(&n.sent_at),
+                            opt(&n.last_error),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        Cmd::Find { shop, order } => {
+            let l = client
+                .list(shop, &[("order_id", order.clone())])
+                .await
+                .map_err(e)?;
+            if json {
+                print_json(&l);
+            } else {
+                table(&PARCEL_HEADER, parcel_rows(&l.parcels));
+            }
+        }
+        Cmd::List {
+            shop,
+            status,
+            stuck,
+            limit,
+            after,
+        } => {
+            let mut q = vec![("limit", limit.to_string())];
+            if let Some(s) = status {
+                q.push(("status", s.clone()));
+            }
+            if *stuck {
+                q.push(("stuck", "true".into()));
+            }
+            if let Some(a) = after {
+                q.push(("after", a.clone()));
+            }
+            let l = client.list(shop, &q).await.map_err(e)?;
+            if json {
+                print_json(&l);
+            } else {
+                table(&PARCEL_HEADER, parcel_rows(&l.parcels));
+                if let Some(n) = &l.next {
+                    println!("(more: --after {n})");
+                }
+            }
+        }
+        Cmd::Delete { shop, track } => {
+            let v = client.delete(shop, track).await.map_err(e)?;
+            if json {
+                print_json(&v);
+            } else {
+                println!("deleted {track}");
+            }
+        }
+    }
+    Ok(())
+}

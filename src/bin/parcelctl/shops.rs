@@ -1,0 +1,179 @@
+//! `parcelctl shop …`: create, show, list and change shops.
+
+use crate::table::{opt, print_json, table};
+use clap::Subcommand;
+use parceld::api::dto::{CreateShop, PatchShop};
+use parceld::client::Client;
+use parceld::domain::shop::Language;
+
+/// Manage shops.
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Create a shop and print its API token (shown once).
+    Create {
+        /// Shop id (a-z, 0-9, '_', '-').
+        id: String,
+        /// Its name as customers know it.
+        #[arg(long)]
+        name: String,
+        /// Where reports and alerts go.
+        #[arg(long)]
+        report_email: Option<String>,
+        /// IANA time zone (default: the daemon's).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// Phone for customers.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Message language: ru or en.
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Show a shop.
+    Show {
+        /// Shop id.
+        id: String,
+    },
+    /// List shops.
+    List,
+    /// Change a shop.
+    Set {
+        /// Shop id.
+        id: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New report address ("" removes it).
+        #[arg(long)]
+        report_email: Option<String>,
+        /// New time zone.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// New phone ("" removes it).
+        #[arg(long)]
+        phone: Option<String>,
+        /// New language: ru or en.
+        #[arg(long)]
+        language: Option<String>,
+        /// Issue a new API token (the old one stops working).
+        #[arg(long)]
+        rotate_token: bool,
+    },
+}
+
+fn language(s: &Option<String>) -> Result<Option<Language>, String> {
+    match s.as_deref() {
+        None => Ok(None),
+        Some("ru") => Ok(Some(Language::Ru)),
+        Some("en") => Ok(Some(Language::En)),
+        Some(other) => Err(format!("--language must be ru or en, not {other:?}")),
+    }
+}
+
+/// Runs a shop command.
+pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
+    let e = |e: parceld::client::ClientError| e.to_string();
+    match cmd {
+        Cmd::Create {
+            id,
+            name,
+            report_email,
+            timezone,
+            phone,
+            language: lang,
+        } => {
+            let r = client
+                .create_shop(&CreateShop {
+                    id: id.clone(),
+                    name: name.clone(),
+                    report_email: report_email.clone(),
+                    timezone: timezone.clone(),
+                    phone: phone.clone(),
+                    language: language(lang)?,
+                })
+                .await
+                .map_err(e)?;
+            if json {
+                print_json(&r);
+            } else {
+                println!("shop {} created", r.id);
+                println!("token: {}", r.token);
+                println!(
+                    "(the token is shown once; shops send it as 'Authorization: Bearer <token>')"
+                );
+            }
+        }
+        Cmd::Show { id } => {
+            let s = client.shop(id).await.map_err(e)?;
+            if json {
+                print_json(&s);
+            } else {
+                table(
+                    &["ID", "NAME", "REPORT E-MAIL", "TIME ZONE", "PHONE"],
+                    vec![vec![
+                        s.id,
+                        s.name,
+                        opt(&s.report_email),
+                        s.timezone,
+                        opt(&s.phone),
+                    ]],
+                );
+            }
+        }
+        Cmd::List => {
+            let shops = client.shops().await.map_err(e)?;
+            if json {
+                print_json(&shops);
+            } else {
+                table(
+                    &["ID", "NAME", "REPORT E-MAIL", "TIME ZONE", "PHONE"],
+                    shops
+                        .into_iter()
+                        .map(|s| {
+                            vec![
+                                s.id,
+                                s.name,
+                                opt(&s.report_email),
+                                s.timezone,
+                                opt(&s.phone),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Cmd::Set {
+            id,
+            name,
+            report_email,
+            timezone,
+            phone,
+            language: lang,
+            rotate_token,
+        } => {
+            let s = client
+                .patch_shop(
+                    id,
+                    &PatchShop {
+                        name: name.clone(),
+                        report_email: report_email.clone(),
+                        timezone: timezone.clone(),
+                        phone: phone.clone(),
+                        language: language(lang)?,
+                        rotate_token: *rotate_token,
+                    },
+                )
+                .await
+                .map_err(e)?;
+            if json {
+                print_json(&s);
+            } else {
+                println!("shop {} updated", s.id);
+                if let Some(t) = &s.token {
+                    println!("new token: {t}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
