@@ -11,8 +11,9 @@ use crate::domain::notification::Channel;
 use crate::domain::outbox::{Failure, OutboxKey};
 use async_trait::async_trait;
 use lettre::Message;
+use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use std::path::PathBuf;
 
 /// The domain part of generated Message-IDs.
@@ -24,6 +25,7 @@ pub fn build(msg: &Outgoing, from: &lettre::Address) -> Result<Message, Failure>
         subject,
         text,
         html,
+        attachments,
     } = &msg.body
     else {
         return Err(Failure::Permanent("not an e-mail body".into()));
@@ -55,11 +57,22 @@ pub fn build(msg: &Outgoing, from: &lettre::Address) -> Result<Message, Failure>
                 "List-Unsubscribe=One-Click".into(),
             ));
     }
-    b.multipart(MultiPart::alternative_plain_html(
-        text.clone(),
-        html.clone(),
-    ))
-    .map_err(|e| Failure::Permanent(format!("cannot build the message: {e}")))
+    let body = MultiPart::alternative_plain_html(text.clone(), html.clone());
+    let body = if attachments.is_empty() {
+        body
+    } else {
+        attachments
+            .iter()
+            .try_fold(MultiPart::mixed().multipart(body), |m, a| {
+                let ct = ContentType::parse(&a.content_type)
+                    .map_err(|e| Failure::Permanent(format!("attachment {}: {e}", a.filename)))?;
+                Ok::<_, Failure>(
+                    m.singlepart(Attachment::new(a.filename.clone()).body(a.bytes.clone(), ct)),
+                )
+            })?
+    };
+    b.multipart(body)
+        .map_err(|e| Failure::Permanent(format!("cannot build the message: {e}")))
 }
 
 impl Outgoing {
@@ -150,6 +163,7 @@ mod tests {
                 subject: "Заказ A-1 ждёт вас".into(),
                 text: "Текст".into(),
                 html: "<p>Текст</p>".into(),
+                attachments: Vec::new(),
             },
             unsubscribe_url: Some("http://127.0.0.1:8787/u/abc".into()),
         }
@@ -171,6 +185,27 @@ mod tests {
             raw.contains("From: =?utf-8?"),
             "display name encoded: {raw}"
         );
+    }
+
+    #[test]
+    fn attachments_make_a_mixed_message() {
+        let mut o = outgoing();
+        if let Rendered::Email { attachments, .. } = &mut o.body {
+            attachments.push(crate::notify::Attachment {
+                filename: "report.xlsx".into(),
+                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                    .into(),
+                bytes: vec![1, 2, 3],
+            });
+        }
+        let raw = String::from_utf8(
+            build(&o, &"noreply@example.ru".parse().unwrap())
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap();
+        assert!(raw.contains("multipart/mixed"));
+        assert!(raw.contains("report.xlsx"), "{raw}");
     }
 
     #[tokio::test]

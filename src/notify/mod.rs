@@ -73,7 +73,20 @@ pub enum Rendered {
         text: String,
         /// HTML part.
         html: String,
+        /// Files attached (the shop report's workbook).
+        attachments: Vec<Attachment>,
     },
+}
+
+/// A file attached to an e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file name the recipient sees.
+    pub filename: String,
+    /// Its MIME type.
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// The provider accepted a message.

@@ -234,6 +234,7 @@ impl Templates {
                     subject,
                     text,
                     html,
+                    attachments: Vec::new(),
                 })
             }
         }
@@ -368,6 +369,7 @@ mod tests {
             subject,
             text,
             html,
+            ..
         } = t
             .render(
                 &entry(NotificationKind::Arrived, Channel::Email, Language::Ru),
