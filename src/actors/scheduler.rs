@@ -95,6 +95,7 @@ fn plan(
         more: items.len() == SCAN_LIMIT,
         ..Dispatch::default()
     };
+    let mut disabled: HashMap<CarrierId, usize> = HashMap::new();
     for item in items {
         match item.kind {
             DueKind::Reminder => {
@@ -107,7 +108,7 @@ fn plan(
             DueKind::Poll => match allowances.get_mut(&item.carrier) {
                 None => {
                     // The carrier is not enabled: look again in an hour.
-                    tracing::warn!(carrier = item.carrier.as_str(), shop = %item.shop, track = %item.track, "Parcel of a carrier that is not enabled; enable it in [carriers]");
+                    *disabled.entry(item.carrier).or_default() += 1;
                     store.lease_poll(&item, now + Duration::from_secs(3600))?;
                 }
                 Some(a) if a.room == 0 => {}
@@ -119,6 +120,13 @@ fn plan(
                 }
             },
         }
+    }
+    for (carrier, parcels) in disabled {
+        tracing::warn!(
+            carrier = carrier.as_str(),
+            parcels,
+            "Parcels of a carrier that is not enabled wait an hour; enable it under [carriers]"
+        );
     }
     d.next_due = store.next_due_at()?;
     Ok(d)
