@@ -1,0 +1,165 @@
+//! Starting the release `parceld` for a benchmark: a config in a temporary directory, the time
+//! from start to systemd's READY=1 (read from our own NOTIFY_SOCKET), and the process's memory
+//! and disk use.
+
+use parceld::client::Client;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A daemon under measurement.
+pub struct Daemon {
+    /// Its directory.
+    pub dir: PathBuf,
+    child: Option<Child>,
+    /// The control socket client.
+    pub socket: Client,
+    /// Time from spawn to READY=1.
+    pub ready_after: Duration,
+}
+
+/// The config every benchmark starts from; `{dir}` is replaced, `extra` appended.
+pub fn config(dir: &Path, extra: &str) -> String {
+    format!(
+        r#"
+[daemon]
+state_dir = "{dir}/state"
+control_socket = "{dir}/run/control.sock"
+cache_mb = 64
+log = "stderr"
+log_filter = "warn"
+
+[api]
+max_body_mb = 64
+max_items = 20000
+
+[notify]
+send_window = "always"
+
+[email]
+transport = "file"
+outbox_dir = "{dir}/outbox"
+
+[sms]
+transport = "file"
+file = "{dir}/sms.log"
+{extra}
+"#,
+        dir = dir.display()
+    )
+}
+
+impl Daemon {
+    /// Starts the daemon with `config_text` in `dir` and waits for READY=1.
+    pub fn start(dir: &Path, config_text: &str) -> Daemon {
+        std::fs::create_dir_all(dir).expect("bench dir");
+        let config = dir.join("parceld.toml");
+        std::fs::write(&config, config_text).expect("config");
+        let notify_path = dir.join("notify.sock");
+        let _ = std::fs::remove_file(&notify_path);
+        let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
+        notify
+            .set_read_timeout(Some(Duration::from_secs(600)))
+            .expect("timeout");
+        let log = std::fs::File::create(dir.join("parceld.log")).expect("log");
+        let started = Instant::now();
+        let child = Command::new(env!("CARGO_BIN_EXE_parceld"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("NOTIFY_SOCKET", &notify_path)
+            .env_remove("WATCHDOG_USEC")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start parceld");
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = notify.recv(&mut buf).expect("READY=1 within 10 minutes");
+            if String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .any(|l| l == "READY=1")
+            {
+                break;
+            }
+        }
+        let ready_after = started.elapsed();
+        let socket = Client::unix(&dir.join("run/control.sock")).expect("client");
+        Daemon {
+            dir: dir.to_path_buf(),
+            child: Some(child),
+            socket,
+            ready_after,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Peak resident memory so far, in bytes (VmHWM).
+    pub fn peak_rss(&self) -> u64 {
+        status_kb(self.pid(), "VmHWM:") * 1024
+    }
+
+    /// Current resident memory, in bytes.
+    pub fn rss(&self) -> u64 {
+        status_kb(self.pid(), "VmRSS:") * 1024
+    }
+
+    /// Bytes the state directory occupies on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        disk_usage(&self.dir.join("state"))
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn status_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Allocated bytes of every file under `path`.
+pub fn disk_usage(path: &Path) -> u64 {
+    let mut total = 0;
+    let Ok(rd) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    for e in rd.flatten() {
+        let Ok(m) = e.metadata() else { continue };
+        if m.is_dir() {
+            total += disk_usage(&e.path());
+        } else {
+            total += m.blocks() * 512;
+        }
+    }
+    total
+}
