@@ -22,5 +22,6 @@ pub mod daemon;
 pub mod domain;
 pub mod faults;
 pub mod health;
+pub mod import;
 pub mod notify;
 pub mod store;

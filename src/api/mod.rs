@@ -8,6 +8,7 @@
 
 pub mod dto;
 pub mod error;
+pub mod intake;
 mod ops;
 mod parcels;
 mod shops;

@@ -85,6 +85,12 @@ pub async fn create(
         .unwrap_or_else(|| state.svc.settings.daemon.timezone_name.clone());
     validate_timezone(&timezone).map_err(|e| ApiError::invalid_field("timezone", e))?;
     let token = new_token()?;
+    let today = state
+        .svc
+        .clock
+        .now()
+        .to_zoned(jiff::tz::TimeZone::get(&timezone).unwrap_or(jiff::tz::TimeZone::UTC))
+        .date();
     let shop = Shop {
         id,
         name: name("name", &req.name)?,
@@ -94,6 +100,8 @@ pub async fn create(
         language: req.language.unwrap_or_default(),
         token_sha256: token_hash(&token),
         created_at: state.svc.clock.now(),
+        plan: state.svc.settings.plans.plan(today),
+        report_at: None,
     };
     let store = state.svc.store.clone();
     let s = shop.clone();
