@@ -24,4 +24,5 @@ pub mod faults;
 pub mod health;
 pub mod import;
 pub mod notify;
+pub mod reports;
 pub mod store;

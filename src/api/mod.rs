@@ -8,9 +8,11 @@
 
 pub mod dto;
 pub mod error;
+pub mod imports;
 pub mod intake;
 mod ops;
 mod parcels;
+pub mod shop_dto;
 mod shops;
 
 use crate::actors::Services;
@@ -165,6 +167,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     shops::routes(cfg);
     parcels::routes(cfg);
+    imports::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found(
             "no such endpoint; see README.md for the API",

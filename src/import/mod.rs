@@ -9,6 +9,7 @@
 
 pub mod columns;
 pub mod csv;
+pub mod template;
 pub mod text;
 pub mod xlsx;
 

@@ -36,9 +36,11 @@ impl Store {
 
     /// Records that the shop's report of `day` went out, and flushes.
     pub fn mark_report_sent(&self, shop: &str, day: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.t
-            .reports
-            .insert(keys::report(shop, day), &keys::time(at))?;
+        let key = keys::report(shop, day);
+        self.tx(|t| {
+            t.reports.insert(key.as_slice(), &keys::time(at))?;
+            Ok(())
+        })?;
         self.flush()?;
         Ok(())
     }
