@@ -99,15 +99,16 @@ pub fn hand_over(
             plan: shop.plan.clone(),
             day: ShopDay::at(now, &tz),
         };
-        item.outcome = match store.intake_admitted(&shop.id, &v, now, first_poll, Some(&admission))? {
-            Stored::Created(_) => IntakeOutcome::Created,
-            Stored::Updated(_) => IntakeOutcome::Updated,
-            Stored::Unchanged(_) => IntakeOutcome::AlreadyPresent,
-            Stored::Refused(r) => {
-                item.errors.push(FieldError::new("plan", r));
-                IntakeOutcome::Rejected
-            }
-        };
+        item.outcome =
+            match store.intake_admitted(&shop.id, &v, now, first_poll, Some(&admission))? {
+                Stored::Created(_) => IntakeOutcome::Created,
+                Stored::Updated(_) => IntakeOutcome::Updated,
+                Stored::Unchanged(_) => IntakeOutcome::AlreadyPresent,
+                Stored::Refused(r) => {
+                    item.errors.push(FieldError::new("plan", r));
+                    IntakeOutcome::Rejected
+                }
+            };
         out.push(item);
     }
     // Acknowledged means on disk: a crash after this answer loses nothing.

@@ -31,6 +31,8 @@ pub fn view(s: &Shop) -> ShopView {
         phone: s.phone.clone(),
         language: s.language,
         created_at: s.created_at,
+        report_at: s.report_at.map(|t| t.strftime("%H:%M").to_string()),
+        plan: Some(s.plan.name.clone()),
         token: None,
     }
 }
@@ -171,6 +173,15 @@ pub async fn patch(
     }
     if let Some(l) = req.language {
         shop.language = l;
+    }
+    if let Some(at) = &req.report_at {
+        shop.report_at = match at.trim() {
+            "" => None,
+            t => Some(
+                crate::config::shopside::time_of_day(t)
+                    .map_err(|e| ApiError::invalid_field("report_at", e))?,
+            ),
+        };
     }
     let token = if req.rotate_token {
         let t = new_token()?;

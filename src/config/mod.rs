@@ -12,11 +12,11 @@ use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;
 use crate::domain::schedule::DailyWindow;
 use serde::Deserialize;
+pub use shopside::{ImportSettings, PlanDefaults, ReportSettings, RetentionSettings};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-pub use shopside::{ImportSettings, PlanDefaults, ReportSettings, RetentionSettings};
 pub use values::Rate;
 
 /// A config file that cannot be used.

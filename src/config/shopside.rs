@@ -213,8 +213,10 @@ mod tests {
 
     #[test]
     fn new_shops_get_the_default_plan() {
-        let s = parse("[plans]\ndefault_name = \"trial\"\ndefault_monthly_quota = 100\ntrial_days = 14\n")
-            .unwrap();
+        let s = parse(
+            "[plans]\ndefault_name = \"trial\"\ndefault_monthly_quota = 100\ntrial_days = 14\n",
+        )
+        .unwrap();
         let p = s.plans.plan("2026-11-25".parse().unwrap());
         assert_eq!(p.name, "trial");
         assert_eq!(p.monthly_quota, Some(100));

@@ -149,7 +149,10 @@ mod tests {
                 month: "2026-11".into()
             }
         );
-        assert!(err.to_string().contains("2 new parcels in 2026-11"), "{err}");
+        assert!(
+            err.to_string().contains("2 new parcels in 2026-11"),
+            "{err}"
+        );
         assert_eq!(p.remaining(1), Some(1));
         assert_eq!(p.remaining(5), Some(0));
         assert_eq!(Plan::default().remaining(5), None);

@@ -56,8 +56,7 @@ mod tests {
             ..ParcelDraft::default()
         })
         .unwrap();
-        let Upsert::Created(p) = upsert(None, &v, &ShopId::from_trusted("a"), 1, t(0), t(0))
-        else {
+        let Upsert::Created(p) = upsert(None, &v, &ShopId::from_trusted("a"), 1, t(0), t(0)) else {
             panic!()
         };
         *p
@@ -81,6 +80,9 @@ mod tests {
         erase_parcel(&mut p, t(100));
         assert_eq!(p.customer, Customer::default());
         assert_eq!(p.status, Status::Delivered, "the anonymous part stays");
-        assert!(!due_for_erasure(&p, t(300), ninety), "nothing left to erase");
+        assert!(
+            !due_for_erasure(&p, t(300), ninety),
+            "nothing left to erase"
+        );
     }
 }

@@ -38,7 +38,10 @@ pub fn parse(bytes: &[u8], max_rows: usize) -> Result<Table, ImportError> {
              Windows-1251"
         )
     } else {
-        format!("; the file was read as {} text separated by {shown}", decoded.encoding)
+        format!(
+            "; the file was read as {} text separated by {shown}",
+            decoded.encoding
+        )
     };
     let detected = format!("{}, separator {shown}", decoded.encoding);
     super::table(Format::Csv, Some(detected), grid, max_rows, &hint)
@@ -63,7 +66,10 @@ mod tests {
         assert_eq!(d.name.as_deref(), Some("Иванов; Иван"));
         assert_eq!(d.cod_amount.as_deref(), Some("1 490,00"));
         assert_eq!(t.rows[0].number, 3);
-        assert_eq!(t.rows[1].number, 5, "the empty row counts in Excel's numbering");
+        assert_eq!(
+            t.rows[1].number, 5,
+            "the empty row counts in Excel's numbering"
+        );
         assert_eq!(
             t.rows[1].draft.as_ref().unwrap().name.as_deref(),
             Some("Петрова\nМария")

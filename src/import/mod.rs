@@ -35,7 +35,9 @@ pub enum ImportError {
     #[error("the file is empty")]
     Empty,
     /// An XLSX that cannot be opened.
-    #[error("the file is not a readable XLSX workbook ({0}); save it again from Excel or upload a CSV")]
+    #[error(
+        "the file is not a readable XLSX workbook ({0}); save it again from Excel or upload a CSV"
+    )]
     BadXlsx(String),
     /// The old binary Excel format.
     #[error("the file is in the old Excel 97-2003 (.xls) format; save it as .xlsx or CSV")]
@@ -67,7 +69,9 @@ pub enum ImportError {
         hint: String,
     },
     /// More data rows than allowed.
-    #[error("the file has more than {max} data rows (import.max_rows); split it into smaller files")]
+    #[error(
+        "the file has more than {max} data rows (import.max_rows); split it into smaller files"
+    )]
     TooManyRows {
         /// The limit.
         max: usize,
@@ -237,7 +241,10 @@ pub fn table(
                 _ => None,
             })
             .collect();
-        let all_names = next.iter().zip(&sub).all(|(c, f)| c.is_blank() || f.is_some());
+        let all_names = next
+            .iter()
+            .zip(&sub)
+            .all(|(c, f)| c.is_blank() || f.is_some());
         if all_names && sub.iter().any(Option::is_some) {
             for (i, f) in sub.iter().enumerate() {
                 if f.is_some() {
@@ -261,9 +268,7 @@ pub fn table(
         };
         match f {
             Some(f) if !used.iter().any(|(_, g, _)| g == f) => used.push((i, *f, text)),
-            _ if !text.is_empty() && !used.iter().any(|(_, _, h)| *h == text) => {
-                ignored.push(text)
-            }
+            _ if !text.is_empty() && !used.iter().any(|(_, _, h)| *h == text) => ignored.push(text),
             _ => {}
         }
     }
@@ -373,7 +378,9 @@ mod tests {
             "79123456789"
         );
         assert_eq!(
-            Cell::Number(1490.1000000000001).text_for(Field::Amount).unwrap(),
+            Cell::Number(1490.1000000000001)
+                .text_for(Field::Amount)
+                .unwrap(),
             "1490.10"
         );
         assert_eq!(Cell::Number(2.5).text_for(Field::Order).unwrap(), "2.5");

@@ -56,7 +56,13 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
 /// UTF-16 without a byte order mark: every other byte is 0x00 (Latin) or 0x04 (Cyrillic).
 fn looks_like_utf16(body: &[u8]) -> bool {
     let high = |skip: usize| {
-        let sample: Vec<u8> = body.iter().skip(skip).step_by(2).take(256).copied().collect();
+        let sample: Vec<u8> = body
+            .iter()
+            .skip(skip)
+            .step_by(2)
+            .take(256)
+            .copied()
+            .collect();
         sample.len() >= 4
             && sample.iter().filter(|&&b| b == 0 || b == 4).count() * 10 >= sample.len() * 9
     };
@@ -110,7 +116,10 @@ mod tests {
     fn encodings() {
         let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("Трек;ФИО\n");
         let d = decode(&cp1251).unwrap();
-        assert_eq!((d.text.as_str(), d.encoding), ("Трек;ФИО\n", "windows-1251"));
+        assert_eq!(
+            (d.text.as_str(), d.encoding),
+            ("Трек;ФИО\n", "windows-1251")
+        );
         let d = decode("\u{feff}Трек,ФИО".as_bytes()).unwrap();
         assert_eq!((d.text.as_str(), d.encoding), ("Трек,ФИО", "UTF-8"));
         let mut utf16 = vec![0xFF, 0xFE];
@@ -118,10 +127,7 @@ mod tests {
             utf16.extend_from_slice(&u.to_le_bytes());
         }
         assert_eq!(decode(&utf16).unwrap().text, "Трек\tФИО");
-        assert!(matches!(
-            decode(&utf16[2..]),
-            Err(ImportError::Encoding(_))
-        ));
+        assert!(matches!(decode(&utf16[2..]), Err(ImportError::Encoding(_))));
     }
 
     #[test]

@@ -31,7 +31,11 @@ pub fn parse(bytes: &[u8], max_rows: usize) -> Result<Table, ImportError> {
     Err(first_err.unwrap_or(ImportError::Empty))
 }
 
-fn sheet(book: &mut Xlsx<Cursor<&[u8]>>, name: &str, max_rows: usize) -> Result<Table, ImportError> {
+fn sheet(
+    book: &mut Xlsx<Cursor<&[u8]>>,
+    name: &str,
+    max_rows: usize,
+) -> Result<Table, ImportError> {
     let bad = |e: calamine::XlsxError| ImportError::BadXlsx(format!("sheet {name:?}: {e}"));
     let range = book.worksheet_range(name).map_err(bad)?;
     let Some((row0, col0)) = range.start() else {

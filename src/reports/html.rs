@@ -205,7 +205,9 @@ fn html(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
         r#"<!doctype html><html><body style="font-family:Arial,sans-serif;font-size:14px;color:#222">"#,
     );
     let _ = write!(h, "<h2>{}</h2>", esc(subject));
-    h.push_str(r#"<table id="counts" cellpadding="4" cellspacing="0" style="border-collapse:collapse">"#);
+    h.push_str(
+        r#"<table id="counts" cellpadding="4" cellspacing="0" style="border-collapse:collapse">"#,
+    );
     let _ = write!(
         h,
         r#"<tr><td><b>В пути и в отделениях</b></td><td align="right" data-status="live"><b>{}</b></td></tr>"#,
@@ -284,7 +286,15 @@ mod tests {
             r#"<tr class="stuck" style="background:{STUCK_RED}"><td>SANDBOX-STUCK-1</td><td>&lt;A&amp;B&gt;</td><td>Иванов &lt;script&gt;</td>"#
         )), "{}", r.html);
         assert!(r.html.contains(r#"<b id="return-rate">12,5 %</b>"#));
-        assert!(r.html.contains(r#"<span id="previous-return-rate">—</span>"#));
-        assert!(r.text.contains("SANDBOX-STUCK-1 <A&B> | Иванов <script> | +79123456789"), "{}", r.text);
+        assert!(
+            r.html
+                .contains(r#"<span id="previous-return-rate">—</span>"#)
+        );
+        assert!(
+            r.text
+                .contains("SANDBOX-STUCK-1 <A&B> | Иванов <script> | +79123456789"),
+            "{}",
+            r.text
+        );
     }
 }

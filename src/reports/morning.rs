@@ -303,11 +303,31 @@ pub(crate) mod tests {
         let mut b = Builder::new(&shop, t(20.0), t(19.0), &rules, 30);
         for p in [
             parcel("SANDBOX-STUCK-1", "A", &[(1.0, Accepted), (2.0, InTransit)]),
-            parcel("SANDBOX-STUCK-2", "A", &[(1.0, Accepted), (10.0, InTransit)]),
-            parcel("SANDBOX-ARRIVED-3", "B", &[(1.0, Accepted), (19.5, ArrivedAtPickup)]),
-            parcel("SANDBOX-DELIVERED-4", "C", &[(1.0, Accepted), (19.2, Delivered)]),
-            parcel("SANDBOX-DELIVERED-5", "D", &[(1.0, Accepted), (5.0, Delivered)]),
-            parcel("SANDBOX-RETURNED-6", "E", &[(1.0, Accepted), (19.9, Returning)]),
+            parcel(
+                "SANDBOX-STUCK-2",
+                "A",
+                &[(1.0, Accepted), (10.0, InTransit)],
+            ),
+            parcel(
+                "SANDBOX-ARRIVED-3",
+                "B",
+                &[(1.0, Accepted), (19.5, ArrivedAtPickup)],
+            ),
+            parcel(
+                "SANDBOX-DELIVERED-4",
+                "C",
+                &[(1.0, Accepted), (19.2, Delivered)],
+            ),
+            parcel(
+                "SANDBOX-DELIVERED-5",
+                "D",
+                &[(1.0, Accepted), (5.0, Delivered)],
+            ),
+            parcel(
+                "SANDBOX-RETURNED-6",
+                "E",
+                &[(1.0, Accepted), (19.9, Returning)],
+            ),
         ] {
             b.parcel(&p);
         }

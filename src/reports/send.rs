@@ -219,7 +219,11 @@ impl ReportContext {
             let Some(day) = due_day(now, &shop_tz(&shop), at) else {
                 continue;
             };
-            let (store, id, d) = (self.store.clone(), shop.id.as_str().to_string(), day.clone());
+            let (store, id, d) = (
+                self.store.clone(),
+                shop.id.as_str().to_string(),
+                day.clone(),
+            );
             if blocking(move || Ok(store.report_sent(&id, &d)?))
                 .await?
                 .is_some()
@@ -233,7 +237,8 @@ impl ReportContext {
                 None => return Err(ReportError::NoMailer),
             };
             if !already {
-                let (store, settings, s) = (self.store.clone(), self.settings.clone(), shop.clone());
+                let (store, settings, s) =
+                    (self.store.clone(), self.settings.clone(), shop.clone());
                 let prepared = blocking(move || prepare(&store, &settings, &s, now)).await?;
                 if let Err(e) = self.deliver(&outgoing(&shop, &prepared, &to, k)).await {
                     tracing::warn!(shop = %shop.id, error = %e, "Daily report not sent; will try again");
@@ -267,6 +272,9 @@ mod tests {
         let vladivostok = TimeZone::get("Asia/Vladivostok").unwrap();
         // 22:00 UTC on the 24th is 08:00 on the 25th in Vladivostok.
         let t: Timestamp = "2026-11-24T22:00:00Z".parse().unwrap();
-        assert_eq!(due_day(t, &vladivostok, eight).as_deref(), Some("2026-11-25"));
+        assert_eq!(
+            due_day(t, &vladivostok, eight).as_deref(),
+            Some("2026-11-25")
+        );
     }
 }

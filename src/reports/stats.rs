@@ -116,7 +116,10 @@ fn round(x: f64, digits: i32) -> f64 {
 fn return_rate(finished: &BTreeMap<Status, u64>) -> Option<f64> {
     let all: u64 = finished.values().sum();
     ratio(
-        finished.get(&Status::ReturnedToSender).copied().unwrap_or(0),
+        finished
+            .get(&Status::ReturnedToSender)
+            .copied()
+            .unwrap_or(0),
         all,
     )
 }
@@ -202,8 +205,7 @@ impl Collector {
         if self.period.contains(p.created_at) {
             s.handed_over += 1;
             if let Some(o) = &p.order_id {
-                self.orders
-                    .insert((p.shop.as_str().to_string(), o.clone()));
+                self.orders.insert((p.shop.as_str().to_string(), o.clone()));
             }
             for c in &p.unsubscribed {
                 *s.unsubscribed.entry(*c).or_default() += 1;

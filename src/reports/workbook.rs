@@ -93,7 +93,10 @@ pub fn build(r: &MorningReport) -> Result<Vec<u8>, XlsxError> {
     }
     ws.set_freeze_panes(1, 0)?;
     ws.autofilter(0, 0, r.all.len() as u32, HEADERS.len() as u16 - 1)?;
-    for (c, w) in [18, 12, 12, 8, 28, 14, 24, 24, 17, 36, 10, 9, 11].iter().enumerate() {
+    for (c, w) in [18, 12, 12, 8, 28, 14, 24, 24, 17, 36, 10, 9, 11]
+        .iter()
+        .enumerate()
+    {
         ws.set_column_width(c as u16, *w)?;
     }
 

@@ -191,7 +191,9 @@ macro_rules! trees {
     };
 }
 
-trees!(shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones);
+trees!(
+    shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones
+);
 
 impl Store {
     /// Opens (or creates) the store in `path` with a page cache of `cache_bytes`, and checks its

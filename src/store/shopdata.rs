@@ -64,7 +64,11 @@ impl Store {
 
     /// Erases the personal data of parcels that finished more than `after` before `now`, with
     /// their messages' recipients. Returns how many parcels were erased.
-    pub fn erase_personal_data(&self, now: Timestamp, after: Duration) -> Result<usize, StoreError> {
+    pub fn erase_personal_data(
+        &self,
+        now: Timestamp,
+        after: Duration,
+    ) -> Result<usize, StoreError> {
         let mut due: Vec<(String, String)> = Vec::new();
         self.for_each_parcel(None, |p| {
             if retention::due_for_erasure(&p, now, after) {
@@ -184,7 +188,12 @@ impl Store {
         }
         for channel in Channel::ALL {
             for q in [Queue::Pending, Queue::Sending, Queue::Dead] {
-                for k in self.t.queue.scan_prefix(keys::queue_prefix(channel, q)).keys() {
+                for k in self
+                    .t
+                    .queue
+                    .scan_prefix(keys::queue_prefix(channel, q))
+                    .keys()
+                {
                     let k = k?;
                     if keys::read_queue(&k).is_some_and(|(_, okey)| okey.starts_with(&prefix)) {
                         self.t.queue.remove(k)?;

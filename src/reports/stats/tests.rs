@@ -165,7 +165,11 @@ fn stats_match_hand_computed_values() {
         ])
     );
     assert_eq!(s.return_rate(), Some(0.25));
-    assert_eq!(s.previous_return_rate(), Some(0.5), "P6 delivered, P7 returned");
+    assert_eq!(
+        s.previous_return_rate(),
+        Some(0.5),
+        "P6 delivered, P7 returned"
+    );
 
     // Arrived in the period: 3, 5, 2.5, 7 and 1 (P10 from its first event) days.
     assert_eq!(
