@@ -241,10 +241,12 @@ pub fn table(
                 _ => None,
             })
             .collect();
+        // Every cell names a column, is empty, or repeats the cell above (a merged header).
         let all_names = next
             .iter()
             .zip(&sub)
-            .all(|(c, f)| c.is_blank() || f.is_some());
+            .enumerate()
+            .all(|(i, (c, f))| c.is_blank() || f.is_some() || header_cells.get(i) == Some(c));
         if all_names && sub.iter().any(Option::is_some) {
             for (i, f) in sub.iter().enumerate() {
                 if f.is_some() {

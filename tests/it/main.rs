@@ -3,9 +3,11 @@
 //! to the outside.
 
 mod harness;
+mod shopside_support;
 
 mod api;
 mod config;
 mod crash;
+mod import;
 mod lifecycle;
 mod supervision;
