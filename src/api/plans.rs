@@ -106,6 +106,9 @@ pub async fn erase(
         if !store.begin_shop_erasure(&id, now)? {
             return Ok(None);
         }
+        if crate::faults::hit("shop_erase.abort") {
+            std::process::abort();
+        }
         store.finish_shop_erasure(&id).map(Some)
     })
     .await??

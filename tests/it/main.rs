@@ -10,4 +10,5 @@ mod config;
 mod crash;
 mod import;
 mod lifecycle;
+mod reports;
 mod supervision;
