@@ -106,12 +106,14 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let max_rows = settings.import.max_rows;
+    let started = std::time::Instant::now();
     let mut table = web::block(move || -> Result<Table, ImportError> {
         let format = import::sniff(&bytes, content_type.as_deref())?;
         import::parse(&bytes, format, max_rows)
     })
     .await??;
     refuse_repeats(&mut table);
+    let parsed = started.elapsed();
 
     let drafts: Vec<_> = table.rows.iter().map(|r| r.draft.clone()).collect();
     let (store, clock) = (state.svc.store.clone(), state.svc.clock.clone());
@@ -131,6 +133,13 @@ pub async fn upload(
         });
     }
     record(&state, &id, "file", tally);
+    tracing::info!(
+        shop = %id,
+        rows = table.rows.len(),
+        parse_ms = parsed.as_millis() as u64,
+        store_ms = (started.elapsed() - parsed).as_millis() as u64,
+        "Parcel file imported"
+    );
     Ok(HttpResponse::Ok().json(ImportResponse {
         format: match table.format {
             Format::Csv => "csv",
