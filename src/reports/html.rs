@@ -123,6 +123,13 @@ fn text(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
         r.period_days,
         percent(r.previous_return_rate)
     );
+    if r.stuck.is_empty() {
+        let _ = writeln!(
+            t,
+            "Застрявших посылок нет: у всех были события за последние {} дн.",
+            r.stuck_after_days
+        );
+    }
     let sections: [(&str, &[Line]); 4] = [
         (
             "Застряли (нет движения дольше срока): позвоните покупателю и подайте заявку на розыск",
@@ -240,7 +247,13 @@ fn html(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
         r.period_days,
         percent(r.previous_return_rate)
     );
-    if !r.stuck.is_empty() {
+    if r.stuck.is_empty() {
+        let _ = write!(
+            h,
+            "<p>Застрявших посылок нет: у всех были события за последние {} дн.</p>",
+            r.stuck_after_days
+        );
+    } else {
         let _ = write!(
             h,
             r#"<p style="color:#a00000">Застряли: нет событий от службы доставки дольше {} дн. Позвоните покупателю и подайте заявку на розыск.</p>"#,
