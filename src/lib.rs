@@ -22,5 +22,7 @@ pub mod daemon;
 pub mod domain;
 pub mod faults;
 pub mod health;
+pub mod import;
 pub mod notify;
+pub mod reports;
 pub mod store;

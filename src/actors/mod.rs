@@ -6,6 +6,8 @@
 //! - [`poller::Poller`], one per carrier, runs the shared poll loop;
 //! - [`reminder::ReminderTimer`] fires reminders;
 //! - [`sender::Sender`], one per channel, drains the outbox;
+//! - [`reporter::Reporter`] mails the shops' morning reports;
+//! - [`janitor::Janitor`] erases personal data past retention and finishes shop erasures;
 //! - [`watchdog::Watchdog`] pings the others and tells systemd the daemon is alive.
 //!
 //! Every actor runs under an actix `Supervisor`. Handlers return errors as values; an actor that
@@ -14,8 +16,10 @@
 //! restarts it. Nothing lives only in memory: the due queue, poll leases and the outbox are in
 //! sled. Start and stop order are in [`start`] and [`Actors::shutdown`].
 
+pub mod janitor;
 pub mod poller;
 pub mod reminder;
+pub mod reporter;
 pub mod scheduler;
 pub mod sender;
 pub mod watchdog;
@@ -144,6 +148,10 @@ pub struct Actors {
     pub reminder: Addr<reminder::ReminderTimer>,
     /// The senders, by channel.
     pub senders: BTreeMap<Channel, Addr<sender::Sender>>,
+    /// The reporter.
+    pub reporter: Addr<reporter::Reporter>,
+    /// The janitor.
+    pub janitor: Addr<janitor::Janitor>,
     /// The watchdog, when systemd asked for one.
     pub watchdog: Option<Addr<watchdog::Watchdog>>,
     arbiters: Vec<Arbiter>,
@@ -159,6 +167,10 @@ pub fn start(
     let send_arbiter = Arbiter::new();
     let poll_arbiter = Arbiter::new();
 
+    let mailer = transports
+        .iter()
+        .find(|t| t.channel() == Channel::Email)
+        .cloned();
     let mut senders = BTreeMap::new();
     for t in transports {
         let s = svc.clone();
@@ -175,6 +187,16 @@ pub fn start(
 
     let s = svc.clone();
     let reminder = Supervisor::start(move |_| reminder::ReminderTimer::new(s));
+    let s = svc.clone();
+    let report = crate::reports::send::ReportContext {
+        store: svc.store.clone(),
+        clock: svc.clock.clone(),
+        settings: svc.settings.clone(),
+        mailer,
+    };
+    let reporter = Supervisor::start(move |_| reporter::Reporter::new(s, report));
+    let s = svc.clone();
+    let janitor = Supervisor::start(move |_| janitor::Janitor::new(s));
 
     let mut pollers = BTreeMap::new();
     for c in carriers {
@@ -201,6 +223,7 @@ pub fn start(
                 .values()
                 .map(|a| a.clone().recipient())
                 .chain(pollers.values().map(|a| a.clone().recipient()))
+                .chain(std::iter::once(reporter.clone().recipient()))
                 .collect(),
         };
         watchdog::Watchdog::new(targets, interval).start()
@@ -211,6 +234,8 @@ pub fn start(
         pollers,
         reminder,
         senders,
+        reporter,
+        janitor,
         watchdog,
         arbiters: vec![send_arbiter, poll_arbiter],
     }

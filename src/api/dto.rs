@@ -8,6 +8,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
+pub use super::shop_dto::*;
+
 /// `{"error": {...}}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ErrorBody {
@@ -80,6 +82,10 @@ pub struct PatchShop {
     /// Issue a new token (the old one stops working).
     #[serde(default)]
     pub rotate_token: bool,
+    /// When the morning report goes out, `HH:MM` in the shop's time zone (empty string: the
+    /// daemon's default).
+    #[serde(default)]
+    pub report_at: Option<String>,
 }
 
 /// A shop as the API shows it.
@@ -99,6 +105,12 @@ pub struct ShopView {
     pub language: Language,
     /// Created.
     pub created_at: Timestamp,
+    /// When the morning report goes out (`HH:MM`, the shop's time zone).
+    #[serde(default)]
+    pub report_at: Option<String>,
+    /// The plan's name.
+    #[serde(default)]
+    pub plan: Option<String>,
     /// Set only when `rotate_token` was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,

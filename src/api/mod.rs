@@ -8,8 +8,13 @@
 
 pub mod dto;
 pub mod error;
+pub mod imports;
+pub mod intake;
 mod ops;
 mod parcels;
+mod plans;
+mod reports;
+pub mod shop_dto;
 mod shops;
 
 use crate::actors::Services;
@@ -39,6 +44,8 @@ pub struct AppState {
     pub svc: Arc<Services>,
     /// The scheduler (to wake it, and for `POST /v1/poll`).
     pub scheduler: Addr<Scheduler>,
+    /// The reporter (reports on demand).
+    pub reporter: Addr<crate::actors::reporter::Reporter>,
     /// Renders `/metrics`.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -164,6 +171,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     shops::routes(cfg);
     parcels::routes(cfg);
+    imports::routes(cfg);
+    reports::routes(cfg);
+    plans::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found(
             "no such endpoint; see README.md for the API",

@@ -7,17 +7,15 @@ use super::dto::{
 };
 use super::error::ApiError;
 use super::{AppState, Caller, read_body, shop_path};
-use crate::actors::Wake;
 use crate::domain::contact::EmailAddress;
-use crate::domain::intake::{FieldError, ParcelDraft, validate};
+use crate::domain::intake::{FieldError, ParcelDraft};
 use crate::domain::lifecycle;
 use crate::domain::outbox::OutboxEntry;
 use crate::domain::parcel::{Office, Parcel};
 use crate::domain::phone::Phone;
-use crate::domain::shop::ShopId;
 use crate::domain::status::Status;
 use crate::domain::track;
-use crate::store::{ParcelFilter, Stored};
+use crate::store::ParcelFilter;
 use actix_web::{HttpResponse, web};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -178,80 +176,31 @@ pub async fn intake(
             settings.api.max_items
         )));
     }
-    let store = state.svc.store.clone();
-    let clock = state.svc.clock.clone();
-    let sid = shop.as_str().to_string();
-    if web::block(move || store.shop(&sid)).await??.is_none() {
-        return Err(ApiError::not_found(format!("shop {shop} not found")));
+    let shop = super::intake::existing_shop(&state, &shop).await?;
+    let drafts: Vec<_> = items
+        .into_iter()
+        .map(|v| draft(v).map_err(|e| vec![e]))
+        .collect();
+    let (store, clock) = (state.svc.store.clone(), state.svc.clock.clone());
+    let id = shop.id.as_str().to_string();
+    let handled =
+        web::block(move || super::intake::hand_over(&store, &settings, &clock, &shop, drafts))
+            .await??;
+    let mut tally = super::intake::Tally::default();
+    let mut response = IntakeResponse::default();
+    for (index, h) in handled.into_iter().enumerate() {
+        tally.add(&h);
+        response.results.push(IntakeItem {
+            index,
+            track: h.track,
+            outcome: h.outcome,
+            errors: h.errors,
+            warnings: h.warnings,
+        });
     }
-
-    let store = state.svc.store.clone();
-    let shop_id: ShopId = shop.clone();
-    let response = web::block(move || -> Result<IntakeResponse, ApiError> {
-        let mut resp = IntakeResponse::default();
-        for (index, value) in items.into_iter().enumerate() {
-            let mut item = IntakeItem {
-                index,
-                track: None,
-                outcome: IntakeOutcome::Rejected,
-                errors: Vec::new(),
-                warnings: Vec::new(),
-            };
-            let valid = draft(value).map_err(|e| vec![e]).and_then(|d| {
-                item.track = track::parse(&d.track).ok().map(|t| t.number.as_str().to_string());
-                validate(&d)
-            });
-            match valid {
-                Err(errors) => {
-                    item.errors = errors;
-                    resp.rejected += 1;
-                }
-                Ok(v) => {
-                    let now = clock.now();
-                    let first_poll = match settings.carriers.get(&v.carrier) {
-                        Some(c) => c.window.next_open(now, &settings.daemon.timezone),
-                        None => {
-                            item.warnings.push(format!(
-                                "carrier {} is not enabled on this parceld; the parcel will be polled once it is",
-                                v.carrier
-                            ));
-                            now
-                        }
-                    };
-                    item.warnings.extend(v.warnings.iter().cloned());
-                    item.outcome = match store.intake(&shop_id, &v, now, first_poll)? {
-                        Stored::Created(_) => {
-                            resp.created += 1;
-                            IntakeOutcome::Created
-                        }
-                        Stored::Updated(_) => {
-                            resp.updated += 1;
-                            IntakeOutcome::Updated
-                        }
-                        Stored::Unchanged(_) => {
-                            resp.unchanged += 1;
-                            IntakeOutcome::AlreadyPresent
-                        }
-                    };
-                }
-            }
-            resp.results.push(item);
-        }
-        // Acknowledged means on disk: a crash after this answer loses nothing.
-        store.flush()?;
-        Ok(resp)
-    })
-    .await??;
-    if response.created + response.updated > 0 {
-        metrics::counter!("parceld_parcels_intake_total", "outcome" => "created")
-            .increment(response.created as u64);
-        tracing::info!(shop = %shop, created = response.created, updated = response.updated, unchanged = response.unchanged, rejected = response.rejected, "Parcels handed over");
-        state.scheduler.do_send(Wake);
-    }
-    if response.rejected > 0 {
-        metrics::counter!("parceld_parcels_intake_total", "outcome" => "rejected")
-            .increment(response.rejected as u64);
-    }
+    (response.created, response.updated) = (tally.created, tally.updated);
+    (response.unchanged, response.rejected) = (tally.unchanged, tally.rejected);
+    super::intake::record(&state, &id, "json", tally);
     let status = match (single, response.results.first().map(|r| r.outcome)) {
         (true, Some(IntakeOutcome::Created)) => actix_web::http::StatusCode::CREATED,
         (true, Some(IntakeOutcome::Rejected)) => actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,

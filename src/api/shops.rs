@@ -31,6 +31,8 @@ pub fn view(s: &Shop) -> ShopView {
         phone: s.phone.clone(),
         language: s.language,
         created_at: s.created_at,
+        report_at: s.report_at.map(|t| t.strftime("%H:%M").to_string()),
+        plan: Some(s.plan.name.clone()),
         token: None,
     }
 }
@@ -85,6 +87,12 @@ pub async fn create(
         .unwrap_or_else(|| state.svc.settings.daemon.timezone_name.clone());
     validate_timezone(&timezone).map_err(|e| ApiError::invalid_field("timezone", e))?;
     let token = new_token()?;
+    let today = state
+        .svc
+        .clock
+        .now()
+        .to_zoned(jiff::tz::TimeZone::get(&timezone).unwrap_or(jiff::tz::TimeZone::UTC))
+        .date();
     let shop = Shop {
         id,
         name: name("name", &req.name)?,
@@ -94,6 +102,8 @@ pub async fn create(
         language: req.language.unwrap_or_default(),
         token_sha256: token_hash(&token),
         created_at: state.svc.clock.now(),
+        plan: state.svc.settings.plans.plan(today),
+        report_at: None,
     };
     let store = state.svc.store.clone();
     let s = shop.clone();
@@ -163,6 +173,15 @@ pub async fn patch(
     }
     if let Some(l) = req.language {
         shop.language = l;
+    }
+    if let Some(at) = &req.report_at {
+        shop.report_at = match at.trim() {
+            "" => None,
+            t => Some(
+                crate::config::shopside::time_of_day(t)
+                    .map_err(|e| ApiError::invalid_field("report_at", e))?,
+            ),
+        };
     }
     let token = if req.rotate_token {
         let t = new_token()?;

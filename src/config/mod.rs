@@ -5,12 +5,14 @@
 //! Every error names the file and the key (`rules.reminder_every`) and says what was wrong, both
 //! when the daemon starts and in `parceld check-config`.
 
+pub mod shopside;
 pub mod values;
 
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;
 use crate::domain::schedule::DailyWindow;
 use serde::Deserialize;
+pub use shopside::{ImportSettings, PlanDefaults, ReportSettings, RetentionSettings};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -70,6 +72,14 @@ struct RawConfig {
     email: RawEmail,
     #[serde(default)]
     sms: RawSms,
+    #[serde(default)]
+    import: shopside::RawImport,
+    #[serde(default)]
+    reports: shopside::RawReports,
+    #[serde(default)]
+    retention: shopside::RawRetention,
+    #[serde(default)]
+    plans: shopside::RawPlans,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -312,6 +322,14 @@ pub struct Settings {
     pub email: Option<EmailSettings>,
     /// SMS, if enabled.
     pub sms: Option<SmsSettings>,
+    /// Parcel-table uploads.
+    pub import: ImportSettings,
+    /// The morning report.
+    pub reports: ReportSettings,
+    /// Erasing personal data.
+    pub retention: RetentionSettings,
+    /// The plan new shops get.
+    pub plans: PlanDefaults,
 }
 
 impl Settings {
@@ -615,6 +633,10 @@ impl Validator<'_> {
             notify,
             email,
             sms,
+            import: self.import(&raw.import)?,
+            reports: self.reports(&raw.reports)?,
+            retention: self.retention(&raw.retention)?,
+            plans: self.plans(&raw.plans)?,
         })
     }
 

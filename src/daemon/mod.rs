@@ -147,6 +147,7 @@ pub fn run(settings: Settings) -> Result<(), DaemonError> {
         let state = web::Data::new(AppState {
             svc: svc.clone(),
             scheduler: running.scheduler.clone(),
+            reporter: running.reporter.clone(),
             metrics,
         });
 

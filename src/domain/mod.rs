@@ -13,6 +13,8 @@ pub mod notification;
 pub mod outbox;
 pub mod parcel;
 pub mod phone;
+pub mod plan;
+pub mod retention;
 pub mod schedule;
 pub mod shop;
 pub mod status;

@@ -94,10 +94,13 @@ pub enum NotificationKind {
     Delivered,
     /// To the shop: the parcel started back (storage expired, refused).
     ReturnStarted,
+    /// To the shop: the morning report. Sent by the reporter, never kept in the outbox, so it
+    /// is not among [`NotificationKind::ALL`] and has no template.
+    ShopReport,
 }
 
 impl NotificationKind {
-    /// Every kind.
+    /// Every kind the lifecycle asks for (and the outbox keeps).
     pub const ALL: [NotificationKind; 6] = [
         NotificationKind::Accepted,
         NotificationKind::Arrived,
@@ -110,7 +113,7 @@ impl NotificationKind {
     /// Who it is for.
     pub fn audience(self) -> Audience {
         match self {
-            NotificationKind::ReturnStarted => Audience::Shop,
+            NotificationKind::ReturnStarted | NotificationKind::ShopReport => Audience::Shop,
             _ => Audience::Customer,
         }
     }
@@ -124,6 +127,7 @@ impl NotificationKind {
             NotificationKind::LastReminder => "last_reminder",
             NotificationKind::Delivered => "delivered",
             NotificationKind::ReturnStarted => "return_started",
+            NotificationKind::ShopReport => "report",
         }
     }
 
@@ -136,6 +140,7 @@ impl NotificationKind {
             NotificationKind::LastReminder => 4,
             NotificationKind::Delivered => 5,
             NotificationKind::ReturnStarted => 6,
+            NotificationKind::ShopReport => 7,
         }
     }
 

@@ -380,6 +380,8 @@ mod tests {
             language: Language::Ru,
             token_sha256: String::new(),
             created_at: t("2025-03-01T00:00:00Z"),
+            plan: Default::default(),
+            report_at: None,
         }
     }
 

@@ -84,6 +84,11 @@ pub struct Shop {
     /// When the shop was created.
     #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
     pub created_at: jiff::Timestamp,
+    /// Its plan: monthly quota and trial end.
+    pub plan: super::plan::Plan,
+    /// When the morning report goes out, in the shop's time zone; the daemon's default
+    /// (`reports.report_at`) when absent.
+    pub report_at: Option<jiff::civil::Time>,
 }
 
 /// Checks that a time zone name is one the bundled database knows.

@@ -190,6 +190,9 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
              Call the customer: they may still want the order."
         }.into(),
 
+        // Built by the reporter (`crate::reports`), not from templates.
+        (K::ShopReport, _) => String::new(),
+
         (_, Part::Html) => {
             // The HTML part is the text part, escaped, with line breaks and the links made
             // clickable; shops that want their own design replace it.

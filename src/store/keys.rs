@@ -11,6 +11,9 @@
 //! | `outbox`   | shop `\0` track `\0` parcel id(8) kind(1) occurrence(4) channel(1) | entry   |
 //! | `queue`    | channel(1) state(1) time(8) outbox key                      | empty          |
 //! | `leases`   | shop `\0` track (a poll in flight)                          | lease end(8)   |
+//! | `usage`    | shop `\0` month (`2026-11`)                                 | new parcels(8) |
+//! | `reports`  | shop `\0` day (`2026-11-25`)                                | sent at(8)     |
+//! | `tombstones` | shop (being erased)                                       | since(8)       |
 //! | `meta`     | name                                                        | value          |
 
 use crate::domain::notification::{Channel, NotificationKind};
@@ -68,6 +71,25 @@ pub fn order(shop: &str, order: &str, track: &str) -> Vec<u8> {
     let mut k = order_prefix(shop, order);
     k.extend_from_slice(track.as_bytes());
     k
+}
+
+/// `shop \0 month`: a shop's count of new parcels in a month.
+pub fn usage(shop: &str, month: &str) -> Vec<u8> {
+    let mut k = shop_prefix(shop);
+    k.extend_from_slice(month.as_bytes());
+    k
+}
+
+/// `shop \0 day`: the marker of a shop's daily report.
+pub fn report(shop: &str, day: &str) -> Vec<u8> {
+    let mut k = shop_prefix(shop);
+    k.extend_from_slice(day.as_bytes());
+    k
+}
+
+/// A big-endian u64 value (0 when malformed).
+pub fn read_u64(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
 /// What a due entry is for.

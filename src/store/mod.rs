@@ -12,11 +12,12 @@ pub mod keys;
 mod outbox;
 mod parcels;
 mod polling;
+mod shopdata;
 pub(crate) mod shops;
 
 pub use keys::DueKind;
 pub use outbox::{Claim, OutboxStats};
-pub use parcels::{ParcelFilter, ParcelPage, Stored};
+pub use parcels::{Admission, ParcelFilter, ParcelPage, Stored};
 pub use polling::{DueItem, Report, ReportOutcome};
 
 use sled::Transactional;
@@ -190,7 +191,9 @@ macro_rules! trees {
     };
 }
 
-trees!(shops, tokens, parcels, by_order, due, outbox, queue, leases);
+trees!(
+    shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones
+);
 
 impl Store {
     /// Opens (or creates) the store in `path` with a page cache of `cache_bytes`, and checks its

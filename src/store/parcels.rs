@@ -4,6 +4,7 @@ use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, keys, versio
 use crate::domain::intake::{Upsert, ValidParcel, upsert};
 use crate::domain::lifecycle::{self, Rules};
 use crate::domain::parcel::Parcel;
+use crate::domain::plan::{Plan, Refusal, ShopDay};
 use crate::domain::shop::ShopId;
 use crate::domain::status::Status;
 use jiff::Timestamp;
@@ -17,6 +18,17 @@ pub enum Stored {
     Unchanged(Box<Parcel>),
     /// The shop's details changed.
     Updated(Box<Parcel>),
+    /// New, but the shop's plan does not allow it (quota used up, trial over): not stored.
+    Refused(Refusal),
+}
+
+/// What a new parcel is checked against: the shop's plan on the shop's day.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// The plan.
+    pub plan: Plan,
+    /// The shop's day (its month keys the usage counter).
+    pub day: ShopDay,
 }
 
 /// Which parcels to list.
@@ -98,7 +110,8 @@ impl Tx<'_> {
 
 impl Store {
     /// Stores one validated parcel for a shop, or finds it unchanged, or updates the shop's
-    /// details of it. `first_poll_at` is when a new parcel is first asked about.
+    /// details of it. `first_poll_at` is when a new parcel is first asked about. No plan is
+    /// checked (see [`Store::intake_admitted`]).
     pub fn intake(
         &self,
         shop: &ShopId,
@@ -106,15 +119,37 @@ impl Store {
         now: Timestamp,
         first_poll_at: Timestamp,
     ) -> Result<Stored, StoreError> {
+        self.intake_admitted(shop, parcel, now, first_poll_at, None)
+    }
+
+    /// Like [`Store::intake`], and a new parcel must fit the shop's plan: it is counted against
+    /// the month's quota in the same transaction that stores it, or refused.
+    pub fn intake_admitted(
+        &self,
+        shop: &ShopId,
+        parcel: &ValidParcel,
+        now: Timestamp,
+        first_poll_at: Timestamp,
+        admission: Option<&Admission>,
+    ) -> Result<Stored, StoreError> {
         let new_id = self.next_id()?;
         let track = parcel.track.number.as_str();
         self.tx(|t| {
             let existing = t.get_parcel(shop.as_str(), track)?;
             match upsert(existing.as_ref(), parcel, shop, new_id, now, first_poll_at) {
-                Upsert::Unchanged => Ok(Stored::Unchanged(Box::new(
-                    existing.clone().expect("unchanged implies existing"),
-                ))),
+                Upsert::Unchanged => match existing.clone() {
+                    Some(p) => Ok(Stored::Unchanged(Box::new(p))),
+                    None => abort(StoreError::NotFound(format!("parcel {track}"))),
+                },
                 Upsert::Created(p) => {
+                    if let Some(a) = admission {
+                        let key = keys::usage(shop.as_str(), &a.day.month);
+                        let used = t.usage.get(&key)?.map_or(0, |v| keys::read_u64(&v));
+                        if let Err(refusal) = a.plan.admit(used, &a.day) {
+                            return Ok(Stored::Refused(refusal));
+                        }
+                        t.usage.insert(key, &(used + 1).to_be_bytes())?;
+                    }
                     t.put_parcel(None, &p)?;
                     Ok(Stored::Created(p))
                 }

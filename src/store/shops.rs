@@ -12,6 +12,12 @@ impl Store {
             if t.shops.get(key)?.is_some() {
                 return abort(StoreError::Exists(format!("shop {}", shop.id)));
             }
+            if t.tombstones.get(key)?.is_some() {
+                return abort(StoreError::Exists(format!(
+                    "shop {} (its erasure is not finished yet)",
+                    shop.id
+                )));
+            }
             t.shops.insert(key, value.clone())?;
             t.tokens.insert(shop.token_sha256.as_bytes(), key)?;
             Ok(())
@@ -86,6 +92,8 @@ pub(crate) mod tests {
             language: Language::Ru,
             token_sha256: token.into(),
             created_at: jiff::Timestamp::from_second(1_741_000_000).unwrap(),
+            plan: crate::domain::plan::Plan::default(),
+            report_at: None,
         }
     }
 

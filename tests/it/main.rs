@@ -3,9 +3,12 @@
 //! to the outside.
 
 mod harness;
+mod shopside_support;
 
 mod api;
 mod config;
 mod crash;
+mod import;
 mod lifecycle;
+mod reports;
 mod supervision;

@@ -1,8 +1,11 @@
 //! `parcelctl`: the command-line client of parceld's control socket. Every command prints a
 //! human-readable table, or the API's JSON with `--json`. Each area of commands is a module.
 
+mod imports;
 mod ops;
 mod parcels;
+mod plans;
+mod reports;
 mod shops;
 mod table;
 
@@ -38,6 +41,10 @@ enum Command {
     Shop(shops::Cmd),
     #[command(flatten)]
     Parcels(parcels::Cmd),
+    #[command(flatten)]
+    Imports(imports::Cmd),
+    #[command(flatten)]
+    Reports(reports::Cmd),
 }
 
 fn socket_path(cli: &Cli) -> Result<PathBuf, String> {
@@ -63,6 +70,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Ops(c) => ops::run(&client, c, cli.json).await,
         Command::Shop(c) => shops::run(&client, c, cli.json).await,
         Command::Parcels(c) => parcels::run(&client, c, cli.json).await,
+        Command::Imports(c) => imports::run(&client, c, cli.json).await,
+        Command::Reports(c) => reports::run(&client, c, cli.json).await,
     }
 }
 

@@ -58,7 +58,13 @@ pub enum Cmd {
         /// Issue a new API token (the old one stops working).
         #[arg(long)]
         rotate_token: bool,
+        /// When the morning report goes out, HH:MM in the shop's time zone ("" for the
+        /// daemon's default).
+        #[arg(long)]
+        report_at: Option<String>,
     },
+    #[command(flatten)]
+    Admin(crate::plans::Cmd),
 }
 
 fn language(s: &Option<String>) -> Result<Option<Language>, String> {
@@ -150,6 +156,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             phone,
             language: lang,
             rotate_token,
+            report_at,
         } => {
             let s = client
                 .patch_shop(
@@ -161,6 +168,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                         phone: phone.clone(),
                         language: language(lang)?,
                         rotate_token: *rotate_token,
+                        report_at: report_at.clone(),
                     },
                 )
                 .await
@@ -169,11 +177,15 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 print_json(&s);
             } else {
                 println!("shop {} updated", s.id);
+                if let Some(at) = &s.report_at {
+                    println!("report at {at}");
+                }
                 if let Some(t) = &s.token {
                     println!("new token: {t}");
                 }
             }
         }
+        Cmd::Admin(c) => return crate::plans::run(client, c, json).await,
     }
     Ok(())
 }

@@ -1,0 +1,180 @@
+//! Parcel tables as files: `POST /v1/shops/{shop}/parcels/import` takes a CSV or XLSX body
+//! (the content type or the file's first bytes decide which) and answers per row, with the row
+//! number as Excel shows it and the column as the file names it. Good rows are stored even when
+//! others are refused; a file that cannot be read changes nothing. `GET /v1/import-template.xlsx`
+//! is the template.
+//!
+//! Parsing is CPU work: it runs on the blocking pool, not on the event loop.
+
+use super::dto::{ColumnUsed, ImportResponse, RowError, RowResult};
+use super::error::ApiError;
+use super::intake::{Tally, existing_shop, hand_over, record};
+use super::{AppState, Caller, shop_path};
+use crate::domain::intake::FieldError;
+use crate::domain::track;
+use crate::import::{self, Format, ImportError, Table};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+
+/// The MIME type of XLSX.
+pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Registers the import routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/shops/{shop}/parcels/import", web::post().to(upload))
+        .route("/v1/import-template.xlsx", web::get().to(template));
+}
+
+impl From<ImportError> for ApiError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::TooManyRows { .. } => ApiError::too_large(e.to_string()),
+            e => ApiError::bad_request("bad_file", e.to_string()),
+        }
+    }
+}
+
+/// Reads the body up to the import limit, naming the key in the error.
+async fn read_file(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::too_large(format!(
+                "the file is larger than the {} MiB limit (import.max_file_mb); split it into \
+                 smaller files",
+                limit / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Rows whose track number appeared on an earlier row of the same file are refused: the file
+/// would otherwise say two things about one parcel, and uploading it again would change it.
+fn refuse_repeats(table: &mut Table) {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for row in &mut table.rows {
+        let Ok(d) = &row.draft else { continue };
+        let Ok(t) = track::parse(&d.track) else {
+            continue;
+        };
+        let number = t.number.as_str().to_string();
+        match first.get(&number) {
+            Some(&at) => {
+                row.draft = Err(vec![FieldError::new(
+                    "track",
+                    format!("{number} is on row {at} already; each parcel goes on one row"),
+                )]);
+            }
+            None => {
+                first.insert(number, row.number);
+            }
+        }
+    }
+}
+
+fn row_errors(table: &Table, errors: Vec<FieldError>) -> Vec<RowError> {
+    errors
+        .into_iter()
+        .map(|e| RowError {
+            column: table.column_of(&e.field).unwrap_or_default().to_string(),
+            field: e.field,
+            message: e.message,
+        })
+        .collect()
+}
+
+/// `POST /v1/shops/{shop}/parcels/import`.
+pub async fn upload(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let shop = shop_path(&path)?;
+    caller.may_act_for(shop.as_str())?;
+    let settings = state.svc.settings.clone();
+    let shop = existing_shop(&state, &shop).await?;
+    let bytes = read_file(payload, settings.import.max_file).await?;
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let max_rows = settings.import.max_rows;
+    let started = std::time::Instant::now();
+    let mut table = web::block(move || -> Result<Table, ImportError> {
+        let format = import::sniff(&bytes, content_type.as_deref())?;
+        import::parse(&bytes, format, max_rows)
+    })
+    .await??;
+    refuse_repeats(&mut table);
+    let parsed = started.elapsed();
+
+    let drafts: Vec<_> = table.rows.iter().map(|r| r.draft.clone()).collect();
+    let (store, clock) = (state.svc.store.clone(), state.svc.clock.clone());
+    let id = shop.id.as_str().to_string();
+    let handled = web::block(move || hand_over(&store, &settings, &clock, &shop, drafts)).await??;
+
+    let mut tally = Tally::default();
+    let mut results = Vec::with_capacity(handled.len());
+    for (row, h) in table.rows.iter().zip(handled) {
+        tally.add(&h);
+        results.push(RowResult {
+            row: row.number,
+            track: h.track,
+            outcome: h.outcome,
+            errors: row_errors(&table, h.errors),
+            warnings: h.warnings,
+        });
+    }
+    record(&state, &id, "file", tally);
+    tracing::info!(
+        shop = %id,
+        rows = table.rows.len(),
+        parse_ms = parsed.as_millis() as u64,
+        store_ms = (started.elapsed() - parsed).as_millis() as u64,
+        "Parcel file imported"
+    );
+    Ok(HttpResponse::Ok().json(ImportResponse {
+        format: match table.format {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+        .into(),
+        detected: table.detected.clone(),
+        columns: table
+            .columns
+            .iter()
+            .map(|(f, h)| ColumnUsed {
+                field: f.api_name().into(),
+                header: h.clone(),
+            })
+            .collect(),
+        ignored_columns: table.ignored.clone(),
+        rows: table.rows.len(),
+        created: tally.created,
+        updated: tally.updated,
+        unchanged: tally.unchanged,
+        rejected: tally.rejected,
+        results,
+    }))
+}
+
+/// `GET /v1/import-template.xlsx`: no token needed, it holds nothing of anyone.
+pub async fn template() -> Result<HttpResponse, ApiError> {
+    let bytes = web::block(import::template::workbook)
+        .await?
+        .map_err(|e| ApiError::internal(format!("cannot build the template: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(XLSX_TYPE)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"parceld-import-template.xlsx\"",
+        ))
+        .body(bytes))
+}

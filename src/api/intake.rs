@@ -1,0 +1,151 @@
+//! Handing parcels over, whatever they came in (a JSON body, a CSV or XLSX file): every draft
+//! goes through the same validation, the same plan check and the same idempotent store write,
+//! and the store is flushed before the caller answers.
+//!
+//! Blocking: call it through `web::block`.
+
+use super::dto::IntakeOutcome;
+use crate::config::Settings;
+use crate::daemon::clock::Clock;
+use crate::domain::intake::{FieldError, ParcelDraft, validate};
+use crate::domain::plan::ShopDay;
+use crate::domain::shop::Shop;
+use crate::domain::track;
+use crate::store::{Admission, Store, StoreError, Stored};
+
+/// What became of one draft.
+#[derive(Debug, Clone)]
+pub struct Handled {
+    /// The track number as stored, when it could be read.
+    pub track: Option<String>,
+    /// Created, already present, updated or rejected.
+    pub outcome: IntakeOutcome,
+    /// Why it was rejected, field by field.
+    pub errors: Vec<FieldError>,
+    /// Doubts worth showing.
+    pub warnings: Vec<String>,
+}
+
+/// Counts of a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// New parcels.
+    pub created: usize,
+    /// Parcels whose details changed.
+    pub updated: usize,
+    /// Parcels handed over again unchanged.
+    pub unchanged: usize,
+    /// Refused.
+    pub rejected: usize,
+}
+
+impl Tally {
+    /// Counts one result.
+    pub fn add(&mut self, h: &Handled) {
+        match h.outcome {
+            IntakeOutcome::Created => self.created += 1,
+            IntakeOutcome::Updated => self.updated += 1,
+            IntakeOutcome::AlreadyPresent => self.unchanged += 1,
+            IntakeOutcome::Rejected => self.rejected += 1,
+        }
+    }
+}
+
+/// Hands over drafts for `shop` (already known to exist); a draft that could not even be read
+/// comes as its errors. Flushes the store before returning.
+pub fn hand_over(
+    store: &Store,
+    settings: &Settings,
+    clock: &Clock,
+    shop: &Shop,
+    drafts: impl IntoIterator<Item = Result<ParcelDraft, Vec<FieldError>>>,
+) -> Result<Vec<Handled>, StoreError> {
+    let tz = jiff::tz::TimeZone::get(&shop.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let mut out = Vec::new();
+    for d in drafts {
+        let mut item = Handled {
+            track: None,
+            outcome: IntakeOutcome::Rejected,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let valid = d.and_then(|d| {
+            item.track = track::parse(&d.track)
+                .ok()
+                .map(|t| t.number.as_str().to_string());
+            validate(&d)
+        });
+        let v = match valid {
+            Err(errors) => {
+                item.errors = errors;
+                out.push(item);
+                continue;
+            }
+            Ok(v) => v,
+        };
+        let now = clock.now();
+        let first_poll = match settings.carriers.get(&v.carrier) {
+            Some(c) => c.window.next_open(now, &settings.daemon.timezone),
+            None => {
+                item.warnings.push(format!(
+                    "carrier {} is not enabled on this parceld; the parcel will be polled once it is",
+                    v.carrier
+                ));
+                now
+            }
+        };
+        item.warnings.extend(v.warnings.iter().cloned());
+        let admission = Admission {
+            plan: shop.plan.clone(),
+            day: ShopDay::at(now, &tz),
+        };
+        item.outcome =
+            match store.intake_admitted(&shop.id, &v, now, first_poll, Some(&admission))? {
+                Stored::Created(_) => IntakeOutcome::Created,
+                Stored::Updated(_) => IntakeOutcome::Updated,
+                Stored::Unchanged(_) => IntakeOutcome::AlreadyPresent,
+                Stored::Refused(r) => {
+                    item.errors.push(FieldError::new("plan", r));
+                    IntakeOutcome::Rejected
+                }
+            };
+        out.push(item);
+    }
+    // Acknowledged means on disk: a crash after this answer loses nothing.
+    store.flush()?;
+    Ok(out)
+}
+
+/// Logs and counts a batch, and wakes the scheduler if anything is new.
+pub fn record(state: &super::AppState, shop: &str, source: &'static str, t: Tally) {
+    if t.created + t.updated > 0 {
+        metrics::counter!("parceld_parcels_intake_total", "outcome" => "created")
+            .increment(t.created as u64);
+        tracing::info!(
+            shop,
+            source,
+            created = t.created,
+            updated = t.updated,
+            unchanged = t.unchanged,
+            rejected = t.rejected,
+            "Parcels handed over"
+        );
+        state.scheduler.do_send(crate::actors::Wake);
+    }
+    if t.rejected > 0 {
+        metrics::counter!("parceld_parcels_intake_total", "outcome" => "rejected")
+            .increment(t.rejected as u64);
+    }
+}
+
+/// The shop a request names, or 404.
+pub async fn existing_shop(
+    state: &super::AppState,
+    shop: &crate::domain::shop::ShopId,
+) -> Result<Shop, super::error::ApiError> {
+    let store = state.svc.store.clone();
+    let id = shop.as_str().to_string();
+    actix_web::web::block(move || store.shop(&id))
+        .await??
+        .ok_or_else(|| super::error::ApiError::not_found(format!("shop {shop} not found")))
+}

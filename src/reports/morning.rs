@@ -1,0 +1,350 @@
+//! The morning report's content: parcels by status, what arrived at the office, was collected
+//! or started back since the previous day, and every parcel stuck (no carrier event for longer
+//! than `rules.stuck_after`) with the customer's contacts and the last known place, so the shop
+//! can call the customer and file a search claim with the carrier. Pure: built from parcels
+//! handed in one at a time.
+
+use super::stats::first_event;
+use crate::domain::lifecycle::{self, Rules};
+use crate::domain::money::Kopecks;
+use crate::domain::parcel::Parcel;
+use crate::domain::status::Status;
+use jiff::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+
+/// One parcel as a report line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// Track number.
+    pub track: String,
+    /// Carrier name.
+    pub carrier: String,
+    /// The shop's order number.
+    pub order_id: Option<String>,
+    /// How many parcels the order has, when more than one.
+    pub order_parcels: usize,
+    /// Customer's name.
+    pub name: String,
+    /// Customer's phone.
+    pub phone: Option<String>,
+    /// Customer's e-mail.
+    pub email: Option<String>,
+    /// Status.
+    pub status: Status,
+    /// The last carrier event's time.
+    pub last_event_at: Option<Timestamp>,
+    /// The last known place (office or the carrier's wording).
+    pub last_place: String,
+    /// Whole days without a carrier event.
+    pub silent_days: i64,
+    /// Cash on delivery.
+    pub cod: Kopecks,
+    /// Contents.
+    pub contents: Option<String>,
+    /// Storage deadline, while it waits at an office.
+    pub deadline: Option<Timestamp>,
+    /// No carrier event for longer than `stuck_after`.
+    pub stuck: bool,
+}
+
+/// The report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MorningReport {
+    /// The shop's id.
+    pub shop_id: String,
+    /// The shop's name.
+    pub shop_name: String,
+    /// The shop's time zone, for dates.
+    pub timezone: String,
+    /// When it was built.
+    pub at: Timestamp,
+    /// "Since yesterday" starts here.
+    pub since: Timestamp,
+    /// `rules.stuck_after`, in days.
+    pub stuck_after_days: u64,
+    /// Every parcel by current status.
+    pub by_status: BTreeMap<Status, u64>,
+    /// Arrived at the office since `since`.
+    pub arrived: Vec<Line>,
+    /// Collected since `since`.
+    pub delivered: Vec<Line>,
+    /// Started back since `since`.
+    pub returning: Vec<Line>,
+    /// Stuck, longest silence first.
+    pub stuck: Vec<Line>,
+    /// Every parcel still on its way, and those that finished since `since`: the workbook.
+    pub all: Vec<Line>,
+    /// Return rate of the last `period_days`.
+    pub return_rate: Option<f64>,
+    /// Return rate of the `period_days` before.
+    pub previous_return_rate: Option<f64>,
+    /// The statistics period, days.
+    pub period_days: u32,
+}
+
+impl MorningReport {
+    /// Parcels still on their way (not delivered, returned or lost).
+    pub fn live(&self) -> u64 {
+        self.by_status
+            .iter()
+            .filter(|(s, _)| !s.is_final())
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Builds a report from a shop's parcels.
+pub struct Builder {
+    report: MorningReport,
+    rules: Rules,
+    orders: HashMap<String, usize>,
+}
+
+fn last_place(p: &Parcel) -> String {
+    let with_office = p.events.iter().rev().find(|e| e.office.is_some());
+    match (p.last_event(), with_office.and_then(|e| e.office.as_ref())) {
+        (_, Some(o)) => match (&o.index, &o.address) {
+            (Some(i), Some(a)) => format!("{} ({i}, {a})", o.name),
+            (Some(i), None) if !o.name.contains(i.as_str()) => format!("{} ({i})", o.name),
+            _ => o.name.clone(),
+        },
+        (Some(e), None) => e.description.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+fn since_at(p: &Parcel, statuses: &[Status], since: Timestamp) -> bool {
+    p.events
+        .iter()
+        .any(|e| statuses.contains(&e.status) && e.at >= since)
+}
+
+impl Builder {
+    /// A builder for a report at `now` covering events since `since`.
+    pub fn new(
+        shop: &crate::domain::shop::Shop,
+        now: Timestamp,
+        since: Timestamp,
+        rules: &Rules,
+        period_days: u32,
+    ) -> Self {
+        Builder {
+            report: MorningReport {
+                shop_id: shop.id.as_str().to_string(),
+                shop_name: shop.name.clone(),
+                timezone: shop.timezone.clone(),
+                at: now,
+                since,
+                stuck_after_days: rules.stuck_after.as_secs().div_ceil(86_400),
+                by_status: BTreeMap::new(),
+                arrived: Vec::new(),
+                delivered: Vec::new(),
+                returning: Vec::new(),
+                stuck: Vec::new(),
+                all: Vec::new(),
+                return_rate: None,
+                previous_return_rate: None,
+                period_days,
+            },
+            rules: rules.clone(),
+            orders: HashMap::new(),
+        }
+    }
+
+    /// Adds a parcel.
+    pub fn parcel(&mut self, p: &Parcel) {
+        let r = &mut self.report;
+        let now = r.at;
+        *r.by_status.entry(p.status).or_default() += 1;
+        if let Some(o) = &p.order_id {
+            *self.orders.entry(o.clone()).or_default() += 1;
+        }
+        let arrived = since_at(p, &[Status::ArrivedAtPickup], r.since);
+        let delivered = since_at(p, &[Status::Delivered], r.since);
+        let returning = first_event(p, Status::Returning)
+            .or(first_event(p, Status::ReturnedToSender))
+            .is_some_and(|at| at >= r.since);
+        let stuck = lifecycle::is_stuck(p, now, &self.rules);
+        let finished_lately = p.status.is_final() && p.last_activity() >= r.since;
+        if !(arrived || delivered || returning || stuck || !p.status.is_final() || finished_lately)
+        {
+            return;
+        }
+        let line = Line {
+            track: p.track.as_str().to_string(),
+            carrier: p.carrier.as_str().to_string(),
+            order_id: p.order_id.clone(),
+            order_parcels: 0,
+            name: p.customer.name.clone(),
+            phone: p.customer.phone.as_ref().map(|x| x.as_str().to_string()),
+            email: p.customer.email.as_ref().map(|x| x.as_str().to_string()),
+            status: p.status,
+            last_event_at: p.last_event().map(|e| e.at),
+            last_place: last_place(p),
+            silent_days: now.duration_since(p.last_activity()).as_secs().max(0) / 86_400,
+            cod: p.cod,
+            contents: p.contents.clone(),
+            deadline: p
+                .arrival
+                .as_ref()
+                .filter(|_| p.is_waiting_for_pickup())
+                .map(|a| a.deadline),
+            stuck,
+        };
+        if arrived {
+            r.arrived.push(line.clone());
+        }
+        if delivered {
+            r.delivered.push(line.clone());
+        }
+        if returning {
+            r.returning.push(line.clone());
+        }
+        if stuck {
+            r.stuck.push(line.clone());
+        }
+        r.all.push(line);
+    }
+
+    /// Sets the return rates shown beside each other.
+    pub fn return_rates(&mut self, current: Option<f64>, previous: Option<f64>) {
+        self.report.return_rate = current;
+        self.report.previous_return_rate = previous;
+    }
+
+    /// The report.
+    pub fn finish(mut self) -> MorningReport {
+        let orders = &self.orders;
+        let r = &mut self.report;
+        for list in [
+            &mut r.arrived,
+            &mut r.delivered,
+            &mut r.returning,
+            &mut r.stuck,
+            &mut r.all,
+        ] {
+            for l in list.iter_mut() {
+                l.order_parcels = l
+                    .order_id
+                    .as_ref()
+                    .and_then(|o| orders.get(o))
+                    .copied()
+                    .unwrap_or(0);
+            }
+        }
+        r.stuck.sort_by(|a, b| {
+            b.silent_days
+                .cmp(&a.silent_days)
+                .then_with(|| a.track.cmp(&b.track))
+        });
+        // Stuck first, then by status and order.
+        r.all.sort_by(|a, b| {
+            b.stuck
+                .cmp(&a.stuck)
+                .then_with(|| a.status.cmp(&b.status))
+                .then_with(|| a.order_id.cmp(&b.order_id))
+                .then_with(|| a.track.cmp(&b.track))
+        });
+        self.report
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::intake::{ParcelDraft, Upsert, upsert, validate};
+    use crate::domain::parcel::{CarrierEvent, Office};
+    use crate::domain::shop::ShopId;
+    use std::time::Duration;
+
+    fn t(days: f64) -> Timestamp {
+        Timestamp::from_second(1_767_225_600 + (days * 86_400.0) as i64).unwrap()
+    }
+
+    pub(crate) fn parcel(track: &str, order: &str, events: &[(f64, Status)]) -> Parcel {
+        let v = validate(&ParcelDraft {
+            track: track.into(),
+            order_id: Some(order.into()),
+            name: Some("Иванов Иван".into()),
+            phone: Some("+79123456789".into()),
+            ..ParcelDraft::default()
+        })
+        .unwrap();
+        let Upsert::Created(p) = upsert(None, &v, &ShopId::from_trusted("acme"), 1, t(0.0), t(0.0))
+        else {
+            panic!()
+        };
+        let mut p = *p;
+        for (d, s) in events {
+            p.events.push(CarrierEvent {
+                at: t(*d),
+                status: *s,
+                code: String::new(),
+                description: "Сортировочный центр".into(),
+                office: (*s == Status::ArrivedAtPickup).then(|| Office {
+                    index: Some("630099".into()),
+                    name: "Новосибирск 630099".into(),
+                    ..Office::default()
+                }),
+            });
+            p.status = *s;
+        }
+        p
+    }
+
+    #[test]
+    fn sections_and_stuck_lines() {
+        use Status::*;
+        let shop = crate::store::shops::tests::shop("acme", "h");
+        let rules = Rules {
+            stuck_after: Duration::from_secs(7 * 86_400),
+            ..Rules::default()
+        };
+        let mut b = Builder::new(&shop, t(20.0), t(19.0), &rules, 30);
+        for p in [
+            parcel("SANDBOX-STUCK-1", "A", &[(1.0, Accepted), (2.0, InTransit)]),
+            parcel(
+                "SANDBOX-STUCK-2",
+                "A",
+                &[(1.0, Accepted), (10.0, InTransit)],
+            ),
+            parcel(
+                "SANDBOX-ARRIVED-3",
+                "B",
+                &[(1.0, Accepted), (19.5, ArrivedAtPickup)],
+            ),
+            parcel(
+                "SANDBOX-DELIVERED-4",
+                "C",
+                &[(1.0, Accepted), (19.2, Delivered)],
+            ),
+            parcel(
+                "SANDBOX-DELIVERED-5",
+                "D",
+                &[(1.0, Accepted), (5.0, Delivered)],
+            ),
+            parcel(
+                "SANDBOX-RETURNED-6",
+                "E",
+                &[(1.0, Accepted), (19.9, Returning)],
+            ),
+        ] {
+            b.parcel(&p);
+        }
+        b.return_rates(Some(0.1), Some(0.2));
+        let r = b.finish();
+        assert_eq!(r.by_status[&Delivered], 2);
+        assert_eq!(r.live(), 4);
+        let tracks = |l: &[Line]| l.iter().map(|x| x.track.clone()).collect::<Vec<_>>();
+        assert_eq!(tracks(&r.stuck), ["SANDBOX-STUCK-1", "SANDBOX-STUCK-2"]);
+        assert_eq!(r.stuck[0].silent_days, 18);
+        assert_eq!(r.stuck[0].order_parcels, 2, "order A has two parcels");
+        assert_eq!(r.stuck[0].last_place, "Сортировочный центр");
+        assert_eq!(tracks(&r.arrived), ["SANDBOX-ARRIVED-3"]);
+        assert_eq!(r.arrived[0].last_place, "Новосибирск 630099");
+        assert_eq!(tracks(&r.delivered), ["SANDBOX-DELIVERED-4"]);
+        assert_eq!(tracks(&r.returning), ["SANDBOX-RETURNED-6"]);
+        assert_eq!(r.all.len(), 5, "the parcel delivered long ago is left out");
+        assert!(r.all[0].stuck && r.all[1].stuck);
+    }
+}
