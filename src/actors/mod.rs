@@ -138,7 +138,7 @@ pub async fn blocking<T: Send + 'static>(
 pub struct Actors {
     /// The scheduler.
     pub scheduler: Addr<scheduler::Scheduler>,
-    /// The pollers, by carrier.
+    /// The pollers, by the carrier whose parcels they poll (one poller may serve several).
     pub pollers: BTreeMap<CarrierId, Addr<poller::Poller>>,
     /// The reminder timer.
     pub reminder: Addr<reminder::ReminderTimer>,
@@ -182,11 +182,20 @@ pub fn start(
         let Some(settings) = svc.settings.carriers.get(&id).cloned() else {
             continue;
         };
+        if let Err(e) =
+            crate::carriers::restore_pause(&svc.store, &svc.health, &*c, svc.clock.now())
+        {
+            tracing::error!(carrier = id.as_str(), error = %e, "Cannot read the carrier's pause");
+        }
+        let served = c.serves();
         let s = svc.clone();
         let addr = Supervisor::start_in_arbiter(&poll_arbiter.handle(), move |_| {
             poller::Poller::new(s, c, settings)
         });
-        pollers.insert(id, addr);
+        // A carrier that tracks others' parcels too (Russian Post: EMS) gets them.
+        for served in served {
+            pollers.insert(served, addr.clone());
+        }
     }
 
     let s = svc.clone();

@@ -72,16 +72,14 @@ struct Allowance {
 fn lease_for(svc: &Services, carrier: CarrierId) -> Duration {
     let timeout = svc
         .settings
-        .carriers
-        .get(&carrier)
+        .polling_for(carrier)
         .map_or(Duration::from_secs(60), |c| c.timeout);
     (timeout * 4).max(Duration::from_secs(900))
 }
 
 fn cap_for(svc: &Services, carrier: CarrierId) -> usize {
     svc.settings
-        .carriers
-        .get(&carrier)
+        .polling_for(carrier)
         .map_or(100, |c| (c.concurrency * 100).clamp(100, 5_000))
 }
 

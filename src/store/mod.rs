@@ -7,13 +7,16 @@
 //!
 //! All calls block: actors call them through `spawn_blocking`.
 
+mod carriers;
 pub mod codec;
 pub mod keys;
+mod offices;
 mod outbox;
 mod parcels;
 mod polling;
 pub(crate) mod shops;
 
+pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
 pub use outbox::{Claim, OutboxStats};
 pub use parcels::{ParcelFilter, ParcelPage, Stored};
@@ -33,6 +36,9 @@ pub(crate) mod versions {
     pub const SHOP: u8 = 1;
     pub const PARCEL: u8 = 1;
     pub const OUTBOX: u8 = 1;
+    pub const OFFICE: u8 = 1;
+    pub const TICKET: u8 = 1;
+    pub const PAUSE: u8 = 1;
 }
 
 /// Something went wrong in the store.
@@ -190,7 +196,9 @@ macro_rules! trees {
     };
 }
 
-trees!(shops, tokens, parcels, by_order, due, outbox, queue, leases);
+trees!(
+    shops, tokens, parcels, by_order, due, outbox, queue, leases, tickets, offices
+);
 
 impl Store {
     /// Opens (or creates) the store in `path` with a page cache of `cache_bytes`, and checks its
@@ -293,6 +301,9 @@ impl Store {
 }
 
 impl Tx<'_> {
+    /// Keeps a due entry in step with a parcel's schedule; `retag` rewrites it even at the same
+    /// time (the parcel moved to another carrier).
+    #[allow(clippy::too_many_arguments)]
     fn put_due(
         &self,
         old: Option<jiff::Timestamp>,
@@ -301,8 +312,9 @@ impl Tx<'_> {
         shop: &str,
         track: &str,
         carrier_tag: &[u8],
+        retag: bool,
     ) -> TxResult<()> {
-        if old == new {
+        if old == new && !retag {
             return Ok(());
         }
         if let Some(at) = old {

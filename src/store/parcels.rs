@@ -76,6 +76,7 @@ impl Tx<'_> {
             }
         }
         let tag = tag(new);
+        let retag = old.is_some_and(|p| p.carrier != new.carrier);
         self.put_due(
             old.and_then(|p| p.next_poll_at),
             new.next_poll_at,
@@ -83,6 +84,7 @@ impl Tx<'_> {
             shop,
             track,
             &tag,
+            retag,
         )?;
         self.put_due(
             old.and_then(|p| p.next_reminder_at),
@@ -91,6 +93,7 @@ impl Tx<'_> {
             shop,
             track,
             &tag,
+            retag,
         )?;
         Ok(())
     }
@@ -230,7 +233,15 @@ impl Store {
                 t.by_order.remove(keys::order(shop, o, track))?;
             }
             let tag = tag(&p);
-            t.put_due(p.next_poll_at, None, keys::DueKind::Poll, shop, track, &tag)?;
+            t.put_due(
+                p.next_poll_at,
+                None,
+                keys::DueKind::Poll,
+                shop,
+                track,
+                &tag,
+                false,
+            )?;
             t.put_due(
                 p.next_reminder_at,
                 None,
@@ -238,6 +249,7 @@ impl Store {
                 shop,
                 track,
                 &tag,
+                false,
             )?;
             for k in &entries {
                 if let Some(e) = t.get_entry(k)?
