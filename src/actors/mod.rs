@@ -138,7 +138,8 @@ pub async fn blocking<T: Send + 'static>(
 pub struct Actors {
     /// The scheduler.
     pub scheduler: Addr<scheduler::Scheduler>,
-    /// The pollers, by the carrier whose parcels they poll (one poller may serve several).
+    /// The pollers, by carrier (EMS parcels go to Russian Post's, see
+    /// [`Settings::polling_for`](crate::config::Settings::polling_for)).
     pub pollers: BTreeMap<CarrierId, Addr<poller::Poller>>,
     /// The reminder timer.
     pub reminder: Addr<reminder::ReminderTimer>,
@@ -187,15 +188,11 @@ pub fn start(
         {
             tracing::error!(carrier = id.as_str(), error = %e, "Cannot read the carrier's pause");
         }
-        let served = c.serves();
         let s = svc.clone();
         let addr = Supervisor::start_in_arbiter(&poll_arbiter.handle(), move |_| {
             poller::Poller::new(s, c, settings)
         });
-        // A carrier that tracks others' parcels too (Russian Post: EMS) gets them.
-        for served in served {
-            pollers.insert(served, addr.clone());
-        }
+        pollers.insert(id, addr);
     }
 
     let s = svc.clone();

@@ -8,9 +8,11 @@
 
 pub mod dto;
 pub mod error;
+mod offices;
 mod ops;
 mod parcels;
 mod shops;
+mod webhooks;
 
 use crate::actors::Services;
 use crate::actors::scheduler::Scheduler;
@@ -164,6 +166,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     shops::routes(cfg);
     parcels::routes(cfg);
+    offices::routes(cfg);
+    webhooks::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found(
             "no such endpoint; see README.md for the API",

@@ -69,25 +69,30 @@ impl PollContext {
         }
         let id = self.carrier.id();
         let until = resume_at(&self.settings.window, &self.applier.tz, now, error);
-        let pause = CarrierPause {
-            until,
-            reason: error.to_string(),
-            fingerprint: self.carrier.fingerprint(),
-        };
-        let store = self.store.clone();
-        blocking(move || {
-            store.set_pause(id, &pause)?;
-            store.flush().map(|_| ())
-        })
-        .await?;
+        // Our own budget is counted in the store already: after a restart the gate refuses
+        // again, and a raised `daily_limit` takes effect at once. What the carrier refused is
+        // kept, so that a restart does not ask again.
+        let own_budget =
+            matches!(error, CarrierError::LimitExhausted(m) if m.contains("daily_limit"));
+        if !own_budget {
+            let pause = CarrierPause {
+                until,
+                reason: error.to_string(),
+                fingerprint: self.carrier.fingerprint(),
+            };
+            let store = self.store.clone();
+            blocking(move || {
+                store.set_pause(id, &pause)?;
+                store.flush().map(|_| ())
+            })
+            .await?;
+        }
         self.health.carrier(id, |s| {
             s.paused_until = Some(until);
             s.paused_reason = Some(error.to_string());
         });
         set_gauge(id, true);
         metrics::counter!("parceld_carrier_pauses_total", "carrier" => id.as_str()).increment(1);
-        let own_budget =
-            matches!(error, CarrierError::LimitExhausted(m) if m.contains("daily_limit"));
         if own_budget {
             tracing::warn!(carrier = id.as_str(), error = %error, resume_at = %until, "Daily request budget spent; polling resumes with the next budget day");
         } else {

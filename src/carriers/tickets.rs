@@ -121,11 +121,29 @@ impl PollContext {
         blocking(move || store.close_ticket(c, &id)).await
     }
 
-    /// Fails every parcel of a ticket that will not be answered.
+    /// Fails every parcel of a ticket that will not be answered. They are retried together
+    /// (one backoff for all), so that they go into one new ticket.
     async fn drop_ticket(&self, t: &Ticket, e: CarrierError) -> Result<PollSummary, StoreError> {
         let mut summary = PollSummary::default();
-        for item in &t.items {
-            summary.add(self.settle(&item.shop, &item.track, Err(e.clone())).await?);
+        if e.stops_carrier() {
+            for item in &t.items {
+                summary.add(self.settle(&item.shop, &item.track, Err(e.clone())).await?);
+            }
+        } else {
+            let at = self.clock.now()
+                + backoff(
+                    1,
+                    self.settings.retry_base,
+                    self.settings.retry_cap,
+                    random(),
+                );
+            tracing::warn!(carrier = self.carrier.id().as_str(), ticket = %t.id, error = %e, retry_at = %at, "Batch ticket dropped");
+            for item in &t.items {
+                self.fail(&item.shop, &item.track, &e.to_string(), Some(at))
+                    .await?;
+                summary.polled += 1;
+                summary.failed += 1;
+            }
         }
         self.close_ticket(t).await?;
         Ok(summary)

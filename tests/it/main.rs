@@ -5,7 +5,11 @@
 mod harness;
 
 mod api;
+mod carriers_batch;
+mod carriers_russian_post;
+mod carriers_support;
 mod config;
 mod crash;
+mod fakes;
 mod lifecycle;
 mod supervision;

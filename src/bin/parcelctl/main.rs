@@ -1,6 +1,7 @@
 //! `parcelctl`: the command-line client of parceld's control socket. Every command prints a
 //! human-readable table, or the API's JSON with `--json`. Each area of commands is a module.
 
+mod offices;
 mod ops;
 mod parcels;
 mod shops;
@@ -38,6 +39,9 @@ enum Command {
     Shop(shops::Cmd),
     #[command(flatten)]
     Parcels(parcels::Cmd),
+    /// Manage the post office directory (addresses and opening hours for arrival messages).
+    #[command(subcommand)]
+    Offices(offices::Cmd),
 }
 
 fn socket_path(cli: &Cli) -> Result<PathBuf, String> {
@@ -63,6 +67,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Ops(c) => ops::run(&client, c, cli.json).await,
         Command::Shop(c) => shops::run(&client, c, cli.json).await,
         Command::Parcels(c) => parcels::run(&client, c, cli.json).await,
+        Command::Offices(c) => offices::run(&client, c, cli.json).await,
     }
 }
 
