@@ -5,6 +5,7 @@
 mod harness;
 
 mod api;
+mod carriers_17track;
 mod carriers_batch;
 mod carriers_russian_post;
 mod carriers_support;
@@ -12,4 +13,5 @@ mod config;
 mod crash;
 mod fakes;
 mod lifecycle;
+mod offices;
 mod supervision;

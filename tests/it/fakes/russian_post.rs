@@ -1,7 +1,8 @@
 //! A fake Russian Post tracking service: `POST /rtm34` (SOAP 1.2: `getOperationHistory`,
 //! `PostalOrderEventsForMail`) and `POST /fc` (SOAP 1.1: `getTicket`, `getResponseByTicket`),
 //! answering from the fixtures, checking the credentials in the body as the real one does, and
-//! failing on request (500, garbage, a hang, `AuthorizationFault`, the limit fault).
+//! failing on request (500, garbage, a hang, the limit fault). Wrong credentials get
+//! `AuthorizationFault`, as from the real service.
 
 use super::{Server, fixture, scan};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -30,8 +31,6 @@ pub enum Fault {
     Garbage,
     /// No answer for this long.
     Hang(Duration),
-    /// `AuthorizationFault`.
-    Auth,
     /// The daily limit fault.
     Limit,
 }
@@ -41,8 +40,6 @@ pub enum Fault {
 pub struct Seen {
     /// When it arrived.
     pub at: Instant,
-    /// `/rtm34` or `/fc`.
-    pub path: String,
     /// The operation element's local name.
     pub op: String,
     /// The number asked about (single access).
@@ -104,7 +101,6 @@ async fn fail(f: Fault, soap12: bool) -> HttpResponse {
             actix_web::rt::time::sleep(d).await;
             xml(200, t, String::new())
         }
-        Fault::Auth => xml(500, t, fixture("russian_post/fault_auth.xml")),
         Fault::Limit => xml(500, t, fixture("russian_post/fault_limit.xml")),
     }
 }
@@ -139,7 +135,6 @@ async fn rtm34(
         let mut s = state.lock().unwrap();
         s.seen.push(Seen {
             at: Instant::now(),
-            path: "/rtm34".into(),
             op: op.clone(),
             barcode: barcode.clone(),
             barcodes: Vec::new(),
@@ -232,7 +227,6 @@ async fn fc(
     let mut s = state.lock().unwrap();
     s.seen.push(Seen {
         at: Instant::now(),
-        path: "/fc".into(),
         op: op.clone(),
         barcode: None,
         barcodes: barcodes.clone(),
@@ -396,11 +390,6 @@ impl FakeRussianPost {
     /// Fails every request this way (or stops failing with `None`).
     pub fn fail_always(&self, fault: Option<Fault>) {
         self.lock().sticky = fault;
-    }
-
-    /// Accepts this password from now on.
-    pub fn accept_password(&self, pw: &str) {
-        self.lock().password = pw.into();
     }
 
     /// Answers "not ready" to the first `n` asks of every ticket.

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 /// The API key the fake accepts (the one the push fixture is signed with).
 pub const TOKEN: &str = "TEST17TOKEN0000000000000000000000";
@@ -17,8 +16,6 @@ pub const TOKEN: &str = "TEST17TOKEN0000000000000000000000";
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Seen {
-    /// When it arrived.
-    pub at: Instant,
     /// `register`, `gettrackinfo`, `stoptrack`.
     pub op: String,
     /// The request's items.
@@ -50,7 +47,6 @@ async fn api(
     let items: Vec<Value> = serde_json::from_slice(&body).unwrap_or_default();
     let mut s = state.lock().unwrap();
     s.seen.push(Seen {
-        at: Instant::now(),
         op: op.clone(),
         items: items.clone(),
     });
@@ -162,13 +158,6 @@ impl FakeTrack17 {
             })
             .collect();
         self.lock().infos.insert(number.into(), (seq, 0));
-    }
-
-    /// Marks a number as registered already.
-    pub fn registered(&self, number: &str) {
-        self.lock()
-            .registered
-            .insert(number.into(), json!({"number": number}));
     }
 
     /// How a number was registered, if it was.
