@@ -131,3 +131,112 @@ impl PollContext {
         Ok(keep)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::carriers::apply::Applier;
+    use crate::carriers::poll::Streak;
+    use crate::carriers::sandbox::Sandbox;
+    use crate::carriers::{Gate, TrackReport};
+    use crate::daemon::clock::Clock;
+    use crate::domain::carrier::CarrierId;
+    use crate::domain::intake::{ParcelDraft, validate};
+    use crate::domain::parcel::{CarrierEvent, Office};
+    use crate::domain::shop::ShopId;
+    use crate::domain::status::Status;
+    use crate::health::Health;
+    use crate::store::test_support::temp_store;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_short_budget_keeps_the_waiting_parcels_for_tonight() {
+        let (_dir, store) = temp_store();
+        let settings = crate::config::parse(
+            "[carriers.sandbox]\ndaily_limit = 3\nwindow = \"always\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let polling = settings.carriers[&CarrierId::Sandbox].clone();
+        let clock = Clock::system();
+        let health = Arc::new(Health::default());
+        let ctx = PollContext {
+            store: store.clone(),
+            clock: clock.clone(),
+            carrier: Arc::new(Sandbox::new(clock.clone())),
+            applier: Applier::new(store.clone(), &settings),
+            gate: Arc::new(Gate::new(
+                CarrierId::Sandbox,
+                polling.rate,
+                polling.daily_limit,
+                store.clone(),
+                settings.daemon.timezone.clone(),
+                clock.clone(),
+                health.clone(),
+            )),
+            slots: Arc::new(tokio::sync::Semaphore::new(1)),
+            health,
+            streak: Arc::new(Mutex::new(Streak::default())),
+            cancel: tokio_util::sync::CancellationToken::new(),
+            settings: polling.clone(),
+        };
+        store
+            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
+            .unwrap();
+        let now = clock.now();
+        let earlier = now - Duration::from_secs(60);
+        for n in 1..=5 {
+            let v = validate(&ParcelDraft {
+                track: format!("SANDBOX-ARRIVED-{n}"),
+                ..ParcelDraft::default()
+            })
+            .unwrap();
+            store
+                .intake(&ShopId::from_trusted("acme"), &v, earlier, earlier)
+                .unwrap();
+        }
+        // Two of them wait at the office (and are due again now).
+        for n in [2, 4] {
+            let report = TrackReport {
+                events: vec![CarrierEvent {
+                    at: earlier,
+                    status: Status::ArrivedAtPickup,
+                    code: "8/2".into(),
+                    description: String::new(),
+                    office: Some(Office::default()),
+                }],
+                ..TrackReport::default()
+            };
+            let track = format!("SANDBOX-ARRIVED-{n}");
+            let mut due = polling.clone();
+            due.poll_every = Duration::from_secs(1);
+            ctx.applier
+                .apply("acme", &track, report, earlier, &due)
+                .unwrap();
+        }
+        // One request is spent already: two are left for five parcels.
+        ctx.gate.pass().await.unwrap();
+        ctx.plan_night(now).await.unwrap();
+        let (_, tomorrow) = budget_period(&polling.window, &ctx.applier.tz, now);
+        for n in 1..=5 {
+            let p = store
+                .parcel("acme", &format!("SANDBOX-ARRIVED-{n}"))
+                .unwrap()
+                .unwrap();
+            let at = p.next_poll_at.unwrap();
+            if n == 2 || n == 4 {
+                assert!(at <= now, "parcel {n} stays due tonight: {at}");
+            } else {
+                assert!(at >= tomorrow, "parcel {n} moves to the next day: {at}");
+            }
+        }
+        // Planned once per period.
+        let moved = store.parcel("acme", "SANDBOX-ARRIVED-1").unwrap().unwrap();
+        ctx.plan_night(now).await.unwrap();
+        assert_eq!(
+            store.parcel("acme", "SANDBOX-ARRIVED-1").unwrap().unwrap(),
+            moved
+        );
+    }
+}

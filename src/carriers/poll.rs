@@ -126,7 +126,7 @@ impl PollContext {
         .await?;
         let mut live = Vec::new();
         for p in loaded.into_iter().flatten() {
-            if wants_poll(&p, now, self.applier.cod_follow_up) {
+            if wants_poll(&p, now, self.cod_follow_up()) {
                 live.push(p);
             } else {
                 // Finished: never asked about again.
@@ -177,6 +177,16 @@ impl PollContext {
             summary.add(self.ask_all(live, size).await?);
         }
         Ok(summary)
+    }
+
+    /// How long delivered parcels with unconfirmed cash on delivery are still asked about: only
+    /// carriers that report payments ask.
+    fn cod_follow_up(&self) -> std::time::Duration {
+        if self.carrier.id() == crate::domain::carrier::CarrierId::RussianPost {
+            self.applier.cod_follow_up
+        } else {
+            std::time::Duration::ZERO
+        }
     }
 
     /// How many parcels one request or ticket carries.

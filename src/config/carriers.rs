@@ -440,4 +440,38 @@ mod tests {
             .is_ok()
         );
     }
+
+    #[test]
+    fn the_shipped_carrier_sections_are_valid_when_enabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "x").unwrap();
+        for file in ["config/parceld.toml", "config/parceld.system.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text
+                .replace("enabled = false", "enabled = true")
+                .replace("batch = false", "batch = true");
+            let text = text
+                .lines()
+                .map(|l| {
+                    if l.starts_with("password_file") || l.starts_with("token_file") {
+                        format!(
+                            "{} = {:?}",
+                            l.split(' ').next().unwrap(),
+                            pw.display().to_string()
+                        )
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let s = parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+            let rp = s.russian_post.as_ref().unwrap();
+            assert!(rp.batch.is_some());
+            assert_eq!(s.carriers[&CarrierId::RussianPost].daily_limit, Some(100));
+            assert!(s.track17.as_ref().unwrap().webhook);
+        }
+    }
 }

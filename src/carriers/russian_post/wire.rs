@@ -132,24 +132,24 @@ pub fn fault(body: &Element) -> Option<WireError> {
     let Some(detail) = detail else {
         return Some(WireError::Fault(reason));
     };
-    for d in &detail.children {
-        let text = if d.text().is_empty() {
-            reason.clone()
-        } else {
-            d.text().to_string()
-        };
-        let in_data = d.ns.as_deref() == Some(DATA);
-        return Some(match d.name.as_str() {
-            "AuthorizationFaultReason" if in_data && is_limit(&text) => WireError::Limit(text),
-            "AuthorizationFaultReason" if in_data => WireError::Auth(text),
-            "OperationHistoryFaultReason" if in_data => WireError::Operation(text),
-            "LanguageFaultReason" if in_data => WireError::Language(text),
-            _ if is_limit(&text) => WireError::Limit(text),
-            _ if text.to_lowercase().contains("авторизац") => WireError::Auth(text),
-            _ => WireError::Fault(format!("{}: {text}", d.name)),
-        });
-    }
-    Some(WireError::Fault(reason))
+    let Some(d) = detail.children.first() else {
+        return Some(WireError::Fault(reason));
+    };
+    let text = if d.text().is_empty() {
+        reason.clone()
+    } else {
+        d.text().to_string()
+    };
+    let in_data = d.ns.as_deref() == Some(DATA);
+    Some(match d.name.as_str() {
+        "AuthorizationFaultReason" if in_data && is_limit(&text) => WireError::Limit(text),
+        "AuthorizationFaultReason" if in_data => WireError::Auth(text),
+        "OperationHistoryFaultReason" if in_data => WireError::Operation(text),
+        "LanguageFaultReason" if in_data => WireError::Language(text),
+        _ if is_limit(&text) => WireError::Limit(text),
+        _ if text.to_lowercase().contains("авторизац") => WireError::Auth(text),
+        _ => WireError::Fault(format!("{}: {text}", d.name)),
+    })
 }
 
 /// The SOAP body of a document, or why there is none.

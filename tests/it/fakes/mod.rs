@@ -83,10 +83,7 @@ pub fn scan(xml: &str) -> Vec<Node> {
     reader.config_mut().expand_empty_elements = true;
     let mut out: Vec<Node> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
-    loop {
-        let Ok((ns, ev)) = reader.read_resolved_event() else {
-            break;
-        };
+    while let Ok((ns, ev)) = reader.read_resolved_event() {
         let ns = match ns {
             ResolveResult::Bound(n) => Some(n.0.to_string()),
             _ => None,
