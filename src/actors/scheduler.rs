@@ -79,9 +79,14 @@ fn lease_for(svc: &Services, carrier: CarrierId) -> Duration {
 }
 
 fn cap_for(svc: &Services, carrier: CarrierId) -> usize {
-    svc.settings
-        .polling_for(carrier)
-        .map_or(100, |c| (c.concurrency * 100).clamp(100, 5_000))
+    svc.settings.polling_for(carrier).map_or(100, |c| {
+        if c.tickets {
+            // A few tickets' worth: they wait for their answers without holding a slot.
+            (c.batch_size * 4).clamp(100, 12_000)
+        } else {
+            (c.concurrency * 100).clamp(100, 5_000)
+        }
+    })
 }
 
 /// The poller (by its carrier) that polls each carrier's parcels: its own, or Russian Post's for

@@ -7,8 +7,7 @@ use super::dto::{CsvProblemView, DirectoryOfficeView, OfficesImported};
 use super::error::ApiError;
 use super::{AppState, Caller, read_body};
 use crate::domain::offices::{self, OfficeEntry};
-use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 /// Registers the office directory routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -16,23 +15,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/offices/{index}", web::get().to(get));
 }
 
-/// The query of `POST /v1/offices`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImportQuery {
-    /// Drop offices that are not in the file.
-    #[serde(default)]
-    pub replace: bool,
+/// Reads `?replace=true|false`, the only query `POST /v1/offices` takes.
+fn replace_flag(query: &str) -> Result<bool, ApiError> {
+    let mut replace = false;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=').unwrap_or((pair, "true")) {
+            ("replace", "true" | "1") => replace = true,
+            ("replace", "false" | "0") => replace = false,
+            ("replace", v) => {
+                return Err(ApiError::invalid_field(
+                    "replace",
+                    format!("{v:?} is not true or false"),
+                ));
+            }
+            (k, _) => {
+                return Err(ApiError::invalid_field(
+                    k,
+                    "unknown query parameter; only replace=true|false",
+                ));
+            }
+        }
+    }
+    Ok(replace)
 }
 
 /// `POST /v1/offices` (control socket only): the body is the CSV file.
 pub async fn import(
     caller: Caller,
+    req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.operator_only()?;
+    let replace = replace_flag(req.query_string())?;
     let body = read_body(payload, state.svc.settings.api.max_body).await?;
     let entries = match offices::parse_csv(&body) {
         Ok(e) => e,
@@ -51,7 +66,6 @@ pub async fn import(
         }
     };
     let store = state.svc.store.clone();
-    let replace = query.replace;
     let n = entries.len();
     let total = web::block(move || {
         let total = store.import_offices(&entries, replace)?;

@@ -1,8 +1,9 @@
 //! The gate every request to a carrier passes: the daily budget (counted in the store, so a
 //! restart does not hand out a fresh day) and the rate limiter (governor).
 //!
-//! The limiter spaces requests by the configured period plus a 2% margin, so that jitter on the
-//! way can never make the carrier see more than the rate in any span of time.
+//! The limiter spaces requests by the configured period plus a 5% margin, so that jitter on the
+//! way (a request delayed more than the ones after it) does not make the carrier see more than
+//! the rate in any span of time.
 
 use super::CarrierError;
 use crate::config::Rate;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 /// The rate limit for a carrier: at most `rate`, with a margin against jitter, no bursts.
 pub fn quota(rate: Rate) -> Quota {
-    let per = rate.per.as_nanos().saturating_mul(102) / 100;
+    let per = rate.per.as_nanos().saturating_mul(105) / 100;
     let period = per / u128::from(rate.count.get());
     let period = Duration::from_nanos(u64::try_from(period).unwrap_or(u64::MAX).max(1));
     Quota::with_period(period)
@@ -130,6 +131,6 @@ mod tests {
     fn the_quota_keeps_a_margin() {
         let q = quota(crate::config::values::rate("5/s").unwrap());
         assert_eq!(q.burst_size().get(), 1);
-        assert_eq!(q.replenish_interval(), Duration::from_millis(204));
+        assert_eq!(q.replenish_interval(), Duration::from_millis(210));
     }
 }

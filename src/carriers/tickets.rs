@@ -27,13 +27,15 @@ fn queries(t: &Ticket) -> Vec<TrackQuery> {
 }
 
 impl PollContext {
-    /// Asks about parcels through tickets, one per batch, and follows each to its answer.
+    /// Asks about parcels through tickets, one per batch: every ticket is asked for first (and
+    /// its parcels leased to it), then all are followed to their answers at once.
     pub(super) async fn poll_tickets(
         &self,
         tc: &dyn TicketCarrier,
         parcels: Vec<Parcel>,
     ) -> Result<PollSummary, StoreError> {
         let mut summary = PollSummary::default();
+        let mut open = Vec::new();
         for chunk in parcels.chunks(self.batch_size()) {
             let qs: Vec<TrackQuery> = chunk.iter().map(TrackQuery::for_parcel).collect();
             let slot = self.slots.acquire().await;
@@ -81,7 +83,11 @@ impl PollContext {
             })
             .await?;
             tracing::info!(carrier = self.carrier.id().as_str(), ticket = %id, parcels = chunk.len(), ask_at = %ticket.ask_at, "Batch ticket issued");
-            summary.add(self.follow_ticket(tc, ticket).await?);
+            open.push(ticket);
+        }
+        let runs = open.into_iter().map(|t| self.follow_ticket(tc, t));
+        for r in futures_util::future::join_all(runs).await {
+            summary.add(r?);
         }
         Ok(summary)
     }

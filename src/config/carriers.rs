@@ -254,13 +254,15 @@ impl Validator<'_> {
         let russian_post = match rp {
             Some(r) if r.enabled.unwrap_or(true) => {
                 let polling = polling_keys!(r);
-                let s = self.polling(
+                let mut s = self.polling(
                     CarrierId::RussianPost,
                     &polling,
                     PollingDefaults::RUSSIAN_POST,
                 )?;
+                let rp = self.russian_post(r)?;
+                s.tickets = rp.batch.is_some();
                 carriers.insert(CarrierId::RussianPost, s);
-                Some(self.russian_post(r)?)
+                Some(rp)
             }
             _ => None,
         };

@@ -235,6 +235,9 @@ pub struct PollingSettings {
     pub retry_base: Duration,
     /// The longest retry delay.
     pub retry_cap: Duration,
+    /// Whether batches go out as tickets answered much later (Russian Post's batch access), so
+    /// that many more parcels are in flight at once.
+    pub tickets: bool,
 }
 
 /// When and how often notifications are tried.
@@ -667,6 +670,7 @@ impl Validator<'_> {
             return Err(self.err(&key("retry_cap"), "must not be shorter than retry_base"));
         }
         Ok(PollingSettings {
+            tickets: false,
             carrier,
             rate: self.value(&key("rate"), &p.rate, defaults.rate, values::rate)?,
             concurrency: self.nonzero(&key("concurrency"), p.concurrency, defaults.concurrency)?,

@@ -578,4 +578,143 @@ mod tests {
         );
         assert_eq!(r.cod_paid_at, Some("2025-03-11T10:45:00Z".parse().unwrap()));
     }
+
+    fn fixture(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/carriers/russian_post")
+            .join(name);
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// An envelope's body with the indentation between elements dropped.
+    fn body(doc: &str) -> xml::Element {
+        fn trim(e: &mut xml::Element) {
+            e.text = e.text.trim().to_string();
+            e.children.iter_mut().for_each(trim);
+        }
+        let mut b = wire::soap_body(doc).unwrap();
+        trim(&mut b);
+        b
+    }
+
+    fn from_fixture(name: &str, asked: &str) -> TrackReport {
+        let records = wire::parse_history(&fixture(name)).unwrap();
+        report(asked, records.into_iter().map(Op::from))
+    }
+
+    #[test]
+    fn the_fixtures_give_their_paths() {
+        let last = |r: &TrackReport| r.events.last().map(|e| e.status);
+        let r = from_fixture("history_accepted.xml", "10100012000016");
+        assert_eq!((r.events.len(), last(&r)), (1, Some(Status::Accepted)));
+        let r = from_fixture("history_in_transit.xml", "10100012000016");
+        assert_eq!(last(&r), Some(Status::InTransit));
+        let r = from_fixture("history_arrived.xml", "10100012000016");
+        assert_eq!(last(&r), Some(Status::ArrivedAtPickup));
+        let office = r.events[2].office.clone().unwrap();
+        assert_eq!(
+            (office.index.as_deref(), office.name.as_str()),
+            (Some("630099"), "Новосибирск 630099")
+        );
+        let r = from_fixture("history_delivered.xml", "10100012000016");
+        assert_eq!(last(&r), Some(Status::Delivered));
+        let r = from_fixture("history_returned.xml", "10100012000023");
+        let statuses: Vec<Status> = r.events.iter().map(|e| e.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                Status::Accepted,
+                Status::ArrivedAtPickup,
+                Status::Returning,
+                Status::ArrivedAtPickup,
+                Status::ReturnedToSender
+            ]
+        );
+        let r = from_fixture("history_lost.xml", "10100012000061");
+        assert_eq!(last(&r), Some(Status::Lost));
+        let r = from_fixture("history_renumbered.xml", "10100012000047");
+        assert_eq!(
+            r.new_track.map(|t| t.as_str().to_string()).as_deref(),
+            Some("10100012000054")
+        );
+        let r = from_fixture("history_arrived_variant.xml", "10100012000078");
+        assert_eq!(
+            last(&r),
+            Some(Status::ArrivedAtPickup),
+            "sorted by UTC time"
+        );
+        assert!(
+            wire::parse_history(&fixture("history_empty.xml"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(matches!(
+            wire::parse_history(&fixture("fault_auth.xml")),
+            Err(WireError::Auth(_))
+        ));
+        assert!(matches!(
+            wire::parse_history(&fixture("fault_limit.xml")),
+            Err(WireError::Limit(_))
+        ));
+        assert!(matches!(
+            wire::parse_history(&fixture("fault_malformed_barcode.xml")),
+            Err(WireError::Operation(_))
+        ));
+        let cod = wire::parse_cod(&fixture("cod_events.xml")).unwrap();
+        assert_eq!(cod.len(), 2);
+        // The documented request reads back as ours does.
+        let ours = body(&wire::history_request(
+            "10100012000016",
+            "RUS",
+            "shop_login",
+            "shop_password",
+        ));
+        let theirs = body(&fixture("request_history.xml"));
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn batch_fixtures() {
+        assert_eq!(
+            batch::parse_ticket(&fixture("fc_ticket.xml")).unwrap(),
+            Ok("20250312031500123SHOP_LOGIN".into())
+        );
+        let e = batch::parse_ticket(&fixture("fc_ticket_error.xml"))
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(batch_error(&e), CarrierError::LimitExhausted(_)));
+        let batch::BatchAnswer::Ready(items) =
+            batch::parse_answer(&fixture("fc_ready.xml")).unwrap()
+        else {
+            panic!("ready")
+        };
+        assert_eq!(items.len(), 3);
+        let r = report(
+            "10100012000016",
+            items[0].operations.iter().cloned().map(Op::from),
+        );
+        assert_eq!(r.events.last().map(|e| e.status), Some(Status::Delivered));
+        assert!(matches!(
+            batch::parse_answer(&fixture("fc_not_ready.xml")).unwrap(),
+            batch::BatchAnswer::Error(batch::BatchError {
+                id: batch::ERROR_NOT_READY,
+                ..
+            })
+        ));
+        assert!(matches!(
+            batch::parse_answer(&fixture("fc_expired.xml")).unwrap(),
+            batch::BatchAnswer::Error(batch::BatchError {
+                id: batch::ERROR_EXPIRED,
+                ..
+            })
+        ));
+        // The documented requests read back as ours do.
+        let ours = body(&batch::ticket_request(
+            &["10100012000016", "EE123456785RU", "10100012000030"],
+            "RUS",
+            "shop_login",
+            "shop_password",
+        ));
+        assert_eq!(ours, body(&fixture("fc_request_ticket.xml")));
+    }
 }

@@ -449,4 +449,59 @@ mod tests {
         assert_eq!(carrier_code("EE123456785CN"), Some(CHINA_EMS));
         assert_eq!(carrier_code("LK035658376US"), None);
     }
+
+    fn fixture(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/carriers/track17")
+            .join(name);
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    #[test]
+    fn the_fixtures_map_to_our_statuses() {
+        let info = |name: &str| {
+            let d = envelope(200, &fixture(name)).unwrap();
+            d.accepted[0].track_info.clone().unwrap()
+        };
+        let last = |r: &TrackReport| r.events.last().map(|e| e.status);
+        let r = report(&info("info_received.json"), true);
+        assert_eq!(last(&r), Some(Status::Registered));
+        let r = report(&info("in_transit.json"), true);
+        assert_eq!(r.events.len(), 3, "events of every provider, once each");
+        assert_eq!(last(&r), Some(Status::InTransit));
+        assert_eq!(r.handed_to, None, "only China Post reports");
+        let i = info("available_for_pickup.json");
+        let r = report(&i, true);
+        assert_eq!(last(&r), Some(Status::ArrivedAtPickup));
+        assert_eq!(
+            r.handed_to,
+            Some(CarrierId::RussianPost),
+            "Russian Post reports it"
+        );
+        assert_eq!(
+            r.events[0].office.as_ref().and_then(|o| o.index.as_deref()),
+            Some("630099")
+        );
+        assert_eq!(report(&i, false).handed_to, None);
+        assert!(!finished(&i));
+        assert!(finished(&info("delivered.json")));
+        let r = report(&info("returned.json"), true);
+        assert_eq!(last(&r), Some(Status::ReturnedToSender));
+        let d = envelope(200, &fixture("not_registered.json")).unwrap();
+        assert_eq!(d.rejected[0].error.as_ref().unwrap().code, NOT_REGISTERED);
+        assert!(matches!(
+            envelope(401, &fixture("bad_key.json")),
+            Err(CarrierError::Auth(_))
+        ));
+        assert!(matches!(
+            envelope(429, &fixture("rate_limited.json")),
+            Err(CarrierError::RateLimited { .. })
+        ));
+        let d = envelope(200, &fixture("register.json")).unwrap();
+        assert_eq!(d.accepted.len(), 1);
+        assert_eq!(
+            d.rejected[0].error.as_ref().unwrap().code,
+            ALREADY_REGISTERED
+        );
+    }
 }

@@ -38,7 +38,7 @@ impl Server {
             let system = actix_web::rt::System::new();
             system.block_on(async move {
                 let server = HttpServer::new(move || App::new().configure(configure.clone()))
-                    .workers(1)
+                    .workers(2)
                     .disable_signals()
                     .bind("127.0.0.1:0")
                     .expect("bind a fake carrier");
