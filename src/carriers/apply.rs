@@ -9,7 +9,7 @@ use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;
 use crate::domain::outbox::SendTiming;
 use crate::domain::polling::slot;
-use crate::domain::schedule::{DailyWindow, next_poll_after_success};
+use crate::domain::schedule::DailyWindow;
 use crate::store::{Report, ReportOutcome, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -68,8 +68,9 @@ impl Applier {
         track: &str,
         now: Timestamp,
     ) -> Timestamp {
-        let earliest =
-            next_poll_after_success(now, settings.poll_every, &DailyWindow::ALWAYS, &self.tz);
+        let earliest = now
+            .checked_add(settings.poll_every)
+            .unwrap_or(Timestamp::MAX);
         slot(
             &settings.window,
             &self.tz,

@@ -321,6 +321,10 @@ impl PollContext {
                         CarrierError::RateLimited {
                             retry_after: Some(d),
                         } => Some(now + *d),
+                        // Asking again soon will not help: the next regular poll.
+                        CarrierError::Permanent(_) => {
+                            Some(self.applier.next_poll(&self.settings, shop, track, now))
+                        }
                         _ => None,
                     }
                 };

@@ -239,7 +239,11 @@ impl Store {
                 if p.status.is_final() && !p.awaits_cod_payment() {
                     return Ok(Some(false));
                 }
-                if t.leases.get(&key)?.is_some() {
+                if let Some(lease) = t.leases.get(&key)? {
+                    // A parcel in a batch ticket is answered with the ticket: not waited for.
+                    if super::carriers::lease_ticket(&lease).is_some() {
+                        return Ok(Some(false));
+                    }
                     return Ok(None);
                 }
                 let mut q = p.clone();
