@@ -130,7 +130,6 @@ impl PollContext {
                 live.push(p);
             } else {
                 // Finished: never asked about again.
-                summary.skipped += 1;
                 self.defer(&p, None).await?;
             }
         }
