@@ -84,11 +84,17 @@ impl Gate {
         if let Some(b) = self.budget.clone() {
             let day = b.clock.now().to_zoned(b.tz.clone()).date();
             let carrier = self.carrier;
-            let spend =
-                tokio::task::spawn_blocking(move || b.store.spend_budget(carrier, day, b.limit))
-                    .await
-                    .map_err(|e| CarrierError::Transient(format!("budget: {e}")))?
-                    .map_err(|e| CarrierError::Transient(format!("budget: {e}")))?;
+            let spend = tokio::task::spawn_blocking(move || {
+                let spend = b.store.spend_budget(carrier, day, b.limit)?;
+                if b.limit.is_some() {
+                    // Durable before the request leaves: a crash cannot hand it out twice.
+                    b.store.flush()?;
+                }
+                Ok::<_, crate::store::StoreError>(spend)
+            })
+            .await
+            .map_err(|e| CarrierError::Transient(format!("budget: {e}")))?
+            .map_err(|e| CarrierError::Transient(format!("budget: {e}")))?;
             match spend {
                 Spend::Allowed { used } => {
                     self.health.carrier(carrier, |s| s.requests_today = used);

@@ -115,10 +115,15 @@ impl PollContext {
         Ok(summary)
     }
 
+    /// Saves a ticket's next ask, durably: after a crash the carrier is not asked sooner.
     async fn save_ticket(&self, t: &Ticket) -> Result<(), StoreError> {
         let store = self.store.clone();
         let t = t.clone();
-        blocking(move || store.update_ticket(&t)).await
+        blocking(move || {
+            store.update_ticket(&t)?;
+            store.flush().map(|_| ())
+        })
+        .await
     }
 
     async fn close_ticket(&self, t: &Ticket) -> Result<(), StoreError> {
