@@ -716,5 +716,11 @@ mod tests {
             "shop_password",
         ));
         assert_eq!(ours, body(&fixture("fc_request_ticket.xml")));
+        let ours = body(&batch::answer_request(
+            "20250312031500123SHOP_LOGIN",
+            "shop_login",
+            "shop_password",
+        ));
+        assert_eq!(ours, body(&fixture("fc_request_answer.xml")));
     }
 }
