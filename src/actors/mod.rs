@@ -142,7 +142,8 @@ pub async fn blocking<T: Send + 'static>(
 pub struct Actors {
     /// The scheduler.
     pub scheduler: Addr<scheduler::Scheduler>,
-    /// The pollers, by carrier.
+    /// The pollers, by carrier (EMS parcels go to Russian Post's, see
+    /// [`Settings::polling_for`](crate::config::Settings::polling_for)).
     pub pollers: BTreeMap<CarrierId, Addr<poller::Poller>>,
     /// The reminder timer.
     pub reminder: Addr<reminder::ReminderTimer>,
@@ -204,6 +205,11 @@ pub fn start(
         let Some(settings) = svc.settings.carriers.get(&id).cloned() else {
             continue;
         };
+        if let Err(e) =
+            crate::carriers::restore_pause(&svc.store, &svc.health, &*c, svc.clock.now())
+        {
+            tracing::error!(carrier = id.as_str(), error = %e, "Cannot read the carrier's pause");
+        }
         let s = svc.clone();
         let addr = Supervisor::start_in_arbiter(&poll_arbiter.handle(), move |_| {
             poller::Poller::new(s, c, settings)

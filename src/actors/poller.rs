@@ -2,14 +2,15 @@
 //! poll loop ([`crate::carriers::poll`]) with the carrier's rate limiter and concurrency cap.
 
 use super::{Drain, InFlight, Ping, Services};
-use crate::carriers::Carrier;
-use crate::carriers::poll::{PollContext, PollSummary};
+use crate::carriers::apply::Applier;
+use crate::carriers::poll::{PollContext, PollSummary, Streak};
+use crate::carriers::{Carrier, Gate};
 use crate::config::PollingSettings;
 use crate::store::DueItem;
 use actix::prelude::*;
-use governor::RateLimiter;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 /// Poll these parcels.
 #[derive(Message, Debug, Clone)]
@@ -29,16 +30,25 @@ pub struct Poller {
 impl Poller {
     /// A poller for one carrier.
     pub fn new(svc: Arc<Services>, carrier: Arc<dyn Carrier>, settings: PollingSettings) -> Self {
+        let gate = Gate::new(
+            carrier.id(),
+            settings.rate,
+            settings.daily_limit,
+            svc.store.clone(),
+            svc.settings.daemon.timezone.clone(),
+            svc.clock.clone(),
+            svc.health.clone(),
+        );
         let poll = PollContext {
             store: svc.store.clone(),
             clock: svc.clock.clone(),
-            limiter: Arc::new(RateLimiter::direct(settings.rate.quota())),
+            gate: Arc::new(gate),
             slots: Arc::new(Semaphore::new(settings.concurrency)),
             carrier,
-            rules: svc.settings.rules.clone(),
-            tz: svc.settings.daemon.timezone.clone(),
-            send_window: svc.settings.notify.send_window,
+            applier: Applier::new(svc.store.clone(), &svc.settings),
             health: svc.health.clone(),
+            streak: Arc::new(Mutex::new(Streak::default())),
+            cancel: CancellationToken::new(),
             settings,
         };
         Poller {
@@ -52,8 +62,30 @@ impl Poller {
 impl Actor for Poller {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Self::Context) {
-        tracing::info!(carrier = self.poll.carrier.id().as_str(), rate = %self.poll.settings.rate, window = %self.poll.settings.window, "Poller started");
+    fn started(&mut self, ctx: &mut Self::Context) {
+        tracing::info!(carrier = self.poll.carrier.id().as_str(), rate = %self.poll.settings.rate, window = %self.poll.settings.window, daily_limit = ?self.poll.settings.daily_limit, "Poller started");
+        if self.poll.carrier.tickets().is_some() {
+            // Batch tickets that were open when the daemon stopped: wait for their answers.
+            let poll = self.poll.clone();
+            let guard = self.inflight.enter();
+            ctx.spawn(
+                async move {
+                    let r = poll.resume_tickets().await;
+                    drop(guard);
+                    r
+                }
+                .into_actor(self)
+                .map(|res, act, ctx| {
+                    if let Err(e) = res {
+                        tracing::error!(carrier = act.poll.carrier.id().as_str(), error = %e, "Cannot resume batch tickets; restarting");
+                        act.svc.health.store_failed(act.svc.clock.now(), e.to_string());
+                        ctx.stop();
+                    } else {
+                        act.svc.notifier.wake_senders();
+                    }
+                }),
+            );
+        }
     }
 }
 
@@ -108,6 +140,8 @@ impl Handler<Drain> for Poller {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _: Drain, _: &mut Self::Context) -> Self::Result {
+        // Waits for batch answers end here; their tickets stay in the store.
+        self.poll.cancel.cancel();
         let inflight = self.inflight.clone();
         Box::pin(async move { inflight.idle().await })
     }

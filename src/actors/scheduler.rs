@@ -2,7 +2,8 @@
 //! carriers' pollers (leasing them in the store so they are not handed out twice) and due
 //! reminders to the reminder timer. It re-arms itself with `notify_later`; there are no
 //! free-running intervals. Each poller gets a bounded amount of work at a time, so a night with
-//! a million due parcels does not pile up in memory.
+//! a million due parcels does not pile up in memory. A carrier's parcels go to the poller that
+//! polls them (EMS parcels to Russian Post's), all in one batch.
 
 use super::poller::{PollParcels, Poller};
 use super::reminder::{FireReminders, ReminderTimer};
@@ -72,23 +73,36 @@ struct Allowance {
 fn lease_for(svc: &Services, carrier: CarrierId) -> Duration {
     let timeout = svc
         .settings
-        .carriers
-        .get(&carrier)
+        .polling_for(carrier)
         .map_or(Duration::from_secs(60), |c| c.timeout);
     (timeout * 4).max(Duration::from_secs(900))
 }
 
 fn cap_for(svc: &Services, carrier: CarrierId) -> usize {
-    svc.settings
-        .carriers
-        .get(&carrier)
-        .map_or(100, |c| (c.concurrency * 100).clamp(100, 5_000))
+    svc.settings.polling_for(carrier).map_or(100, |c| {
+        if c.tickets {
+            // A few tickets' worth: they wait for their answers without holding a slot.
+            (c.batch_size * 4).clamp(100, 12_000)
+        } else {
+            (c.concurrency * 100).clamp(100, 5_000)
+        }
+    })
+}
+
+/// The poller (by its carrier) that polls each carrier's parcels: its own, or Russian Post's for
+/// EMS.
+fn routes(svc: &Services) -> HashMap<CarrierId, CarrierId> {
+    CarrierId::ALL
+        .into_iter()
+        .filter_map(|c| svc.settings.polling_for(c).map(|p| (c, p.carrier)))
+        .collect()
 }
 
 fn plan(
     store: &Store,
     now: Timestamp,
     mut allowances: HashMap<CarrierId, Allowance>,
+    routes: HashMap<CarrierId, CarrierId>,
 ) -> Result<Dispatch, StoreError> {
     let items = store.due_items(now, SCAN_LIMIT)?;
     let mut d = Dispatch {
@@ -105,17 +119,20 @@ fn plan(
                     d.more = true;
                 }
             }
-            DueKind::Poll => match allowances.get_mut(&item.carrier) {
+            DueKind::Poll => match routes
+                .get(&item.carrier)
+                .and_then(|p| allowances.get_mut(p).map(|a| (*p, a)))
+            {
                 None => {
                     // The carrier is not enabled: look again in an hour.
                     *disabled.entry(item.carrier).or_default() += 1;
                     store.lease_poll(&item, now + Duration::from_secs(3600))?;
                 }
-                Some(a) if a.room == 0 => {}
-                Some(a) => {
+                Some((_, a)) if a.room == 0 => {}
+                Some((poller, a)) => {
                     if store.lease_poll(&item, a.lease_until)? {
                         a.room -= 1;
-                        d.polls.entry(item.carrier).or_default().push(item);
+                        d.polls.entry(poller).or_default().push(item);
                     }
                 }
             },
@@ -250,7 +267,8 @@ impl Handler<Tick> for Scheduler {
         let store = self.svc.store.clone();
         let now = self.svc.clock.now();
         let allowances = self.allowances(now);
-        let fut = blocking(move || plan(&store, now, allowances));
+        let routes = routes(&self.svc);
+        let fut = blocking(move || plan(&store, now, allowances, routes));
         ctx.spawn(fut.into_actor(self).then(|res, act, ctx| {
             let d = match res {
                 Ok(d) => {
@@ -323,10 +341,11 @@ impl Handler<PollNow> for Scheduler {
         let now = store.now();
         let store = self.svc.store.clone();
         let store2 = self.svc.store.clone();
-        let leases: HashMap<CarrierId, Timestamp> = self
-            .pollers
-            .keys()
-            .map(|&c| (c, now + lease_for(&self.svc, c)))
+        let routes = routes(&self.svc);
+        let leases: HashMap<CarrierId, Timestamp> = routes
+            .iter()
+            .filter(|(_, p)| self.pollers.contains_key(p))
+            .map(|(&c, _)| (c, now + lease_for(&self.svc, c)))
             .collect();
         let pollers = self.pollers.clone();
         let draining = self.draining;
@@ -361,7 +380,9 @@ impl Handler<PollNow> for Scheduler {
                         taken
                     };
                     for item in items {
-                        grouped.entry(item.carrier).or_default().push(item);
+                        if let Some(&poller) = routes.get(&item.carrier) {
+                            grouped.entry(poller).or_default().push(item);
+                        }
                     }
                     Ok((grouped, busy))
                 })

@@ -332,6 +332,9 @@ pub struct ParcelView {
     pub arrival: Option<ArrivalView>,
     /// When the cash on delivery was paid.
     pub cod_paid_at: Option<Timestamp>,
+    /// The number the carrier re-registered the parcel under, if it did.
+    #[serde(default)]
+    pub tracked_as: Option<String>,
     /// Next poll.
     pub next_poll_at: Option<Timestamp>,
     /// Next reminder.
@@ -381,6 +384,18 @@ pub struct CarrierHealthView {
     pub last_error: Option<String>,
     /// Paused until.
     pub paused_until: Option<Timestamp>,
+    /// Why it is paused (refused credentials, exhausted limit).
+    #[serde(default)]
+    pub paused_reason: Option<String>,
+    /// Requests made today (the daemon's time zone).
+    #[serde(default)]
+    pub requests_today: u32,
+    /// The daily budget, if any.
+    #[serde(default)]
+    pub daily_limit: Option<u32>,
+    /// Batch tickets the carrier is still preparing answers to.
+    #[serde(default)]
+    pub open_tickets: usize,
 }
 
 /// One channel in the health answer.
@@ -415,4 +430,39 @@ pub struct HealthView {
     pub carriers: BTreeMap<String, CarrierHealthView>,
     /// Channels.
     pub channels: BTreeMap<String, ChannelHealthView>,
+}
+
+/// An office of the post office directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DirectoryOfficeView {
+    /// Postal index.
+    pub index: String,
+    /// Street address.
+    pub address: String,
+    /// Opening hours.
+    pub hours: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+}
+
+/// One bad line of an office directory file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CsvProblemView {
+    /// Line number (1 is the header).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The answer to `POST /v1/offices`: 200 when imported, 422 with the problems (and nothing
+/// imported) otherwise.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct OfficesImported {
+    /// Offices read from the file and stored.
+    pub imported: usize,
+    /// Offices in the directory now.
+    pub total: usize,
+    /// Bad lines.
+    #[serde(default)]
+    pub problems: Vec<CsvProblemView>,
 }

@@ -84,8 +84,13 @@ pub fn hand_over(
             Ok(v) => v,
         };
         let now = clock.now();
-        let first_poll = match settings.carriers.get(&v.carrier) {
-            Some(c) => c.window.next_open(now, &settings.daemon.timezone),
+        let first_poll = match settings.polling_for(v.carrier) {
+            Some(c) => crate::domain::polling::slot(
+                &c.window,
+                &settings.daemon.timezone,
+                now,
+                &crate::carriers::apply::spread_key(shop.id.as_str(), v.track.number.as_str()),
+            ),
             None => {
                 item.warnings.push(format!(
                     "carrier {} is not enabled on this parceld; the parcel will be polled once it is",

@@ -10,12 +10,14 @@ pub mod dto;
 pub mod error;
 pub mod imports;
 pub mod intake;
+mod offices;
 mod ops;
 mod parcels;
 mod plans;
 mod reports;
 pub mod shop_dto;
 mod shops;
+mod webhooks;
 
 use crate::actors::Services;
 use crate::actors::scheduler::Scheduler;
@@ -174,6 +176,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     imports::routes(cfg);
     reports::routes(cfg);
     plans::routes(cfg);
+    offices::routes(cfg);
+    webhooks::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found(
             "no such endpoint; see README.md for the API",

@@ -4,6 +4,7 @@ use super::dto::{CarrierHealthView, ChannelHealthView, HealthView, PollRequest};
 use super::error::ApiError;
 use super::{AppState, Caller, Listener, parse_json, read_body};
 use crate::actors::scheduler::PollNow;
+use crate::domain::carrier::CarrierId;
 use crate::domain::notification::Channel;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::BTreeMap;
@@ -25,11 +26,21 @@ pub async fn health(
     let listener = req.app_data::<Listener>().copied().unwrap_or(Listener::Tcp);
     let store = svc.store.clone();
     let channels: Vec<Channel> = svc.health.channels().keys().copied().collect();
-    let stats = web::block(move || {
-        channels
+    let ids: Vec<CarrierId> = svc.settings.carriers.keys().copied().collect();
+    let today = now.to_zoned(svc.settings.daemon.timezone.clone()).date();
+    let (stats, tickets) = web::block(move || {
+        let stats = channels
             .into_iter()
             .map(|c| store.outbox_stats(c).map(|s| (c, s)))
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Vec<_>, _>>()?;
+        let tickets = ids
+            .into_iter()
+            .map(|c| {
+                let open = store.open_tickets(c)?.len();
+                Ok::<_, crate::store::StoreError>((c, (open, store.budget_used(c, today)?)))
+            })
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        Ok::<_, crate::store::StoreError>((stats, tickets))
     })
     .await??;
     let mut degraded = false;
@@ -59,6 +70,10 @@ pub async fn health(
                     last_success_at: s.last_success_at,
                     last_error: s.last_error,
                     paused_until: s.paused_until.filter(|u| *u > now),
+                    paused_reason: s.paused_reason.filter(|_| paused),
+                    requests_today: tickets.get(&id).map_or(s.requests_today, |t| t.1),
+                    daily_limit: svc.settings.carriers.get(&id).and_then(|c| c.daily_limit),
+                    open_tickets: tickets.get(&id).map_or(0, |t| t.0),
                 },
             )
         })

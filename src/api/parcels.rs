@@ -100,6 +100,7 @@ pub fn view(
                 days_left: lifecycle::days_left(p, now).unwrap_or(0),
             }),
         cod_paid_at: p.cod_paid_at,
+        tracked_as: p.tracked_as.as_ref().map(|t| t.as_str().to_string()),
         next_poll_at: p.next_poll_at,
         next_reminder_at: p.next_reminder_at,
         last_poll_error: p.poll.last_error.clone(),

@@ -55,10 +55,14 @@ fn main() -> ExitCode {
                 }
                 for (id, c) in &s.carriers {
                     println!(
-                        "  carrier: {id} rate {} window {} every {}",
+                        "  carrier: {id} rate {} window {} every {}{}{}",
                         c.rate,
                         c.window,
-                        humantime::format_duration(c.poll_every)
+                        humantime::format_duration(c.poll_every),
+                        c.daily_limit
+                            .map(|l| format!(" daily limit {l}"))
+                            .unwrap_or_default(),
+                        if c.tickets { " batch tickets" } else { "" }
                     );
                 }
                 ExitCode::SUCCESS

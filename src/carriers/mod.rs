@@ -1,35 +1,71 @@
 //! Carriers: the [`Carrier`] interface every carrier implements, and the carriers themselves.
 //!
 //! A carrier turns track numbers into normalised [`CarrierEvent`]s and classifies its failures;
-//! it owns its wire format and nothing else. Rate limits, budgets, windows, retries and the
-//! store belong to the shared poller ([`crate::actors::poller`]), so a new carrier is one module
-//! that speaks its protocol.
+//! it owns its wire format and nothing else. Every request it sends first passes the carrier's
+//! [`Gate`] (rate limit and daily budget). Windows, priorities, retries, pauses, batch tickets
+//! and the store belong to the shared poll loop ([`poll`]), so a new carrier is one module that
+//! speaks its protocol.
+//!
+//! - [`sandbox`]: the model carrier, scripted journeys without a network;
+//! - [`russian_post`]: Russian Post's tracking service (single and batch access, EMS, cash on
+//!   delivery money events);
+//! - [`track17`]: China Post and China EMS through the 17TRACK API, with its push webhook.
 
+pub mod apply;
+pub mod gate;
+pub mod http;
+mod pause;
+mod plan;
 pub mod poll;
+pub mod russian_post;
 pub mod sandbox;
+mod tickets;
+pub mod track17;
+
+pub use gate::Gate;
+pub use pause::restore_pause;
 
 use crate::config::Settings;
 use crate::daemon::clock::Clock;
 use crate::domain::carrier::CarrierId;
-use crate::domain::parcel::CarrierEvent;
+use crate::domain::parcel::{CarrierEvent, Parcel};
 use crate::domain::track::TrackNumber;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A carrier could not be set up (its HTTP client).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up carrier {carrier}: {message}")]
+pub struct BuildError {
+    /// Which carrier.
+    pub carrier: CarrierId,
+    /// Why.
+    pub message: String,
+}
+
 /// The carriers the config enables.
-pub fn build(settings: &Settings, clock: &Clock) -> Vec<Arc<dyn Carrier>> {
-    settings
-        .carriers
-        .keys()
-        .filter_map(|id| -> Option<Arc<dyn Carrier>> {
-            match id {
-                CarrierId::Sandbox => Some(Arc::new(sandbox::Sandbox::new(clock.clone()))),
-                _ => None,
+pub fn build(settings: &Settings, clock: &Clock) -> Result<Vec<Arc<dyn Carrier>>, BuildError> {
+    let mut out: Vec<Arc<dyn Carrier>> = Vec::new();
+    for (id, polling) in &settings.carriers {
+        match id {
+            CarrierId::Sandbox => out.push(Arc::new(sandbox::Sandbox::new(clock.clone()))),
+            CarrierId::RussianPost => {
+                if let Some(rp) = &settings.russian_post {
+                    out.push(Arc::new(russian_post::RussianPost::new(rp, polling)?));
+                }
             }
-        })
-        .collect()
+            CarrierId::ChinaPost => {
+                if let Some(t) = &settings.track17 {
+                    let handoff = t.handoff && settings.russian_post.is_some();
+                    out.push(Arc::new(track17::Track17::new(t, polling, handoff)?));
+                }
+            }
+            CarrierId::Ems => {}
+        }
+    }
+    Ok(out)
 }
 
 /// One parcel to ask about.
@@ -43,6 +79,21 @@ pub struct TrackQuery {
     pub created_at: Timestamp,
     /// Whether cash is due on delivery (carriers that report payment ask for it).
     pub has_cod: bool,
+    /// The parcel was delivered and only its cash-on-delivery payment is still unknown.
+    pub cod_only: bool,
+}
+
+impl TrackQuery {
+    /// The query for a stored parcel.
+    pub fn for_parcel(p: &Parcel) -> TrackQuery {
+        TrackQuery {
+            track: p.carrier_track().clone(),
+            known_events: p.events.len(),
+            created_at: p.created_at,
+            has_cod: !p.cod.is_zero(),
+            cod_only: p.awaits_cod_payment(),
+        }
+    }
 }
 
 /// What a carrier knows about one parcel.
@@ -54,6 +105,8 @@ pub struct TrackReport {
     pub cod_paid_at: Option<Timestamp>,
     /// The carrier re-registered the parcel under this number.
     pub new_track: Option<TrackNumber>,
+    /// The parcel was handed to this carrier, which should be asked from now on.
+    pub handed_to: Option<CarrierId>,
 }
 
 /// Why a carrier could not answer.
@@ -103,15 +156,68 @@ impl CarrierError {
 /// A carrier parceld can poll.
 #[async_trait]
 pub trait Carrier: Send + Sync + 'static {
-    /// Which carrier this is.
+    /// Which carrier this is (its config section and poller).
     fn id(&self) -> CarrierId;
 
-    /// How many parcels one [`Carrier::track`] call may carry.
+    /// The carriers whose parcels this one tracks (Russian Post tracks EMS parcels too).
+    fn serves(&self) -> Vec<CarrierId> {
+        vec![self.id()]
+    }
+
+    /// How many parcels one [`Carrier::track`] call (or one ticket) may carry.
     fn max_batch(&self) -> usize {
         1
     }
 
-    /// Asks about a batch of at most [`Carrier::max_batch`] parcels. The answer has one result
-    /// per query, in order. An error that concerns the whole request is repeated for each.
-    async fn track(&self, queries: &[TrackQuery]) -> Vec<Result<TrackReport, CarrierError>>;
+    /// A fingerprint of the credentials in use: a pause after refused credentials is lifted
+    /// when they change.
+    fn fingerprint(&self) -> String {
+        String::new()
+    }
+
+    /// The two-step batch interface, for carriers that answer batches by ticket.
+    fn tickets(&self) -> Option<&dyn TicketCarrier> {
+        None
+    }
+
+    /// Asks about a batch of at most [`Carrier::max_batch`] parcels; every request passes
+    /// `gate` first. The answer has one result per query, in order. An error that concerns the
+    /// whole request is repeated for each.
+    async fn track(
+        &self,
+        queries: &[TrackQuery],
+        gate: &Gate,
+    ) -> Vec<Result<TrackReport, CarrierError>>;
+}
+
+/// What asking for a ticket's answer found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Collected {
+    /// The carrier is still preparing it: ask again after [`TicketCarrier::ticket_wait`].
+    NotReady,
+    /// The carrier lost or dropped the ticket: ask again with a new one.
+    Gone(String),
+    /// One result per query, in order.
+    Ready(Vec<Result<TrackReport, CarrierError>>),
+}
+
+/// A carrier that answers batches in two steps: a ticket now, the answer later.
+#[async_trait]
+pub trait TicketCarrier: Send + Sync {
+    /// How long to wait after the ticket before asking for the answer, and between asks.
+    fn ticket_wait(&self) -> Duration;
+
+    /// How long the carrier keeps an answer.
+    fn ticket_lifetime(&self) -> Duration;
+
+    /// Asks for a ticket for these parcels.
+    async fn submit(&self, queries: &[TrackQuery], gate: &Gate) -> Result<String, CarrierError>;
+
+    /// Asks for the answer to `ticket`, issued for `queries`.
+    async fn collect(
+        &self,
+        ticket: &str,
+        queries: &[TrackQuery],
+        gate: &Gate,
+    ) -> Result<Collected, CarrierError>;
 }

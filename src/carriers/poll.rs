@@ -1,23 +1,33 @@
-//! The poll loop every carrier shares: batching, the concurrency cap, the rate limiter, the time
-//! limit, applying answers to the store and scheduling the next poll, backoff with jitter after
-//! failures, and pausing a carrier that refused our credentials or ran out of budget.
+//! The poll loop every carrier shares. For a batch of due parcels it:
+//!
+//! 1. once per budget period, plans the night when the daily budget cannot cover every parcel
+//!    due in it ([`super::plan`]);
+//! 2. drops finished parcels (they are never asked about again), and defers everything while
+//!    the carrier is paused (refused credentials, limit exhausted: [`super::pause`]) or held
+//!    back after repeated failures;
+//! 3. when the budget left is short, asks first for the parcels most likely to have moved;
+//! 4. asks the carrier in batches of its size, as many at once as the concurrency cap allows,
+//!    every request through the carrier's [`Gate`] (rate limiter and budget), or through a
+//!    batch ticket for carriers that answer that way ([`super::tickets`]);
+//! 5. applies each answer in one store transaction ([`super::apply`]) and schedules the next
+//!    poll, or records the failure with exponential backoff and full jitter.
 //!
 //! It is plain async code over a [`PollContext`]; the poller actor only feeds it work.
 
-use super::{Carrier, CarrierError, TrackQuery, TrackReport};
+use super::apply::{Applier, spread_key};
+use super::{Carrier, CarrierError, Gate, TrackQuery, TrackReport};
 use crate::config::PollingSettings;
 use crate::daemon::clock::Clock;
-use crate::domain::lifecycle::Rules;
-use crate::domain::outbox::SendTiming;
-use crate::domain::schedule::{DailyWindow, backoff, next_poll_after_success};
+use crate::domain::parcel::Parcel;
+use crate::domain::polling::{slot, wants_poll};
+use crate::domain::schedule::backoff;
 use crate::health::Health;
-use crate::store::{DueItem, Report, Store, StoreError};
-use governor::DefaultDirectRateLimiter;
+use crate::store::{DueItem, Store, StoreError};
+use futures_util::StreamExt;
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 /// Everything a poll needs.
 #[derive(Clone)]
@@ -30,18 +40,28 @@ pub struct PollContext {
     pub carrier: Arc<dyn Carrier>,
     /// Its polling settings.
     pub settings: PollingSettings,
-    /// Lifecycle rules.
-    pub rules: Rules,
-    /// The daemon's time zone (polling windows).
-    pub tz: TimeZone,
-    /// The customers' send window.
-    pub send_window: DailyWindow,
-    /// The carrier's rate limiter.
-    pub limiter: Arc<DefaultDirectRateLimiter>,
+    /// Applies answers to the store.
+    pub applier: Applier,
+    /// The carrier's rate limiter and budget.
+    pub gate: Arc<Gate>,
     /// The carrier's concurrency cap.
     pub slots: Arc<Semaphore>,
     /// The health board.
     pub health: Arc<Health>,
+    /// Failures in a row across parcels, and until when polling is held back.
+    pub streak: Arc<Mutex<Streak>>,
+    /// Cancelled when the daemon drains: waits for batch answers stop (the tickets stay in the
+    /// store and resume at the next start).
+    pub cancel: CancellationToken,
+}
+
+/// Consecutive failed requests of a carrier.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Streak {
+    /// Failed requests in a row.
+    pub failures: u32,
+    /// Polling is held back until then.
+    pub hold_until: Option<Timestamp>,
 }
 
 /// What a poll run did.
@@ -55,7 +75,7 @@ pub struct PollSummary {
     pub messages: usize,
     /// Parcels whose poll failed.
     pub failed: usize,
-    /// Parcels not asked about (deleted, finished, carrier paused).
+    /// Parcels not asked about (deleted, finished, carrier paused, budget short).
     pub skipped: usize,
 }
 
@@ -70,11 +90,14 @@ impl PollSummary {
     }
 }
 
-fn random() -> u64 {
+/// Failures in a row (across parcels) before the whole carrier is held back.
+const HOLD_AFTER: u32 = 3;
+
+pub(super) fn random() -> u64 {
     getrandom::u64().unwrap_or(0x9e37_79b9_7f4a_7c15)
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(f)
@@ -83,200 +106,293 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl PollContext {
-    fn next_success_poll(&self, now: Timestamp) -> Timestamp {
-        next_poll_after_success(
-            now,
-            self.settings.poll_every,
-            &self.settings.window,
-            &self.tz,
-        )
-    }
-
-    /// When polling may resume after the carrier paused itself: the next window opening after
-    /// the current one (or an hour later for an always-open window).
-    fn resume_at(&self, now: Timestamp) -> Timestamp {
-        let w = &self.settings.window;
-        match w.closes_after(now, &self.tz) {
-            Some(close) => w.next_open(close, &self.tz),
-            None => now + Duration::from_secs(3600),
-        }
-    }
-
-    /// Polls some due parcels of this carrier. Store failures end the run with an error; carrier
-    /// failures are recorded on the parcels.
+    /// Polls some due parcels of this carrier. Store failures end the run with an error;
+    /// carrier failures are recorded on the parcels.
     pub async fn poll(&self, items: Vec<DueItem>) -> Result<PollSummary, StoreError> {
         let mut summary = PollSummary::default();
-        let size = self
-            .carrier
-            .max_batch()
-            .min(self.settings.batch_size)
-            .max(1);
-        for chunk in items.chunks(size) {
-            summary.add(self.poll_chunk(chunk.to_vec()).await?);
-        }
-        Ok(summary)
-    }
+        let now = self.clock.now();
+        self.plan_night(now).await?;
 
-    async fn poll_chunk(&self, items: Vec<DueItem>) -> Result<PollSummary, StoreError> {
-        let mut summary = PollSummary::default();
         let store = self.store.clone();
         let keys: Vec<(String, String)> = items
             .iter()
             .map(|i| (i.shop.clone(), i.track.clone()))
             .collect();
-        let parcels = blocking(move || {
+        let loaded = blocking(move || {
             keys.iter()
                 .map(|(s, t)| store.parcel(s, t))
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
-        let mut queries = Vec::new();
-        for p in parcels.into_iter().flatten() {
-            if p.status.is_final() {
-                summary.skipped += 1;
-                continue;
+        let mut live = Vec::new();
+        for p in loaded.into_iter().flatten() {
+            if wants_poll(&p, now, self.cod_follow_up()) {
+                live.push(p);
+            } else {
+                // Finished: never asked about again.
+                self.defer(&p, None).await?;
             }
-            queries.push((
-                p.shop.as_str().to_string(),
-                TrackQuery {
-                    track: p.track.clone(),
-                    known_events: p.events.len(),
-                    created_at: p.created_at,
-                    has_cod: !p.cod.is_zero(),
-                },
-            ));
         }
-        summary.skipped = items.len() - queries.len();
-        if queries.is_empty() {
+        summary.skipped = items.len() - live.len();
+        if live.is_empty() {
             return Ok(summary);
         }
 
-        let now = self.clock.now();
-        let status = self.health.carrier_status(self.carrier.id());
-        if let Some(until) = status.paused_until.filter(|u| *u > now) {
+        if let Some(until) = self.paused_until(now) {
             // Paused: move these parcels to when polling resumes, without asking.
-            for (shop, q) in &queries {
-                self.fail(shop, q.track.as_str(), "carrier paused", Some(until))
-                    .await?;
+            for p in &live {
+                let at = self.spread(p, until);
+                self.fail(
+                    p.shop.as_str(),
+                    p.track.as_str(),
+                    "carrier paused",
+                    Some(at),
+                )
+                .await?;
             }
-            summary.skipped += queries.len();
+            summary.skipped += live.len();
+            return Ok(summary);
+        }
+        if let Some(until) = self.held_until(now) {
+            for p in &live {
+                self.defer(p, Some(self.spread(p, until))).await?;
+            }
+            summary.skipped += live.len();
             return Ok(summary);
         }
 
+        let live = self.fit_budget(live, now, &mut summary).await?;
         if crate::faults::hit("poller.panic") {
             panic!("fault point poller.panic");
         }
-        let _slot = self.slots.acquire().await;
-        self.limiter.until_ready().await;
-        let id = self.carrier.id();
-        self.health.carrier(id, |s| {
-            s.requests_today = s.requests_today.saturating_add(1)
-        });
-        let only: Vec<TrackQuery> = queries.iter().map(|(_, q)| q.clone()).collect();
-        let answers: Vec<Result<TrackReport, CarrierError>> =
-            match tokio::time::timeout(self.settings.timeout, self.carrier.track(&only)).await {
-                Ok(a) if a.len() == only.len() => a,
+
+        if let Some(tc) = self.carrier.tickets() {
+            let (single, batch): (Vec<Parcel>, Vec<Parcel>) =
+                live.into_iter().partition(|p| p.awaits_cod_payment());
+            summary.add(self.poll_tickets(tc, batch).await?);
+            summary.add(self.ask_all(single, 1).await?);
+        } else {
+            let size = self.batch_size();
+            summary.add(self.ask_all(live, size).await?);
+        }
+        Ok(summary)
+    }
+
+    /// How long delivered parcels with unconfirmed cash on delivery are still asked about: only
+    /// carriers that report payments ask.
+    fn cod_follow_up(&self) -> std::time::Duration {
+        if self.carrier.id() == crate::domain::carrier::CarrierId::RussianPost {
+            self.applier.cod_follow_up
+        } else {
+            std::time::Duration::ZERO
+        }
+    }
+
+    /// How many parcels one request or ticket carries.
+    pub(super) fn batch_size(&self) -> usize {
+        self.carrier
+            .max_batch()
+            .min(self.settings.batch_size)
+            .max(1)
+    }
+
+    async fn ask_all(&self, parcels: Vec<Parcel>, size: usize) -> Result<PollSummary, StoreError> {
+        let chunks: Vec<Vec<Parcel>> = parcels.chunks(size).map(<[Parcel]>::to_vec).collect();
+        let results: Vec<Result<PollSummary, StoreError>> = futures_util::stream::iter(chunks)
+            .map(|c| self.ask(c))
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let mut summary = PollSummary::default();
+        for r in results {
+            summary.add(r?);
+        }
+        Ok(summary)
+    }
+
+    /// Asks the carrier about one batch and records the answers.
+    async fn ask(&self, parcels: Vec<Parcel>) -> Result<PollSummary, StoreError> {
+        let mut summary = PollSummary::default();
+        let now = self.clock.now();
+        if let Some(until) = self.paused_until(now).or_else(|| self.held_until(now)) {
+            for p in &parcels {
+                self.defer(p, Some(self.spread(p, until))).await?;
+            }
+            summary.skipped += parcels.len();
+            return Ok(summary);
+        }
+        let queries: Vec<TrackQuery> = parcels.iter().map(TrackQuery::for_parcel).collect();
+        let slot = self.slots.acquire().await;
+        let limit = self.settings.timeout * 4;
+        let answers =
+            match tokio::time::timeout(limit, self.carrier.track(&queries, &self.gate)).await {
+                Ok(a) if a.len() == queries.len() => a,
                 Ok(a) => vec![
                     Err(CarrierError::Transient(format!(
                         "the carrier answered {} results for {} numbers",
                         a.len(),
-                        only.len()
+                        queries.len()
                     )));
-                    only.len()
+                    queries.len()
                 ],
                 Err(_) => vec![
                     Err(CarrierError::Transient(format!(
                         "no answer within {}",
-                        humantime::format_duration(self.settings.timeout)
+                        humantime::format_duration(limit)
                     )));
-                    only.len()
+                    queries.len()
                 ],
             };
-        drop(_slot);
+        drop(slot);
+        self.record_streak(&answers);
+        for (p, answer) in parcels.iter().zip(answers) {
+            summary.add(
+                self.settle(p.shop.as_str(), p.track.as_str(), answer)
+                    .await?,
+            );
+        }
+        Ok(summary)
+    }
 
+    /// Records one parcel's answer: applies a report, or the failure.
+    pub(super) async fn settle(
+        &self,
+        shop: &str,
+        track: &str,
+        answer: Result<TrackReport, CarrierError>,
+    ) -> Result<PollSummary, StoreError> {
+        let mut summary = PollSummary {
+            polled: 1,
+            ..PollSummary::default()
+        };
+        let id = self.carrier.id();
         let now = self.clock.now();
-        for ((shop, q), answer) in queries.into_iter().zip(answers) {
-            summary.polled += 1;
-            match answer {
-                Ok(report) => {
-                    metrics::counter!("parceld_polls_total", "carrier" => id.as_str(), "outcome" => "ok").increment(1);
-                    self.health.carrier(id, |s| s.last_success_at = Some(now));
-                    let store = self.store.clone();
-                    let rules = self.rules.clone();
-                    let window = self.send_window;
-                    let next = self.next_success_poll(now);
-                    let track = q.track.as_str().to_string();
-                    let report = Report {
-                        events: report.events,
-                        cod_paid_at: report.cod_paid_at,
-                        new_track: report.new_track,
-                    };
-                    let outcome = blocking(move || {
-                        store.apply_report(
-                            &shop,
-                            &track,
-                            &report,
-                            now,
-                            &rules,
-                            next,
-                            &SendTiming { window: &window },
-                        )
-                    })
-                    .await?;
-                    if let Some(o) = outcome {
-                        if o.new_events > 0 {
-                            summary.changed += 1;
-                            metrics::counter!("parceld_carrier_events_total", "carrier" => id.as_str()).increment(o.new_events as u64);
-                        }
-                        if let Some(prev) = o.previous_status {
-                            tracing::info!(
-                                carrier = id.as_str(),
-                                track = q.track.as_str(),
-                                from = prev.as_str(),
-                                to = o.status.as_str(),
-                                messages = o.messages,
-                                "Parcel status changed"
-                            );
-                        }
-                        summary.messages += o.messages;
+        match answer {
+            Ok(report) => {
+                metrics::counter!("parceld_polls_total", "carrier" => id.as_str(), "outcome" => "ok").increment(1);
+                self.unpaused();
+                self.health.carrier(id, |s| s.last_success_at = Some(now));
+                let applier = self.applier.clone();
+                let own = self.settings.clone();
+                let (s, t) = (shop.to_string(), track.to_string());
+                let handed_to = report.handed_to;
+                let outcome = blocking(move || applier.apply(&s, &t, report, now, &own)).await?;
+                if let Some(o) = outcome {
+                    if o.new_events > 0 {
+                        summary.changed += 1;
+                        metrics::counter!("parceld_carrier_events_total", "carrier" => id.as_str())
+                            .increment(o.new_events as u64);
                     }
+                    if let Some(prev) = o.previous_status {
+                        tracing::info!(
+                            carrier = id.as_str(),
+                            track,
+                            from = prev.as_str(),
+                            to = o.status.as_str(),
+                            messages = o.messages,
+                            "Parcel status changed"
+                        );
+                    }
+                    if let Some(to) = handed_to.filter(|c| self.applier.targets.contains_key(c)) {
+                        tracing::info!(
+                            carrier = id.as_str(),
+                            track,
+                            to = to.as_str(),
+                            "Parcel handed to another carrier; its poller continues"
+                        );
+                    }
+                    summary.messages += o.messages;
                 }
-                Err(e) => {
-                    summary.failed += 1;
-                    metrics::counter!("parceld_polls_total", "carrier" => id.as_str(), "outcome" => e.kind()).increment(1);
-                    self.health.carrier(id, |s| {
-                        s.last_error = Some(e.to_string());
-                        s.last_error_at = Some(now);
-                    });
-                    let pause_until = if e.stops_carrier() {
-                        let until = self.resume_at(now);
-                        tracing::error!(carrier = id.as_str(), error = %e, resume_at = %until, "Carrier polling paused");
-                        metrics::counter!("parceld_carrier_pauses_total", "carrier" => id.as_str())
-                            .increment(1);
-                        self.health.carrier(id, |s| {
-                            s.paused_until = Some(until);
-                            s.paused_reason = Some(e.to_string());
-                        });
-                        Some(until)
-                    } else {
-                        tracing::warn!(carrier = id.as_str(), track = q.track.as_str(), error = %e, "Poll failed");
-                        match &e {
-                            CarrierError::RateLimited {
-                                retry_after: Some(d),
-                            } => Some(now + *d),
-                            _ => None,
+            }
+            Err(e) => {
+                summary.failed += 1;
+                metrics::counter!("parceld_polls_total", "carrier" => id.as_str(), "outcome" => e.kind()).increment(1);
+                self.health.carrier(id, |s| {
+                    s.last_error = Some(e.to_string());
+                    s.last_error_at = Some(now);
+                });
+                let at = if e.stops_carrier() {
+                    let until = self.pause(&e, now).await?;
+                    Some(self.spread_key(shop, track, until))
+                } else {
+                    tracing::warn!(carrier = id.as_str(), track, error = %e, "Poll failed");
+                    match &e {
+                        CarrierError::RateLimited {
+                            retry_after: Some(d),
+                        } => Some(now + *d),
+                        // Asking again soon will not help: the next regular poll.
+                        CarrierError::Permanent(_) => {
+                            Some(self.applier.next_poll(&self.settings, shop, track, now))
                         }
-                    };
-                    self.fail(&shop, q.track.as_str(), &e.to_string(), pause_until)
-                        .await?;
-                }
+                        _ => None,
+                    }
+                };
+                self.fail(shop, track, &e.to_string(), at).await?;
             }
         }
         Ok(summary)
     }
 
+    fn record_streak(&self, answers: &[Result<TrackReport, CarrierError>]) {
+        let failed = !answers.is_empty()
+            && answers.iter().all(|a| {
+                matches!(
+                    a,
+                    Err(CarrierError::Transient(_) | CarrierError::RateLimited { .. })
+                )
+            });
+        let mut s = self.streak.lock().unwrap_or_else(|p| p.into_inner());
+        if !failed {
+            *s = Streak::default();
+            return;
+        }
+        s.failures = s.failures.saturating_add(1);
+        if s.failures >= HOLD_AFTER {
+            let pause = backoff(
+                s.failures - HOLD_AFTER + 1,
+                self.settings.retry_base,
+                self.settings.retry_cap,
+                random(),
+            );
+            let until = self.clock.now() + pause;
+            s.hold_until = Some(until);
+            tracing::warn!(
+                carrier = self.carrier.id().as_str(),
+                failures = s.failures,
+                until = %until,
+                "The carrier keeps failing; holding its polls back"
+            );
+        }
+    }
+
+    fn held_until(&self, now: Timestamp) -> Option<Timestamp> {
+        let s = self.streak.lock().unwrap_or_else(|p| p.into_inner());
+        s.hold_until.filter(|u| *u > now)
+    }
+
+    /// Where in the carrier's window a parcel goes when it may be polled from `at` on.
+    pub(super) fn spread(&self, p: &Parcel, at: Timestamp) -> Timestamp {
+        self.spread_key(p.shop.as_str(), p.track.as_str(), at)
+    }
+
+    pub(super) fn spread_key(&self, shop: &str, track: &str, at: Timestamp) -> Timestamp {
+        slot(
+            &self.settings.window,
+            &self.applier.tz,
+            at,
+            &spread_key(shop, track),
+        )
+    }
+
+    /// Moves a parcel's next poll without asking and without counting a failure.
+    pub(super) async fn defer(&self, p: &Parcel, at: Option<Timestamp>) -> Result<(), StoreError> {
+        let store = self.store.clone();
+        let (shop, track) = (p.shop.as_str().to_string(), p.track.as_str().to_string());
+        blocking(move || store.defer_poll(&shop, &track, at).map(|_| ())).await
+    }
+
     /// Records a failed poll; the next one is `at` or after a backoff.
-    async fn fail(
+    pub(super) async fn fail(
         &self,
         shop: &str,
         track: &str,

@@ -14,7 +14,7 @@
 //! The step played is the number of events parceld already knows, so the journey survives
 //! restarts with nothing kept in memory; each event is stamped with the time it was played.
 
-use super::{Carrier, CarrierError, TrackQuery, TrackReport};
+use super::{Carrier, CarrierError, Gate, TrackQuery, TrackReport};
 use crate::domain::carrier::CarrierId;
 use crate::domain::parcel::{CarrierEvent, Office};
 use crate::domain::status::Status;
@@ -167,7 +167,15 @@ impl Carrier for Sandbox {
         100
     }
 
-    async fn track(&self, queries: &[TrackQuery]) -> Vec<Result<TrackReport, CarrierError>> {
+    async fn track(
+        &self,
+        queries: &[TrackQuery],
+        gate: &Gate,
+    ) -> Vec<Result<TrackReport, CarrierError>> {
+        // One "request" per batch, as a real carrier would be asked.
+        if let Err(e) = gate.pass().await {
+            return vec![Err(e); queries.len()];
+        }
         let now = self.clock.now();
         queries
             .iter()

@@ -5,6 +5,7 @@
 //! Every error names the file and the key (`rules.reminder_every`) and says what was wrong, both
 //! when the daemon starts and in `parceld check-config`.
 
+pub mod carriers;
 pub mod shopside;
 pub mod values;
 
@@ -118,6 +119,8 @@ struct RawRules {
 #[serde(deny_unknown_fields)]
 struct RawCarriers {
     sandbox: Option<RawPolling>,
+    russian_post: Option<carriers::RawRussianPost>,
+    china_post: Option<carriers::RawChinaPost>,
 }
 
 /// The keys every carrier has.
@@ -242,6 +245,9 @@ pub struct PollingSettings {
     pub retry_base: Duration,
     /// The longest retry delay.
     pub retry_cap: Duration,
+    /// Whether batches go out as tickets answered much later (Russian Post's batch access), so
+    /// that many more parcels are in flight at once.
+    pub tickets: bool,
 }
 
 /// When and how often notifications are tried.
@@ -316,6 +322,10 @@ pub struct Settings {
     pub rules: Rules,
     /// Enabled carriers.
     pub carriers: BTreeMap<CarrierId, PollingSettings>,
+    /// Russian Post's service, when enabled.
+    pub russian_post: Option<carriers::RussianPostSettings>,
+    /// 17TRACK (China Post), when enabled.
+    pub track17: Option<carriers::Track17Settings>,
     /// Notification retry and timing.
     pub notify: NotifySettings,
     /// E-mail, if enabled.
@@ -336,6 +346,18 @@ impl Settings {
     /// The sled database directory.
     pub fn db_path(&self) -> PathBuf {
         self.daemon.state_dir.join("db")
+    }
+
+    /// The polling settings of the poller that asks about `carrier`'s parcels: its own, or
+    /// Russian Post's for EMS.
+    pub fn polling_for(&self, carrier: CarrierId) -> Option<&PollingSettings> {
+        match carrier {
+            CarrierId::Ems if self.russian_post.as_ref().is_some_and(|r| r.ems) => {
+                self.carriers.get(&CarrierId::RussianPost)
+            }
+            CarrierId::Ems => None,
+            c => self.carriers.get(&c),
+        }
     }
 }
 
@@ -532,6 +554,11 @@ impl Validator<'_> {
             let s = self.polling(CarrierId::Sandbox, p, PollingDefaults::SANDBOX)?;
             carriers.insert(CarrierId::Sandbox, s);
         }
+        let (russian_post, track17) = self.real_carriers(
+            &raw.carriers.russian_post,
+            &raw.carriers.china_post,
+            &mut carriers,
+        )?;
 
         let n = &raw.notify;
         let notify = NotifySettings {
@@ -630,6 +657,8 @@ impl Validator<'_> {
             api,
             rules,
             carriers,
+            russian_post,
+            track17,
             notify,
             email,
             sms,
@@ -663,6 +692,7 @@ impl Validator<'_> {
             return Err(self.err(&key("retry_cap"), "must not be shorter than retry_base"));
         }
         Ok(PollingSettings {
+            tickets: false,
             carrier,
             rate: self.value(&key("rate"), &p.rate, defaults.rate, values::rate)?,
             concurrency: self.nonzero(&key("concurrency"), p.concurrency, defaults.concurrency)?,

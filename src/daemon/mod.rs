@@ -130,7 +130,8 @@ pub fn run(settings: Settings) -> Result<(), DaemonError> {
         .ok();
     let transports = crate::notify::transports(&settings)
         .map_err(io("cannot set up the notification transports"))?;
-    let carriers = crate::carriers::build(&settings, &clock);
+    let carriers =
+        crate::carriers::build(&settings, &clock).map_err(|e| DaemonError::Other(e.to_string()))?;
 
     let system = actix::System::new();
     system.block_on(async move {

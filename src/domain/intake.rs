@@ -247,6 +247,7 @@ pub fn upsert(
             unsubscribed: Vec::new(),
             cod_paid_at: None,
             previous_tracks: Vec::new(),
+            tracked_as: None,
         })),
         Some(p) => {
             let same = p.carrier == v.carrier

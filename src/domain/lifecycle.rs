@@ -362,6 +362,7 @@ mod tests {
             unsubscribed: vec![],
             cod_paid_at: None,
             previous_tracks: vec![],
+            tracked_as: None,
         }
     }
 

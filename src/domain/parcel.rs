@@ -176,8 +176,11 @@ pub struct Parcel {
     /// When the cash-on-delivery money was paid at the office.
     #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
     pub cod_paid_at: Option<Timestamp>,
-    /// Earlier track numbers, when the carrier re-registered the parcel under a new one.
+    /// Numbers the carrier knew the parcel by before it re-registered it under `tracked_as`.
     pub previous_tracks: Vec<TrackNumber>,
+    /// The number the carrier knows the parcel by now, when it re-registered it under a new one
+    /// (Russian Post's 8/26); polls ask for this number. The parcel keeps its key `track`.
+    pub tracked_as: Option<TrackNumber>,
 }
 
 impl Parcel {
@@ -198,6 +201,16 @@ impl Parcel {
                 self.status,
                 Status::ArrivedAtPickup | Status::DeliveryFailed
             )
+    }
+
+    /// The number to ask the carrier for: the one it re-registered the parcel under, if any.
+    pub fn carrier_track(&self) -> &TrackNumber {
+        self.tracked_as.as_ref().unwrap_or(&self.track)
+    }
+
+    /// Whether it was delivered with cash on delivery that the carrier has not reported paid.
+    pub fn awaits_cod_payment(&self) -> bool {
+        self.status == Status::Delivered && !self.cod.is_zero() && self.cod_paid_at.is_none()
     }
 
     /// Whether the customer can still be told anything on this channel.

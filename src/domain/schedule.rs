@@ -98,6 +98,25 @@ impl DailyWindow {
     }
 }
 
+impl DailyWindow {
+    /// The last time the window opened at or before `at`; `None` for an always-open window.
+    pub fn last_open(&self, at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
+        if self.is_always() {
+            return None;
+        }
+        let today = at.to_zoned(tz.clone()).date();
+        (0..3).find_map(|back: i64| {
+            let date = today.checked_sub(back.days()).ok()?;
+            let ts = date
+                .to_datetime(self.start)
+                .to_zoned(tz.clone())
+                .ok()?
+                .timestamp();
+            (ts <= at).then_some(ts)
+        })
+    }
+}
+
 fn parse_hhmm(s: &str) -> Option<Option<Time>> {
     let (h, m) = s.split_once(':')?;
     if h.is_empty() || h.len() > 2 || m.len() != 2 {

@@ -10,11 +10,13 @@
 //! | `due`      | time(8) kind(1) shop `\0` track                             | carrier        |
 //! | `outbox`   | shop `\0` track `\0` parcel id(8) kind(1) occurrence(4) channel(1) | entry   |
 //! | `queue`    | channel(1) state(1) time(8) outbox key                      | empty          |
-//! | `leases`   | shop `\0` track (a poll in flight)                          | lease end(8)   |
+//! | `leases`   | shop `\0` track (a poll in flight)                          | lease end(8), or lease end(8) `T` ticket key for a parcel in a batch ticket |
 //! | `usage`    | shop `\0` month (`2026-11`)                                 | new parcels(8) |
 //! | `reports`  | shop `\0` day (`2026-11-25`)                                | sent at(8)     |
 //! | `tombstones` | shop (being erased)                                       | since(8)       |
-//! | `meta`     | name                                                        | value          |
+//! | `tickets`  | carrier tag(1) ticket id                                    | ticket record  |
+//! | `offices`  | postal index                                                | office entry   |
+//! | `meta`     | name: `schema_version`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>` | value |
 
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::{DeliveryState, OutboxEntry, OutboxKey};

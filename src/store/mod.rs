@@ -7,14 +7,17 @@
 //!
 //! All calls block: actors call them through `spawn_blocking`.
 
+mod carriers;
 pub mod codec;
 pub mod keys;
+mod offices;
 mod outbox;
 mod parcels;
 mod polling;
 mod shopdata;
 pub(crate) mod shops;
 
+pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
 pub use outbox::{Claim, OutboxStats};
 pub use parcels::{Admission, ParcelFilter, ParcelPage, Stored};
@@ -34,6 +37,9 @@ pub(crate) mod versions {
     pub const SHOP: u8 = 1;
     pub const PARCEL: u8 = 1;
     pub const OUTBOX: u8 = 1;
+    pub const OFFICE: u8 = 1;
+    pub const TICKET: u8 = 1;
+    pub const PAUSE: u8 = 1;
 }
 
 /// Something went wrong in the store.
@@ -192,7 +198,8 @@ macro_rules! trees {
 }
 
 trees!(
-    shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones
+    shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
+    tickets, offices
 );
 
 impl Store {
@@ -296,6 +303,9 @@ impl Store {
 }
 
 impl Tx<'_> {
+    /// Keeps a due entry in step with a parcel's schedule; `retag` rewrites it even at the same
+    /// time (the parcel moved to another carrier).
+    #[allow(clippy::too_many_arguments)]
     fn put_due(
         &self,
         old: Option<jiff::Timestamp>,
@@ -304,8 +314,9 @@ impl Tx<'_> {
         shop: &str,
         track: &str,
         carrier_tag: &[u8],
+        retag: bool,
     ) -> TxResult<()> {
-        if old == new {
+        if old == new && !retag {
             return Ok(());
         }
         if let Some(at) = old {

@@ -88,6 +88,7 @@ impl Tx<'_> {
             }
         }
         let tag = tag(new);
+        let retag = old.is_some_and(|p| p.carrier != new.carrier);
         self.put_due(
             old.and_then(|p| p.next_poll_at),
             new.next_poll_at,
@@ -95,6 +96,7 @@ impl Tx<'_> {
             shop,
             track,
             &tag,
+            retag,
         )?;
         self.put_due(
             old.and_then(|p| p.next_reminder_at),
@@ -103,6 +105,7 @@ impl Tx<'_> {
             shop,
             track,
             &tag,
+            retag,
         )?;
         Ok(())
     }
@@ -265,7 +268,15 @@ impl Store {
                 t.by_order.remove(keys::order(shop, o, track))?;
             }
             let tag = tag(&p);
-            t.put_due(p.next_poll_at, None, keys::DueKind::Poll, shop, track, &tag)?;
+            t.put_due(
+                p.next_poll_at,
+                None,
+                keys::DueKind::Poll,
+                shop,
+                track,
+                &tag,
+                false,
+            )?;
             t.put_due(
                 p.next_reminder_at,
                 None,
@@ -273,6 +284,7 @@ impl Store {
                 shop,
                 track,
                 &tag,
+                false,
             )?;
             for k in &entries {
                 if let Some(e) = t.get_entry(k)?

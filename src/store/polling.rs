@@ -9,6 +9,7 @@ use crate::domain::lifecycle::{self, Rules};
 use crate::domain::notification::Intent;
 use crate::domain::outbox::{self, SendTiming};
 use crate::domain::parcel::{CarrierEvent, Parcel};
+use crate::domain::polling;
 use crate::domain::shop::Shop;
 use crate::domain::status::Status;
 use crate::domain::track::TrackNumber;
@@ -53,8 +54,13 @@ pub struct Report {
     pub events: Vec<CarrierEvent>,
     /// When the cash on delivery was paid, if the carrier says so.
     pub cod_paid_at: Option<Timestamp>,
-    /// The carrier re-registered the parcel under this number.
+    /// The carrier re-registered the parcel under this number: poll it by that number.
     pub new_track: Option<TrackNumber>,
+    /// The parcel continues with this carrier (e.g. handed from 17TRACK to Russian Post).
+    pub carrier: Option<CarrierId>,
+    /// How long a delivered parcel with unconfirmed cash on delivery is still polled (zero:
+    /// not at all).
+    pub cod_follow_up: std::time::Duration,
 }
 
 impl Tx<'_> {
@@ -82,6 +88,13 @@ impl Tx<'_> {
         let Some(shop) = self.shop_record(parcel.shop.as_str())? else {
             return Ok(0);
         };
+        // The message names the office as the directory knows it, even if the directory was
+        // loaded after the parcel arrived.
+        let mut parcel = parcel.clone();
+        if let Some(a) = parcel.arrival.as_mut() {
+            self.complete_office(&mut a.office)?;
+        }
+        let parcel = &parcel;
         let mut created = 0;
         for intent in intents {
             for entry in outbox::plan(parcel, &shop, *intent, now, timing) {
@@ -168,6 +181,12 @@ impl Store {
                 self.t.leases.remove(&k)?;
                 continue;
             };
+            if let Some(ticket) = super::carriers::lease_ticket(&until)
+                && self.ticket_open(ticket)?
+            {
+                // The carrier is preparing a batch answer for it; the ticket resumes.
+                continue;
+            }
             let until = keys::read_time(&until);
             let released = self.tx(|t| {
                 t.leases.remove(&*k)?;
@@ -197,7 +216,7 @@ impl Store {
     ) -> Result<LiveLease, StoreError> {
         let mut targets = Vec::new();
         self.for_each_parcel(shop, |p| {
-            if !p.status.is_final() {
+            if !p.status.is_final() || p.awaits_cod_payment() {
                 targets.push((
                     p.shop.as_str().to_string(),
                     p.track.as_str().to_string(),
@@ -217,10 +236,14 @@ impl Store {
                     return Ok(Some(false));
                 };
                 let key = keys::parcel(&shop, &track);
-                if p.status.is_final() {
+                if p.status.is_final() && !p.awaits_cod_payment() {
                     return Ok(Some(false));
                 }
-                if t.leases.get(&key)?.is_some() {
+                if let Some(lease) = t.leases.get(&key)? {
+                    // A parcel in a batch ticket is answered with the ticket: not waited for.
+                    if super::carriers::lease_ticket(&lease).is_some() {
+                        return Ok(Some(false));
+                    }
                     return Ok(None);
                 }
                 let mut q = p.clone();
@@ -268,25 +291,37 @@ impl Store {
                 return Ok(None);
             };
             let mut p = old.clone();
-            let outcome = lifecycle::apply_events(&mut p, report.events.clone(), now, rules);
+            let mut events = report.events.clone();
+            for e in &mut events {
+                if let Some(o) = e.office.as_mut() {
+                    t.complete_office(o)?;
+                }
+            }
+            let outcome = lifecycle::apply_events(&mut p, events, now, rules);
             if let (Some(paid), None) = (report.cod_paid_at, p.cod_paid_at) {
                 p.cod_paid_at = Some(paid);
                 p.updated_at = now;
             }
             if let Some(new_track) = &report.new_track
+                && new_track != p.carrier_track()
                 && new_track != &p.track
                 && !p.previous_tracks.contains(new_track)
             {
-                p.previous_tracks.push(new_track.clone());
+                p.previous_tracks.push(p.carrier_track().clone());
+                p.tracked_as = Some(new_track.clone());
+                p.updated_at = now;
+            }
+            if let Some(c) = report.carrier
+                && c != p.carrier
+            {
+                p.carrier = c;
+                p.updated_at = now;
             }
             p.poll.last_polled_at = Some(now);
             p.poll.failures = 0;
             p.poll.last_error = None;
-            p.next_poll_at = if p.status.is_final() {
-                None
-            } else {
-                Some(next_poll)
-            };
+            p.next_poll_at =
+                polling::wants_poll(&p, now, report.cod_follow_up).then_some(next_poll);
             let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
             t.put_parcel(Some(&old), &p)?;
             t.leases.remove(keys::parcel(shop, track))?;
@@ -314,7 +349,7 @@ impl Store {
             let mut p = old.clone();
             p.poll.failures = p.poll.failures.saturating_add(1);
             p.poll.last_error = Some(error.chars().take(500).collect());
-            if !p.status.is_final() {
+            if !p.status.is_final() || p.awaits_cod_payment() {
                 p.next_poll_at = Some(next_poll(p.poll.failures));
             }
             t.put_parcel(Some(&old), &p)?;

@@ -6,9 +6,15 @@ mod harness;
 mod shopside_support;
 
 mod api;
+mod carriers_17track;
+mod carriers_batch;
+mod carriers_russian_post;
+mod carriers_support;
 mod config;
 mod crash;
+mod fakes;
 mod import;
 mod lifecycle;
+mod offices;
 mod reports;
 mod supervision;

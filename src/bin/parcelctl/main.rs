@@ -2,6 +2,7 @@
 //! human-readable table, or the API's JSON with `--json`. Each area of commands is a module.
 
 mod imports;
+mod offices;
 mod ops;
 mod parcels;
 mod plans;
@@ -45,6 +46,9 @@ enum Command {
     Imports(imports::Cmd),
     #[command(flatten)]
     Reports(reports::Cmd),
+    /// Manage the post office directory (addresses and opening hours for arrival messages).
+    #[command(subcommand)]
+    Offices(offices::Cmd),
 }
 
 fn socket_path(cli: &Cli) -> Result<PathBuf, String> {
@@ -72,6 +76,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Parcels(c) => parcels::run(&client, c, cli.json).await,
         Command::Imports(c) => imports::run(&client, c, cli.json).await,
         Command::Reports(c) => reports::run(&client, c, cli.json).await,
+        Command::Offices(c) => offices::run(&client, c, cli.json).await,
     }
 }
 

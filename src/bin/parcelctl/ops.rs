@@ -41,13 +41,29 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 println!("store error: {err}");
             }
             table(
-                &["CARRIER", "STATE", "LAST SUCCESS", "LAST ERROR"],
+                &[
+                    "CARRIER",
+                    "STATE",
+                    "REQUESTS TODAY",
+                    "LAST SUCCESS",
+                    "LAST ERROR",
+                ],
                 h.carriers
                     .iter()
                     .map(|(n, c)| {
+                        let state = match (&c.paused_until, &c.paused_reason) {
+                            (Some(u), Some(r)) => {
+                                format!("{} until {} ({r})", c.state, ts(&Some(*u)))
+                            }
+                            _ => c.state.clone(),
+                        };
                         vec![
                             n.clone(),
-                            c.state.clone(),
+                            state,
+                            match c.daily_limit {
+                                Some(l) => format!("{}/{l}", c.requests_today),
+                                None => c.requests_today.to_string(),
+                            },
                             ts(&c.last_success_at),
                             opt(&c.last_error),
                         ]

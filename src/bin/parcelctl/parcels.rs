@@ -143,10 +143,16 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 opt(&p.customer.email)
             );
             println!(
-                "cod:       {} ₽   contents: {}",
+                "cod:       {} ₽{}   contents: {}",
                 p.cod_amount,
+                p.cod_paid_at
+                    .map(|t| format!(", paid on {}", t.strftime("%Y-%m-%d")))
+                    .unwrap_or_default(),
                 opt(&p.contents)
             );
+            if let Some(n) = &p.tracked_as {
+                println!("now:       tracked as {n} (the carrier re-registered it)");
+            }
             if let Some(a) = &p.arrival {
                 println!(
                     "waiting:   {} {} ({}), until {} ({} days left)",

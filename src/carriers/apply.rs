@@ -1,0 +1,126 @@
+//! Applying what a carrier said about one parcel, the same way whether the answer came from a
+//! poll, a batch ticket or a carrier's push: the store transaction that merges the events,
+//! moves the parcel to the carrier it was handed to, schedules its next poll in that carrier's
+//! window and queues the notifications.
+
+use super::TrackReport;
+use crate::config::{PollingSettings, Settings};
+use crate::domain::carrier::CarrierId;
+use crate::domain::lifecycle::Rules;
+use crate::domain::outbox::SendTiming;
+use crate::domain::polling::slot;
+use crate::domain::schedule::DailyWindow;
+use crate::store::{Report, ReportOutcome, Store, StoreError};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Applies carrier answers to the store. Its calls block.
+#[derive(Clone)]
+pub struct Applier {
+    /// The store.
+    pub store: Store,
+    /// Lifecycle rules.
+    pub rules: Rules,
+    /// The daemon's time zone (polling windows).
+    pub tz: TimeZone,
+    /// The customers' send window.
+    pub send_window: DailyWindow,
+    /// The polling settings of every carrier parcels may be with, EMS included.
+    pub targets: Arc<BTreeMap<CarrierId, PollingSettings>>,
+    /// How long a delivered parcel with unconfirmed cash on delivery is still polled.
+    pub cod_follow_up: Duration,
+}
+
+/// The key parcels are spread over a window by.
+pub fn spread_key(shop: &str, track: &str) -> String {
+    format!("{shop}/{track}")
+}
+
+impl Applier {
+    /// An applier for the daemon's settings.
+    pub fn new(store: Store, settings: &Settings) -> Applier {
+        let targets = CarrierId::ALL
+            .into_iter()
+            .filter_map(|c| settings.polling_for(c).map(|p| (c, p.clone())))
+            .collect();
+        Applier {
+            store,
+            rules: settings.rules.clone(),
+            tz: settings.daemon.timezone.clone(),
+            send_window: settings.notify.send_window,
+            targets: Arc::new(targets),
+            cod_follow_up: settings
+                .russian_post
+                .as_ref()
+                .filter(|r| r.cod_events)
+                .map_or(Duration::ZERO, |r| r.cod_follow_up),
+        }
+    }
+
+    /// When a parcel polled successfully at `now` under `settings` is polled next.
+    pub fn next_poll(
+        &self,
+        settings: &PollingSettings,
+        shop: &str,
+        track: &str,
+        now: Timestamp,
+    ) -> Timestamp {
+        let earliest = now
+            .checked_add(settings.poll_every)
+            .unwrap_or(Timestamp::MAX);
+        slot(
+            &settings.window,
+            &self.tz,
+            earliest,
+            &spread_key(shop, track),
+        )
+    }
+
+    /// Applies `report` about the parcel `shop`/`track`, answered by the carrier polled with
+    /// `own`. Returns `None` if the parcel is gone.
+    pub fn apply(
+        &self,
+        shop: &str,
+        track: &str,
+        report: TrackReport,
+        now: Timestamp,
+        own: &PollingSettings,
+    ) -> Result<Option<ReportOutcome>, StoreError> {
+        let handoff = report.handed_to.filter(|c| {
+            self.targets
+                .get(c)
+                .is_some_and(|t| t.carrier != own.carrier)
+        });
+        let next = match handoff.and_then(|c| self.targets.get(&c)) {
+            // The new carrier is asked soon, in its own window.
+            Some(t) => slot(&t.window, &self.tz, now, &spread_key(shop, track)),
+            None => self.next_poll(own, shop, track, now),
+        };
+        let cod_follow_up = if own.carrier == CarrierId::RussianPost || handoff.is_some() {
+            self.cod_follow_up
+        } else {
+            Duration::ZERO
+        };
+        let report = Report {
+            events: report.events,
+            cod_paid_at: report.cod_paid_at,
+            new_track: report.new_track,
+            carrier: handoff,
+            cod_follow_up,
+        };
+        self.store.apply_report(
+            shop,
+            track,
+            &report,
+            now,
+            &self.rules,
+            next,
+            &SendTiming {
+                window: &self.send_window,
+            },
+        )
+    }
+}

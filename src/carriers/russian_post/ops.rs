@@ -1,0 +1,343 @@
+//! Russian Post's operation codes: every operation type (OperType) and attribute (OperAttr)
+//! mapped to what it means for parceld, following the service's dictionary "Коды операций над
+//! отправлениями и атрибутов операций".
+//!
+//! Keys are the numeric ids, never the names (names depend on the language and differ between
+//! dictionaries). Attribute 0 on a type that needs an attribute means "attribute unknown", and
+//! the operation is classified by its type alone; only on type 8 (Обработка) is attribute 0 a
+//! real one (Сортировка).
+//!
+//! Many type-8 attributes are reported while a parcel waits at the pickup office (notices,
+//! storage extensions, storage expiring): they carry [`OpClass::Info`] so that they do not turn
+//! a waiting parcel back into one in transit.
+
+use crate::domain::status::Status;
+
+/// What an operation means for parceld.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpClass {
+    /// The post has the parcel (1 Приём).
+    Accepted,
+    /// The post knows about the parcel but does not have it yet (electronic registration).
+    PreAdvice,
+    /// On its way: sorting, transport, redirection, export and import.
+    InTransit,
+    /// At customs.
+    Customs,
+    /// At the office, parcel locker or pickup point, waiting for the customer.
+    Arrived,
+    /// The storage period is running out (a reminder of the office's own).
+    StorageExpiring,
+    /// With a postman or courier for delivery.
+    OutForDelivery,
+    /// Handed to the addressee.
+    Delivered,
+    /// A delivery attempt failed.
+    FailedAttempt,
+    /// On its way back to the sender (type 3, the attribute is the reason).
+    ReturnStarted,
+    /// Handed back to the sender.
+    ReturnedToSender,
+    /// Lost, seized, destroyed, or sent to unclaimed mail.
+    Lost,
+    /// Re-registered under a new number (8/26).
+    BarcodeChanged,
+    /// The cash on delivery was paid (63).
+    CodPaid,
+    /// Anything else: informational, changes nothing.
+    Info,
+}
+
+impl OpClass {
+    /// The normalised status an event of this class carries. Events that say nothing about
+    /// where the parcel is carry [`Status::Registered`], which the lifecycle leaves alone.
+    pub fn status(self) -> Status {
+        match self {
+            OpClass::Accepted => Status::Accepted,
+            OpClass::InTransit | OpClass::Customs => Status::InTransit,
+            OpClass::Arrived => Status::ArrivedAtPickup,
+            OpClass::Delivered => Status::Delivered,
+            OpClass::FailedAttempt => Status::DeliveryFailed,
+            OpClass::ReturnStarted => Status::Returning,
+            OpClass::ReturnedToSender => Status::ReturnedToSender,
+            OpClass::Lost => Status::Lost,
+            OpClass::PreAdvice
+            | OpClass::StorageExpiring
+            | OpClass::OutForDelivery
+            | OpClass::BarcodeChanged
+            | OpClass::CodPaid
+            | OpClass::Info => Status::Registered,
+        }
+    }
+}
+
+/// 2 Вручение attributes that mean the addressee got it.
+const TO_ADDRESSEE: &[u32] = &[
+    1, 3, 5, 6, 8, 10, 11, 12, 13, 15, 17, 18, 19, 21, 23, 25, 26, 27,
+];
+/// 2 Вручение attributes that mean the sender got it back.
+const TO_SENDER: &[u32] = &[2, 4, 7, 9, 16, 20, 22, 24, 28, 29, 30, 31];
+
+/// What 8 Обработка means, by attribute.
+fn processing(attr: u32) -> OpClass {
+    use OpClass::*;
+    match attr {
+        // Sorting, leaving and reaching sorting centres, exchange and transit points, the
+        // country, the carrier's hubs; sent on to a locker, a pickup point or an office.
+        0 | 1 | 3..=8 | 11 | 12 | 13 | 17 | 20 | 30 | 31 | 32 | 44 | 49 | 68..=73 | 75..=77 => {
+            InTransit
+        }
+        // Arrived at the delivery office, a parcel locker, a parcel centre, a pickup point, a
+        // locker cell.
+        2 | 9 | 14 | 39 | 60 | 74 => Arrived,
+        // The storage period runs out (in the locker; 25, 5, 23, 10, 1 and 2 days left).
+        10 | 27 | 28 | 33 | 35 | 42 | 43 => StorageExpiring,
+        // Handed to a courier or postman, awaiting courier delivery.
+        15 | 18 | 22 => OutForDelivery,
+        26 => BarcodeChanged,
+        // Notices, storage, extensions, applications, checks, storage expired (a return
+        // usually follows as type 3), reservations, and whatever comes next.
+        _ => Info,
+    }
+}
+
+/// Classifies an operation by type and attribute.
+pub fn classify(oper_type: u32, attr: u32) -> OpClass {
+    use OpClass::*;
+    match oper_type {
+        1 => Accepted,
+        2 if TO_SENDER.contains(&attr) => ReturnedToSender,
+        2 if TO_ADDRESSEE.contains(&attr) => Delivered,
+        // Unknown attribute: handed over, to whom is not said (see `classify_history`).
+        2 if attr == 0 => Delivered,
+        // 14 "for digitisation" and attributes the dictionary does not have yet.
+        2 => Info,
+        3 => ReturnStarted,
+        4 => InTransit,
+        5 => match attr {
+            1 | 2 => Lost,
+            3 => InTransit,
+            8 => Customs,
+            _ => Info,
+        },
+        6 => Arrived,
+        7 => Lost,
+        8 => processing(attr),
+        9 | 10 | 29 | 31 | 33 | 61 => InTransit,
+        11 | 14 | 19 | 24 | 39 | 40 | 41 => Customs,
+        12 | 22 | 35 | 42 | 50 | 51 => FailedAttempt,
+        13 | 20 | 27 | 28 | 37 | 47 => PreAdvice,
+        15..=18 => Lost,
+        21 | 48 => Delivered,
+        56 if attr == 1 || attr == 0 => Arrived,
+        63 => CodPaid,
+        _ => Info,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Status::*;
+
+    /// "No change": informational operations carry `Registered`, which the lifecycle ignores.
+    const NONE: Status = Registered;
+
+    /// Every OperType/OperAttr pair of the dictionary (PROTOCOLS §3.1–3.2) and the status it
+    /// must give, written out per §3.3: (type, attributes, status).
+    const TABLE: &[(u32, &[u32], Status)] = &[
+        (1, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], Accepted),
+        (
+            2,
+            &[
+                0, 1, 3, 5, 6, 8, 10, 11, 12, 13, 15, 17, 18, 19, 21, 23, 25, 26, 27,
+            ],
+            Delivered,
+        ),
+        (
+            2,
+            &[2, 4, 7, 9, 16, 20, 22, 24, 28, 29, 30, 31],
+            ReturnedToSender,
+        ),
+        (2, &[14], NONE),
+        (
+            3,
+            &[
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                23,
+            ],
+            Returning,
+        ),
+        (
+            4,
+            &[
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+            ],
+            InTransit,
+        ),
+        (5, &[1, 2], Lost),
+        (5, &[3, 8], InTransit),
+        (5, &[0, 9], NONE),
+        (6, &[0, 1, 2, 3, 4, 5], ArrivedAtPickup),
+        (7, &[0, 1, 2, 3, 4], Lost),
+        (
+            8,
+            &[
+                0, 1, 3, 4, 5, 6, 7, 8, 11, 12, 13, 17, 20, 30, 31, 32, 44, 49, 68, 69, 70, 71, 72,
+                73, 75, 76, 77,
+            ],
+            InTransit,
+        ),
+        (8, &[2, 9, 14, 39, 60, 74], ArrivedAtPickup),
+        (
+            8,
+            &[
+                10, 15, 16, 18, 19, 21, 22, 23, 24, 25, 26, 27, 28, 29, 33, 34, 35, 36, 37, 38, 40,
+                41, 42, 43, 45, 46, 47, 48, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 61, 62, 63, 64,
+                65, 66, 67, 78,
+            ],
+            NONE,
+        ),
+        (9, &[0, 1, 2], InTransit),
+        (10, &[0], InTransit),
+        (11, &[0], InTransit),
+        (
+            12,
+            &[
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                23, 24, 25, 26, 27, 28, 29, 30,
+            ],
+            DeliveryFailed,
+        ),
+        (13, &[0], NONE),
+        (
+            14,
+            &[
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                23, 24, 25, 26,
+            ],
+            InTransit,
+        ),
+        (15, &[0], Lost),
+        (16, &[0], Lost),
+        (17, &[0], Lost),
+        (18, &[0], Lost),
+        (19, &[0], InTransit),
+        (20, &[0], NONE),
+        (21, &[0, 1, 2, 3], Delivered),
+        (22, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], DeliveryFailed),
+        (23, &[0], NONE),
+        (
+            24,
+            &[
+                0, 1, 2, 3, 4, 5, 1019, 1020, 1050, 1051, 1052, 1053, 1054, 1055, 1056, 1057, 1058,
+                1059, 1060, 1061, 1062, 1063, 1064, 1065, 1070, 1073, 1099,
+            ],
+            InTransit,
+        ),
+        (25, &[0], NONE),
+        (26, &[0, 1, 2], NONE),
+        (27, &[0], NONE),
+        (28, &[0], NONE),
+        (29, &[0], InTransit),
+        (30, &[0], NONE),
+        (
+            31,
+            &[
+                0, 1, 5, 6, 7, 14, 21, 23, 24, 31, 40, 41, 42, 43, 48, 57, 59, 74, 82,
+            ],
+            InTransit,
+        ),
+        (32, &[0], NONE),
+        (33, &[0, 1, 2, 3], InTransit),
+        (34, &[0], NONE),
+        (35, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], DeliveryFailed),
+        (36, &[0, 1, 2], NONE),
+        (37, &[0], NONE),
+        (38, &[0, 4, 13, 25], NONE),
+        (39, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], InTransit),
+        (40, &[0, 1, 2, 3], InTransit),
+        (41, &[0, 1, 2, 3, 4, 5, 6], InTransit),
+        (
+            42,
+            &[
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                23, 24, 25, 26, 27, 28, 29, 30,
+            ],
+            DeliveryFailed,
+        ),
+        (43, &[0], NONE),
+        (
+            44,
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+            NONE,
+        ),
+        (45, &[0], NONE),
+        (46, &[0], NONE),
+        (47, &[0], NONE),
+        (48, &[0], Delivered),
+        (49, &[0, 1, 2, 3, 4, 5, 6], NONE),
+        (50, &[0, 1, 2, 3, 4, 5, 6, 7, 8], DeliveryFailed),
+        (51, &[0, 1, 2, 3, 4, 5, 6], DeliveryFailed),
+        (52, &[0], NONE),
+        (53, &[0, 1, 2, 3], NONE),
+        (54, &[0, 1, 2], NONE),
+        (55, &[0, 1, 2, 3, 4, 5, 6], NONE),
+        (56, &[0, 1], ArrivedAtPickup),
+        (57, &[0], NONE),
+        (58, &[0], NONE),
+        (59, &[0], NONE),
+        (60, &[0, 1, 2, 3, 4, 5], NONE),
+        (61, &[0], InTransit),
+        (62, &[0], NONE),
+        (63, &[0], NONE),
+        (1027, &[0, 1, 2, 3, 4], NONE),
+    ];
+
+    #[test]
+    fn every_operation_of_the_dictionary_maps_to_its_status() {
+        let mut pairs = 0;
+        for (oper_type, attrs, status) in TABLE {
+            for &attr in *attrs {
+                assert_eq!(
+                    classify(*oper_type, attr).status(),
+                    *status,
+                    "{oper_type}/{attr} ({:?})",
+                    classify(*oper_type, attr)
+                );
+                pairs += 1;
+            }
+        }
+        assert!(pairs > 450, "{pairs} pairs");
+        // Every type of the dictionary is in the table.
+        let types: std::collections::BTreeSet<u32> = TABLE.iter().map(|(t, _, _)| *t).collect();
+        for t in (1..=63).chain([1027]) {
+            assert!(types.contains(&t), "type {t} missing from the table");
+        }
+    }
+
+    #[test]
+    fn the_events_the_daemon_acts_on() {
+        use OpClass::*;
+        assert_eq!(classify(8, 2), Arrived);
+        assert_eq!(classify(2, 1), Delivered);
+        assert_eq!(classify(2, 2), ReturnedToSender);
+        assert_eq!(classify(8, 26), BarcodeChanged);
+        assert_eq!(
+            classify(8, 0),
+            InTransit,
+            "8/0 is sorting, not an unknown attribute"
+        );
+        assert_eq!(classify(1, 0), Accepted, "attribute unknown: by type");
+        assert_eq!(classify(63, 0), CodPaid);
+        assert_eq!(classify(8, 27), StorageExpiring);
+        assert_eq!(classify(8, 18), OutForDelivery);
+        assert_eq!(classify(13, 0), PreAdvice);
+        assert_eq!(classify(999, 1), Info, "an unknown type changes nothing");
+        assert_eq!(
+            classify(8, 999),
+            Info,
+            "an unknown attribute of 8 changes nothing"
+        );
+    }
+}

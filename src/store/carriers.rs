@@ -1,0 +1,508 @@
+//! What the pollers keep about each carrier so that a restart changes nothing: the day's request
+//! count against the daily budget, a pause after refused credentials or an exhausted limit,
+//! which budget period was already planned, and batch tickets the carrier is still preparing.
+//!
+//! Budgets, pauses and plans are small `meta` keys (`budget/<carrier>`, `pause/<carrier>`,
+//! `plan/<carrier>`); tickets have their own tree, keyed by carrier tag and ticket id. While a
+//! ticket is open, its parcels' poll leases point at it, so a restart resumes the ticket instead
+//! of making the parcels due again (which would ask for a new one).
+
+use super::{Store, StoreError, decode, encode, keys, versions};
+use crate::domain::carrier::CarrierId;
+use crate::domain::parcel::Parcel;
+use crate::store::DueItem;
+use crate::store::keys::DueKind;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// A carrier's polling is paused until `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarrierPause {
+    /// When polling may resume.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
+    pub until: Timestamp,
+    /// Why it paused (the carrier's words).
+    pub reason: String,
+    /// A fingerprint of the credentials that were refused: new credentials lift the pause.
+    pub fingerprint: String,
+}
+
+/// One parcel in a batch ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketItem {
+    /// The shop.
+    pub shop: String,
+    /// The parcel's key.
+    pub track: String,
+    /// The number asked for.
+    pub asked: String,
+    /// Whether cash is due on delivery.
+    pub has_cod: bool,
+}
+
+/// A batch request the carrier is preparing an answer to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// The carrier (the poller's).
+    pub carrier: CarrierId,
+    /// The carrier's ticket id.
+    pub id: String,
+    /// The parcels asked about, in request order.
+    pub items: Vec<TicketItem>,
+    /// When the carrier issued it.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
+    pub issued_at: Timestamp,
+    /// When to ask for the answer next.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
+    pub ask_at: Timestamp,
+    /// Answers asked for so far.
+    pub asks: u32,
+}
+
+/// What spending one request of a daily budget found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spend {
+    /// The request may go out; `used` requests were made this day, this one included.
+    Allowed {
+        /// Requests of the day so far.
+        used: u32,
+    },
+    /// The day's budget is spent; nothing was counted.
+    Exhausted {
+        /// Requests of the day.
+        used: u32,
+    },
+}
+
+fn meta_key(kind: &str, carrier: CarrierId) -> Vec<u8> {
+    format!("{kind}/{}", carrier.as_str()).into_bytes()
+}
+
+fn day_number(day: Date) -> u32 {
+    (day.year().max(0) as u32) * 10_000 + (day.month() as u32) * 100 + day.day() as u32
+}
+
+fn read_budget(v: Option<&[u8]>, today: u32) -> u32 {
+    let Some(v) = v else { return 0 };
+    let (Some(d), Some(n)) = (v.get(..4), v.get(4..8)) else {
+        return 0;
+    };
+    let day = u32::from_be_bytes(d.try_into().unwrap_or_default());
+    if day == today {
+        u32::from_be_bytes(n.try_into().unwrap_or_default())
+    } else {
+        0
+    }
+}
+
+fn budget_value(day: u32, used: u32) -> Vec<u8> {
+    let mut v = day.to_be_bytes().to_vec();
+    v.extend_from_slice(&used.to_be_bytes());
+    v
+}
+
+fn ticket_key(carrier: CarrierId, id: &str) -> Vec<u8> {
+    let mut k = vec![carrier.tag()];
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The lease value of a parcel held by a ticket: the lease end, a marker and the ticket key.
+fn ticket_lease(until: Timestamp, carrier: CarrierId, id: &str) -> Vec<u8> {
+    let mut v = keys::time(until).to_vec();
+    v.push(b'T');
+    v.extend_from_slice(&ticket_key(carrier, id));
+    v
+}
+
+/// The ticket key a lease value points at, if it is a ticket lease.
+pub(super) fn lease_ticket(value: &[u8]) -> Option<&[u8]> {
+    value.get(8..)?.strip_prefix(b"T")
+}
+
+impl Store {
+    /// Counts one request against `carrier`'s budget for `day`, unless `limit` is reached.
+    pub fn spend_budget(
+        &self,
+        carrier: CarrierId,
+        day: Date,
+        limit: Option<u32>,
+    ) -> Result<Spend, StoreError> {
+        let today = day_number(day);
+        let key = meta_key("budget", carrier);
+        let before = self.meta.fetch_and_update(&key, |old| {
+            let used = read_budget(old, today);
+            match limit {
+                Some(l) if used >= l => old.map(<[u8]>::to_vec),
+                _ => Some(budget_value(today, used.saturating_add(1))),
+            }
+        })?;
+        let used = read_budget(before.as_deref(), today);
+        Ok(match limit {
+            Some(l) if used >= l => Spend::Exhausted { used },
+            _ => Spend::Allowed { used: used + 1 },
+        })
+    }
+
+    /// Requests counted against `carrier`'s budget on `day`.
+    pub fn budget_used(&self, carrier: CarrierId, day: Date) -> Result<u32, StoreError> {
+        let v = self.meta.get(meta_key("budget", carrier))?;
+        Ok(read_budget(v.as_deref(), day_number(day)))
+    }
+
+    /// Records that `carrier` is paused.
+    pub fn set_pause(&self, carrier: CarrierId, pause: &CarrierPause) -> Result<(), StoreError> {
+        let key = meta_key("pause", carrier);
+        let v = encode("meta", versions::PAUSE, &key, pause)?;
+        self.meta.insert(key, v)?;
+        Ok(())
+    }
+
+    /// Lifts `carrier`'s pause.
+    pub fn clear_pause(&self, carrier: CarrierId) -> Result<(), StoreError> {
+        self.meta.remove(meta_key("pause", carrier))?;
+        Ok(())
+    }
+
+    /// `carrier`'s pause, if any.
+    pub fn pause(&self, carrier: CarrierId) -> Result<Option<CarrierPause>, StoreError> {
+        let key = meta_key("pause", carrier);
+        match self.meta.get(&key)? {
+            None => Ok(None),
+            Some(v) => decode("meta", versions::PAUSE, &key, &v).map(Some),
+        }
+    }
+
+    /// Marks the budget period starting at `start` as planned for `carrier`. Returns false if
+    /// it already was (by another poll, or before a restart).
+    pub fn claim_plan(&self, carrier: CarrierId, start: Timestamp) -> Result<bool, StoreError> {
+        let key = meta_key("plan", carrier);
+        let new = keys::time(start);
+        let old = self.meta.get(&key)?;
+        if old.as_deref() == Some(&new[..]) {
+            return Ok(false);
+        }
+        Ok(self
+            .meta
+            .compare_and_swap(&key, old, Some(&new[..]))?
+            .is_ok())
+    }
+
+    /// Poll items of the carriers tagged `tags` due before `until`, oldest first.
+    pub fn due_polls_until(
+        &self,
+        tags: &[u8],
+        until: Timestamp,
+    ) -> Result<Vec<DueItem>, StoreError> {
+        let end = keys::time(until);
+        let mut out = Vec::new();
+        for kv in self.t.due.range(..end.to_vec()) {
+            let (k, v) = kv?;
+            let Some(d) = keys::read_due(&k) else {
+                continue;
+            };
+            let Some(&tag) = v.first() else { continue };
+            if d.kind != DueKind::Poll || !tags.contains(&tag) {
+                continue;
+            }
+            let Some(carrier) = CarrierId::from_tag(tag) else {
+                continue;
+            };
+            out.push(DueItem {
+                kind: d.kind,
+                at: d.at,
+                shop: d.shop,
+                track: d.track,
+                carrier,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Moves a parcel's next poll to `at` (or stops polling it with `None`) and ends any lease
+    /// on it, without counting a failure. Returns the parcel as it was.
+    pub fn defer_poll(
+        &self,
+        shop: &str,
+        track: &str,
+        at: Option<Timestamp>,
+    ) -> Result<Option<Parcel>, StoreError> {
+        self.tx(|t| {
+            let Some(old) = t.get_parcel(shop, track)? else {
+                return Ok(None);
+            };
+            let mut p = old.clone();
+            p.next_poll_at = at;
+            t.put_parcel(Some(&old), &p)?;
+            t.leases.remove(keys::parcel(shop, track))?;
+            Ok(Some(old))
+        })
+    }
+
+    /// Moves a parcel's next poll from `from` to `to`, if it is still scheduled at `from` and
+    /// not being polled. Returns whether it moved.
+    pub fn reschedule_poll(
+        &self,
+        shop: &str,
+        track: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.tx(|t| {
+            let Some(old) = t.get_parcel(shop, track)? else {
+                return Ok(false);
+            };
+            if old.next_poll_at != Some(from) || t.leases.get(keys::parcel(shop, track))?.is_some()
+            {
+                return Ok(false);
+            }
+            let mut p = old.clone();
+            p.next_poll_at = Some(to);
+            t.put_parcel(Some(&old), &p)?;
+            Ok(true)
+        })
+    }
+
+    /// Stores a new ticket and leases its parcels to it until `lease_until`, so that nothing
+    /// else polls them while the carrier prepares the answer.
+    pub fn open_ticket(&self, ticket: &Ticket, lease_until: Timestamp) -> Result<(), StoreError> {
+        let key = ticket_key(ticket.carrier, &ticket.id);
+        let value = encode("tickets", versions::TICKET, &key, ticket)?;
+        let lease = ticket_lease(lease_until, ticket.carrier, &ticket.id);
+        self.tx(|t| {
+            t.tickets.insert(key.clone(), value.clone())?;
+            for item in &ticket.items {
+                let Some(old) = t.get_parcel(&item.shop, &item.track)? else {
+                    continue;
+                };
+                let mut p = old.clone();
+                p.next_poll_at = Some(lease_until);
+                t.put_parcel(Some(&old), &p)?;
+                t.leases
+                    .insert(keys::parcel(&item.shop, &item.track), lease.clone())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Saves a ticket's progress (next ask, asks made).
+    pub fn update_ticket(&self, ticket: &Ticket) -> Result<(), StoreError> {
+        let key = ticket_key(ticket.carrier, &ticket.id);
+        let value = encode("tickets", versions::TICKET, &key, ticket)?;
+        self.t.tickets.insert(key, value)?;
+        Ok(())
+    }
+
+    /// Forgets a ticket; parcels still leased to it are released (their next poll is what
+    /// they were leased until, unless something rescheduled them).
+    pub fn close_ticket(&self, carrier: CarrierId, id: &str) -> Result<(), StoreError> {
+        let key = ticket_key(carrier, id);
+        self.tx(|t| {
+            let Some(v) = t.tickets.remove(key.clone())? else {
+                return Ok(());
+            };
+            let ticket: Ticket = match decode("tickets", versions::TICKET, &key, &v) {
+                Ok(x) => x,
+                Err(_) => return Ok(()),
+            };
+            for item in &ticket.items {
+                let lk = keys::parcel(&item.shop, &item.track);
+                if let Some(lease) = t.leases.get(&lk)?
+                    && lease_ticket(&lease) == Some(&key[..])
+                {
+                    t.leases.remove(lk)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// `carrier`'s open tickets.
+    pub fn open_tickets(&self, carrier: CarrierId) -> Result<Vec<Ticket>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.t.tickets.scan_prefix([carrier.tag()]) {
+            let (k, v) = kv?;
+            out.push(decode("tickets", versions::TICKET, &k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Whether a ticket is still open.
+    pub(super) fn ticket_open(&self, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.t.tickets.contains_key(key)?)
+    }
+
+    /// The shops that have a parcel with this key and carrier (a carrier's push names only
+    /// the number).
+    pub fn shops_with_parcel(
+        &self,
+        track: &str,
+        carrier: CarrierId,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.t.shops.iter() {
+            let (k, _) = kv?;
+            let Ok(shop) = std::str::from_utf8(&k) else {
+                continue;
+            };
+            if let Some(p) = self.parcel(shop, track)?
+                && p.carrier == carrier
+            {
+                out.push(shop.to_string());
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::intake::{ParcelDraft, validate};
+    use crate::domain::shop::ShopId;
+    use crate::store::test_support::temp_store;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_741_000_000 + s).unwrap()
+    }
+
+    #[test]
+    fn budgets_count_per_day_and_stop_at_the_limit() {
+        let (_d, store) = temp_store();
+        let day = Date::constant(2025, 3, 10);
+        let c = CarrierId::RussianPost;
+        assert_eq!(
+            store.spend_budget(c, day, Some(2)).unwrap(),
+            Spend::Allowed { used: 1 }
+        );
+        assert_eq!(
+            store.spend_budget(c, day, Some(2)).unwrap(),
+            Spend::Allowed { used: 2 }
+        );
+        assert_eq!(
+            store.spend_budget(c, day, Some(2)).unwrap(),
+            Spend::Exhausted { used: 2 }
+        );
+        assert_eq!(store.budget_used(c, day).unwrap(), 2);
+        let next = Date::constant(2025, 3, 11);
+        assert_eq!(store.budget_used(c, next).unwrap(), 0, "a new day");
+        assert_eq!(
+            store.spend_budget(c, next, Some(2)).unwrap(),
+            Spend::Allowed { used: 1 }
+        );
+        assert_eq!(
+            store.spend_budget(c, next, None).unwrap(),
+            Spend::Allowed { used: 2 }
+        );
+        assert_eq!(store.budget_used(CarrierId::ChinaPost, next).unwrap(), 0);
+    }
+
+    #[test]
+    fn pauses_and_plans_persist() {
+        let (_d, store) = temp_store();
+        let c = CarrierId::ChinaPost;
+        assert_eq!(store.pause(c).unwrap(), None);
+        let p = CarrierPause {
+            until: t(100),
+            reason: "authorisation refused".into(),
+            fingerprint: "abc".into(),
+        };
+        store.set_pause(c, &p).unwrap();
+        assert_eq!(store.pause(c).unwrap(), Some(p));
+        store.clear_pause(c).unwrap();
+        assert_eq!(store.pause(c).unwrap(), None);
+        assert!(store.claim_plan(c, t(0)).unwrap());
+        assert!(!store.claim_plan(c, t(0)).unwrap(), "planned once");
+        assert!(store.claim_plan(c, t(86_400)).unwrap(), "the next night");
+    }
+
+    #[test]
+    fn tickets_hold_their_parcels_across_a_restart() {
+        let (dir, store) = temp_store();
+        store
+            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
+            .unwrap();
+        for track in ["10100012000016", "10100012000023"] {
+            let v = validate(&ParcelDraft {
+                track: track.into(),
+                ..ParcelDraft::default()
+            })
+            .unwrap();
+            store
+                .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
+                .unwrap();
+        }
+        let ticket = Ticket {
+            carrier: CarrierId::RussianPost,
+            id: "20250312031500123SHOP".into(),
+            items: vec![TicketItem {
+                shop: "acme".into(),
+                track: "10100012000016".into(),
+                asked: "10100012000016".into(),
+                has_cod: false,
+            }],
+            issued_at: t(0),
+            ask_at: t(900),
+            asks: 0,
+        };
+        store.open_ticket(&ticket, t(3600)).unwrap();
+        assert!(store.is_leased("acme", "10100012000016").unwrap());
+        store.flush().unwrap();
+        drop(store);
+
+        let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+        assert_eq!(
+            store.release_leases(t(10)).unwrap(),
+            0,
+            "held by the ticket"
+        );
+        assert!(store.is_leased("acme", "10100012000016").unwrap());
+        assert_eq!(
+            store.open_tickets(CarrierId::RussianPost).unwrap(),
+            vec![ticket.clone()]
+        );
+        assert!(store.open_tickets(CarrierId::ChinaPost).unwrap().is_empty());
+        store
+            .close_ticket(CarrierId::RussianPost, &ticket.id)
+            .unwrap();
+        assert!(!store.is_leased("acme", "10100012000016").unwrap());
+        assert!(
+            store
+                .open_tickets(CarrierId::RussianPost)
+                .unwrap()
+                .is_empty()
+        );
+
+        // Due polls by carrier tag, and deferral.
+        let due = store
+            .due_polls_until(&[CarrierId::RussianPost.tag()], t(4000))
+            .unwrap();
+        assert_eq!(due.len(), 2);
+        assert!(
+            store
+                .reschedule_poll("acme", "10100012000023", t(0), t(9000))
+                .unwrap()
+        );
+        assert!(
+            !store
+                .reschedule_poll("acme", "10100012000023", t(0), t(9000))
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .shops_with_parcel("10100012000023", CarrierId::RussianPost)
+                .unwrap(),
+            ["acme"]
+        );
+        assert!(
+            store
+                .shops_with_parcel("10100012000023", CarrierId::ChinaPost)
+                .unwrap()
+                .is_empty()
+        );
+        store.defer_poll("acme", "10100012000023", None).unwrap();
+        let p = store.parcel("acme", "10100012000023").unwrap().unwrap();
+        assert_eq!(p.next_poll_at, None);
+    }
+}

@@ -1,0 +1,422 @@
+//! A fake Russian Post tracking service: `POST /rtm34` (SOAP 1.2: `getOperationHistory`,
+//! `PostalOrderEventsForMail`) and `POST /fc` (SOAP 1.1: `getTicket`, `getResponseByTicket`),
+//! answering from the fixtures, checking the credentials in the body as the real one does, and
+//! failing on request (500, garbage, a hang, the limit fault). Wrong credentials get
+//! `AuthorizationFault`, as from the real service.
+
+use super::{Server, fixture, scan};
+use actix_web::{HttpRequest, HttpResponse, web};
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const OPER: &str = "http://russianpost.org/operationhistory";
+const DATA: &str = "http://russianpost.org/operationhistory/data";
+const ESPP: &str = "http://www.russianpost.org/RTM/DataExchangeESPP/Data";
+const POSTSERVER: &str = "http://fclient.russianpost.org/postserver";
+const FCLIENT: &str = "http://fclient.russianpost.org";
+
+/// The login the fake accepts.
+pub const LOGIN: &str = "shop_login";
+/// The password the fake accepts.
+pub const PASSWORD: &str = "shop_password";
+
+/// A way to fail.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// HTTP 500 with an HTML page.
+    Status500,
+    /// HTTP 200 with something that is not XML.
+    Garbage,
+    /// No answer for this long.
+    Hang(Duration),
+    /// The daily limit fault.
+    Limit,
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// When it arrived.
+    pub at: Instant,
+    /// The operation element's local name.
+    pub op: String,
+    /// The number asked about (single access).
+    pub barcode: Option<String>,
+    /// The numbers of a ticket request.
+    pub barcodes: Vec<String>,
+    /// The ticket asked about.
+    pub ticket: Option<String>,
+    /// The request's content type.
+    pub content_type: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    password: String,
+    histories: HashMap<String, (Vec<String>, usize)>,
+    cod: HashMap<String, String>,
+    faults: VecDeque<Fault>,
+    sticky: Option<Fault>,
+    seen: Vec<Seen>,
+    tickets: HashMap<String, Vec<String>>,
+    issued: u32,
+    not_ready: u32,
+    asks: HashMap<String, u32>,
+    expire: u32,
+}
+
+/// The fake service.
+pub struct FakeRussianPost {
+    server: Server,
+    state: Arc<Mutex<State>>,
+    creds: tempfile::TempDir,
+}
+
+fn xml(status: u16, content_type: &str, body: String) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default())
+        .content_type(content_type)
+        .body(body)
+}
+
+const SOAP12_TYPE: &str = "application/soap+xml;charset=utf-8";
+const SOAP11_TYPE: &str = "text/xml;charset=utf-8";
+
+fn text_of(nodes: &[super::Node], ns: Option<&str>, name: &str) -> Option<String> {
+    nodes
+        .iter()
+        .find(|n| n.name == name && n.ns.as_deref() == ns)
+        .map(|n| n.text.trim().to_string())
+}
+
+async fn fail(f: Fault, soap12: bool) -> HttpResponse {
+    let t = if soap12 { SOAP12_TYPE } else { SOAP11_TYPE };
+    match f {
+        Fault::Status500 => HttpResponse::InternalServerError()
+            .content_type("text/html")
+            .body("<html><body><h1>500 Internal Server Error</h1></body></html>"),
+        Fault::Garbage => xml(200, t, "<<<this is not XML at all &&&".into()),
+        Fault::Hang(d) => {
+            actix_web::rt::time::sleep(d).await;
+            xml(200, t, String::new())
+        }
+        Fault::Limit => xml(500, t, fixture("russian_post/fault_limit.xml")),
+    }
+}
+
+async fn rtm34(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Arc<Mutex<State>>>,
+) -> HttpResponse {
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let nodes = scan(&text);
+    let op = nodes
+        .iter()
+        .find(|n| n.ns.as_deref() == Some(OPER))
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let barcode = match op.as_str() {
+        "getOperationHistory" => text_of(&nodes, Some(DATA), "Barcode"),
+        "PostalOrderEventsForMail" => nodes
+            .iter()
+            .find(|n| n.name == "PostalOrderEventsForMailInput" && n.ns.as_deref() == Some(ESPP))
+            .and_then(|n| n.attrs.iter().find(|(k, _)| k == "Barcode"))
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    };
+    let (fault, answer) = {
+        let mut s = state.lock().unwrap();
+        s.seen.push(Seen {
+            at: Instant::now(),
+            op: op.clone(),
+            barcode: barcode.clone(),
+            barcodes: Vec::new(),
+            ticket: None,
+            content_type: content_type.clone(),
+        });
+        let fault = s.faults.pop_front().or_else(|| s.sticky.clone());
+        let creds_ok = text_of(&nodes, Some(DATA), "login").as_deref() == Some(LOGIN)
+            && text_of(&nodes, Some(DATA), "password").as_deref() == Some(s.password.as_str());
+        let answer = if !creds_ok {
+            Some((500, fixture("russian_post/fault_auth.xml")))
+        } else {
+            match (op.as_str(), &barcode) {
+                ("getOperationHistory", Some(b)) => Some(match s.histories.get_mut(b) {
+                    Some((seq, served)) => {
+                        let i = (*served).min(seq.len() - 1);
+                        *served += 1;
+                        (200, seq[i].clone())
+                    }
+                    None if b.len() < 13 => {
+                        (500, fixture("russian_post/fault_malformed_barcode.xml"))
+                    }
+                    None => (200, fixture("russian_post/history_empty.xml")),
+                }),
+                ("PostalOrderEventsForMail", Some(b)) => Some((
+                    200,
+                    s.cod.get(b).cloned().unwrap_or_else(|| {
+                        fixture("russian_post/cod_events.xml")
+                            .lines()
+                            .filter(|l| !l.contains("<PostalOrderEvent "))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    }),
+                )),
+                _ => None,
+            }
+        };
+        (fault, answer)
+    };
+    if !content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("application/soap+xml"))
+    {
+        return HttpResponse::UnsupportedMediaType().body("expected application/soap+xml");
+    }
+    if let Some(f) = fault {
+        return fail(f, true).await;
+    }
+    match answer {
+        Some((status, body)) => xml(status, SOAP12_TYPE, body),
+        None => HttpResponse::BadRequest().body("unknown operation"),
+    }
+}
+
+fn fc_error(wrapper: &str, id: u32, name: &str) -> String {
+    format!(
+        "<?xml version='1.0' encoding='UTF-8'?><S:Envelope xmlns:S=\"http://schemas.xmlsoap.org/soap/envelope/\"><S:Body>\
+<ns2:{wrapper} xmlns:ns2=\"{POSTSERVER}\" xmlns:ns3=\"{FCLIENT}\"><error ErrorTypeID=\"{id}\" ErrorName=\"{name}\"/></ns2:{wrapper}></S:Body></S:Envelope>"
+    )
+}
+
+async fn fc(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Arc<Mutex<State>>>,
+) -> HttpResponse {
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let nodes = scan(&text);
+    let op = nodes
+        .iter()
+        .find(|n| n.ns.as_deref() == Some(POSTSERVER))
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let barcodes: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.name == "Item" && n.ns.as_deref() == Some(FCLIENT))
+        .filter_map(|n| {
+            n.attrs
+                .iter()
+                .find(|(k, _)| k == "Barcode")
+                .map(|(_, v)| v.clone())
+        })
+        .collect();
+    let ticket = text_of(&nodes, None, "ticket");
+    let mut s = state.lock().unwrap();
+    s.seen.push(Seen {
+        at: Instant::now(),
+        op: op.clone(),
+        barcode: None,
+        barcodes: barcodes.clone(),
+        ticket: ticket.clone(),
+        content_type: content_type.clone(),
+    });
+    // The batch service takes text/xml, the SOAP 1.2 type, or no content type at all.
+    if content_type
+        .as_deref()
+        .is_some_and(|t| !(t.starts_with("text/xml") || t.starts_with("application/soap+xml")))
+    {
+        return HttpResponse::UnsupportedMediaType().finish();
+    }
+    let creds_ok = text_of(&nodes, None, "login").as_deref() == Some(LOGIN)
+        && text_of(&nodes, None, "password").as_deref() == Some(s.password.as_str());
+    match op.as_str() {
+        "ticketRequest" => {
+            if !creds_ok {
+                return xml(
+                    200,
+                    SOAP11_TYPE,
+                    fixture("russian_post/fc_ticket_error.xml"),
+                );
+            }
+            s.issued += 1;
+            let id = format!("202503120315{:05}SHOP_LOGIN", s.issued);
+            s.tickets.insert(id.clone(), barcodes);
+            let body =
+                fixture("russian_post/fc_ticket.xml").replace("20250312031500123SHOP_LOGIN", &id);
+            xml(200, SOAP11_TYPE, body)
+        }
+        "answerByTicketRequest" => {
+            let wrapper = "answerByTicketResponse";
+            if !creds_ok {
+                return xml(
+                    200,
+                    SOAP11_TYPE,
+                    fc_error(
+                        wrapper,
+                        3,
+                        "Неуспешная авторизация клиента при вызове метода",
+                    ),
+                );
+            }
+            let Some(t) = ticket.filter(|t| s.tickets.contains_key(t)) else {
+                return xml(
+                    200,
+                    SOAP11_TYPE,
+                    fc_error(wrapper, 16, "Внутренняя ошибка работы Сервиса отслеживания"),
+                );
+            };
+            if s.expire > 0 {
+                s.expire -= 1;
+                s.tickets.remove(&t);
+                return xml(200, SOAP11_TYPE, fixture("russian_post/fc_expired.xml"));
+            }
+            let asks = s.asks.entry(t.clone()).or_default();
+            *asks += 1;
+            if *asks <= s.not_ready {
+                return xml(200, SOAP11_TYPE, fixture("russian_post/fc_not_ready.xml"));
+            }
+            xml(200, SOAP11_TYPE, fixture("russian_post/fc_ready.xml"))
+        }
+        _ => HttpResponse::BadRequest().body("unknown operation"),
+    }
+}
+
+impl FakeRussianPost {
+    /// Starts the fake.
+    pub fn start() -> FakeRussianPost {
+        let state = Arc::new(Mutex::new(State {
+            password: PASSWORD.into(),
+            ..State::default()
+        }));
+        let data = web::Data::new(state.clone());
+        let server = Server::start(move |cfg| {
+            cfg.app_data(data.clone())
+                .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
+                .route("/rtm34", web::post().to(rtm34))
+                .route("/fc", web::post().to(fc));
+        });
+        let creds = tempfile::tempdir().expect("temp dir");
+        std::fs::write(creds.path().join("password"), format!("{PASSWORD}\n")).unwrap();
+        FakeRussianPost {
+            server,
+            state,
+            creds,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+
+    /// The file the daemon reads the password from.
+    pub fn password_file(&self) -> PathBuf {
+        self.creds.path().join("password")
+    }
+
+    /// Writes another password into the daemon's password file.
+    pub fn write_password(&self, pw: &str) {
+        std::fs::write(self.password_file(), pw).unwrap();
+    }
+
+    /// The config of a daemon that uses this fake, with extra keys of its section.
+    pub fn config(&self, cfg: String, extra: &[(&str, &str)]) -> String {
+        let mut keys: Vec<(&str, String)> = vec![
+            ("login", format!("\"{LOGIN}\"")),
+            (
+                "password_file",
+                format!("{:?}", self.password_file().display().to_string()),
+            ),
+            ("endpoint", format!("\"{}/rtm34\"", self.server.base)),
+            ("batch_endpoint", format!("\"{}/fc\"", self.server.base)),
+            ("rate", "\"50/s\"".into()),
+            ("concurrency", "2".into()),
+            ("window", "\"always\"".into()),
+            ("poll_every", "\"1h\"".into()),
+            ("timeout", "\"2s\"".into()),
+            ("retry_base", "\"1s\"".into()),
+            ("retry_cap", "\"2s\"".into()),
+        ];
+        for (k, v) in extra {
+            keys.retain(|(key, _)| key != k);
+            keys.push((k, v.to_string()));
+        }
+        keys.into_iter().fold(cfg, |c, (k, v)| {
+            crate::harness::set(&c, "carriers.russian_post", k, &v)
+        })
+    }
+
+    /// Serves these fixtures for `barcode`, one per request, the last one from then on.
+    pub fn history(&self, barcode: &str, fixtures: &[&str]) {
+        let seq = fixtures
+            .iter()
+            .map(|f| fixture(&format!("russian_post/{f}")))
+            .collect();
+        self.lock().histories.insert(barcode.into(), (seq, 0));
+    }
+
+    /// Serves a fixture written for `original` as the history of `barcode`.
+    pub fn history_as(&self, barcode: &str, fixtures: &[&str], original: &str) {
+        let seq = fixtures
+            .iter()
+            .map(|f| fixture(&format!("russian_post/{f}")).replace(original, barcode))
+            .collect();
+        self.lock().histories.insert(barcode.into(), (seq, 0));
+    }
+
+    /// Serves cash-on-delivery events for `barcode`.
+    pub fn cod(&self, barcode: &str, fixture_name: &str) {
+        let body = fixture(&format!("russian_post/{fixture_name}"));
+        self.lock().cod.insert(barcode.into(), body);
+    }
+
+    /// Fails the next requests, one fault each.
+    pub fn fail_next(&self, faults: Vec<Fault>) {
+        self.lock().faults.extend(faults);
+    }
+
+    /// Fails every request this way (or stops failing with `None`).
+    pub fn fail_always(&self, fault: Option<Fault>) {
+        self.lock().sticky = fault;
+    }
+
+    /// Answers "not ready" to the first `n` asks of every ticket.
+    pub fn not_ready_for(&self, n: u32) {
+        self.lock().not_ready = n;
+    }
+
+    /// Answers "expired" to the next `n` asks (and forgets those tickets).
+    pub fn expire_next(&self, n: u32) {
+        self.lock().expire = n;
+    }
+
+    /// Every request so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.lock().seen.clone()
+    }
+
+    /// History requests for `barcode` so far.
+    pub fn asked(&self, barcode: &str) -> usize {
+        self.seen()
+            .iter()
+            .filter(|s| s.op == "getOperationHistory" && s.barcode.as_deref() == Some(barcode))
+            .count()
+    }
+
+    /// Requests of an operation so far.
+    pub fn count(&self, op: &str) -> usize {
+        self.seen().iter().filter(|s| s.op == op).count()
+    }
+}
