@@ -4,7 +4,7 @@ use super::dto::{CreateShop, PatchShop, ShopCreated, ShopView};
 use super::error::ApiError;
 use super::{AppState, Caller, parse_json, read_body, shop_path, token_hash};
 use crate::domain::contact::EmailAddress;
-use crate::domain::shop::{Shop, ShopId, validate_timezone};
+use crate::domain::shop::{Messaging, Shop, ShopId, validate_timezone};
 use actix_web::{HttpResponse, web};
 
 /// Registers the shop routes.
@@ -94,6 +94,7 @@ pub async fn create(
         language: req.language.unwrap_or_default(),
         token_sha256: token_hash(&token),
         created_at: state.svc.clock.now(),
+        messaging: Messaging::default(),
     };
     let store = state.svc.store.clone();
     let s = shop.clone();

@@ -5,11 +5,17 @@
 //! Every error names the file and the key (`rules.reminder_every`) and says what was wrong, both
 //! when the daemon starts and in `parceld check-config`.
 
+mod channels;
+pub mod secret;
 pub mod values;
 
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;
 use crate::domain::schedule::DailyWindow;
+pub use channels::{
+    DkimAlgorithm, DkimSettings, EmailSettings, EmailTransport, SmsRuSettings, SmsSettings,
+    SmsTransport, SmscSettings, SmtpSettings, SmtpTls,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -67,9 +73,9 @@ struct RawConfig {
     #[serde(default)]
     notify: RawNotify,
     #[serde(default)]
-    email: RawEmail,
+    email: channels::RawEmail,
     #[serde(default)]
-    sms: RawSms,
+    sms: channels::RawSms,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -135,26 +141,6 @@ struct RawNotify {
     retry_cap: Option<String>,
     send_timeout: Option<String>,
     concurrency: Option<usize>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawEmail {
-    enabled: Option<bool>,
-    transport: Option<String>,
-    from: Option<String>,
-    outbox_dir: Option<String>,
-    rate: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawSms {
-    enabled: Option<bool>,
-    transport: Option<String>,
-    file: Option<String>,
-    sender: Option<String>,
-    rate: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,48 +235,6 @@ pub struct NotifySettings {
     pub send_timeout: Duration,
     /// Sends in flight at once, per channel.
     pub concurrency: usize,
-}
-
-/// How e-mail leaves the daemon.
-#[derive(Debug, Clone)]
-pub enum EmailTransport {
-    /// Each message is written as an `.eml` file into a folder.
-    File {
-        /// The folder.
-        dir: PathBuf,
-    },
-}
-
-/// E-mail settings.
-#[derive(Debug, Clone)]
-pub struct EmailSettings {
-    /// The sender's address (the shop's name becomes the display name).
-    pub from: lettre::Address,
-    /// Transport.
-    pub transport: EmailTransport,
-    /// Messages per time span.
-    pub rate: Rate,
-}
-
-/// How SMS leave the daemon.
-#[derive(Debug, Clone)]
-pub enum SmsTransport {
-    /// Each message is appended as a line to a file.
-    File {
-        /// The file.
-        path: PathBuf,
-    },
-}
-
-/// SMS settings.
-#[derive(Debug, Clone)]
-pub struct SmsSettings {
-    /// The sender name shown on phones.
-    pub sender: String,
-    /// Transport.
-    pub transport: SmsTransport,
-    /// Messages per time span.
-    pub rate: Rate,
 }
 
 /// The complete, validated configuration.
@@ -548,63 +492,8 @@ impl Validator<'_> {
             concurrency: self.nonzero("notify.concurrency", n.concurrency, 8)?,
         };
 
-        let e = &raw.email;
-        let email = if e.enabled.unwrap_or(true) {
-            let from_text = e.from.clone().unwrap_or_else(|| "parceld@localhost".into());
-            let from = from_text.trim().parse::<lettre::Address>().map_err(|_| {
-                self.err(
-                    "email.from",
-                    format!("{from_text:?} is not an e-mail address"),
-                )
-            })?;
-            let transport = match e.transport.as_deref().unwrap_or("file") {
-                "file" => EmailTransport::File {
-                    dir: self.path("email.outbox_dir", &e.outbox_dir, "var/outbox")?,
-                },
-                other => {
-                    return Err(self.err(
-                        "email.transport",
-                        format!("{other:?} is not an e-mail transport; expected file"),
-                    ));
-                }
-            };
-            Some(EmailSettings {
-                from,
-                transport,
-                rate: self.value("email.rate", &e.rate, "20/s", values::rate)?,
-            })
-        } else {
-            None
-        };
-
-        let s = &raw.sms;
-        let sms = if s.enabled.unwrap_or(true) {
-            let sender = s.sender.clone().unwrap_or_else(|| "parceld".into());
-            if sender.is_empty() || sender.chars().count() > 11 {
-                return Err(self.err(
-                    "sms.sender",
-                    "must be 1-11 characters (the SMS sender name limit)",
-                ));
-            }
-            let transport = match s.transport.as_deref().unwrap_or("file") {
-                "file" => SmsTransport::File {
-                    path: self.path("sms.file", &s.file, "var/sms.log")?,
-                },
-                other => {
-                    return Err(self.err(
-                        "sms.transport",
-                        format!("{other:?} is not an SMS transport; expected file"),
-                    ));
-                }
-            };
-            Some(SmsSettings {
-                sender,
-                transport,
-                rate: self.value("sms.rate", &s.rate, "10/s", values::rate)?,
-            })
-        } else {
-            None
-        };
+        let email = self.email(&raw.email)?;
+        let sms = self.sms(&raw.sms)?;
 
         Ok(Settings {
             file: self.file.to_path_buf(),

@@ -6,14 +6,18 @@
 
 pub mod carrier;
 pub mod contact;
+pub mod delivery;
 pub mod intake;
 pub mod lifecycle;
 pub mod money;
 pub mod notification;
+pub mod optout;
 pub mod outbox;
 pub mod parcel;
 pub mod phone;
+pub mod postal_zone;
 pub mod schedule;
 pub mod shop;
 pub mod status;
+pub mod template;
 pub mod track;

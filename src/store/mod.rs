@@ -9,10 +9,13 @@
 
 pub mod codec;
 pub mod keys;
+mod optouts;
 mod outbox;
 mod parcels;
 mod polling;
+mod receipts;
 pub(crate) mod shops;
+mod templates;
 
 pub use keys::DueKind;
 pub use outbox::{Claim, OutboxStats};
@@ -33,6 +36,8 @@ pub(crate) mod versions {
     pub const SHOP: u8 = 1;
     pub const PARCEL: u8 = 1;
     pub const OUTBOX: u8 = 1;
+    pub const TEMPLATE: u8 = 1;
+    pub const OPTOUT: u8 = 1;
 }
 
 /// Something went wrong in the store.
@@ -190,7 +195,9 @@ macro_rules! trees {
     };
 }
 
-trees!(shops, tokens, parcels, by_order, due, outbox, queue, leases);
+trees!(
+    shops, tokens, parcels, by_order, due, outbox, queue, leases, templates, optouts, receipts
+);
 
 impl Store {
     /// Opens (or creates) the store in `path` with a page cache of `cache_bytes`, and checks its

@@ -86,6 +86,7 @@ pub(crate) mod tests {
             language: Language::Ru,
             token_sha256: token.into(),
             created_at: jiff::Timestamp::from_second(1_741_000_000).unwrap(),
+            messaging: Default::default(),
         }
     }
 
