@@ -1,6 +1,8 @@
 //! A client of the control API, over the Unix control socket or a shop's TCP listener, with the
 //! same DTOs the daemon uses. `parcelctl` and the integration tests are its users.
 
+mod notify;
+
 use crate::api::dto::*;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;

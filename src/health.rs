@@ -41,6 +41,8 @@ pub struct ChannelStatus {
     pub paused_until: Option<Timestamp>,
     /// What the provider said.
     pub paused_reason: Option<String>,
+    /// Gateways resting after refusing the account, with why.
+    pub paused: Vec<String>,
 }
 
 /// The daemon's health board, shared by actors and the API.

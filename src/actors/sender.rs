@@ -177,6 +177,13 @@ impl Handler<Tick> for Sender {
             }
             let summary = send.drain().await?;
             send.check_reports().await?;
+            let paused: Vec<String> = send
+                .transport
+                .paused()
+                .into_iter()
+                .map(|(g, why)| format!("{g}: {why}"))
+                .collect();
+            send.health.channel(channel, |s| s.paused = paused);
             let store = send.store.clone();
             let next = super::blocking(move || {
                 let dead = store.dead_count(channel)?;

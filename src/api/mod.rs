@@ -6,11 +6,15 @@
 //! Handlers are thin: they check who calls, parse the body into DTOs ([`dto`]), call the store
 //! off the event loop and map errors to JSON ([`error`]).
 
+mod callbacks;
 pub mod dto;
 pub mod error;
 mod ops;
+mod outbox;
 mod parcels;
 mod shops;
+mod templates;
+mod unsubscribe;
 
 use crate::actors::Services;
 use crate::actors::scheduler::Scheduler;
@@ -164,6 +168,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     shops::routes(cfg);
     parcels::routes(cfg);
+    templates::routes(cfg);
+    unsubscribe::routes(cfg);
+    callbacks::routes(cfg);
+    outbox::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found(
             "no such endpoint; see README.md for the API",

@@ -1,10 +1,12 @@
 //! `parcelctl`: the command-line client of parceld's control socket. Every command prints a
 //! human-readable table, or the API's JSON with `--json`. Each area of commands is a module.
 
+mod notifications;
 mod ops;
 mod parcels;
 mod shops;
 mod table;
+mod templates;
 
 use clap::{Parser, Subcommand};
 use parceld::client::Client;
@@ -38,6 +40,11 @@ enum Command {
     Shop(shops::Cmd),
     #[command(flatten)]
     Parcels(parcels::Cmd),
+    /// A shop's message templates.
+    #[command(subcommand)]
+    Template(templates::Cmd),
+    #[command(flatten)]
+    Notifications(notifications::Cmd),
 }
 
 fn socket_path(cli: &Cli) -> Result<PathBuf, String> {
@@ -63,6 +70,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Ops(c) => ops::run(&client, c, cli.json).await,
         Command::Shop(c) => shops::run(&client, c, cli.json).await,
         Command::Parcels(c) => parcels::run(&client, c, cli.json).await,
+        Command::Template(c) => templates::run(&client, c, cli.json).await,
+        Command::Notifications(c) => notifications::run(&client, c, cli.json).await,
     }
 }
 
