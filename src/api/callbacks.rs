@@ -15,8 +15,11 @@ use actix_web::{HttpResponse, web};
 
 /// Registers the callback routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/callbacks/sms/{gateway}/{token}", web::post().to(callback))
-        .route("/v1/sms/callbacks", web::get().to(urls));
+    cfg.route(
+        "/v1/callbacks/sms/{gateway}/{token}",
+        web::post().to(callback),
+    )
+    .route("/v1/sms/callbacks", web::get().to(urls));
 }
 
 /// `POST /v1/callbacks/sms/{gateway}/{token}`: form fields in the gateway's format.
@@ -54,7 +57,8 @@ pub async fn callback(
         let mut stops = Vec::new();
         for (phone, text) in replies {
             if is_stop_word(&text) {
-                let n = store.opt_out_recipient(Channel::Sms, &phone, OptOutSource::SmsStop, now)?;
+                let n =
+                    store.opt_out_recipient(Channel::Sms, &phone, OptOutSource::SmsStop, now)?;
                 stops.push((phone, n));
             }
         }
@@ -65,7 +69,8 @@ pub async fn callback(
     for (phone, withdrawn) in &replies {
         let masked = super::parcels::mask(phone);
         tracing::info!(gateway = %gateway, phone = %masked, withdrawn, "Recipient replied STOP; no more SMS to this number");
-        metrics::counter!("parceld_unsubscribes_total", "channel" => "sms", "source" => "sms_stop").increment(1);
+        metrics::counter!("parceld_unsubscribes_total", "channel" => "sms", "source" => "sms_stop")
+            .increment(1);
     }
     tracing::debug!(gateway = %gateway, reports = recorded, "Gateway callback");
     Ok(HttpResponse::Ok()

@@ -62,7 +62,10 @@ fn apply_messaging(
         None => {}
         Some("") => m.sms_provider = None,
         Some(p) => {
-            let ok = settings.sms.as_ref().is_some_and(|s| s.gateway(p).is_some());
+            let ok = settings
+                .sms
+                .as_ref()
+                .is_some_and(|s| s.gateway(p).is_some());
             if !ok {
                 return Err(ApiError::invalid_field(
                     "sms_provider",
@@ -81,7 +84,11 @@ fn apply_messaging(
         }
     }
     for (field, value, slot) in [
-        ("tracking_url", given(change.tracking_url), &mut m.tracking_url),
+        (
+            "tracking_url",
+            given(change.tracking_url),
+            &mut m.tracking_url,
+        ),
         ("review_url", given(change.review_url), &mut m.review_url),
     ] {
         match value {

@@ -21,8 +21,14 @@ use std::collections::BTreeMap;
 /// Registers the template routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/shops/{shop}/templates", web::get().to(list))
-        .route("/v1/shops/{shop}/templates/{event}/{channel}", web::get().to(get))
-        .route("/v1/shops/{shop}/templates/{event}/{channel}", web::put().to(put))
+        .route(
+            "/v1/shops/{shop}/templates/{event}/{channel}",
+            web::get().to(get),
+        )
+        .route(
+            "/v1/shops/{shop}/templates/{event}/{channel}",
+            web::put().to(put),
+        )
         .route(
             "/v1/shops/{shop}/templates/{event}/{channel}",
             web::delete().to(reset),
@@ -53,14 +59,20 @@ async fn shop_for(caller: &Caller, state: &AppState, shop: &str) -> Result<Shop,
         .ok_or_else(|| ApiError::not_found(format!("shop {id} not found")))
 }
 
-fn view(shop: &Shop, kind: NotificationKind, part: Part, own: Option<StoredTemplate>) -> TemplateView {
+fn view(
+    shop: &Shop,
+    kind: NotificationKind,
+    part: Part,
+    own: Option<StoredTemplate>,
+) -> TemplateView {
     TemplateView {
         event: kind.as_str().into(),
         channel: part.as_str().into(),
         custom: own.is_some(),
-        template: own
-            .as_ref()
-            .map_or_else(|| defaults::template(shop.language, kind, part), |t| t.source.clone()),
+        template: own.as_ref().map_or_else(
+            || defaults::template(shop.language, kind, part),
+            |t| t.source.clone(),
+        ),
         updated_at: own.map(|t| t.updated_at),
         preview: None,
         segments: None,
@@ -68,7 +80,12 @@ fn view(shop: &Shop, kind: NotificationKind, part: Part, own: Option<StoredTempl
 }
 
 /// The sample contexts a shop's template is checked and previewed with.
-fn samples(state: &AppState, shop: &Shop, kind: NotificationKind, part: Part) -> Vec<MessageContext> {
+fn samples(
+    state: &AppState,
+    shop: &Shop,
+    kind: NotificationKind,
+    part: Part,
+) -> Vec<MessageContext> {
     let channel = if part == Part::Sms {
         Channel::Sms
     } else {
@@ -94,7 +111,12 @@ fn samples(state: &AppState, shop: &Shop, kind: NotificationKind, part: Part) ->
 }
 
 fn max_segments(state: &AppState) -> u32 {
-    state.svc.settings.sms.as_ref().map_or(2, |s| s.max_segments)
+    state
+        .svc
+        .settings
+        .sms
+        .as_ref()
+        .map_or(2, |s| s.max_segments)
 }
 
 fn refused(e: &TemplateError) -> HttpResponse {
@@ -119,11 +141,12 @@ pub async fn list(
     let shop = shop_for(&caller, &state, &path).await?;
     let store = state.svc.store.clone();
     let id = shop.id.as_str().to_string();
-    let own: BTreeMap<(NotificationKind, Part), StoredTemplate> = web::block(move || store.shop_templates(&id))
-        .await??
-        .into_iter()
-        .map(|(k, p, t)| ((k, p), t))
-        .collect();
+    let own: BTreeMap<(NotificationKind, Part), StoredTemplate> =
+        web::block(move || store.shop_templates(&id))
+            .await??
+            .into_iter()
+            .map(|(k, p, t)| ((k, p), t))
+            .collect();
     let mut out = Vec::new();
     for kind in NotificationKind::ALL {
         for part in Part::ALL {
@@ -170,7 +193,12 @@ pub async fn put(
     let source = source_from(payload)
         .await?
         .ok_or_else(|| ApiError::invalid_field("template", "is required"))?;
-    let checked = match validate::check(&source, part, &samples(&state, &shop, kind, part), max_segments(&state)) {
+    let checked = match validate::check(
+        &source,
+        part,
+        &samples(&state, &shop, kind, part),
+        max_segments(&state),
+    ) {
         Ok(c) => c,
         Err(e) => return Ok(refused(&e)),
     };

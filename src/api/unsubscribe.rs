@@ -42,7 +42,12 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn html(status: actix_web::http::StatusCode, lang: Language, title: &str, body: &str) -> HttpResponse {
+fn html(
+    status: actix_web::http::StatusCode,
+    lang: Language,
+    title: &str,
+    body: &str,
+) -> HttpResponse {
     let lang = match lang {
         Language::Ru => "ru",
         Language::En => "en",
@@ -92,11 +97,16 @@ fn target(state: &AppState, path: LinkPath) -> Option<Target> {
 }
 
 /// The shop's name and language and the parcel's order number, for the page.
-async fn describe(state: &AppState, t: &Target) -> Result<(String, Language, String, bool), ApiError> {
+async fn describe(
+    state: &AppState,
+    t: &Target,
+) -> Result<(String, Language, String, bool), ApiError> {
     let store = state.svc.store.clone();
     let (shop, track) = (t.shop.clone(), t.track.clone());
-    let (s, p) = web::block(move || Ok::<_, crate::store::StoreError>((store.shop(&shop)?, store.parcel(&shop, &track)?)))
-        .await??;
+    let (s, p) = web::block(move || {
+        Ok::<_, crate::store::StoreError>((store.shop(&shop)?, store.parcel(&shop, &track)?))
+    })
+    .await??;
     let (name, lang) = s.map_or((String::new(), Language::Ru), |s| (s.name, s.language));
     let p = p.filter(|p| p.id == t.parcel_id);
     let order = p
@@ -126,20 +136,48 @@ pub async fn page(state: web::Data<AppState>, path: LinkPath) -> Result<HttpResp
     let ok = actix_web::http::StatusCode::OK;
     if already {
         return Ok(match lang {
-            Language::Ru => html(ok, lang, "Вы уже отписались", &format!("<p>Магазин «{shop}» больше не пришлёт {} о заказе {order}.</p>", what(t.channel, lang))),
-            Language::En => html(ok, lang, "You are unsubscribed", &format!("<p>{shop} will send no more {} about order {order}.</p>", what(t.channel, lang))),
+            Language::Ru => html(
+                ok,
+                lang,
+                "Вы уже отписались",
+                &format!(
+                    "<p>Магазин «{shop}» больше не пришлёт {} о заказе {order}.</p>",
+                    what(t.channel, lang)
+                ),
+            ),
+            Language::En => html(
+                ok,
+                lang,
+                "You are unsubscribed",
+                &format!(
+                    "<p>{shop} will send no more {} about order {order}.</p>",
+                    what(t.channel, lang)
+                ),
+            ),
         });
     }
     let button = "style=\"font-size:16px;padding:10px 20px;border:0;border-radius:4px;background:#c33;color:#fff;cursor:pointer\"";
     Ok(match lang {
-        Language::Ru => html(ok, lang, "Отписаться от уведомлений?", &format!(
-            "<p>Магазин «{shop}» больше не будет присылать {} о заказе {order}.</p>\
+        Language::Ru => html(
+            ok,
+            lang,
+            "Отписаться от уведомлений?",
+            &format!(
+                "<p>Магазин «{shop}» больше не будет присылать {} о заказе {order}.</p>\
              <form method=\"post\"><button type=\"submit\" name=\"confirm\" value=\"1\" {button}>Отписаться</button></form>",
-            what(t.channel, lang))),
-        Language::En => html(ok, lang, "Unsubscribe?", &format!(
-            "<p>{shop} will send no more {} about order {order}.</p>\
+                what(t.channel, lang)
+            ),
+        ),
+        Language::En => html(
+            ok,
+            lang,
+            "Unsubscribe?",
+            &format!(
+                "<p>{shop} will send no more {} about order {order}.</p>\
              <form method=\"post\"><button type=\"submit\" name=\"confirm\" value=\"1\" {button}>Unsubscribe</button></form>",
-            what(t.channel, lang))),
+                what(t.channel, lang)
+            ),
+        ),
     })
 }
 
@@ -176,8 +214,24 @@ pub async fn confirm(
     let (shop, order) = (escape(&shop), escape(&order));
     let ok = actix_web::http::StatusCode::OK;
     Ok(match lang {
-        Language::Ru => html(ok, lang, "Вы отписались", &format!("<p>Магазин «{shop}» больше не пришлёт {} о заказе {order}.</p>", what(t.channel, lang))),
-        Language::En => html(ok, lang, "You are unsubscribed", &format!("<p>{shop} will send no more {} about order {order}.</p>", what(t.channel, lang))),
+        Language::Ru => html(
+            ok,
+            lang,
+            "Вы отписались",
+            &format!(
+                "<p>Магазин «{shop}» больше не пришлёт {} о заказе {order}.</p>",
+                what(t.channel, lang)
+            ),
+        ),
+        Language::En => html(
+            ok,
+            lang,
+            "You are unsubscribed",
+            &format!(
+                "<p>{shop} will send no more {} about order {order}.</p>",
+                what(t.channel, lang)
+            ),
+        ),
     })
 }
 

@@ -101,11 +101,7 @@ impl Client {
     ) -> Result<UnsubscribeView, ClientError> {
         self.call(
             Method::POST,
-            &format!(
-                "/v1/shops/{}/parcels/{}/unsubscribe",
-                enc(shop),
-                enc(track)
-            ),
+            &format!("/v1/shops/{}/parcels/{}/unsubscribe", enc(shop), enc(track)),
             Some(&UnsubscribeIn { channels }),
         )
         .await

@@ -2,10 +2,13 @@
 //! through its control socket and shop listener, with real servers on loopback where it talks
 //! to the outside.
 
+mod fakes;
 mod harness;
+mod notify_support;
 
 mod api;
 mod config;
 mod crash;
 mod lifecycle;
+mod notify_email;
 mod supervision;

@@ -55,7 +55,9 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 return Ok(());
             }
             table(
-                &["SHOP", "TRACK", "MESSAGE", "CHANNEL", "TO", "ATTEMPTS", "QUEUED", "ERROR"],
+                &[
+                    "SHOP", "TRACK", "MESSAGE", "CHANNEL", "TO", "ATTEMPTS", "QUEUED", "ERROR",
+                ],
                 d.dead
                     .into_iter()
                     .map(|x| {
@@ -93,10 +95,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             channel,
         } => {
             let channels = (!channel.is_empty()).then(|| channel.clone());
-            let r = client
-                .unsubscribe(shop, track, channels)
-                .await
-                .map_err(e)?;
+            let r = client.unsubscribe(shop, track, channels).await.map_err(e)?;
             if json {
                 print_json(&r);
             } else {

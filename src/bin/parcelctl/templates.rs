@@ -159,7 +159,10 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             if json {
                 print_json(&t);
             } else {
-                println!("{} {} of {} is the default again", t.event, t.channel, which.shop);
+                println!(
+                    "{} {} of {} is the default again",
+                    t.event, t.channel, which.shop
+                );
             }
         }
         Cmd::Preview { which, source } => {
