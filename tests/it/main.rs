@@ -11,4 +11,5 @@ mod config;
 mod crash;
 mod lifecycle;
 mod notify_email;
+mod notify_sms;
 mod supervision;
