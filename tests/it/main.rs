@@ -12,4 +12,7 @@ mod crash;
 mod lifecycle;
 mod notify_email;
 mod notify_sms;
+mod notify_templates;
+mod notify_unsubscribe;
+mod notify_window;
 mod supervision;
