@@ -10,6 +10,7 @@ mod api;
 mod config;
 mod crash;
 mod lifecycle;
+mod notify_crash;
 mod notify_email;
 mod notify_sms;
 mod notify_templates;
