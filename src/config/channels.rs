@@ -612,6 +612,52 @@ mod tests {
         );
     }
 
+    /// The shipped configs document the channel sections commented out; uncommented (with
+    /// secret files that exist) they must be valid.
+    #[test]
+    fn the_documented_channel_sections_are_valid() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = secret_file(dir.path(), "secret", "x");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for name in ["parceld.toml", "parceld.system.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut out = Vec::new();
+            let mut in_doc_section = false;
+            for line in text.lines() {
+                let bare = line.trim_start_matches("# ").trim_start_matches("# ");
+                if line.starts_with("# [") {
+                    in_doc_section = true;
+                    out.push(bare.to_string());
+                    continue;
+                }
+                if line.starts_with('[') {
+                    in_doc_section = false;
+                }
+                let documented = in_doc_section || bare.starts_with("link_secret_file");
+                if documented && line.starts_with('#') && bare.contains(" = ") {
+                    let (key, value) = bare.split_once(" = ").unwrap();
+                    let value = match key {
+                        "private_key_file" => format!("\"{}\"", fixtures.join("dkim/rsa.pem").display()),
+                        "ca_file" => format!("\"{}\"", fixtures.join("smtp/ca.pem").display()),
+                        k if k.ends_with("_file") => format!("\"{secret}\""),
+                        _ => value.to_string(),
+                    };
+                    out.push(format!("{key} = {value}"));
+                } else {
+                    out.push(line.to_string());
+                }
+            }
+            let text = out.join("\n").replace("transport = \"file\"\nfile", "transport = \"smsc\"\nfile");
+            let s = parse(&text, &path).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let sms = s.sms.unwrap();
+            assert!(sms.smsru.is_some() && sms.smsc.is_some(), "{name}");
+            let email = s.email.unwrap();
+            assert!(email.dkim.is_some(), "{name}");
+            assert!(s.api.link_secret_file.is_some(), "{name}");
+        }
+    }
+
     #[test]
     fn gateways() {
         let dir = tempfile::tempdir().unwrap();

@@ -414,7 +414,13 @@ impl Validator<'_> {
                 n => (n * 1024 * 1024) as usize,
             },
             max_items: self.nonzero("api.max_items", a.max_items, 10_000)?,
-            link_secret_file: a.link_secret_file.as_ref().map(PathBuf::from),
+            link_secret_file: match &a.link_secret_file {
+                None => None,
+                Some(p) => {
+                    secret::read(Path::new(p)).map_err(|m| self.err("api.link_secret_file", m))?;
+                    Some(PathBuf::from(p))
+                }
+            },
         };
 
         let r = &raw.rules;

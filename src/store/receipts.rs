@@ -125,3 +125,127 @@ impl Store {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::delivery::DeliveryStatus;
+    use crate::domain::intake::{ParcelDraft, validate};
+    use crate::domain::notification::{Intent, NotificationKind};
+    use crate::domain::outbox::{Acceptance, Failure, RetryPolicy, SendTiming};
+    use crate::domain::schedule::DailyWindow;
+    use crate::domain::shop::ShopId;
+    use crate::store::Claim;
+    use crate::store::test_support::temp_store;
+    use std::time::Duration;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_741_000_000 + s).unwrap()
+    }
+
+    fn one_sms() -> (tempfile::TempDir, Store, OutboxKey) {
+        let (d, store) = temp_store();
+        store
+            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
+            .unwrap();
+        let v = validate(&ParcelDraft {
+            track: "SANDBOX-ARRIVED-1".into(),
+            phone: Some("+79123456789".into()),
+            ..ParcelDraft::default()
+        })
+        .unwrap();
+        store
+            .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
+            .unwrap();
+        let shop = store.shop("acme").unwrap().unwrap();
+        let w = DailyWindow::ALWAYS;
+        store
+            .tx(|tx| {
+                let p = tx.get_parcel("acme", "SANDBOX-ARRIVED-1")?.unwrap();
+                for e in crate::domain::outbox::plan(
+                    &p,
+                    &shop,
+                    Intent::new(NotificationKind::Accepted, 1),
+                    t(1),
+                    &SendTiming { window: &w },
+                ) {
+                    tx.insert_entry_if_absent(&e)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let key = store.pending(Channel::Sms, t(1), 10).unwrap()[0].key.clone();
+        (d, store, key)
+    }
+
+    #[test]
+    fn reports_are_found_by_the_gateways_id_and_stop_when_final() {
+        let (_d, store, key) = one_sms();
+        let Claim::Claimed(_) = store.claim(&key, t(2), |_| None, "smsru").unwrap() else {
+            panic!("claim")
+        };
+        store
+            .finish(&key, |e| {
+                e.succeed(
+                    Acceptance {
+                        provider: "smsru".into(),
+                        provider_id: Some("000-1".into()),
+                        segments: Some(2),
+                        report_at: Some(t(60)),
+                    },
+                    t(3),
+                )
+            })
+            .unwrap();
+        assert!(store.reports_due(Channel::Sms, t(59), 10).unwrap().is_empty());
+        assert_eq!(store.next_report_at(Channel::Sms).unwrap(), Some(t(60)));
+        assert_eq!(store.reports_due(Channel::Sms, t(60), 10).unwrap().len(), 1);
+        let found = store.entry_by_receipt("smsru", "000-1").unwrap().unwrap();
+        assert_eq!(found.key, key);
+        assert!(store.entry_by_receipt("smsc", "000-1").unwrap().is_none());
+        let e = store
+            .record_report(
+                &key,
+                Some(&DeliveryReport::new(DeliveryStatus::InTransit)),
+                |_| Some(t(120)),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.next_report_at, Some(t(120)));
+        let e = store
+            .record_report(&key, Some(&DeliveryReport::new(DeliveryStatus::Delivered)), |_| {
+                Some(t(240))
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!((e.delivery_status.as_deref(), e.next_report_at), (Some("delivered"), None));
+        assert_eq!(store.next_report_at(Channel::Sms).unwrap(), None);
+        store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
+        assert!(store.entry_by_receipt("smsru", "000-1").unwrap().is_none());
+    }
+
+    #[test]
+    fn dead_letters_are_listed_counted_and_requeued() {
+        let (_d, store, key) = one_sms();
+        store.claim(&key, t(2), |_| None, "smsru").unwrap();
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(1),
+        };
+        store
+            .finish(&key, |e| {
+                e.fail(Failure::Permanent("bad number".into()), t(3), &policy, 0)
+            })
+            .unwrap();
+        assert_eq!(store.dead_count(Channel::Sms).unwrap(), 1);
+        assert_eq!(store.dead_letters(None, Some("acme"), 10).unwrap().len(), 1);
+        assert!(store.dead_letters(None, Some("other"), 10).unwrap().is_empty());
+        assert!(store.dead_letters(Some(Channel::Email), None, 10).unwrap().is_empty());
+        assert_eq!(store.requeue_dead(None, None, t(4)).unwrap(), 1);
+        assert_eq!(store.dead_count(Channel::Sms).unwrap(), 0);
+        let e = &store.pending(Channel::Sms, t(4), 10).unwrap()[0];
+        assert_eq!(e.attempts, 0);
+        assert_eq!(e.last_error.as_deref(), Some("requeued after: bad number"));
+    }
+}
