@@ -620,7 +620,9 @@ mod tests {
         let secret = secret_file(dir.path(), "secret", "x");
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
         for name in ["parceld.toml", "parceld.system.toml"] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("config")
+                .join(name);
             let text = std::fs::read_to_string(&path).unwrap();
             let mut out = Vec::new();
             let mut in_doc_section = false;
@@ -638,7 +640,9 @@ mod tests {
                 if documented && line.starts_with('#') && bare.contains(" = ") {
                     let (key, value) = bare.split_once(" = ").unwrap();
                     let value = match key {
-                        "private_key_file" => format!("\"{}\"", fixtures.join("dkim/rsa.pem").display()),
+                        "private_key_file" => {
+                            format!("\"{}\"", fixtures.join("dkim/rsa.pem").display())
+                        }
                         "ca_file" => format!("\"{}\"", fixtures.join("smtp/ca.pem").display()),
                         k if k.ends_with("_file") => format!("\"{secret}\""),
                         _ => value.to_string(),
@@ -648,7 +652,9 @@ mod tests {
                     out.push(line.to_string());
                 }
             }
-            let text = out.join("\n").replace("transport = \"file\"\nfile", "transport = \"smsc\"\nfile");
+            let text = out
+                .join("\n")
+                .replace("transport = \"file\"\nfile", "transport = \"smsc\"\nfile");
             let s = parse(&text, &path).unwrap_or_else(|e| panic!("{e}\n{text}"));
             let sms = s.sms.unwrap();
             assert!(sms.smsru.is_some() && sms.smsc.is_some(), "{name}");

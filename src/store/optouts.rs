@@ -199,7 +199,9 @@ mod tests {
     fn store_with(tracks: &[&str]) -> (tempfile::TempDir, Store) {
         let (d, store) = temp_store();
         let mut shop = crate::store::shops::tests::shop("acme", "h");
-        shop.report_email = Some(crate::domain::contact::EmailAddress::from_trusted("ops@acme.ru"));
+        shop.report_email = Some(crate::domain::contact::EmailAddress::from_trusted(
+            "ops@acme.ru",
+        ));
         store.create_shop(&shop).unwrap();
         for track in tracks {
             let v = validate(&ParcelDraft {
@@ -240,19 +242,43 @@ mod tests {
     fn a_parcel_opt_out_withdraws_its_waiting_messages_and_is_recorded() {
         let (_d, store) = store_with(&["SANDBOX-ARRIVED-1"]);
         queue(&store, "SANDBOX-ARRIVED-1", NotificationKind::Accepted);
-        let id = store.parcel("acme", "SANDBOX-ARRIVED-1").unwrap().unwrap().id;
+        let id = store
+            .parcel("acme", "SANDBOX-ARRIVED-1")
+            .unwrap()
+            .unwrap()
+            .id;
         assert_eq!(
             store
-                .opt_out_parcel("acme", "SANDBOX-ARRIVED-1", Some(id + 1), &[Channel::Email], OptOutSource::Link, t(2))
+                .opt_out_parcel(
+                    "acme",
+                    "SANDBOX-ARRIVED-1",
+                    Some(id + 1),
+                    &[Channel::Email],
+                    OptOutSource::Link,
+                    t(2)
+                )
                 .unwrap(),
             None,
             "a link of an earlier parcel with this number does nothing"
         );
         let o = store
-            .opt_out_parcel("acme", "SANDBOX-ARRIVED-1", Some(id), &[Channel::Email], OptOutSource::OneClick, t(2))
+            .opt_out_parcel(
+                "acme",
+                "SANDBOX-ARRIVED-1",
+                Some(id),
+                &[Channel::Email],
+                OptOutSource::OneClick,
+                t(2),
+            )
             .unwrap()
             .unwrap();
-        assert_eq!(o, OptOutOutcome { cancelled: 1, new_channels: 1 });
+        assert_eq!(
+            o,
+            OptOutOutcome {
+                cancelled: 1,
+                new_channels: 1
+            }
+        );
         let entries = store.parcel_entries("acme", "SANDBOX-ARRIVED-1").unwrap();
         let state = |c: Channel| entries.iter().find(|e| e.key.channel == c).unwrap().state;
         assert_eq!(state(Channel::Email), DeliveryState::Cancelled);
@@ -262,13 +288,25 @@ mod tests {
         let rec = store.parcel_optouts("acme", "SANDBOX-ARRIVED-1").unwrap();
         assert_eq!(rec[0].source, OptOutSource::OneClick);
         let again = store
-            .opt_out_parcel("acme", "SANDBOX-ARRIVED-1", None, &[Channel::Email], OptOutSource::Shop, t(3))
+            .opt_out_parcel(
+                "acme",
+                "SANDBOX-ARRIVED-1",
+                None,
+                &[Channel::Email],
+                OptOutSource::Shop,
+                t(3),
+            )
             .unwrap()
             .unwrap();
         assert_eq!(again, OptOutOutcome::default());
         // Deleting the parcel forgets its records.
         store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
-        assert!(store.parcel_optouts("acme", "SANDBOX-ARRIVED-1").unwrap().is_empty());
+        assert!(
+            store
+                .parcel_optouts("acme", "SANDBOX-ARRIVED-1")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -279,12 +317,22 @@ mod tests {
             .opt_out_recipient(Channel::Sms, "+79123456789", OptOutSource::SmsStop, t(2))
             .unwrap();
         assert_eq!(n, 1);
-        assert!(store.recipient_opted_out(Channel::Sms, "+79123456789").unwrap());
+        assert!(
+            store
+                .recipient_opted_out(Channel::Sms, "+79123456789")
+                .unwrap()
+        );
         queue(&store, "SANDBOX-ARRIVED-2", NotificationKind::Accepted);
         let later = store.parcel_entries("acme", "SANDBOX-ARRIVED-2").unwrap();
-        let sms = later.iter().find(|e| e.key.channel == Channel::Sms).unwrap();
+        let sms = later
+            .iter()
+            .find(|e| e.key.channel == Channel::Sms)
+            .unwrap();
         assert_eq!(sms.state, DeliveryState::Cancelled);
-        let mail = later.iter().find(|e| e.key.channel == Channel::Email).unwrap();
+        let mail = later
+            .iter()
+            .find(|e| e.key.channel == Channel::Email)
+            .unwrap();
         assert_eq!(mail.state, DeliveryState::Pending);
     }
 }

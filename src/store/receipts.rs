@@ -174,7 +174,9 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let key = store.pending(Channel::Sms, t(1), 10).unwrap()[0].key.clone();
+        let key = store.pending(Channel::Sms, t(1), 10).unwrap()[0]
+            .key
+            .clone();
         (d, store, key)
     }
 
@@ -197,7 +199,12 @@ mod tests {
                 )
             })
             .unwrap();
-        assert!(store.reports_due(Channel::Sms, t(59), 10).unwrap().is_empty());
+        assert!(
+            store
+                .reports_due(Channel::Sms, t(59), 10)
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(store.next_report_at(Channel::Sms).unwrap(), Some(t(60)));
         assert_eq!(store.reports_due(Channel::Sms, t(60), 10).unwrap().len(), 1);
         let found = store.entry_by_receipt("smsru", "000-1").unwrap().unwrap();
@@ -213,12 +220,17 @@ mod tests {
             .unwrap();
         assert_eq!(e.next_report_at, Some(t(120)));
         let e = store
-            .record_report(&key, Some(&DeliveryReport::new(DeliveryStatus::Delivered)), |_| {
-                Some(t(240))
-            })
+            .record_report(
+                &key,
+                Some(&DeliveryReport::new(DeliveryStatus::Delivered)),
+                |_| Some(t(240)),
+            )
             .unwrap()
             .unwrap();
-        assert_eq!((e.delivery_status.as_deref(), e.next_report_at), (Some("delivered"), None));
+        assert_eq!(
+            (e.delivery_status.as_deref(), e.next_report_at),
+            (Some("delivered"), None)
+        );
         assert_eq!(store.next_report_at(Channel::Sms).unwrap(), None);
         store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
         assert!(store.entry_by_receipt("smsru", "000-1").unwrap().is_none());
@@ -240,8 +252,18 @@ mod tests {
             .unwrap();
         assert_eq!(store.dead_count(Channel::Sms).unwrap(), 1);
         assert_eq!(store.dead_letters(None, Some("acme"), 10).unwrap().len(), 1);
-        assert!(store.dead_letters(None, Some("other"), 10).unwrap().is_empty());
-        assert!(store.dead_letters(Some(Channel::Email), None, 10).unwrap().is_empty());
+        assert!(
+            store
+                .dead_letters(None, Some("other"), 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .dead_letters(Some(Channel::Email), None, 10)
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(store.requeue_dead(None, None, t(4)).unwrap(), 1);
         assert_eq!(store.dead_count(Channel::Sms).unwrap(), 0);
         let e = &store.pending(Channel::Sms, t(4), 10).unwrap()[0];
