@@ -182,7 +182,8 @@ pub struct OutboxEntry {
     /// The provider may already have it (the daemon stopped while it was in hand, or an attempt
     /// got no answer): ask the transport before sending it again.
     pub in_doubt: bool,
-    /// Sends made while in doubt: each may have delivered the message a second time.
+    /// Sends made while in doubt, counted when claimed: each may have delivered the message a
+    /// second time (an upper bound of the duplicates).
     pub doubtful_resends: u32,
     /// When to ask the provider for its delivery report next; `None` once known or given up.
     #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
@@ -275,14 +276,24 @@ impl OutboxEntry {
         self.state = DeliveryState::Sending;
         self.attempts += 1;
         self.claimed_at = Some(now);
+        if self.in_doubt {
+            // Counted before the send leaves, so a crash cannot lose the count.
+            self.doubtful_resends += 1;
+        }
         true
     }
 
-    /// Records the provider's acceptance. A send made while in doubt is counted.
-    pub fn succeed(&mut self, accepted: Acceptance, now: Timestamp) {
-        if self.in_doubt && self.state == DeliveryState::Sending {
-            self.doubtful_resends += 1;
+    /// The transport answered the doubt before the send (it has the message, or certainly does
+    /// not): the send this claim counted as doubtful is not one.
+    pub fn doubt_resolved(&mut self) {
+        if self.in_doubt {
+            self.in_doubt = false;
+            self.doubtful_resends = self.doubtful_resends.saturating_sub(1);
         }
+    }
+
+    /// Records the provider's acceptance.
+    pub fn succeed(&mut self, accepted: Acceptance, now: Timestamp) {
         self.in_doubt = false;
         self.state = DeliveryState::Sent;
         self.sent_at = Some(now);
@@ -731,6 +742,7 @@ mod tests {
         e.fail(Failure::Unknown("no answer".into()), now, &policy, 0);
         assert!(e.in_doubt, "no answer: the provider may have it");
         e.claim(now);
+        assert_eq!(e.doubtful_resends, 1, "counted before the send leaves");
         e.fail(Failure::Transient("503".into()), now, &policy, 0);
         assert!(
             e.in_doubt,
@@ -738,7 +750,15 @@ mod tests {
         );
         e.claim(now);
         e.succeed(Acceptance::default(), now);
-        assert_eq!((e.in_doubt, e.doubtful_resends), (false, 1));
+        assert_eq!((e.in_doubt, e.doubtful_resends), (false, 2));
+        // Asking the provider first settles it: no doubtful send.
+        let mut e = arrived_entry();
+        e.claim(now);
+        e.fail(Failure::Unknown("no answer".into()), now, &policy, 0);
+        e.claim(now);
+        e.doubt_resolved();
+        e.succeed(Acceptance::default(), now);
+        assert_eq!((e.in_doubt, e.doubtful_resends), (false, 0));
 
         // In hand at a crash: the transport cannot tell, so it is in doubt; found sent later.
         let mut e = arrived_entry();
@@ -746,6 +766,7 @@ mod tests {
         e.recover(true);
         assert!(e.in_doubt && e.state == DeliveryState::Pending && e.attempts == 0);
         e.claim(now);
+        e.doubt_resolved();
         e.found_sent(Acceptance::default(), now);
         assert_eq!((e.state, e.doubtful_resends), (DeliveryState::Sent, 0));
     }

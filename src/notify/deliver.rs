@@ -9,7 +9,8 @@
 //! the receipt was written. The claim is on disk before the send, the receipt is written right
 //! after the answer, so the window is one answer and one store write wide. A transport that can
 //! look messages up (files, SMSC.ru) closes it; for the others (SMTP, SMS.ru) such a message is
-//! sent again, and counted in the entry's `doubtful_resends`.
+//! sent again, and counted in the entry's `doubtful_resends` (when it is claimed, so that the
+//! count survives a crash during the resend too).
 //!
 //! Plain async code over a [`SendContext`]; the sender actor only decides when to run it.
 
@@ -236,19 +237,23 @@ impl SendContext {
             _ => return Ok(Outcome::Skipped),
         };
 
-        // An earlier attempt may have reached the provider: ask before sending again.
-        let mut doubtful = entry.in_doubt;
+        // An earlier attempt may have reached the provider: ask before sending again. The claim
+        // counted this send as doubtful; an answer either way takes that back.
+        let mut resolved = false;
         if entry.in_doubt {
             match self.transport.find_sent(&entry).await {
                 Lookup::Sent(r) => {
                     let now = self.clock.now();
                     let a = self.acceptance(&r, now);
-                    self.store_outcome(&entry, move |x| x.found_sent(a.clone(), now))
-                        .await?;
+                    self.store_outcome(&entry, move |x| {
+                        x.doubt_resolved();
+                        x.found_sent(a.clone(), now)
+                    })
+                    .await?;
                     tracing::info!(channel = channel.as_str(), outbox_key = %entry.key.slug(), "The provider already had the message; not sending it again");
                     return Ok(Outcome::Sent);
                 }
-                Lookup::NotSent => doubtful = false,
+                Lookup::NotSent => resolved = true,
                 Lookup::Unknown => {}
             }
         }
@@ -306,7 +311,9 @@ impl SendContext {
         let failure = result.as_ref().err().cloned();
         let stored = self
             .store_outcome(&entry, move |e| {
-                e.in_doubt = doubtful;
+                if resolved {
+                    e.doubt_resolved();
+                }
                 match (&accepted, &failure) {
                     (Some(a), _) => e.succeed(a.clone(), now),
                     (None, Some(f)) => e.fail(f.clone(), now, &policy, r),
