@@ -197,6 +197,32 @@ impl SendContext {
 
     async fn deliver(&self, entry: OutboxEntry) -> Result<Outcome, StoreError> {
         let channel = self.transport.channel();
+        // A message that must wait (send window closed for its recipient, gateway resting after
+        // refusing the account) is put back before it takes a slot or a rate-limit token, so
+        // it does not hold up the messages that can go.
+        let store = self.store.clone();
+        let key = entry.key.clone();
+        let now = self.clock.now();
+        let transport = self.transport.clone();
+        let window = self.window;
+        let hold = entry.window_hold(now, &window);
+        let deferred = blocking(move || {
+            let shop = store.shop(&key.shop)?;
+            let route = transport.route(shop.as_ref());
+            let until = hold.or_else(|| {
+                transport
+                    .paused_for(route)
+                    .and_then(|d| now.checked_add(d).ok())
+            });
+            match until {
+                Some(until) => store.defer(&key, until).map(|_| true),
+                None => Ok(false),
+            }
+        })
+        .await?;
+        if deferred {
+            return Ok(Outcome::Held);
+        }
         // Wait for capacity before claiming, so that what is "in hand" is only what is being
         // sent: a crash then leaves as little as possible to check.
         let _slot = self.slots.acquire().await;

@@ -168,4 +168,10 @@ pub trait Transport: Send + Sync + 'static {
     fn paused(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// How much longer the gateway `route` rests after refusing the account, if it does.
+    fn paused_for(&self, route: &str) -> Option<std::time::Duration> {
+        let _ = route;
+        None
+    }
 }

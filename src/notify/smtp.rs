@@ -62,6 +62,7 @@ pub struct SmtpMailer {
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
     max_idle: usize,
     pause: Duration,
+    paused: Mutex<Option<(Instant, String)>>,
 }
 
 impl SmtpMailer {
@@ -114,7 +115,30 @@ impl SmtpMailer {
             idle: Mutex::new(Vec::new()),
             max_idle: max_idle.max(1),
             pause,
+            paused: Mutex::new(None),
         })
+    }
+
+    fn pause_left(&self) -> Option<(Duration, String)> {
+        let now = Instant::now();
+        self.paused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|(until, _)| *until > now)
+            .map(|(until, why)| (*until - now, why.clone()))
+    }
+
+    fn note(&self, result: &Result<Receipt, Failure>) {
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(_) => *paused = None,
+            Err(Failure::Paused {
+                reason,
+                retry_after,
+            }) => *paused = Some((Instant::now() + *retry_after, reason.clone())),
+            Err(_) => {}
+        }
     }
 
     fn take_idle(&self) -> Option<AsyncSmtpConnection> {
@@ -237,6 +261,30 @@ impl Transport for SmtpMailer {
     }
 
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, Failure> {
+        if let Some((left, reason)) = self.pause_left() {
+            return Err(Failure::Paused {
+                reason,
+                retry_after: left,
+            });
+        }
+        let result = self.send_now(msg).await;
+        self.note(&result);
+        result
+    }
+
+    fn paused_for(&self, _route: &str) -> Option<Duration> {
+        self.pause_left().map(|(left, _)| left)
+    }
+
+    fn paused(&self) -> Vec<(String, String)> {
+        self.pause_left()
+            .map(|(_, why)| vec![("smtp".to_string(), why)])
+            .unwrap_or_default()
+    }
+}
+
+impl SmtpMailer {
+    async fn send_now(&self, msg: &Outgoing) -> Result<Receipt, Failure> {
         let mut message = build(msg, &self.from)?;
         self.sign(&mut message)?;
         let envelope = message.envelope().clone();

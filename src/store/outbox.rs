@@ -256,6 +256,24 @@ impl Store {
         })
     }
 
+    /// Moves a pending entry's next attempt to `until` without using an attempt (the send window
+    /// is closed for its recipient, or its gateway rests). Returns whether it was pending.
+    pub fn defer(&self, key: &OutboxKey, until: Timestamp) -> Result<bool, StoreError> {
+        let okey = keys::outbox(key);
+        self.tx(|t| {
+            let Some(old) = t.get_entry(&okey)? else {
+                return Ok(false);
+            };
+            if old.state != crate::domain::outbox::DeliveryState::Pending {
+                return Ok(false);
+            }
+            let mut e = old.clone();
+            e.next_attempt_at = until;
+            t.put_entry(Some(&old), &e)?;
+            Ok(true)
+        })
+    }
+
     /// Records what happened to a claimed entry: `update` changes it (succeed, fail, recover).
     /// Does nothing if the entry was deleted meanwhile. Returns the entry as stored.
     pub fn finish(

@@ -404,3 +404,78 @@ async fn a_stop_reply_withdraws_every_message_to_that_number() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn a_resting_gateway_does_not_hold_up_the_other() {
+    let gw = Gateway::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let d = Daemon::start_with(|c| {
+        let c = smsru(&c, &gw, secrets.path());
+        let c = gw.smsc_config(&c, secrets.path());
+        // A refused account rests the gateway for an hour; a slow channel rate.
+        let c = set(&c, "notify", "retry_cap", "\"1h\"");
+        set(&c, "sms", "rate", "\"2/s\"")
+    })
+    .await;
+    d.create_shop("acme").await;
+    d.create_shop("books").await;
+    d.socket
+        .patch_shop(
+            "books",
+            &PatchShop {
+                sms_provider: Some("smsc".into()),
+                ..PatchShop::default()
+            },
+        )
+        .await
+        .unwrap();
+    gw.fail_next([Fault::Code(201)]);
+    d.socket
+        .add_parcels(
+            "acme",
+            &[parcel_to("SANDBOX-STUCK-0", "A-0", "+79120000100", None)],
+        )
+        .await
+        .unwrap();
+    wait_for(Duration::from_secs(20), "SMS.ru to rest", async || {
+        let h = d.socket.health().await.ok()?;
+        (!h.channels["sms"].paused.is_empty()).then_some(())
+    })
+    .await;
+    let many: Vec<_> = (1..=20)
+        .map(|i| {
+            parcel_to(
+                &format!("SANDBOX-STUCK-{i}"),
+                &format!("A-{i}"),
+                &format!("+791200001{i:02}"),
+                None,
+            )
+        })
+        .collect();
+    d.socket.add_parcels("acme", &many).await.unwrap();
+    d.socket
+        .add_parcels(
+            "books",
+            &[parcel_to("SANDBOX-STUCK-99", "B-1", "+79120000999", None)],
+        )
+        .await
+        .unwrap();
+    wait_state(&d, "books", "SANDBOX-STUCK-99", "accepted", "sms", "sent").await;
+    for i in 1..=20 {
+        let n = notification(&d, "acme", &format!("SANDBOX-STUCK-{i}"), "accepted", "sms")
+            .await
+            .unwrap();
+        assert_eq!((n.state.as_str(), n.attempts), ("pending", 0), "{i}: {n:?}");
+        // Put back before taking a slot or a rate-limit token: never even tried.
+        assert_eq!(n.last_error, None, "{i}: {n:?}");
+        assert!(
+            n.next_attempt_at.unwrap()
+                > jiff::Timestamp::now() + jiff::SignedDuration::from_mins(30)
+        );
+    }
+    assert_eq!(gw.sent().len(), 1, "only the SMSC message went out");
+    assert!(
+        waited < Duration::from_secs(10),
+        "held messages did not take the rate: {waited:?}"
+    );
+}

@@ -276,6 +276,14 @@ impl Transport for SmsRouter {
         out
     }
 
+    fn paused_for(&self, route: &str) -> Option<Duration> {
+        let now = Instant::now();
+        self.lock()
+            .get(route)
+            .filter(|(until, _)| *until > now)
+            .map(|(until, _)| *until - now)
+    }
+
     fn paused(&self) -> Vec<(String, String)> {
         let now = Instant::now();
         self.lock()
