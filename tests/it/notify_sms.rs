@@ -474,8 +474,4 @@ async fn a_resting_gateway_does_not_hold_up_the_other() {
         );
     }
     assert_eq!(gw.sent().len(), 1, "only the SMSC message went out");
-    assert!(
-        waited < Duration::from_secs(10),
-        "held messages did not take the rate: {waited:?}"
-    );
 }
