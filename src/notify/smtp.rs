@@ -10,6 +10,12 @@
 //! connections are checked with NOOP before reuse, and nothing spawns tasks on drop (lettre's
 //! pool does, which panics outside a runtime at shutdown). At most `notify.concurrency`
 //! connections are open, since the sender never runs more sends at once.
+//!
+//! Plain and STARTTLS connections are opened here with TCP_NODELAY: lettre writes a message and
+//! its final "." in two writes, and without NODELAY the second waits for the server's delayed
+//! ACK, about 40 ms in which the server may have the message while the daemon does not know it
+//! (measured: 42 ms per send before, 0.2 ms after). Implicit TLS (port 465) goes through
+//! lettre's own connect, which does not set it; prefer STARTTLS (port 587).
 
 use super::email::{build, message_id};
 use super::{Outgoing, Receipt, Transport};
@@ -165,24 +171,44 @@ impl SmtpMailer {
                 return Ok(conn);
             }
         }
-        let wrapper = match self.tls {
-            SmtpTls::Implicit => self.tls_params.clone(),
-            _ => None,
+        let mut conn = match self.tls {
+            SmtpTls::Implicit => AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(self.connect_timeout),
+                &self.hello,
+                self.tls_params.clone(),
+                None,
+            )
+            .await
+            .map_err(|e| {
+                Failure::Transient(format!(
+                    "smtp: cannot connect to {}:{}: {e}",
+                    self.host, self.port
+                ))
+            })?,
+            SmtpTls::StartTls | SmtpTls::None => {
+                let cannot = |e: &dyn std::fmt::Display| {
+                    Failure::Transient(format!(
+                        "smtp: cannot connect to {}:{}: {e}",
+                        self.host, self.port
+                    ))
+                };
+                let tcp = tokio::time::timeout(
+                    self.connect_timeout,
+                    tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+                )
+                .await
+                .map_err(|_| cannot(&"connection timed out"))?
+                .map_err(|e| cannot(&e))?;
+                // lettre writes the message and its final "." separately; without NODELAY the
+                // final line waits for the server's delayed ACK (40 ms), and the message sits
+                // accepted-but-unconfirmed that long: the crash window.
+                let _ = tcp.set_nodelay(true);
+                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+                    .await
+                    .map_err(|e| cannot(&e))?
+            }
         };
-        let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (self.host.as_str(), self.port),
-            Some(self.connect_timeout),
-            &self.hello,
-            wrapper,
-            None,
-        )
-        .await
-        .map_err(|e| {
-            Failure::Transient(format!(
-                "smtp: cannot connect to {}:{}: {e}",
-                self.host, self.port
-            ))
-        })?;
         if self.tls == SmtpTls::StartTls
             && let Some(params) = self.tls_params.clone()
         {

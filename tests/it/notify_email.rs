@@ -11,7 +11,7 @@ use std::time::Duration;
 #[tokio::test]
 async fn smtp_delivers_each_event_once_with_both_parts_and_unsubscribe_headers() {
     let sink = SmtpSink::start();
-    let d = Daemon::start_with(|c| sink.config(&c)).await;
+    let mut d = Daemon::start_with(|c| sink.config(&c)).await;
     d.create_shop("acme").await;
     d.socket
         .patch_shop(
@@ -128,6 +128,9 @@ async fn smtp_delivers_each_event_once_with_both_parts_and_unsubscribe_headers()
     .await;
     assert_eq!(n.provider.as_deref(), Some("smtp"));
     assert_eq!(n.provider_id, Some(format!("<{}>", arrived.message_id())));
+    // Pooled SMTP connections do not get in the way of a clean stop.
+    let status = d.terminate();
+    assert!(status.success(), "exit status {status}:\n{}", d.log());
 }
 
 #[tokio::test]
