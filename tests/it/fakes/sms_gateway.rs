@@ -83,7 +83,6 @@ fn accept(
     state: &Shared,
     gateway: &'static str,
     id: Option<String>,
-    form: &[(String, String)],
     phone: &str,
     text: &str,
     sender: &str,
@@ -98,7 +97,6 @@ fn accept(
         text: text.to_string(),
         sender: sender.to_string(),
     });
-    let _ = form;
     id
 }
 
@@ -127,7 +125,6 @@ async fn smsru_send(state: Shared, form: web::Form<Vec<(String, String)>>) -> Ht
         &state,
         "smsru",
         None,
-        &form,
         &phone,
         field(&form, "msg"),
         field(&form, "from"),
@@ -178,7 +175,6 @@ async fn smsc_send(state: Shared, form: web::Form<Vec<(String, String)>>) -> Htt
         &state,
         "smsc",
         Some(id.clone()),
-        &form,
         field(&form, "phones"),
         &text,
         field(&form, "sender"),
