@@ -9,6 +9,7 @@
 //! | `sender.fail_once` | a sender's first drain fails as if the store had failed     |
 //! | `poller.panic`     | the poller panics before asking the carrier (the process aborts) |
 //! | `shop_erase.abort` | the process aborts right after a shop's erasure started      |
+//! | `sender.crash_after_send` | the process aborts right after a provider accepted a message, before the receipt is written (the crash window) |
 
 /// Whether the fault point `name` fires now. Points ending in `_once` fire once per process.
 pub fn hit(name: &str) -> bool {

@@ -37,6 +37,12 @@ pub struct ChannelStatus {
     pub last_error: Option<String>,
     /// When it happened.
     pub last_error_at: Option<Timestamp>,
+    /// Sending is paused until then: the provider refused the account.
+    pub paused_until: Option<Timestamp>,
+    /// What the provider said.
+    pub paused_reason: Option<String>,
+    /// Gateways resting after refusing the account, with why.
+    pub paused: Vec<String>,
 }
 
 /// The daemon's health board, shared by actors and the API.

@@ -53,6 +53,8 @@ pub struct Services {
     pub templates: Arc<Templates>,
     /// Wakes the senders when new messages are queued.
     pub notifier: Notifier,
+    /// Signs unsubscribe and callback links.
+    pub links: Arc<crate::notify::links::LinkSigner>,
     /// When the daemon started.
     pub started_at: jiff::Timestamp,
 }

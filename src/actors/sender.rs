@@ -1,10 +1,11 @@
 //! A channel's sender: drains the outbox of its channel whenever it is woken (new messages) or
-//! its timer fires (the next pending message's time), one drain at a time. On start it first
-//! recovers messages that were in hand when the daemon stopped.
+//! its timer fires (the next pending message's or delivery report's time), one drain at a time,
+//! then asks for the delivery reports that are due. On start it first recovers messages that
+//! were in hand when the daemon stopped.
 
 use super::{Drain, InFlight, Ping, Services, Wake};
 use crate::domain::notification::Channel;
-use crate::domain::outbox::RetryPolicy;
+use crate::domain::outbox::{ReportPolicy, RetryPolicy};
 use crate::notify::Transport;
 use crate::notify::deliver::SendContext;
 use actix::prelude::*;
@@ -58,7 +59,18 @@ impl Sender {
             },
             timeout: n.send_timeout,
             health: svc.health.clone(),
-            public_url: svc.settings.api.public_url.clone(),
+            links: svc.links.clone(),
+            window: n.send_window,
+            reports: match &svc.settings.sms {
+                Some(s) => ReportPolicy {
+                    every: s.status_every,
+                    give_up_after: s.status_for,
+                },
+                None => ReportPolicy {
+                    every: Duration::from_secs(300),
+                    give_up_after: Duration::from_secs(2 * 86_400),
+                },
+            },
         };
         Sender {
             svc,
@@ -164,8 +176,27 @@ impl Handler<Tick> for Sender {
                 send.recover().await?;
             }
             let summary = send.drain().await?;
+            send.check_reports().await?;
+            let paused: Vec<String> = send
+                .transport
+                .paused()
+                .into_iter()
+                .map(|(g, why)| format!("{g}: {why}"))
+                .collect();
+            send.health.channel(channel, |s| s.paused = paused);
             let store = send.store.clone();
-            let next = super::blocking(move || store.next_pending_at(channel)).await?;
+            let next = super::blocking(move || {
+                let dead = store.dead_count(channel)?;
+                metrics::gauge!("parceld_outbox_dead", "channel" => channel.as_str())
+                    .set(dead as f64);
+                let pending = store.next_pending_at(channel)?;
+                let report = store.next_report_at(channel)?;
+                Ok(match (pending, report) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                })
+            })
+            .await?;
             drop(guard);
             Ok::<_, crate::store::StoreError>((summary, next))
         };

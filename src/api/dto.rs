@@ -1,6 +1,10 @@
 //! The API's request and response bodies. They are separate from the domain types so the wire
 //! format can stay stable while the domain changes; `parcelctl` and the tests use the same types.
 
+mod notify;
+
+pub use notify::*;
+
 use crate::carriers::poll::PollSummary;
 use crate::domain::intake::FieldError;
 use crate::domain::shop::Language;
@@ -49,6 +53,19 @@ pub struct CreateShop {
     /// Default message language.
     #[serde(default)]
     pub language: Option<Language>,
+    /// The SMS gateway for this shop's messages (`smsru`, `smsc`, `file`); the config's when
+    /// absent. An empty string returns to the config's.
+    #[serde(default)]
+    pub sms_provider: Option<String>,
+    /// The sender name on its SMS (as registered with the gateway); empty removes it.
+    #[serde(default)]
+    pub sms_sender: Option<String>,
+    /// Its tracking page, `{track}` standing for the track number; empty removes it.
+    #[serde(default)]
+    pub tracking_url: Option<String>,
+    /// Where customers leave a review; empty removes it.
+    #[serde(default)]
+    pub review_url: Option<String>,
 }
 
 /// The answer to `POST /v1/shops`: the only time the token is shown.
@@ -86,6 +103,19 @@ pub struct PatchShop {
     /// daemon's default).
     #[serde(default)]
     pub report_at: Option<String>,
+    /// The SMS gateway for this shop's messages (`smsru`, `smsc`, `file`); the config's when
+    /// absent. An empty string returns to the config's.
+    #[serde(default)]
+    pub sms_provider: Option<String>,
+    /// The sender name on its SMS (as registered with the gateway); empty removes it.
+    #[serde(default)]
+    pub sms_sender: Option<String>,
+    /// Its tracking page, `{track}` standing for the track number; empty removes it.
+    #[serde(default)]
+    pub tracking_url: Option<String>,
+    /// Where customers leave a review; empty removes it.
+    #[serde(default)]
+    pub review_url: Option<String>,
 }
 
 /// A shop as the API shows it.
@@ -111,6 +141,18 @@ pub struct ShopView {
     /// The plan's name.
     #[serde(default)]
     pub plan: Option<String>,
+    /// Its SMS gateway, when it chose one.
+    #[serde(default)]
+    pub sms_provider: Option<String>,
+    /// Its SMS sender name, when it has one.
+    #[serde(default)]
+    pub sms_sender: Option<String>,
+    /// Its tracking page.
+    #[serde(default)]
+    pub tracking_url: Option<String>,
+    /// Its review page.
+    #[serde(default)]
+    pub review_url: Option<String>,
     /// Set only when `rotate_token` was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -286,6 +328,16 @@ pub struct NotificationView {
     pub delivery_status: Option<String>,
     /// The last error or why it was cancelled.
     pub last_error: Option<String>,
+    /// The gateway or transport that took it (`smtp`, `smsru`, `smsc`, `file`).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// SMS segments it cost.
+    #[serde(default)]
+    pub segments: Option<u32>,
+    /// Sends made without knowing whether the provider already had it (after a crash or a
+    /// lost answer): each may have reached the customer twice.
+    #[serde(default)]
+    pub doubtful_resends: u32,
 }
 
 /// A customer as the API shows it.
@@ -347,6 +399,9 @@ pub struct ParcelView {
     /// Notifications (only in single-parcel answers).
     #[serde(default)]
     pub notifications: Vec<NotificationView>,
+    /// Channels the customer unsubscribed from for this parcel.
+    #[serde(default)]
+    pub unsubscribed: Vec<String>,
 }
 
 /// A page of parcels.
@@ -413,6 +468,12 @@ pub struct ChannelHealthView {
     pub last_success_at: Option<Timestamp>,
     /// Last error.
     pub last_error: Option<String>,
+    /// Sending paused until then: the provider refused the account.
+    #[serde(default)]
+    pub paused_until: Option<Timestamp>,
+    /// What the provider said, per paused gateway.
+    #[serde(default)]
+    pub paused: Vec<String>,
 }
 
 /// `GET /v1/health`.

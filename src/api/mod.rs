@@ -6,17 +6,21 @@
 //! Handlers are thin: they check who calls, parse the body into DTOs ([`dto`]), call the store
 //! off the event loop and map errors to JSON ([`error`]).
 
+mod callbacks;
 pub mod dto;
 pub mod error;
 pub mod imports;
 pub mod intake;
 mod offices;
 mod ops;
+mod outbox;
 mod parcels;
 mod plans;
 mod reports;
 pub mod shop_dto;
 mod shops;
+mod templates;
+mod unsubscribe;
 mod webhooks;
 
 use crate::actors::Services;
@@ -178,6 +182,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     plans::routes(cfg);
     offices::routes(cfg);
     webhooks::routes(cfg);
+    templates::routes(cfg);
+    unsubscribe::routes(cfg);
+    callbacks::routes(cfg);
+    outbox::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found(
             "no such endpoint; see README.md for the API",

@@ -79,6 +79,9 @@ pub async fn health(
         })
         .collect();
     let board = svc.health.channels();
+    degraded |= board
+        .values()
+        .any(|b| b.paused_until.is_some_and(|u| u > now) || !b.paused.is_empty());
     let channels = stats
         .into_iter()
         .map(|(c, st)| {
@@ -92,6 +95,8 @@ pub async fn health(
                     dead: st.dead,
                     last_success_at: b.last_success_at,
                     last_error: b.last_error,
+                    paused_until: b.paused_until.filter(|u| *u > now),
+                    paused: b.paused,
                 },
             )
         })

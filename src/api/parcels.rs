@@ -38,7 +38,8 @@ fn office(o: &Office) -> OfficeView {
     }
 }
 
-fn mask(recipient: &str) -> String {
+/// A recipient as the API shows it: the phone or the e-mail, masked.
+pub fn mask(recipient: &str) -> String {
     if recipient.contains('@') {
         EmailAddress::from_trusted(recipient).masked()
     } else {
@@ -60,6 +61,9 @@ fn notification(e: &OutboxEntry) -> NotificationView {
         provider_id: e.provider_id.clone(),
         delivery_status: e.delivery_status.clone(),
         last_error: e.last_error.clone(),
+        provider: e.provider.clone(),
+        segments: e.segments,
+        doubtful_resends: e.doubtful_resends,
     }
 }
 
@@ -123,6 +127,11 @@ pub fn view(
         } else {
             Vec::new()
         },
+        unsubscribed: p
+            .unsubscribed
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
     }
 }
 

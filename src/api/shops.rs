@@ -4,7 +4,9 @@ use super::dto::{CreateShop, PatchShop, ShopCreated, ShopView};
 use super::error::ApiError;
 use super::{AppState, Caller, parse_json, read_body, shop_path, token_hash};
 use crate::domain::contact::EmailAddress;
-use crate::domain::shop::{Shop, ShopId, validate_timezone};
+use crate::domain::shop::{
+    Messaging, Shop, ShopId, validate_link, validate_sender, validate_timezone,
+};
 use actix_web::{HttpResponse, web};
 
 /// Registers the shop routes.
@@ -33,8 +35,74 @@ pub fn view(s: &Shop) -> ShopView {
         created_at: s.created_at,
         report_at: s.report_at.map(|t| t.strftime("%H:%M").to_string()),
         plan: Some(s.plan.name.clone()),
+        sms_provider: s.messaging.sms_provider.clone(),
+        sms_sender: s.messaging.sms_sender.clone(),
+        tracking_url: s.messaging.tracking_url.clone(),
+        review_url: s.messaging.review_url.clone(),
         token: None,
     }
+}
+
+/// The four messaging fields of a create or change request.
+struct MessagingChange<'a> {
+    sms_provider: &'a Option<String>,
+    sms_sender: &'a Option<String>,
+    tracking_url: &'a Option<String>,
+    review_url: &'a Option<String>,
+}
+
+/// Applies messaging changes (an empty string removes a value), naming the field at fault.
+fn apply_messaging(
+    m: &mut Messaging,
+    change: MessagingChange<'_>,
+    settings: &crate::config::Settings,
+) -> Result<(), ApiError> {
+    fn given(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim)
+    }
+    match given(change.sms_provider) {
+        None => {}
+        Some("") => m.sms_provider = None,
+        Some(p) => {
+            let ok = settings
+                .sms
+                .as_ref()
+                .is_some_and(|s| s.gateway(p).is_some());
+            if !ok {
+                return Err(ApiError::invalid_field(
+                    "sms_provider",
+                    format!("{p:?} is not an SMS gateway configured on this parceld"),
+                ));
+            }
+            m.sms_provider = Some(p.to_string());
+        }
+    }
+    match given(change.sms_sender) {
+        None => {}
+        Some("") => m.sms_sender = None,
+        Some(v) => {
+            validate_sender(v).map_err(|e| ApiError::invalid_field("sms_sender", e))?;
+            m.sms_sender = Some(v.to_string());
+        }
+    }
+    for (field, value, slot) in [
+        (
+            "tracking_url",
+            given(change.tracking_url),
+            &mut m.tracking_url,
+        ),
+        ("review_url", given(change.review_url), &mut m.review_url),
+    ] {
+        match value {
+            None => {}
+            Some("") => *slot = None,
+            Some(v) => {
+                validate_link(v).map_err(|e| ApiError::invalid_field(field, e))?;
+                *slot = Some(v.to_string());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn name(field: &str, s: &str) -> Result<String, ApiError> {
@@ -86,6 +154,17 @@ pub async fn create(
         .clone()
         .unwrap_or_else(|| state.svc.settings.daemon.timezone_name.clone());
     validate_timezone(&timezone).map_err(|e| ApiError::invalid_field("timezone", e))?;
+    let mut messaging = Messaging::default();
+    apply_messaging(
+        &mut messaging,
+        MessagingChange {
+            sms_provider: &req.sms_provider,
+            sms_sender: &req.sms_sender,
+            tracking_url: &req.tracking_url,
+            review_url: &req.review_url,
+        },
+        &state.svc.settings,
+    )?;
     let token = new_token()?;
     let today = state
         .svc
@@ -104,6 +183,7 @@ pub async fn create(
         created_at: state.svc.clock.now(),
         plan: state.svc.settings.plans.plan(today),
         report_at: None,
+        messaging,
     };
     let store = state.svc.store.clone();
     let s = shop.clone();
@@ -183,6 +263,16 @@ pub async fn patch(
             ),
         };
     }
+    apply_messaging(
+        &mut shop.messaging,
+        MessagingChange {
+            sms_provider: &req.sms_provider,
+            sms_sender: &req.sms_sender,
+            tracking_url: &req.tracking_url,
+            review_url: &req.review_url,
+        },
+        &state.svc.settings,
+    )?;
     let token = if req.rotate_token {
         let t = new_token()?;
         shop.token_sha256 = token_hash(&t);

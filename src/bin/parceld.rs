@@ -53,6 +53,32 @@ fn main() -> ExitCode {
                 if let Some(l) = s.api.listen {
                     println!("  listen:  {l}");
                 }
+                if let Some(e) = &s.email {
+                    match &e.transport {
+                        parceld::config::EmailTransport::File { dir } => {
+                            println!("  email:   .eml files in {}", dir.display())
+                        }
+                        parceld::config::EmailTransport::Smtp(m) => println!(
+                            "  email:   smtp {}:{} ({:?}){}",
+                            m.host,
+                            m.port,
+                            m.tls,
+                            if e.dkim.is_some() { ", DKIM" } else { "" }
+                        ),
+                    }
+                }
+                if let Some(m) = &s.sms {
+                    println!(
+                        "  sms:     {} (gateways: {})",
+                        m.transport.as_str(),
+                        parceld::config::SmsTransport::ALL
+                            .iter()
+                            .filter(|t| m.has(**t))
+                            .map(|t| t.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
                 for (id, c) in &s.carriers {
                     println!(
                         "  carrier: {id} rate {} window {} every {}{}{}",

@@ -233,7 +233,12 @@ impl Validator<'_> {
         Ok(Secret::new(secret))
     }
 
-    fn url(&self, key: &str, raw: &Option<String>, default: &str) -> Result<String, ConfigError> {
+    fn carrier_url(
+        &self,
+        key: &str,
+        raw: &Option<String>,
+        default: &str,
+    ) -> Result<String, ConfigError> {
         let s = raw.as_deref().unwrap_or(default).trim();
         if !(s.starts_with("http://") || s.starts_with("https://")) || s.len() < 10 {
             return Err(self.err(
@@ -274,7 +279,7 @@ impl Validator<'_> {
                 carriers.insert(CarrierId::ChinaPost, s);
                 Some(Track17Settings {
                     token: self.secret("carriers.china_post.token_file", &r.token_file)?,
-                    endpoint: self.url(
+                    endpoint: self.carrier_url(
                         "carriers.china_post.endpoint",
                         &r.endpoint,
                         "https://api.17track.net/track/v2.2",
@@ -306,7 +311,7 @@ impl Validator<'_> {
         };
         let batch = if r.batch.unwrap_or(false) {
             Some(BatchSettings {
-                endpoint: self.url(
+                endpoint: self.carrier_url(
                     &key("batch_endpoint"),
                     &r.batch_endpoint,
                     "https://tracking.russianpost.ru/fc",
@@ -324,7 +329,7 @@ impl Validator<'_> {
         Ok(RussianPostSettings {
             login: login.to_string(),
             password: self.secret(&key("password_file"), &r.password_file)?,
-            endpoint: self.url(
+            endpoint: self.carrier_url(
                 &key("endpoint"),
                 &r.endpoint,
                 "https://tracking.russianpost.ru/rtm34",

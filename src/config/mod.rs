@@ -6,12 +6,18 @@
 //! when the daemon starts and in `parceld check-config`.
 
 pub mod carriers;
+mod channels;
+pub mod secret;
 pub mod shopside;
 pub mod values;
 
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;
 use crate::domain::schedule::DailyWindow;
+pub use channels::{
+    DkimAlgorithm, DkimSettings, EmailSettings, EmailTransport, SmsRuSettings, SmsSettings,
+    SmsTransport, SmscSettings, SmtpSettings, SmtpTls,
+};
 use serde::Deserialize;
 pub use shopside::{ImportSettings, PlanDefaults, ReportSettings, RetentionSettings};
 use std::collections::BTreeMap;
@@ -70,9 +76,9 @@ struct RawConfig {
     #[serde(default)]
     notify: RawNotify,
     #[serde(default)]
-    email: RawEmail,
+    email: channels::RawEmail,
     #[serde(default)]
-    sms: RawSms,
+    sms: channels::RawSms,
     #[serde(default)]
     import: shopside::RawImport,
     #[serde(default)]
@@ -148,26 +154,6 @@ struct RawNotify {
     retry_cap: Option<String>,
     send_timeout: Option<String>,
     concurrency: Option<usize>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawEmail {
-    enabled: Option<bool>,
-    transport: Option<String>,
-    from: Option<String>,
-    outbox_dir: Option<String>,
-    rate: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawSms {
-    enabled: Option<bool>,
-    transport: Option<String>,
-    file: Option<String>,
-    sender: Option<String>,
-    rate: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,48 +251,6 @@ pub struct NotifySettings {
     pub send_timeout: Duration,
     /// Sends in flight at once, per channel.
     pub concurrency: usize,
-}
-
-/// How e-mail leaves the daemon.
-#[derive(Debug, Clone)]
-pub enum EmailTransport {
-    /// Each message is written as an `.eml` file into a folder.
-    File {
-        /// The folder.
-        dir: PathBuf,
-    },
-}
-
-/// E-mail settings.
-#[derive(Debug, Clone)]
-pub struct EmailSettings {
-    /// The sender's address (the shop's name becomes the display name).
-    pub from: lettre::Address,
-    /// Transport.
-    pub transport: EmailTransport,
-    /// Messages per time span.
-    pub rate: Rate,
-}
-
-/// How SMS leave the daemon.
-#[derive(Debug, Clone)]
-pub enum SmsTransport {
-    /// Each message is appended as a line to a file.
-    File {
-        /// The file.
-        path: PathBuf,
-    },
-}
-
-/// SMS settings.
-#[derive(Debug, Clone)]
-pub struct SmsSettings {
-    /// The sender name shown on phones.
-    pub sender: String,
-    /// Transport.
-    pub transport: SmsTransport,
-    /// Messages per time span.
-    pub rate: Rate,
 }
 
 /// The complete, validated configuration.
@@ -510,7 +454,13 @@ impl Validator<'_> {
                 n => (n * 1024 * 1024) as usize,
             },
             max_items: self.nonzero("api.max_items", a.max_items, 10_000)?,
-            link_secret_file: a.link_secret_file.as_ref().map(PathBuf::from),
+            link_secret_file: match &a.link_secret_file {
+                None => None,
+                Some(p) => {
+                    secret::read(Path::new(p)).map_err(|m| self.err("api.link_secret_file", m))?;
+                    Some(PathBuf::from(p))
+                }
+            },
         };
 
         let r = &raw.rules;
@@ -593,63 +543,8 @@ impl Validator<'_> {
             concurrency: self.nonzero("notify.concurrency", n.concurrency, 8)?,
         };
 
-        let e = &raw.email;
-        let email = if e.enabled.unwrap_or(true) {
-            let from_text = e.from.clone().unwrap_or_else(|| "parceld@localhost".into());
-            let from = from_text.trim().parse::<lettre::Address>().map_err(|_| {
-                self.err(
-                    "email.from",
-                    format!("{from_text:?} is not an e-mail address"),
-                )
-            })?;
-            let transport = match e.transport.as_deref().unwrap_or("file") {
-                "file" => EmailTransport::File {
-                    dir: self.path("email.outbox_dir", &e.outbox_dir, "var/outbox")?,
-                },
-                other => {
-                    return Err(self.err(
-                        "email.transport",
-                        format!("{other:?} is not an e-mail transport; expected file"),
-                    ));
-                }
-            };
-            Some(EmailSettings {
-                from,
-                transport,
-                rate: self.value("email.rate", &e.rate, "20/s", values::rate)?,
-            })
-        } else {
-            None
-        };
-
-        let s = &raw.sms;
-        let sms = if s.enabled.unwrap_or(true) {
-            let sender = s.sender.clone().unwrap_or_else(|| "parceld".into());
-            if sender.is_empty() || sender.chars().count() > 11 {
-                return Err(self.err(
-                    "sms.sender",
-                    "must be 1-11 characters (the SMS sender name limit)",
-                ));
-            }
-            let transport = match s.transport.as_deref().unwrap_or("file") {
-                "file" => SmsTransport::File {
-                    path: self.path("sms.file", &s.file, "var/sms.log")?,
-                },
-                other => {
-                    return Err(self.err(
-                        "sms.transport",
-                        format!("{other:?} is not an SMS transport; expected file"),
-                    ));
-                }
-            };
-            Some(SmsSettings {
-                sender,
-                transport,
-                rate: self.value("sms.rate", &s.rate, "10/s", values::rate)?,
-            })
-        } else {
-            None
-        };
+        let email = self.email(&raw.email)?;
+        let sms = self.sms(&raw.sms)?;
 
         Ok(Settings {
             file: self.file.to_path_buf(),

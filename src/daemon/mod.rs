@@ -124,6 +124,10 @@ pub fn run(settings: Settings) -> Result<(), DaemonError> {
         );
     }
     let templates = Arc::new(Templates::new().map_err(|e| DaemonError::Other(e.to_string()))?);
+    let links = Arc::new(
+        crate::notify::links::LinkSigner::load(&settings)
+            .map_err(|e| DaemonError::Other(e.to_string()))?,
+    );
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| tracing::warn!(error = %e, "Metrics are not available"))
@@ -142,6 +146,7 @@ pub fn run(settings: Settings) -> Result<(), DaemonError> {
             health: Arc::new(Health::default()),
             templates,
             notifier: actors::Notifier::default(),
+            links,
             started_at: clock.now(),
         });
         let running = actors::start(svc.clone(), carriers, transports);

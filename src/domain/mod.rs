@@ -6,18 +6,22 @@
 
 pub mod carrier;
 pub mod contact;
+pub mod delivery;
 pub mod intake;
 pub mod lifecycle;
 pub mod money;
 pub mod notification;
 pub mod offices;
+pub mod optout;
 pub mod outbox;
 pub mod parcel;
 pub mod phone;
 pub mod plan;
 pub mod polling;
+pub mod postal_zone;
 pub mod retention;
 pub mod schedule;
 pub mod shop;
 pub mod status;
+pub mod template;
 pub mod track;

@@ -15,12 +15,18 @@
 //!
 //! After a crash, entries found in `sending` go back to `pending` unless the channel can prove
 //! they were delivered; that window (provider accepted, receipt not yet written) is the only
-//! source of duplicates.
+//! source of duplicates. An entry that may already be with the provider (in hand at a crash, or
+//! an attempt that got no answer) is marked `in_doubt`: before it is sent again the transport is
+//! asked whether it has it, and a send that goes out anyway is counted in `doubtful_resends`.
+//!
+//! A sent SMS waits for its delivery report: `next_report_at` says when to ask the provider.
 
 use super::carrier::CarrierId;
+use super::delivery::DeliveryReport;
 use super::money::Kopecks;
 use super::notification::{Audience, Channel, Intent, NotificationKind};
 use super::parcel::{Office, Parcel};
+use super::postal_zone;
 use super::schedule::{DailyWindow, backoff};
 use super::shop::{Language, Shop};
 use super::status::Status;
@@ -169,6 +175,53 @@ pub struct OutboxEntry {
     pub delivery_status: Option<String>,
     /// Why the last attempt failed, or why it was cancelled.
     pub last_error: Option<String>,
+    /// The transport or gateway that accepted it (`smtp`, `smsru`, `smsc`, `file`).
+    pub provider: Option<String>,
+    /// The SMS segments it cost.
+    pub segments: Option<u32>,
+    /// The provider may already have it (the daemon stopped while it was in hand, or an attempt
+    /// got no answer): ask the transport before sending it again.
+    pub in_doubt: bool,
+    /// Sends made while in doubt, counted when claimed: each may have delivered the message a
+    /// second time (an upper bound of the duplicates).
+    pub doubtful_resends: u32,
+    /// When to ask the provider for its delivery report next; `None` once known or given up.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
+    pub next_report_at: Option<Timestamp>,
+    /// Delivery reports asked for so far.
+    pub report_checks: u32,
+}
+
+/// What the provider said when it accepted a message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Acceptance {
+    /// The transport or gateway.
+    pub provider: String,
+    /// The provider's id for the message.
+    pub provider_id: Option<String>,
+    /// SMS segments.
+    pub segments: Option<u32>,
+    /// When to ask for the delivery report (for providers that give one).
+    pub report_at: Option<Timestamp>,
+}
+
+/// How often a sent message's delivery report is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportPolicy {
+    /// The first wait after sending; later waits double, up to 16 times this.
+    pub every: Duration,
+    /// Stop asking this long after the message was sent.
+    pub give_up_after: Duration,
+}
+
+impl ReportPolicy {
+    /// When to ask next after `checks` answers that were not final, or `None` to give up.
+    pub fn next_check(&self, sent_at: Timestamp, checks: u32, now: Timestamp) -> Option<Timestamp> {
+        let wait = self.every.saturating_mul(1 << checks.min(4));
+        let next = now.checked_add(wait).ok()?;
+        let end = sent_at.checked_add(self.give_up_after).ok()?;
+        (next <= end).then_some(next)
+    }
 }
 
 /// How a failed attempt is retried.
@@ -185,10 +238,33 @@ pub struct RetryPolicy {
 /// Why a send failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    /// Worth trying again (timeout, 5xx, connection refused).
+    /// Refused for now, and certainly not accepted (connection refused, 5xx, a 4xx reply): worth
+    /// trying again later.
     Transient(String),
-    /// Trying again will not help (bad number, unknown mailbox, rejected credentials).
+    /// No answer (timeout, connection lost mid-request): the provider may have accepted it.
+    /// Tried again later, after asking the provider if it can tell.
+    Unknown(String),
+    /// Trying again will not help this message (bad number, unknown mailbox, text refused).
     Permanent(String),
+    /// The provider refuses the account, not the message (credentials, funds, sender name not
+    /// approved, IP blocked): the message waits `retry_after`, the attempt is not counted, and
+    /// the channel pauses instead of burning every message's attempts.
+    Paused {
+        /// What the provider said.
+        reason: String,
+        /// How long to wait.
+        retry_after: Duration,
+    },
+}
+
+impl Failure {
+    /// The failure in words.
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Transient(m) | Failure::Unknown(m) | Failure::Permanent(m) => m,
+            Failure::Paused { reason, .. } => reason,
+        }
+    }
 }
 
 impl OutboxEntry {
@@ -200,25 +276,62 @@ impl OutboxEntry {
         self.state = DeliveryState::Sending;
         self.attempts += 1;
         self.claimed_at = Some(now);
+        if self.in_doubt {
+            // Counted before the send leaves, so a crash cannot lose the count.
+            self.doubtful_resends += 1;
+        }
         true
     }
 
+    /// The transport answered the doubt before the send (it has the message, or certainly does
+    /// not): the send this claim counted as doubtful is not one.
+    pub fn doubt_resolved(&mut self) {
+        if self.in_doubt {
+            self.in_doubt = false;
+            self.doubtful_resends = self.doubtful_resends.saturating_sub(1);
+        }
+    }
+
     /// Records the provider's acceptance.
-    pub fn succeed(&mut self, provider_id: Option<String>, now: Timestamp) {
+    pub fn succeed(&mut self, accepted: Acceptance, now: Timestamp) {
+        self.in_doubt = false;
         self.state = DeliveryState::Sent;
         self.sent_at = Some(now);
-        self.provider_id = provider_id;
+        self.provider = Some(accepted.provider);
+        self.provider_id = accepted.provider_id;
+        self.segments = accepted.segments;
+        self.next_report_at = accepted.report_at;
         self.last_error = None;
+    }
+
+    /// Records that the provider already had it (found after a crash or a lost answer): sent,
+    /// and not counted as a resend.
+    pub fn found_sent(&mut self, accepted: Acceptance, now: Timestamp) {
+        self.in_doubt = false;
+        self.state = DeliveryState::Sending;
+        self.succeed(accepted, now);
     }
 
     /// Records a failed attempt: back to pending with a backoff, or dead.
     pub fn fail(&mut self, failure: Failure, now: Timestamp, policy: &RetryPolicy, random: u64) {
+        if matches!(failure, Failure::Unknown(_)) {
+            self.in_doubt = true;
+        }
         match failure {
             Failure::Permanent(msg) => {
                 self.state = DeliveryState::Dead;
                 self.last_error = Some(msg);
             }
-            Failure::Transient(msg) => {
+            Failure::Paused {
+                reason,
+                retry_after,
+            } => {
+                self.state = DeliveryState::Pending;
+                self.attempts = self.attempts.saturating_sub(1);
+                self.next_attempt_at = now.checked_add(retry_after).unwrap_or(Timestamp::MAX);
+                self.last_error = Some(reason);
+            }
+            Failure::Transient(msg) | Failure::Unknown(msg) => {
                 if self.attempts >= policy.max_attempts {
                     self.state = DeliveryState::Dead;
                     self.last_error =
@@ -234,12 +347,56 @@ impl OutboxEntry {
     }
 
     /// Puts an entry that was in hand during a crash back in the queue. The attempt it used is
-    /// not counted.
-    pub fn recover(&mut self) {
+    /// not counted. `in_doubt`: the transport cannot tell whether the provider has it.
+    pub fn recover(&mut self, in_doubt: bool) {
         if self.state == DeliveryState::Sending {
             self.state = DeliveryState::Pending;
             self.attempts = self.attempts.saturating_sub(1);
+            self.in_doubt |= in_doubt;
         }
+    }
+
+    /// When a customer message that is due now must wait for the send window in the
+    /// recipient's time zone (a retry must not go out at 3 am); `None` if it may go now.
+    pub fn window_hold(&self, now: Timestamp, window: &DailyWindow) -> Option<Timestamp> {
+        if self.key.kind.audience() != Audience::Customer || window.is_always() {
+            return None;
+        }
+        let tz = TimeZone::get(&self.facts.timezone).unwrap_or(TimeZone::UTC);
+        let open = window.next_open(now, &tz);
+        (open > now).then_some(open)
+    }
+
+    /// Records the answer to a delivery-report question: the report, or `None` when the provider
+    /// said nothing about it. `next` is when to ask again if the answer is not final.
+    pub fn record_report(&mut self, report: Option<&DeliveryReport>, next: Option<Timestamp>) {
+        self.report_checks += 1;
+        self.next_report_at = next;
+        if let Some(r) = report {
+            self.delivery_status = Some(r.status.as_str().to_string());
+            if r.status.is_final() {
+                self.next_report_at = None;
+            }
+            if r.status.is_failure() {
+                self.last_error = r.detail.clone();
+            }
+        }
+    }
+
+    /// Gives a dead letter a fresh start (after an operator fixed the cause): pending now, with
+    /// all its attempts. Returns false if it is not dead.
+    pub fn requeue(&mut self, now: Timestamp) -> bool {
+        if self.state != DeliveryState::Dead {
+            return false;
+        }
+        self.state = DeliveryState::Pending;
+        self.attempts = 0;
+        self.next_attempt_at = now;
+        self.last_error = self
+            .last_error
+            .take()
+            .map(|e| format!("requeued after: {e}"));
+        true
     }
 
     /// Withdraws an entry that is not yet sent.
@@ -275,6 +432,17 @@ pub fn stale_reason(
     None
 }
 
+/// The customer's time zone: the pickup office's region when the carrier named the office,
+/// the shop's time zone otherwise.
+pub fn recipient_timezone(parcel: &Parcel, shop: &Shop) -> String {
+    parcel
+        .arrival
+        .as_ref()
+        .and_then(|a| a.office.index.as_deref())
+        .and_then(postal_zone::zone_of_index)
+        .map_or_else(|| shop.timezone.clone(), str::to_string)
+}
+
 /// When customer and shop messages may go out.
 #[derive(Debug, Clone)]
 pub struct SendTiming<'a> {
@@ -291,7 +459,7 @@ pub fn plan(
     now: Timestamp,
     timing: &SendTiming<'_>,
 ) -> Vec<OutboxEntry> {
-    let tz_name = shop.timezone.clone();
+    let tz_name = recipient_timezone(parcel, shop);
     let tz = TimeZone::get(&tz_name).unwrap_or(TimeZone::UTC);
     let facts = MessageFacts {
         shop_name: shop.name.clone(),
@@ -353,207 +521,16 @@ pub fn plan(
             provider_id: None,
             delivery_status: None,
             last_error: None,
+            provider: None,
+            segments: None,
+            in_doubt: false,
+            doubtful_resends: 0,
+            next_report_at: None,
+            report_checks: 0,
         })
         .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::contact::EmailAddress;
-    use crate::domain::parcel::{Arrival, Customer, NotifyMarks, PollState};
-    use crate::domain::phone::Phone;
-    use crate::domain::shop::ShopId;
-    use crate::domain::track::TrackNumber;
-
-    fn t(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
-
-    fn shop(report: Option<&str>) -> Shop {
-        Shop {
-            id: ShopId::from_trusted("acme"),
-            name: "Acme".into(),
-            report_email: report.map(EmailAddress::from_trusted),
-            timezone: "Europe/Moscow".into(),
-            phone: None,
-            language: Language::Ru,
-            token_sha256: String::new(),
-            created_at: t("2025-03-01T00:00:00Z"),
-            plan: Default::default(),
-            report_at: None,
-        }
-    }
-
-    fn parcel() -> Parcel {
-        Parcel {
-            id: 9,
-            shop: ShopId::from_trusted("acme"),
-            track: TrackNumber::from_trusted("10100012000016"),
-            carrier: CarrierId::RussianPost,
-            track_warning: None,
-            order_id: Some("A-1".into()),
-            customer: Customer {
-                name: "Иванов Иван".into(),
-                phone: Some(Phone::from_trusted("+79123456789")),
-                email: Some(EmailAddress::from_trusted("ivan@example.ru")),
-            },
-            cod: Kopecks(149_000),
-            contents: None,
-            created_at: t("2025-03-01T00:00:00Z"),
-            updated_at: t("2025-03-01T00:00:00Z"),
-            status: Status::ArrivedAtPickup,
-            events: vec![],
-            arrival: Some(Arrival {
-                office: Office::default(),
-                at: t("2025-03-05T00:00:00Z"),
-                deadline: t("2025-04-04T00:00:00Z"),
-            }),
-            marks: NotifyMarks::default(),
-            next_poll_at: None,
-            next_reminder_at: None,
-            poll: PollState::default(),
-            unsubscribed: vec![],
-            cod_paid_at: None,
-            previous_tracks: vec![],
-            tracked_as: None,
-        }
-    }
-
-    #[test]
-    fn customer_intent_goes_to_both_channels_in_the_window() {
-        let w = DailyWindow::parse("09:00-21:00").unwrap();
-        // 02:00 MSK: held until 09:00 MSK = 06:00 UTC.
-        let now = t("2025-03-05T23:00:00Z");
-        let entries = plan(
-            &parcel(),
-            &shop(None),
-            Intent::new(NotificationKind::Arrived, 1),
-            now,
-            &SendTiming { window: &w },
-        );
-        assert_eq!(entries.len(), 2);
-        assert_eq!(entries[0].key.channel, Channel::Sms);
-        assert_eq!(entries[0].recipient, "+79123456789");
-        assert_eq!(entries[1].key.channel, Channel::Email);
-        assert_eq!(entries[0].next_attempt_at, t("2025-03-06T06:00:00Z"));
-        assert_eq!(entries[0].facts.first_name, "Иван");
-        assert!(entries[0].key.slug().contains("arrived-1-sms"));
-    }
-
-    #[test]
-    fn unsubscribed_channels_and_missing_contacts_are_skipped() {
-        let mut p = parcel();
-        p.unsubscribed.push(Channel::Sms);
-        p.customer.email = None;
-        let now = t("2025-03-05T10:00:00Z");
-        let w = DailyWindow::ALWAYS;
-        let timing = SendTiming { window: &w };
-        assert!(
-            plan(
-                &p,
-                &shop(None),
-                Intent::new(NotificationKind::Arrived, 1),
-                now,
-                &timing
-            )
-            .is_empty()
-        );
-        // The shop alert goes to the shop's address whatever the customer chose.
-        let e = plan(
-            &p,
-            &shop(Some("ops@acme.ru")),
-            Intent::new(NotificationKind::ReturnStarted, 1),
-            now,
-            &timing,
-        );
-        assert_eq!(e.len(), 1);
-        assert_eq!(e[0].recipient, "ops@acme.ru");
-        assert!(
-            plan(
-                &p,
-                &shop(None),
-                Intent::new(NotificationKind::ReturnStarted, 1),
-                now,
-                &timing
-            )
-            .is_empty()
-        );
-    }
-
-    #[test]
-    fn state_machine() {
-        let now = t("2025-03-05T10:00:00Z");
-        let w = DailyWindow::ALWAYS;
-        let mut e = plan(
-            &parcel(),
-            &shop(None),
-            Intent::new(NotificationKind::Arrived, 1),
-            now,
-            &SendTiming { window: &w },
-        )
-        .remove(0);
-        let policy = RetryPolicy {
-            max_attempts: 2,
-            base: Duration::from_secs(10),
-            cap: Duration::from_secs(60),
-        };
-        assert!(e.claim(now));
-        assert!(!e.claim(now), "a claimed entry cannot be claimed twice");
-        e.fail(Failure::Transient("timeout".into()), now, &policy, 0);
-        assert_eq!(e.state, DeliveryState::Pending);
-        assert!(e.next_attempt_at > now);
-        assert!(e.claim(now));
-        e.recover();
-        assert_eq!((e.state, e.attempts), (DeliveryState::Pending, 1));
-        assert!(e.claim(now));
-        e.fail(Failure::Transient("timeout".into()), now, &policy, 0);
-        assert_eq!(e.state, DeliveryState::Dead, "two attempts used");
-        assert!(!e.cancel("late"));
-
-        let mut e2 = plan(
-            &parcel(),
-            &shop(None),
-            Intent::new(NotificationKind::Arrived, 1),
-            now,
-            &SendTiming { window: &w },
-        )
-        .remove(0);
-        e2.claim(now);
-        e2.fail(Failure::Permanent("bad number".into()), now, &policy, 0);
-        assert_eq!(e2.state, DeliveryState::Dead);
-
-        let mut e3 = plan(
-            &parcel(),
-            &shop(None),
-            Intent::new(NotificationKind::Arrived, 1),
-            now,
-            &SendTiming { window: &w },
-        )
-        .remove(0);
-        e3.claim(now);
-        e3.succeed(Some("id-1".into()), now);
-        assert_eq!(e3.state, DeliveryState::Sent);
-    }
-
-    #[test]
-    fn stale_messages() {
-        let mut p = parcel();
-        assert_eq!(
-            stale_reason(NotificationKind::Reminder, Channel::Sms, &p),
-            None
-        );
-        p.status = Status::Delivered;
-        assert!(stale_reason(NotificationKind::Reminder, Channel::Sms, &p).is_some());
-        assert_eq!(
-            stale_reason(NotificationKind::Delivered, Channel::Sms, &p),
-            None
-        );
-        p.unsubscribed.push(Channel::Email);
-        assert!(stale_reason(NotificationKind::Delivered, Channel::Email, &p).is_some());
-        assert_eq!(
-            stale_reason(NotificationKind::ReturnStarted, Channel::Email, &p),
-            None
-        );
-    }
-}
+#[path = "outbox_tests.rs"]
+mod tests;

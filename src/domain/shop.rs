@@ -89,6 +89,48 @@ pub struct Shop {
     /// When the morning report goes out, in the shop's time zone; the daemon's default
     /// (`reports.report_at`) when absent.
     pub report_at: Option<jiff::civil::Time>,
+    /// How its messages go out and which links they carry.
+    pub messaging: Messaging,
+}
+
+/// A shop's choices about its messages. Everything absent falls back to the daemon's config.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Messaging {
+    /// The SMS gateway for this shop (`smsru`, `smsc`, `file`); `sms.transport` when absent.
+    pub sms_provider: Option<String>,
+    /// The sender name on this shop's SMS (registered with the gateway); the gateway's or
+    /// `sms.sender` when absent.
+    pub sms_sender: Option<String>,
+    /// The shop's own tracking page, `{track}` standing for the track number; the carrier's
+    /// public tracking page when absent.
+    pub tracking_url: Option<String>,
+    /// Where customers leave a review (the thank-you message links to it).
+    pub review_url: Option<String>,
+}
+
+/// Checks a link a shop gives (`tracking_url`, `review_url`): http(s), no spaces, at most 500
+/// characters.
+pub fn validate_link(url: &str) -> Result<(), String> {
+    let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
+    if !ok_scheme || url.len() > 500 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{url:?} is not a link: write an http:// or https:// address of at most 500 characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an SMS sender name: 1-11 characters of Latin letters, digits, space and `!?-_.()`, as
+/// operators register them.
+pub fn validate_sender(name: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || " !?-_.()".contains(c);
+    let n = name.chars().count();
+    if n == 0 || n > 11 || !name.chars().all(allowed) {
+        return Err(format!(
+            "{name:?} is not a sender name: use 1-11 Latin letters, digits, spaces or !?-_.()"
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that a time zone name is one the bundled database knows.
@@ -119,6 +161,17 @@ mod tests {
         ] {
             assert!(ShopId::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn links_and_senders() {
+        assert!(validate_link("https://shop.ru/track/{track}").is_ok());
+        assert!(validate_link("ftp://x").is_err());
+        assert!(validate_link("https://a b").is_err());
+        assert!(validate_sender("Kniga-Dom").is_ok());
+        assert!(validate_sender("Книга").is_err());
+        assert!(validate_sender("TwelveChars!").is_err());
+        assert!(validate_sender("").is_err());
     }
 
     #[test]

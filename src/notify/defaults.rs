@@ -6,33 +6,7 @@
 use crate::domain::notification::NotificationKind;
 use crate::domain::shop::Language;
 
-/// The parts of a message that have templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Part {
-    /// The SMS text.
-    Sms,
-    /// The e-mail subject.
-    Subject,
-    /// The e-mail's plain-text body.
-    Text,
-    /// The e-mail's HTML body.
-    Html,
-}
-
-impl Part {
-    /// Every part.
-    pub const ALL: [Part; 4] = [Part::Sms, Part::Subject, Part::Text, Part::Html];
-
-    /// The part's name in the API (`sms`, `email_subject`, `email_text`, `email_html`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Part::Sms => "sms",
-            Part::Subject => "email_subject",
-            Part::Text => "email_text",
-            Part::Html => "email_html",
-        }
-    }
-}
+pub use crate::domain::template::Part;
 
 const HTML_HEAD: &str =
     r#"<!doctype html><html><body style="font-family:Arial,sans-serif;font-size:15px;color:#222">"#;
@@ -75,7 +49,7 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
         (K::Arrived, Part::Sms) => if ru {
             "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %} Трек {{ track }}"
         } else {
-            "Order{% if order_id %} {{ order_id }}{% endif %} awaits you at post office {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} until {{ deadline }}.{% if amount %} Due: {{ amount }}.{% endif %} Track {{ track }}"
+            "Order{% if order_id %} {{ order_id }}{% endif %} is at post office {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} until {{ deadline }}.{% if amount %} Due {{ amount }}.{% endif %} Track {{ track }}"
         }.into(),
         (K::Arrived, Part::Subject) => if ru {
             "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении {{ office_index }} до {{ deadline }}"

@@ -1,17 +1,32 @@
-//! Delivering the outbox of one channel: claim a due entry, render it, send it within the rate
-//! limit, the concurrency cap and an overall time limit, and record the outcome, each step its
-//! own transaction. Also the recovery after a crash of entries that were in hand.
+//! Delivering the outbox of one channel: wait for the rate limit and a free slot, claim a due
+//! entry (recording the gateway it goes through, or holding it if the send window is closed in
+//! the recipient's zone), ask the provider first if an earlier attempt may have reached it,
+//! render it with the shop's templates, send it within the overall time limit, and record the
+//! outcome; each step its own transaction, flushed before anything leaves the machine. Also the
+//! recovery after a crash of entries that were in hand.
+//!
+//! The crash window that remains: the provider accepted a message and the daemon died before
+//! the receipt was written. The claim is on disk before the send, the receipt is written right
+//! after the answer, so the window is one answer and one store write wide. A transport that can
+//! look messages up (files, SMSC.ru) closes it; for the others (SMTP, SMS.ru) such a message is
+//! sent again, and counted in the entry's `doubtful_resends` (when it is claimed, so that the
+//! count survives a crash during the resend too).
 //!
 //! Plain async code over a [`SendContext`]; the sender actor only decides when to run it.
 
+use super::links::LinkSigner;
 use super::templates::{Links, Templates};
-use super::{Outgoing, Transport};
+use super::{Lookup, Outgoing, Receipt, Transport};
 use crate::daemon::clock::Clock;
-use crate::domain::notification::NotificationKind;
-use crate::domain::outbox::{Failure, OutboxEntry, RetryPolicy};
+use crate::domain::notification::{Audience, NotificationKind};
+use crate::domain::outbox::{
+    Acceptance, DeliveryState, Failure, OutboxEntry, ReportPolicy, RetryPolicy,
+};
+use crate::domain::schedule::DailyWindow;
 use crate::health::Health;
 use crate::store::{Claim, Store, StoreError};
 use governor::DefaultDirectRateLimiter;
+use jiff::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -37,8 +52,12 @@ pub struct SendContext {
     pub timeout: Duration,
     /// Health board.
     pub health: Arc<Health>,
-    /// The public base URL for links.
-    pub public_url: String,
+    /// Signs unsubscribe links.
+    pub links: Arc<LinkSigner>,
+    /// Customer messages go out only in this window of the recipient's local time.
+    pub window: DailyWindow,
+    /// When to ask for delivery reports.
+    pub reports: ReportPolicy,
 }
 
 /// What a drain did.
@@ -52,9 +71,11 @@ pub struct DrainSummary {
     pub dead: usize,
     /// Withdrawn (parcel moved on, deleted, unsubscribed).
     pub cancelled: usize,
+    /// Held for the send window.
+    pub held: usize,
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(f)
@@ -65,38 +86,74 @@ async fn blocking<T: Send + 'static>(
 /// How many entries one drain takes from the queue at a time.
 const BATCH: usize = 200;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    Retry,
+    Dead,
+    Cancelled,
+    Held,
+    Skipped,
+}
+
 impl SendContext {
+    /// What the provider's receipt means for the entry.
+    pub fn acceptance(&self, r: &Receipt, now: Timestamp) -> Acceptance {
+        Acceptance {
+            provider: r
+                .provider
+                .clone()
+                .unwrap_or_else(|| self.transport.name().to_string()),
+            provider_id: r.provider_id.clone(),
+            segments: r.segments,
+            report_at: (r.reports && r.provider_id.is_some())
+                .then(|| self.reports.next_check(now, 0, now))
+                .flatten(),
+        }
+    }
+
     /// Entries that were in hand when the daemon stopped: marked sent if the transport shows they
-    /// went out, put back in the queue otherwise. Returns (found sent, requeued).
+    /// went out, put back in the queue otherwise (in doubt if it cannot tell). Returns (found
+    /// sent, requeued).
     pub async fn recover(&self) -> Result<(usize, usize), StoreError> {
         let channel = self.transport.channel();
         let store = self.store.clone();
         let in_hand = blocking(move || store.in_hand(channel, usize::MAX)).await?;
-        let (mut found, mut requeued) = (0, 0);
+        let (mut found, mut requeued, mut doubtful) = (0, 0, 0);
         for e in in_hand {
-            let receipt = self.transport.find_sent(&e.key).await;
+            let lookup = self.transport.find_sent(&e).await;
             let store = self.store.clone();
             let now = self.clock.now();
             let key = e.key.clone();
-            let was_sent = receipt.is_some();
+            let accepted = match &lookup {
+                Lookup::Sent(r) => Some(self.acceptance(r, now)),
+                _ => None,
+            };
+            let unknown = lookup == Lookup::Unknown;
             blocking(move || {
-                store.finish(&key, |x| match &receipt {
-                    Some(r) => x.succeed(r.provider_id.clone(), now),
-                    None => x.recover(),
+                store.finish(&key, |x| match &accepted {
+                    Some(a) => x.found_sent(a.clone(), now),
+                    None => x.recover(unknown),
                 })
             })
             .await?;
-            if was_sent {
-                found += 1;
-            } else {
-                requeued += 1;
+            match lookup {
+                Lookup::Sent(_) => found += 1,
+                Lookup::NotSent => requeued += 1,
+                Lookup::Unknown => {
+                    requeued += 1;
+                    doubtful += 1;
+                }
             }
         }
         if found + requeued > 0 {
+            let store = self.store.clone();
+            blocking(move || store.flush()).await?;
             tracing::warn!(
                 channel = channel.as_str(),
                 found_sent = found,
                 requeued,
+                in_doubt = doubtful,
                 "Recovered messages that were in hand when the daemon stopped"
             );
         }
@@ -127,6 +184,7 @@ impl SendContext {
                     Outcome::Retry => total.retried += 1,
                     Outcome::Dead => total.dead += 1,
                     Outcome::Cancelled => total.cancelled += 1,
+                    Outcome::Held => total.held += 1,
                     Outcome::Skipped => {}
                 }
             }
@@ -137,37 +195,95 @@ impl SendContext {
         Ok(total)
     }
 
-    fn links(&self, e: &OutboxEntry) -> Links {
-        let _ = e;
-        Links::default()
-    }
-
     async fn deliver(&self, entry: OutboxEntry) -> Result<Outcome, StoreError> {
         let channel = self.transport.channel();
+        // A message that must wait (send window closed for its recipient, gateway resting after
+        // refusing the account) is put back before it takes a slot or a rate-limit token, so
+        // it does not hold up the messages that can go.
         let store = self.store.clone();
         let key = entry.key.clone();
         let now = self.clock.now();
+        let transport = self.transport.clone();
+        let window = self.window;
+        let hold = entry.window_hold(now, &window);
+        let deferred = blocking(move || {
+            let shop = store.shop(&key.shop)?;
+            let route = transport.route(shop.as_ref());
+            let until = hold.or_else(|| {
+                transport
+                    .paused_for(route)
+                    .and_then(|d| now.checked_add(d).ok())
+            });
+            match until {
+                Some(until) => store.defer(&key, until).map(|_| true),
+                None => Ok(false),
+            }
+        })
+        .await?;
+        if deferred {
+            return Ok(Outcome::Held);
+        }
+        // Wait for capacity before claiming, so that what is "in hand" is only what is being
+        // sent: a crash then leaves as little as possible to check.
+        let _slot = self.slots.acquire().await;
+        self.limiter.until_ready().await;
+        let store = self.store.clone();
+        let key = entry.key.clone();
+        let now = self.clock.now();
+        let transport = self.transport.clone();
+        let window = self.window;
         let claimed = blocking(move || {
-            let c = store.claim(&key, now)?;
+            let shop = store.shop(&key.shop)?;
+            let route = transport.route(shop.as_ref());
+            let c = store.claim(&key, now, |e| e.window_hold(now, &window), route)?;
             // The claim is on disk before anything leaves: after a crash the entry is found
             // "in hand" and checked against the transport instead of being sent blindly again.
             store.flush()?;
-            let parcel = match &c {
-                Claim::Claimed(_) => store.parcel(&key.shop, &key.track)?,
+            let extra = match &c {
+                Claim::Claimed(_) => Some((
+                    store.parcel(&key.shop, &key.track)?,
+                    store.templates_for(&key.shop, key.kind)?,
+                )),
                 _ => None,
             };
-            Ok((c, parcel))
+            Ok((c, shop, extra))
         })
         .await?;
-        let (entry, parcel) = match claimed {
-            (Claim::Claimed(e), p) => (*e, p),
-            (Claim::Cancelled(reason), _) => {
+        let (entry, shop, parcel, overrides) = match claimed {
+            (Claim::Claimed(e), shop, Some((p, o))) => (*e, shop, p, o),
+            (Claim::Cancelled(reason), ..) => {
                 tracing::info!(channel = channel.as_str(), outbox_key = %entry.key.slug(), reason, "Message withdrawn");
                 metrics::counter!("parceld_notifications_total", "channel" => channel.as_str(), "outcome" => "cancelled").increment(1);
                 return Ok(Outcome::Cancelled);
             }
-            (Claim::Skipped, _) => return Ok(Outcome::Skipped),
+            (Claim::Held(until), ..) => {
+                tracing::debug!(channel = channel.as_str(), outbox_key = %entry.key.slug(), until = %until, "Held for the send window");
+                return Ok(Outcome::Held);
+            }
+            _ => return Ok(Outcome::Skipped),
         };
+
+        // An earlier attempt may have reached the provider: ask before sending again. The claim
+        // counted this send as doubtful; an answer either way takes that back.
+        let mut resolved = false;
+        if entry.in_doubt {
+            match self.transport.find_sent(&entry).await {
+                Lookup::Sent(r) => {
+                    let now = self.clock.now();
+                    let a = self.acceptance(&r, now);
+                    self.store_outcome(&entry, move |x| {
+                        x.doubt_resolved();
+                        x.found_sent(a.clone(), now)
+                    })
+                    .await?;
+                    tracing::info!(channel = channel.as_str(), outbox_key = %entry.key.slug(), "The provider already had the message; not sending it again");
+                    return Ok(Outcome::Sent);
+                }
+                Lookup::NotSent => resolved = true,
+                Lookup::Unknown => {}
+            }
+        }
+
         let contacts = match (&parcel, entry.key.kind) {
             (Some(p), NotificationKind::ReturnStarted) => (
                 p.customer.phone.as_ref().map(|x| x.as_str().to_string()),
@@ -175,9 +291,19 @@ impl SendContext {
             ),
             _ => (None, None),
         };
+        let messaging = shop
+            .as_ref()
+            .map(|s| s.messaging.clone())
+            .unwrap_or_default();
+        let links = match entry.key.kind.audience() {
+            Audience::Customer => self
+                .links
+                .links(&entry.key, entry.facts.carrier, &messaging),
+            Audience::Shop => Links::default(),
+        };
         let result = match self
             .templates
-            .render(&entry, contacts, now, &self.links(&entry))
+            .render(&entry, contacts, now, &links, &overrides)
         {
             Err(e) => Err(Failure::Permanent(e.to_string())),
             Ok(body) => {
@@ -187,51 +313,90 @@ impl SendContext {
                     shop_name: entry.facts.shop_name.clone(),
                     reply_to: entry.facts.shop_email.clone(),
                     body,
-                    unsubscribe_url: self.links(&entry).unsubscribe,
+                    unsubscribe_url: links.unsubscribe.clone(),
+                    gateway: entry.provider.clone(),
+                    sender: messaging.sms_sender.clone(),
                 };
-                let _slot = self.slots.acquire().await;
-                self.limiter.until_ready().await;
                 match tokio::time::timeout(self.timeout, self.transport.send(&msg)).await {
                     Ok(r) => r,
-                    Err(_) => Err(Failure::Transient(format!(
+                    Err(_) => Err(Failure::Unknown(format!(
                         "no answer within {}",
                         humantime::format_duration(self.timeout)
                     ))),
                 }
             }
         };
+        if result.is_ok() && crate::faults::hit("sender.crash_after_send") {
+            // The provider accepted; the receipt is not written yet: the crash window.
+            std::process::abort();
+        }
         let now = self.clock.now();
-        let store = self.store.clone();
-        let key = entry.key.clone();
         let policy = self.policy;
         let r = getrandom::u64().unwrap_or(0);
-        let outcome = result.clone();
-        let stored = blocking(move || {
-            let e = store.finish(&key, |e| match &outcome {
-                Ok(receipt) => e.succeed(receipt.provider_id.clone(), now),
-                Err(f) => e.fail(f.clone(), now, &policy, r),
-            })?;
+        let accepted = result.as_ref().ok().map(|rc| self.acceptance(rc, now));
+        let failure = result.as_ref().err().cloned();
+        let stored = self
+            .store_outcome(&entry, move |e| {
+                if resolved {
+                    e.doubt_resolved();
+                }
+                match (&accepted, &failure) {
+                    (Some(a), _) => e.succeed(a.clone(), now),
+                    (None, Some(f)) => e.fail(f.clone(), now, &policy, r),
+                    (None, None) => {}
+                }
+            })
+            .await?;
+        Ok(self.report(&entry, &result, stored.map(|e| e.state), now))
+    }
+
+    /// Records what happened to a claimed entry and flushes.
+    async fn store_outcome(
+        &self,
+        entry: &OutboxEntry,
+        update: impl Fn(&mut OutboxEntry) + Send + 'static,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        let store = self.store.clone();
+        let key = entry.key.clone();
+        blocking(move || {
+            let e = store.finish(&key, update)?;
             store.flush()?;
             Ok(e)
         })
-        .await?;
+        .await
+    }
+
+    /// Logs, metrics and health for one attempt.
+    fn report(
+        &self,
+        entry: &OutboxEntry,
+        result: &Result<Receipt, Failure>,
+        state: Option<DeliveryState>,
+        now: Timestamp,
+    ) -> Outcome {
+        let channel = self.transport.channel();
         let slug = entry.key.slug();
-        let out = match (&result, stored.map(|e| e.state)) {
-            (Ok(_), _) => {
-                self.health
-                    .channel(channel, |s| s.last_success_at = Some(now));
-                tracing::info!(channel = channel.as_str(), outbox_key = %slug, transport = self.transport.name(), "Message sent");
+        let out = match result {
+            Ok(r) => {
+                self.health.channel(channel, |s| {
+                    s.last_success_at = Some(now);
+                    s.paused_until = None;
+                    s.paused_reason = None;
+                });
+                tracing::info!(channel = channel.as_str(), outbox_key = %slug, gateway = r.provider.as_deref().unwrap_or(self.transport.name()), provider_id = r.provider_id.as_deref().unwrap_or(""), "Message sent");
                 Outcome::Sent
             }
-            (Err(f), state) => {
-                let text = match f {
-                    Failure::Transient(m) | Failure::Permanent(m) => m.clone(),
-                };
+            Err(f) => {
+                let text = f.message().to_string();
                 self.health.channel(channel, |s| {
                     s.last_error = Some(text.clone());
                     s.last_error_at = Some(now);
+                    if let Failure::Paused { retry_after, .. } = f {
+                        s.paused_until = now.checked_add(*retry_after).ok();
+                        s.paused_reason = Some(text.clone());
+                    }
                 });
-                if state == Some(crate::domain::outbox::DeliveryState::Dead) {
+                if state == Some(DeliveryState::Dead) {
                     tracing::error!(channel = channel.as_str(), outbox_key = %slug, error = %text, "Message given up");
                     Outcome::Dead
                 } else {
@@ -240,22 +405,14 @@ impl SendContext {
                 }
             }
         };
-        let label = match out {
-            Outcome::Sent => "sent",
-            Outcome::Retry => "retry",
-            Outcome::Dead => "dead",
-            _ => "other",
+        let label = match (out, result) {
+            (Outcome::Sent, _) => "sent",
+            (Outcome::Dead, _) => "dead",
+            (_, Err(Failure::Paused { .. })) => "paused",
+            (_, Err(Failure::Unknown(_))) => "no_answer",
+            _ => "retry",
         };
         metrics::counter!("parceld_notifications_total", "channel" => channel.as_str(), "outcome" => label).increment(1);
-        Ok(out)
+        out
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Sent,
-    Retry,
-    Dead,
-    Cancelled,
-    Skipped,
 }

@@ -1,14 +1,15 @@
-//! E-mail: building the MIME message (text + HTML, Message-ID, the shop as display name and
-//! Reply-To, RFC 8058 one-click unsubscribe headers) and the transports that deliver it.
+//! E-mail: building the MIME message (text + HTML, a Message-ID derived from the outbox key,
+//! the shop as display name and Reply-To, RFC 8058 one-click unsubscribe headers) and the file
+//! transport; SMTP is in [`super::smtp`].
 //!
 //! The file transport writes each message to `<outbox key>.eml` through a temporary file and a
 //! rename. lettre's own file transport names files by a random UUID, so a message re-sent after
 //! a crash would appear twice; a name derived from the outbox key makes a resend overwrite the
 //! same file, and lets [`FileMailer::find_sent`] prove the message went out.
 
-use super::{Outgoing, Receipt, Rendered, Transport};
+use super::{Lookup, Outgoing, Receipt, Rendered, Transport};
 use crate::domain::notification::Channel;
-use crate::domain::outbox::{Failure, OutboxKey};
+use crate::domain::outbox::{Failure, OutboxEntry, OutboxKey};
 use async_trait::async_trait;
 use lettre::Message;
 use lettre::message::header::ContentType;
@@ -16,8 +17,11 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use std::path::PathBuf;
 
-/// The domain part of generated Message-IDs.
-const MESSAGE_ID_DOMAIN: &str = "parceld.local";
+/// The Message-ID of a message: the outbox key at the sender's domain, so a message sent again
+/// after a crash carries the same id (mail systems can spot the duplicate).
+pub fn message_id(msg: &Outgoing, from: &lettre::Address) -> String {
+    format!("<{}@{}>", msg.key_slug(), from.domain())
+}
 
 /// Builds the e-mail for an outgoing message.
 pub fn build(msg: &Outgoing, from: &lettre::Address) -> Result<Message, Failure> {
@@ -38,7 +42,7 @@ pub fn build(msg: &Outgoing, from: &lettre::Address) -> Result<Message, Failure>
         .from(Mailbox::new(Some(msg.shop_name.clone()), from.clone()))
         .to(to)
         .subject(subject.clone())
-        .message_id(Some(format!("<{}@{MESSAGE_ID_DOMAIN}>", msg.key_slug())));
+        .message_id(Some(message_id(msg, from)));
     if let Some(reply) = msg
         .reply_to
         .as_ref()
@@ -98,6 +102,14 @@ impl FileMailer {
     fn path(&self, key: &OutboxKey) -> PathBuf {
         self.dir.join(format!("{}.eml", key.slug()))
     }
+
+    fn receipt(&self, key: &OutboxKey) -> Receipt {
+        Receipt {
+            provider_id: Some(format!("{}.eml", key.slug())),
+            provider: Some("file".into()),
+            ..Receipt::default()
+        }
+    }
 }
 
 #[async_trait]
@@ -124,20 +136,15 @@ impl Transport for FileMailer {
         write
             .await
             .map_err(|e| Failure::Transient(format!("cannot write {}: {e}", path.display())))?;
-        Ok(Receipt {
-            provider_id: Some(
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
-        })
+        Ok(self.receipt(&msg.key))
     }
 
-    async fn find_sent(&self, key: &OutboxKey) -> Option<Receipt> {
-        let path = self.path(key);
-        tokio::fs::metadata(&path).await.ok().map(|_| Receipt {
-            provider_id: path.file_name().map(|n| n.to_string_lossy().into_owned()),
-        })
+    async fn find_sent(&self, entry: &OutboxEntry) -> Lookup {
+        match tokio::fs::metadata(self.path(&entry.key)).await {
+            Ok(_) => Lookup::Sent(self.receipt(&entry.key)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Lookup::NotSent,
+            Err(_) => Lookup::Unknown,
+        }
     }
 }
 
@@ -166,6 +173,8 @@ mod tests {
                 attachments: Vec::new(),
             },
             unsubscribe_url: Some("http://127.0.0.1:8787/u/abc".into()),
+            gateway: None,
+            sender: None,
         }
     }
 
@@ -174,7 +183,7 @@ mod tests {
         let m = build(&outgoing(), &"noreply@example.ru".parse().unwrap()).unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
         assert!(
-            raw.contains("Message-ID: <acme-10100012000016-5-arrived-1-email@parceld.local>"),
+            raw.contains("Message-ID: <acme-10100012000016-5-arrived-1-email@example.ru>"),
             "{raw}"
         );
         assert!(raw.contains("Reply-To: shop@example.ru"));
@@ -217,10 +226,11 @@ mod tests {
         )
         .unwrap();
         let o = outgoing();
-        assert!(m.find_sent(&o.key).await.is_none());
+        let entry = crate::notify::sms::tests_support::entry_for(&o.key, &o.recipient);
+        assert_eq!(m.find_sent(&entry).await, Lookup::NotSent);
         m.send(&o).await.unwrap();
         m.send(&o).await.unwrap();
-        assert!(m.find_sent(&o.key).await.is_some());
+        assert!(matches!(m.find_sent(&entry).await, Lookup::Sent(_)));
         assert_eq!(
             std::fs::read_dir(dir.path().join("out")).unwrap().count(),
             1

@@ -1,26 +1,37 @@
-//! Notifications: turning an outbox entry into words ([`templates`]) and getting the words to
-//! the customer over a channel ([`email`], [`sms`]).
+//! Notifications: turning an outbox entry into words ([`templates`], with shops' own templates
+//! checked by [`validate`]) and getting the words to the customer over a channel ([`email`] and
+//! [`smtp`] for e-mail, [`sms`] with one module per gateway).
 //!
-//! A [`Transport`] sends one rendered message and classifies its failure as transient or
-//! permanent; the sender actor owns claiming, rate limits, timeouts and retries. A transport that
-//! can tell whether a message already went out ([`Transport::find_sent`]) closes the crash
-//! window between "provider accepted" and "receipt written" for its channel.
+//! A [`Transport`] sends one rendered message and classifies its failure (transient, unknown,
+//! permanent, or an account problem that pauses the channel); the sender owns claiming, rate
+//! limits, timeouts and retries ([`deliver`]), and asks for delivery reports ([`receipts`]). A
+//! transport that can tell whether a message already went out ([`Transport::find_sent`]) closes
+//! the crash window between "provider accepted" and "receipt written" for its channel.
 
 pub mod dates;
 pub mod defaults;
 pub mod deliver;
 pub mod email;
+pub mod links;
+pub mod receipts;
+pub mod segments;
 pub mod sms;
+pub mod smtp;
 pub mod templates;
+pub mod validate;
 
-use crate::config::{EmailTransport, Settings, SmsTransport};
+use crate::config::{EmailTransport, Settings};
+use crate::domain::delivery::DeliveryReport;
 use crate::domain::notification::Channel;
-use crate::domain::outbox::{Failure, OutboxKey};
+use crate::domain::outbox::{Failure, OutboxEntry, OutboxKey};
+use crate::domain::shop::Shop;
 use async_trait::async_trait;
 use std::sync::Arc;
 
-/// The transports the config enables, one per channel.
+/// The transports the config enables, one per channel. `pause` is how long a channel waits
+/// after a provider refused the account (credentials, funds, sender name).
 pub fn transports(settings: &Settings) -> std::io::Result<Vec<Arc<dyn Transport>>> {
+    let pause = settings.notify.retry_cap;
     let mut out: Vec<Arc<dyn Transport>> = Vec::new();
     if let Some(e) = &settings.email {
         match &e.transport {
@@ -28,14 +39,18 @@ pub fn transports(settings: &Settings) -> std::io::Result<Vec<Arc<dyn Transport>
                 dir.clone(),
                 e.from.clone(),
             )?)),
+            EmailTransport::Smtp(smtp) => out.push(Arc::new(
+                smtp::SmtpMailer::new(smtp, e, settings.notify.concurrency, pause)
+                    .map_err(std::io::Error::other)?,
+            )),
         }
     }
     if let Some(s) = &settings.sms {
-        match &s.transport {
-            SmsTransport::File { path } => {
-                out.push(Arc::new(sms::SmsFile::new(path.clone(), s.sender.clone())?))
-            }
-        }
+        out.push(Arc::new(sms::SmsRouter::new(
+            s,
+            settings.notify.send_timeout,
+            pause,
+        )?));
     }
     Ok(out)
 }
@@ -55,6 +70,10 @@ pub struct Outgoing {
     pub body: Rendered,
     /// The one-click unsubscribe link for this parcel and channel.
     pub unsubscribe_url: Option<String>,
+    /// The gateway to use (the one recorded when the message was claimed).
+    pub gateway: Option<String>,
+    /// The shop's own SMS sender name.
+    pub sender: Option<String>,
 }
 
 /// Rendered text for one channel.
@@ -94,6 +113,23 @@ pub struct Attachment {
 pub struct Receipt {
     /// The provider's id for it.
     pub provider_id: Option<String>,
+    /// The gateway that took it (for transports with several), else the transport's name.
+    pub provider: Option<String>,
+    /// SMS segments, as the provider counted them (or as parceld did).
+    pub segments: Option<u32>,
+    /// The provider can report delivery for it (ask with [`Transport::reports`]).
+    pub reports: bool,
+}
+
+/// Whether a message the daemon had in hand reached the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// It did.
+    Sent(Receipt),
+    /// It certainly did not: sending it is safe.
+    NotSent,
+    /// The transport cannot tell.
+    Unknown,
 }
 
 /// A way to deliver messages of one channel.
@@ -105,13 +141,37 @@ pub trait Transport: Send + Sync + 'static {
     /// A short name for logs and metrics (`file`, `smtp`, `smsru`).
     fn name(&self) -> &'static str;
 
+    /// The gateway a shop's messages go through; recorded on the entry when it is claimed, so
+    /// that after a crash the same gateway is asked.
+    fn route(&self, shop: Option<&Shop>) -> &'static str {
+        let _ = shop;
+        self.name()
+    }
+
     /// Sends one message.
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, Failure>;
 
-    /// Whether this message already went out (after a crash while it was in hand). Transports
-    /// that cannot tell return `None`, and the message is sent again.
-    async fn find_sent(&self, key: &OutboxKey) -> Option<Receipt> {
-        let _ = key;
+    /// Whether this message already went out (after a crash while it was in hand, or an
+    /// attempt that got no answer).
+    async fn find_sent(&self, entry: &OutboxEntry) -> Lookup {
+        let _ = entry;
+        Lookup::Unknown
+    }
+
+    /// Delivery reports of sent messages, for those the provider knows about.
+    async fn reports(&self, entries: &[OutboxEntry]) -> Vec<(OutboxKey, DeliveryReport)> {
+        let _ = entries;
+        Vec::new()
+    }
+
+    /// The gateways paused after refusing the account, with why.
+    fn paused(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// How much longer the gateway `route` rests after refusing the account, if it does.
+    fn paused_for(&self, route: &str) -> Option<std::time::Duration> {
+        let _ = route;
         None
     }
 }

@@ -1,9 +1,12 @@
 //! Rendering messages with minijinja: the context every template sees (the macros), the
 //! sandbox it runs in, and the choice between a shop's own wording and the defaults.
 //!
-//! Templates run with a fuel limit (a loop cannot run away), no loader (no file access),
-//! strict undefined variables (a typo in a macro is an error, not an empty string) and HTML
-//! auto-escaping in HTML parts.
+//! The sandbox: no loader (no file access: `include`, `import`, `extends` fail), only filters
+//! and tests that cannot multiply text (no `replace`, `join`, `center`, `indent`, `format`),
+//! a fuel limit (a loop cannot run away), a small recursion limit, strict undefined variables
+//! (a typo in a macro is an error, not an empty string), HTML auto-escaping in HTML parts, and
+//! a cap on the rendered size. [`super::validate`] refuses, when a shop saves a template, the
+//! constructs that could still grow values without bound (`set`, `with`, `macro`, `*`).
 
 use super::Rendered;
 use super::dates;
@@ -16,9 +19,13 @@ use jiff::tz::TimeZone;
 use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Fuel for one render: enough for any sensible message, far too little for a runaway loop.
 const FUEL: u64 = 20_000;
+
+/// The largest rendered part.
+pub const MAX_OUTPUT: usize = 64 * 1024;
 
 /// A template failed to render.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,6 +145,105 @@ pub fn context(
     }
 }
 
+impl MessageContext {
+    /// A typical parcel waiting at a distant office, with every macro set and realistic
+    /// lengths: previews and the SMS length check render with it. The shop's own name, phone,
+    /// language and links are used.
+    pub fn sample(
+        shop_name: &str,
+        shop_phone: Option<&str>,
+        language: Language,
+        links: &Links,
+    ) -> MessageContext {
+        use crate::domain::carrier::CarrierId;
+        use crate::domain::money::Kopecks;
+        use crate::domain::parcel::Office;
+        use crate::domain::status::Status;
+        let now: Timestamp = "2027-09-08T07:00:00Z".parse().unwrap_or_default();
+        let deadline: Timestamp = "2027-09-20T07:00:00Z".parse().unwrap_or_default();
+        let (name, first) = match language {
+            Language::Ru => ("Константинопольская Екатерина", "Екатерина"),
+            Language::En => ("Catherine Constantinople", "Catherine"),
+        };
+        let facts = MessageFacts {
+            shop_name: shop_name.to_string(),
+            shop_phone: shop_phone.map(str::to_string),
+            shop_email: None,
+            language,
+            customer_name: name.into(),
+            first_name: first.into(),
+            order_id: Some("A-100123".into()),
+            track: "80082592345678".into(),
+            carrier: CarrierId::RussianPost,
+            cod: Kopecks(1_249_000),
+            contents: Some("Книга «Мастер и Маргарита»".into()),
+            status: Status::ArrivedAtPickup,
+            office: Some(Office {
+                index: Some("630099".into()),
+                name: "Новосибирск 630099".into(),
+                address: Some("Новосибирск, ул. Советская, 33".into()),
+                hours: Some("пн–пт 08:00–20:00, сб 09:00–18:00".into()),
+                phone: Some("8 800 100-00-00".into()),
+            }),
+            arrived_at: Some(now),
+            deadline: Some(deadline),
+            timezone: "Asia/Novosibirsk".into(),
+        };
+        context(
+            &facts,
+            (
+                Some("+79123456789".into()),
+                Some("customer@example.ru".into()),
+            ),
+            now,
+            links,
+        )
+    }
+
+    /// [`Self::sample`] with the defaults' shop and links: every macro present.
+    pub fn sample_shape() -> MessageContext {
+        let link = |s: &str| Some(format!("https://parcels.example.ru/{s}"));
+        MessageContext::sample(
+            "Книжный дом",
+            Some("+7 495 123-45-67"),
+            Language::Ru,
+            &Links {
+                tracking: link("t/80082592345678"),
+                unsubscribe: link(
+                    "u/shop/80082592345678/sms/123456/0123456789abcdef0123456789abcdef",
+                ),
+                review: link("review"),
+            },
+        )
+    }
+
+    /// A prepaid parcel with nothing optional known: templates must render with it too.
+    pub fn sparse_sample() -> MessageContext {
+        let mut c = MessageContext::sample_shape();
+        c.customer_name = String::new();
+        c.first_name = String::new();
+        c.customer_phone = None;
+        c.customer_email = None;
+        c.order_id = None;
+        c.amount = None;
+        c.contents = None;
+        c.office_index = None;
+        c.office_name = None;
+        c.office_address = None;
+        c.office_hours = None;
+        c.office_phone = None;
+        c.deadline = None;
+        c.deadline_date = None;
+        c.days_left = None;
+        c.days_left_text = None;
+        c.shop_phone = None;
+        c.tracking_link = None;
+        c.unsubscribe_link = None;
+        c.review_link = None;
+        c
+    }
+}
+
 /// The compiled default templates.
 pub struct Templates {
     env: Environment<'static>,
@@ -158,10 +264,14 @@ fn name(lang: Language, kind: NotificationKind, part: Part) -> String {
     format!("{lang}/{}/{}.{ext}", kind.as_str(), part.as_str())
 }
 
-/// A sandboxed environment: no loader, fuel, strict undefined, HTML escaping for `.html`.
+/// A sandboxed environment: no loader, a short list of safe filters and tests, fuel, a small
+/// recursion limit, strict undefined, HTML escaping for templates named `*.html`.
 pub fn sandbox() -> Environment<'static> {
-    let mut env = Environment::new();
+    use minijinja::filters as f;
+    use minijinja::tests as t;
+    let mut env = Environment::empty();
     env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(16);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html") {
@@ -170,7 +280,85 @@ pub fn sandbox() -> Environment<'static> {
             AutoEscape::None
         }
     });
+    env.add_filter("upper", f::upper);
+    env.add_filter("lower", f::lower);
+    env.add_filter("title", f::title);
+    env.add_filter("capitalize", f::capitalize);
+    env.add_filter("trim", f::trim);
+    env.add_filter("default", f::default);
+    env.add_filter("d", f::default);
+    env.add_filter("escape", f::escape);
+    env.add_filter("e", f::escape);
+    env.add_filter("urlencode", f::urlencode);
+    env.add_filter("length", f::length);
+    env.add_filter("first", f::first);
+    env.add_filter("last", f::last);
+    env.add_filter("string", f::string);
+    env.add_filter("int", f::int);
+    env.add_filter("abs", f::abs);
+    env.add_filter("round", f::round);
+    env.add_test("defined", t::is_defined);
+    env.add_test("undefined", t::is_undefined);
+    env.add_test("none", t::is_none);
+    env.add_test("number", t::is_number);
+    env.add_test("string", t::is_string);
+    env.add_test("true", t::is_true);
+    env.add_test("false", t::is_false);
+    env.add_test("eq", t::is_eq);
+    env.add_test("ne", t::is_ne);
+    env.add_test("lt", t::is_lt);
+    env.add_test("gt", t::is_gt);
     env
+}
+
+/// A writer that refuses to grow past [`MAX_OUTPUT`].
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            return Err(std::io::Error::other("output too long"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders a compiled template within the size cap.
+pub fn render_capped(
+    t: &minijinja::Template<'_, '_>,
+    ctx: &Value,
+) -> Result<String, minijinja::Error> {
+    let mut out = Capped(Vec::new());
+    match t.render_captured_to(ctx, &mut out) {
+        Ok(_) => Ok(String::from_utf8_lossy(&out.0).into_owned()),
+        Err(e) if e.kind() == minijinja::ErrorKind::WriteFailure => Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("the rendered text is longer than {} KiB", MAX_OUTPUT / 1024),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The name a shop's template is compiled under (HTML parts escape).
+pub fn source_name(part: Part) -> &'static str {
+    if part == Part::Html {
+        "shop.html"
+    } else {
+        "shop.txt"
+    }
+}
+
+/// Renders one template source in a fresh sandbox.
+pub fn render_source(source: &str, part: Part, ctx: &Value) -> Result<String, minijinja::Error> {
+    let mut env = sandbox();
+    env.add_template_owned(source_name(part), source.to_string())?;
+    let t = env.get_template(source_name(part))?;
+    render_capped(&t, ctx)
 }
 
 impl Templates {
@@ -198,38 +386,63 @@ impl Templates {
         kind: NotificationKind,
         part: Part,
         ctx: &Value,
+        overrides: &BTreeMap<Part, String>,
     ) -> Result<String, RenderError> {
+        if let Some(source) = overrides.get(&part) {
+            return render_source(source, part, ctx).map_err(|e| RenderError {
+                template: format!("the shop's {kind} {part}"),
+                message: e.to_string(),
+            });
+        }
         let n = name(lang, kind, part);
         let err = |e: minijinja::Error| RenderError {
             template: n.clone(),
             message: e.to_string(),
         };
         let t = self.env.get_template(&n).map_err(err)?;
-        t.render(ctx).map_err(err)
+        render_capped(&t, ctx).map_err(err)
     }
 
-    /// Renders an entry's message.
+    /// Renders an entry's message, with the shop's own templates (`overrides`) where it has
+    /// them and the defaults elsewhere.
     pub fn render(
         &self,
         entry: &OutboxEntry,
         customer_contacts: (Option<String>, Option<String>),
         now: Timestamp,
         links: &Links,
+        overrides: &BTreeMap<Part, String>,
     ) -> Result<Rendered, RenderError> {
         let ctx = context(&entry.facts, customer_contacts, now, links);
-        let lang = entry.facts.language;
-        let kind = entry.key.kind;
-        let value = Value::from(Serde(&ctx));
-        match entry.key.channel {
+        self.render_context(
+            &ctx,
+            entry.facts.language,
+            entry.key.kind,
+            entry.key.channel,
+            overrides,
+        )
+    }
+
+    /// Renders a message from its context.
+    pub fn render_context(
+        &self,
+        ctx: &MessageContext,
+        lang: Language,
+        kind: NotificationKind,
+        channel: Channel,
+        overrides: &BTreeMap<Part, String>,
+    ) -> Result<Rendered, RenderError> {
+        let value = Value::from(Serde(ctx));
+        match channel {
             Channel::Sms => Ok(Rendered::Sms {
-                text: collapse(&self.render_part(lang, kind, Part::Sms, &value)?),
+                text: collapse(&self.render_part(lang, kind, Part::Sms, &value, overrides)?),
             }),
             Channel::Email => {
-                let subject = collapse(&self.render_part(lang, kind, Part::Subject, &value)?);
-                let text = self.render_part(lang, kind, Part::Text, &value)?;
-                let lines: Vec<String> = text.lines().map(str::to_string).collect();
-                let html_ctx = minijinja::context! { text_lines => lines, ..value.clone() };
-                let html = self.render_part(lang, kind, Part::Html, &html_ctx)?;
+                let subject =
+                    collapse(&self.render_part(lang, kind, Part::Subject, &value, overrides)?);
+                let text = self.render_part(lang, kind, Part::Text, &value, overrides)?;
+                let html_ctx = html_context(&value, &text);
+                let html = self.render_part(lang, kind, Part::Html, &html_ctx, overrides)?;
                 Ok(Rendered::Email {
                     subject,
                     text,
@@ -241,8 +454,14 @@ impl Templates {
     }
 }
 
+/// The HTML part's context: the macros plus `text_lines`, the plain-text part line by line.
+pub fn html_context(value: &Value, text: &str) -> Value {
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    minijinja::context! { text_lines => lines, ..value.clone() }
+}
+
 /// One line, single spaces: SMS and subjects.
-fn collapse(s: &str) -> String {
+pub fn collapse(s: &str) -> String {
     s.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -300,6 +519,12 @@ mod tests {
             provider_id: None,
             delivery_status: None,
             last_error: None,
+            provider: None,
+            segments: None,
+            in_doubt: false,
+            doubtful_resends: 0,
+            next_report_at: None,
+            report_checks: 0,
         }
     }
 
@@ -316,6 +541,7 @@ mod tests {
                 (None, None),
                 now(),
                 &Links::default(),
+                &BTreeMap::new(),
             )
             .unwrap()
         else {
@@ -352,6 +578,7 @@ mod tests {
                             unsubscribe: Some("http://x/u?a=1&b=2".into()),
                             ..Links::default()
                         },
+                        &BTreeMap::new(),
                     );
                     let r = r.unwrap_or_else(|e| panic!("{lang:?} {kind} {channel}: {e}"));
                     if let Rendered::Sms { text } = &r {
@@ -360,6 +587,91 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_shops_own_template_replaces_the_default_part() {
+        let t = Templates::new().unwrap();
+        let mut own = BTreeMap::new();
+        own.insert(
+            Part::Sms,
+            "{{ first_name|upper }}, заберите {{ track }}".to_string(),
+        );
+        own.insert(Part::Text, "Текст <{{ shop_name }}>".to_string());
+        let Rendered::Sms { text } = t
+            .render(
+                &entry(NotificationKind::Arrived, Channel::Sms, Language::Ru),
+                (None, None),
+                now(),
+                &Links::default(),
+                &own,
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(text, "ИВАН, заберите 10100012000016");
+        let Rendered::Email {
+            text,
+            html,
+            subject,
+            ..
+        } = t
+            .render(
+                &entry(NotificationKind::Arrived, Channel::Email, Language::Ru),
+                (None, None),
+                now(),
+                &Links::default(),
+                &own,
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(text, "Текст <Книжный <Дом>>");
+        assert!(
+            html.contains("Текст &lt;Книжный &lt;Дом&gt;&gt;"),
+            "the default HTML shows the shop's text: {html}"
+        );
+        assert!(subject.contains("A-1001"), "the default subject stays");
+    }
+
+    #[test]
+    fn the_sandbox_has_no_files_no_runaway_loops_and_no_huge_output() {
+        let ctx = Value::from(Serde(&context(
+            &entry(NotificationKind::Arrived, Channel::Sms, Language::Ru).facts,
+            (None, None),
+            now(),
+            &Links::default(),
+        )));
+        let e = render_source("{% include \"/etc/passwd\" %}", Part::Sms, &ctx).unwrap_err();
+        assert!(e.to_string().contains("template"), "{e}");
+        let e = render_source(
+            "{% for a in text %}{% endfor %}{% for x in track %}{% for y in track %}{% for z in track %}{{ z }}{% endfor %}{% endfor %}{% endfor %}",
+            Part::Sms,
+            &ctx,
+        );
+        assert!(e.is_err(), "out of fuel or undefined");
+        let e = render_source(
+            "{% for w in track %}{% for x in track %}{% for y in track %}{% for z in track %}{{ z }}{% endfor %}{% endfor %}{% endfor %}{% endfor %}",
+            Part::Sms,
+            &ctx,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("fuel"), "{e}");
+        let e = render_source("{{ \"x\" * 100000 }}", Part::Sms, &ctx).unwrap_err();
+        assert!(e.to_string().contains("longer than 64 KiB"), "{e}");
+        for f in [
+            "replace(\"\", \"xx\")",
+            "center(100)",
+            "join(\",\")",
+            "format(1)",
+        ] {
+            let e = render_source(&format!("{{{{ track|{f} }}}}"), Part::Sms, &ctx).unwrap_err();
+            assert!(e.to_string().contains("unknown filter"), "{f}: {e}");
+        }
+        let e = render_source("{{ range(10) }}", Part::Sms, &ctx).unwrap_err();
+        assert!(e.to_string().contains("range"), "{e}");
     }
 
     #[test]
@@ -379,6 +691,7 @@ mod tests {
                     unsubscribe: Some("http://x/u?a=1&b=2".into()),
                     ..Links::default()
                 },
+                &BTreeMap::new(),
             )
             .unwrap()
         else {

@@ -131,6 +131,54 @@ pub fn key(shop: &Shop, label: &str) -> OutboxKey {
     }
 }
 
+/// An outbox entry standing for a report, so the e-mail transport can be asked whether the
+/// report went out (reports are not outbox messages; only the key and recipient matter).
+fn lookup_entry(
+    shop: &Shop,
+    key: &OutboxKey,
+    to: &str,
+    now: jiff::Timestamp,
+) -> crate::domain::outbox::OutboxEntry {
+    use crate::domain::outbox::{DeliveryState, MessageFacts, OutboxEntry};
+    OutboxEntry {
+        key: key.clone(),
+        recipient: to.to_string(),
+        facts: MessageFacts {
+            shop_name: shop.name.clone(),
+            shop_phone: shop.phone.clone(),
+            shop_email: None,
+            language: shop.language,
+            customer_name: String::new(),
+            first_name: String::new(),
+            order_id: None,
+            track: key.track.clone(),
+            carrier: crate::domain::carrier::CarrierId::Sandbox,
+            cod: crate::domain::money::Kopecks::ZERO,
+            contents: None,
+            status: crate::domain::status::Status::Registered,
+            office: None,
+            arrived_at: None,
+            deadline: None,
+            timezone: shop.timezone.clone(),
+        },
+        state: DeliveryState::Sending,
+        attempts: 1,
+        created_at: now,
+        next_attempt_at: now,
+        claimed_at: Some(now),
+        sent_at: None,
+        provider_id: None,
+        delivery_status: None,
+        last_error: None,
+        provider: None,
+        segments: None,
+        in_doubt: false,
+        doubtful_resends: 0,
+        next_report_at: None,
+        report_checks: 0,
+    }
+}
+
 /// The e-mail for a prepared report.
 pub fn outgoing(shop: &Shop, p: &Prepared, to: &str, key: OutboxKey) -> Outgoing {
     Outgoing {
@@ -138,6 +186,8 @@ pub fn outgoing(shop: &Shop, p: &Prepared, to: &str, key: OutboxKey) -> Outgoing
         recipient: to.to_string(),
         shop_name: format!("parceld · {}", shop.name),
         reply_to: None,
+        gateway: None,
+        sender: None,
         body: Rendered::Email {
             subject: p.rendered.subject.clone(),
             text: p.rendered.text.clone(),
@@ -233,7 +283,10 @@ impl ReportContext {
             let k = key(&shop, &day);
             // Sent before a crash that came before the marker: the transport shows it.
             let already = match &self.mailer {
-                Some(m) => m.find_sent(&k).await.is_some(),
+                Some(m) => matches!(
+                    m.find_sent(&lookup_entry(&shop, &k, &to, now)).await,
+                    crate::notify::Lookup::Sent(_)
+                ),
                 None => return Err(ReportError::NoMailer),
             };
             if !already {

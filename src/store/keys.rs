@@ -16,10 +16,14 @@
 //! | `tombstones` | shop (being erased)                                       | since(8)       |
 //! | `tickets`  | carrier tag(1) ticket id                                    | ticket record  |
 //! | `offices`  | postal index                                                | office entry   |
+//! | `templates`| shop `\0` kind(1) part(1)                                   | template       |
+//! | `optouts`  | `p` shop `\0` track `\0` channel(1), or `r` channel(1) recipient | opt-out  |
+//! | `receipts` | provider `\0` provider's message id                         | outbox key     |
 //! | `meta`     | name: `schema_version`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>` | value |
 
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::{DeliveryState, OutboxEntry, OutboxKey};
+use crate::domain::template::Part;
 use jiff::Timestamp;
 
 /// The separator between variable-length key parts; shop ids, tracks and order ids never
@@ -197,6 +201,8 @@ pub enum Queue {
     Sending,
     /// Given up, by the time of the last attempt: the dead letters.
     Dead,
+    /// Sent, waiting for the provider's delivery report, by the time to ask next.
+    Report,
 }
 
 impl Queue {
@@ -205,6 +211,7 @@ impl Queue {
             Queue::Pending => b'p',
             Queue::Sending => b's',
             Queue::Dead => b'd',
+            Queue::Report => b'r',
         }
     }
 }
@@ -216,7 +223,8 @@ pub fn queue(entry: &OutboxEntry) -> Option<Vec<u8>> {
         DeliveryState::Pending => (Queue::Pending, entry.next_attempt_at),
         DeliveryState::Sending => (Queue::Sending, at_or_created(entry.claimed_at)),
         DeliveryState::Dead => (Queue::Dead, at_or_created(entry.claimed_at)),
-        DeliveryState::Sent | DeliveryState::Cancelled => return None,
+        DeliveryState::Sent => (Queue::Report, entry.next_report_at?),
+        DeliveryState::Cancelled => return None,
     };
     let mut k = queue_prefix(entry.key.channel, q);
     k.extend_from_slice(&time(at));
@@ -233,6 +241,54 @@ pub fn queue_prefix(channel: Channel, q: Queue) -> Vec<u8> {
 pub fn read_queue(key: &[u8]) -> Option<(Timestamp, &[u8])> {
     let at = read_time(key.get(2..)?)?;
     Some((at, key.get(10..)?))
+}
+
+/// `shop \0`: the prefix of a shop's templates.
+pub fn templates_prefix(shop: &str) -> Vec<u8> {
+    shop_prefix(shop)
+}
+
+/// `shop \0 kind part`: one template.
+pub fn template(shop: &str, kind: NotificationKind, part: Part) -> Vec<u8> {
+    let mut k = shop_prefix(shop);
+    k.push(kind.tag());
+    k.push(part.tag());
+    k
+}
+
+/// Decodes a template key into its kind and part.
+pub fn read_template(key: &[u8]) -> Option<(NotificationKind, Part)> {
+    let n = key.len();
+    if n < 3 || key[n - 3] != SEP {
+        return None;
+    }
+    Some((
+        NotificationKind::from_tag(key[n - 2])?,
+        Part::from_tag(key[n - 1])?,
+    ))
+}
+
+/// `p shop \0 track \0 channel`: a parcel's opt-out of a channel.
+pub fn optout_parcel(shop: &str, track: &str, channel: Channel) -> Vec<u8> {
+    let mut k = vec![b'p'];
+    k.extend_from_slice(&outbox_prefix(shop, track));
+    k.push(channel.tag());
+    k
+}
+
+/// `r channel recipient`: a recipient who asked for nothing more on a channel (inbound STOP).
+pub fn optout_recipient(channel: Channel, recipient: &str) -> Vec<u8> {
+    let mut k = vec![b'r', channel.tag()];
+    k.extend_from_slice(recipient.to_lowercase().as_bytes());
+    k
+}
+
+/// `provider \0 id`: where a provider's message id points.
+pub fn receipt(provider: &str, id: &str) -> Vec<u8> {
+    let mut k = provider.as_bytes().to_vec();
+    k.push(SEP);
+    k.extend_from_slice(id.as_bytes());
+    k
 }
 
 /// The first key after every key that starts with `prefix`.
@@ -288,6 +344,25 @@ mod tests {
         assert!(bytes.starts_with(&outbox_prefix("acme", "SANDBOX-DELIVERED-1")));
         assert_eq!(read_outbox(&bytes), Some(k));
         assert_eq!(read_outbox(b"short"), None);
+    }
+
+    #[test]
+    fn template_keys_round_trip() {
+        let k = template("acme", NotificationKind::LastReminder, Part::Html);
+        assert!(k.starts_with(&templates_prefix("acme")));
+        assert_eq!(
+            read_template(&k),
+            Some((NotificationKind::LastReminder, Part::Html))
+        );
+        assert_eq!(read_template(b"x"), None);
+        assert_ne!(
+            optout_recipient(Channel::Email, "A@x.ru"),
+            optout_recipient(Channel::Sms, "a@x.ru")
+        );
+        assert_eq!(
+            optout_recipient(Channel::Email, "A@x.ru"),
+            optout_recipient(Channel::Email, "a@x.ru")
+        );
     }
 
     #[test]

@@ -11,11 +11,14 @@ mod carriers;
 pub mod codec;
 pub mod keys;
 mod offices;
+mod optouts;
 mod outbox;
 mod parcels;
 mod polling;
+mod receipts;
 mod shopdata;
 pub(crate) mod shops;
+mod templates;
 
 pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
@@ -40,6 +43,8 @@ pub(crate) mod versions {
     pub const OFFICE: u8 = 1;
     pub const TICKET: u8 = 1;
     pub const PAUSE: u8 = 1;
+    pub const TEMPLATE: u8 = 1;
+    pub const OPTOUT: u8 = 1;
 }
 
 /// Something went wrong in the store.
@@ -199,7 +204,7 @@ macro_rules! trees {
 
 trees!(
     shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
-    tickets, offices
+    tickets, offices, templates, optouts, receipts
 );
 
 impl Store {

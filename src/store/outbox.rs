@@ -6,7 +6,7 @@
 
 use super::keys::{self, Queue};
 use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, versions};
-use crate::domain::notification::Channel;
+use crate::domain::notification::{Audience, Channel};
 use crate::domain::outbox::{OutboxEntry, OutboxKey, stale_reason};
 use jiff::Timestamp;
 
@@ -30,7 +30,13 @@ pub enum Claim {
     Skipped,
     /// It was cancelled because it no longer makes sense (the reason is on the entry).
     Cancelled(&'static str),
+    /// It is due, but the send window is closed in the recipient's time zone: it waits until
+    /// then.
+    Held(Timestamp),
 }
+
+/// Why a customer message is withdrawn when its recipient sent STOP.
+const STOPPED: &str = "the recipient asked for no more messages";
 
 impl Tx<'_> {
     pub(super) fn get_entry(&self, key: &[u8]) -> TxResult<Option<OutboxEntry>> {
@@ -60,23 +66,53 @@ impl Tx<'_> {
                 self.queue.insert(q, &[])?;
             }
         }
+        if let (Some(provider), Some(id)) = (&new.provider, &new.provider_id) {
+            let known = old.is_some_and(|o| {
+                o.provider.as_ref() == Some(provider) && o.provider_id.as_ref() == Some(id)
+            });
+            if !known {
+                self.receipts
+                    .insert(keys::receipt(provider, id), key.clone())?;
+            }
+        }
         self.outbox.insert(key, value)?;
         Ok(())
     }
 
-    /// Inserts a new entry unless one with its key exists. Returns whether it was inserted.
+    /// Inserts a new entry unless one with its key exists. Returns whether it was inserted. A
+    /// customer message to a recipient who sent STOP is recorded as cancelled.
     pub(super) fn insert_entry_if_absent(&self, entry: &OutboxEntry) -> TxResult<bool> {
         let key = keys::outbox(&entry.key);
         if self.outbox.get(&key)?.is_some() {
             return Ok(false);
         }
-        self.put_entry(None, entry)?;
+        let mut entry = entry.clone();
+        if entry.key.kind.audience() == Audience::Customer
+            && self.opted_out(entry.key.channel, &entry.recipient)?
+        {
+            entry.cancel(STOPPED);
+        }
+        self.put_entry(None, &entry)?;
         Ok(true)
+    }
+
+    /// Removes an entry with its queue key and its receipt index entry.
+    pub(super) fn remove_entry(&self, key: &[u8]) -> TxResult<()> {
+        if let Some(e) = self.get_entry(key)? {
+            if let Some(q) = keys::queue(&e) {
+                self.queue.remove(q)?;
+            }
+            if let (Some(p), Some(id)) = (&e.provider, &e.provider_id) {
+                self.receipts.remove(keys::receipt(p, id))?;
+            }
+        }
+        self.outbox.remove(key)?;
+        Ok(())
     }
 }
 
 impl Store {
-    fn entries_in(
+    pub(super) fn entries_in(
         &self,
         prefix: Vec<u8>,
         until: Option<Timestamp>,
@@ -164,9 +200,18 @@ impl Store {
             .collect()
     }
 
-    /// Takes a pending entry for sending, unless the parcel moved on (then it is cancelled) or it
-    /// is not pending any more.
-    pub fn claim(&self, key: &OutboxKey, now: Timestamp) -> Result<Claim, StoreError> {
+    /// Takes a pending entry for sending, unless the parcel moved on or the recipient opted out
+    /// (then it is cancelled), it is not pending any more, or `hold` says it must wait (the send
+    /// window is closed for the recipient).
+    /// `route` (the gateway it goes through) is recorded on the claimed entry, so that after a
+    /// crash the same gateway is asked whether it has it.
+    pub fn claim(
+        &self,
+        key: &OutboxKey,
+        now: Timestamp,
+        hold: impl Fn(&OutboxEntry) -> Option<Timestamp>,
+        route: &str,
+    ) -> Result<Claim, StoreError> {
         let okey = keys::outbox(key);
         self.tx(|t| {
             let Some(old) = t.get_entry(&okey)? else {
@@ -179,6 +224,14 @@ impl Store {
                 Some(p) if p.id != key.parcel_id => Some("the parcel was deleted"),
                 Some(p) => stale_reason(key.kind, key.channel, p),
             };
+            let reason = match reason {
+                None if key.kind.audience() == Audience::Customer
+                    && t.opted_out(key.channel, &old.recipient)? =>
+                {
+                    Some(STOPPED)
+                }
+                r => r,
+            };
             if let Some(reason) = reason {
                 if e.cancel(reason) {
                     t.put_entry(Some(&old), &e)?;
@@ -186,11 +239,38 @@ impl Store {
                 }
                 return Ok(Claim::Skipped);
             }
+            if e.state != crate::domain::outbox::DeliveryState::Pending {
+                return Ok(Claim::Skipped);
+            }
+            if let Some(until) = hold(&e) {
+                e.next_attempt_at = until;
+                t.put_entry(Some(&old), &e)?;
+                return Ok(Claim::Held(until));
+            }
             if !e.claim(now) {
                 return Ok(Claim::Skipped);
             }
+            e.provider = Some(route.to_string());
             t.put_entry(Some(&old), &e)?;
             Ok(Claim::Claimed(Box::new(e)))
+        })
+    }
+
+    /// Moves a pending entry's next attempt to `until` without using an attempt (the send window
+    /// is closed for its recipient, or its gateway rests). Returns whether it was pending.
+    pub fn defer(&self, key: &OutboxKey, until: Timestamp) -> Result<bool, StoreError> {
+        let okey = keys::outbox(key);
+        self.tx(|t| {
+            let Some(old) = t.get_entry(&okey)? else {
+                return Ok(false);
+            };
+            if old.state != crate::domain::outbox::DeliveryState::Pending {
+                return Ok(false);
+            }
+            let mut e = old.clone();
+            e.next_attempt_at = until;
+            t.put_entry(Some(&old), &e)?;
+            Ok(true)
         })
     }
 
@@ -302,11 +382,14 @@ mod tests {
         assert_eq!(pending.len(), 1);
         assert!(store.pending(Channel::Email, t(10), 10).unwrap().is_empty());
         let key = pending[0].key.clone();
-        let Claim::Claimed(e) = store.claim(&key, t(11)).unwrap() else {
+        let Claim::Claimed(e) = store.claim(&key, t(11), |_| None, "file").unwrap() else {
             panic!("claim")
         };
         assert_eq!(e.attempts, 1);
-        assert_eq!(store.claim(&key, t(11)).unwrap(), Claim::Skipped);
+        assert_eq!(
+            store.claim(&key, t(11), |_| None, "file").unwrap(),
+            Claim::Skipped
+        );
         assert!(store.pending(Channel::Sms, t(11), 10).unwrap().is_empty());
         assert_eq!(store.in_hand(Channel::Sms, 10).unwrap().len(), 1);
 
@@ -327,11 +410,20 @@ mod tests {
         let next = store.next_pending_at(Channel::Sms).unwrap().unwrap();
         assert!(next > t(12));
         assert_eq!(store.pending(Channel::Sms, next, 10).unwrap().len(), 1);
-        let Claim::Claimed(_) = store.claim(&key, next).unwrap() else {
+        let Claim::Claimed(_) = store.claim(&key, next, |_| None, "file").unwrap() else {
             panic!("reclaim")
         };
         store
-            .finish(&key, |e| e.succeed(Some("prov-1".into()), next))
+            .finish(&key, |e| {
+                e.succeed(
+                    crate::domain::outbox::Acceptance {
+                        provider: "smsru".into(),
+                        provider_id: Some("prov-1".into()),
+                        ..Default::default()
+                    },
+                    next,
+                )
+            })
             .unwrap();
         let stats = store.outbox_stats(Channel::Sms).unwrap();
         assert_eq!(stats, OutboxStats::default());
@@ -350,7 +442,10 @@ mod tests {
             .cancel_pending("acme", "SANDBOX-ARRIVED-1", &[Channel::Sms], "unsubscribed")
             .unwrap();
         assert_eq!(n, 1);
-        assert_eq!(store.claim(&key, t(11)).unwrap(), Claim::Skipped);
+        assert_eq!(
+            store.claim(&key, t(11), |_| None, "file").unwrap(),
+            Claim::Skipped
+        );
 
         let (_d2, store) = arrived_store();
         let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
@@ -358,7 +453,10 @@ mod tests {
             .clone();
         store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
         assert!(store.pending(Channel::Sms, t(10), 10).unwrap().is_empty());
-        assert_eq!(store.claim(&key, t(11)).unwrap(), Claim::Skipped);
+        assert_eq!(
+            store.claim(&key, t(11), |_| None, "file").unwrap(),
+            Claim::Skipped
+        );
     }
 
     #[test]
@@ -367,7 +465,7 @@ mod tests {
         let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
             .key
             .clone();
-        store.claim(&key, t(11)).unwrap();
+        store.claim(&key, t(11), |_| None, "file").unwrap();
         let policy = RetryPolicy {
             max_attempts: 3,
             base: Duration::from_secs(1),

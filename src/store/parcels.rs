@@ -287,13 +287,9 @@ impl Store {
                 false,
             )?;
             for k in &entries {
-                if let Some(e) = t.get_entry(k)?
-                    && let Some(q) = keys::queue(&e)
-                {
-                    t.queue.remove(q)?;
-                }
-                t.outbox.remove(k)?;
+                t.remove_entry(k)?;
             }
+            t.remove_parcel_optouts(shop, track)?;
             Ok(Some(p))
         })
     }

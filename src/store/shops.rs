@@ -94,6 +94,7 @@ pub(crate) mod tests {
             created_at: jiff::Timestamp::from_second(1_741_000_000).unwrap(),
             plan: crate::domain::plan::Plan::default(),
             report_at: None,
+            messaging: Default::default(),
         }
     }
 

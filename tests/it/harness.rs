@@ -54,6 +54,10 @@ from = "noreply@parceld.test"
 transport = "file"
 file = "{dir}/sms.log"
 sender = "parceld"
+
+# Tests that count e-mails would see the shops' daily report; the report tests turn it on.
+[reports]
+enabled = false
 "#;
 
 /// A free TCP port on loopback.

@@ -2,7 +2,9 @@
 //! through its control socket and shop listener, with real servers on loopback where it talks
 //! to the outside.
 
+mod fakes;
 mod harness;
+mod notify_support;
 mod shopside_support;
 
 mod api;
@@ -12,9 +14,14 @@ mod carriers_russian_post;
 mod carriers_support;
 mod config;
 mod crash;
-mod fakes;
 mod import;
 mod lifecycle;
+mod notify_crash;
+mod notify_email;
+mod notify_sms;
+mod notify_templates;
+mod notify_unsubscribe;
+mod notify_window;
 mod offices;
 mod reports;
 mod supervision;

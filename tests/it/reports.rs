@@ -214,7 +214,15 @@ async fn report_shows_every_state_with_stuck_parcels_in_red() {
 
 #[tokio::test]
 async fn daily_report_goes_once_a_day_across_restarts() {
-    let mut d = Daemon::start_with(|c| set(&c, "reports", "check_every", "\"1s\"")).await;
+    let mut d = Daemon::start_with(|c| {
+        set(
+            &set(&c, "reports", "check_every", "\"1s\""),
+            "reports",
+            "enabled",
+            "true",
+        )
+    })
+    .await;
     d.create_shop("acme").await;
     d.socket
         .add_parcels("acme", &[parcel("SANDBOX-STUCK-1", "S-1")])

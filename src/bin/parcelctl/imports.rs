@@ -1,4 +1,4 @@
-//! `parcelctl import|template`: hand over a CSV or XLSX parcel table, and get the template.
+//! `parcelctl import|import-template`: hand over a CSV or XLSX parcel table, and get the template.
 
 use crate::table::{print_json, table};
 use clap::Subcommand;
@@ -20,7 +20,8 @@ pub enum Cmd {
         all: bool,
     },
     /// Save the import template (XLSX) to a file.
-    Template {
+    #[command(name = "import-template")]
+    ImportTemplate {
         /// Where to save it.
         #[arg(default_value = "parceld-import-template.xlsx")]
         out: PathBuf,
@@ -103,7 +104,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 return Err(format!("{} rows were rejected", r.rejected));
             }
         }
-        Cmd::Template { out } => {
+        Cmd::ImportTemplate { out } => {
             let bytes = client.import_template().await.map_err(|e| e.to_string())?;
             std::fs::write(out, bytes)
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))?;

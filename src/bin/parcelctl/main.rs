@@ -2,6 +2,7 @@
 //! human-readable table, or the API's JSON with `--json`. Each area of commands is a module.
 
 mod imports;
+mod notifications;
 mod offices;
 mod ops;
 mod parcels;
@@ -9,6 +10,7 @@ mod plans;
 mod reports;
 mod shops;
 mod table;
+mod templates;
 
 use clap::{Parser, Subcommand};
 use parceld::client::Client;
@@ -49,6 +51,11 @@ enum Command {
     /// Manage the post office directory (addresses and opening hours for arrival messages).
     #[command(subcommand)]
     Offices(offices::Cmd),
+    /// A shop's message templates.
+    #[command(subcommand)]
+    Template(templates::Cmd),
+    #[command(flatten)]
+    Notifications(notifications::Cmd),
 }
 
 fn socket_path(cli: &Cli) -> Result<PathBuf, String> {
@@ -77,6 +84,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Imports(c) => imports::run(&client, c, cli.json).await,
         Command::Reports(c) => reports::run(&client, c, cli.json).await,
         Command::Offices(c) => offices::run(&client, c, cli.json).await,
+        Command::Template(c) => templates::run(&client, c, cli.json).await,
+        Command::Notifications(c) => notifications::run(&client, c, cli.json).await,
     }
 }
 

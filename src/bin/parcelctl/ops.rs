@@ -94,6 +94,11 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                     })
                     .collect(),
             );
+            for (n, c) in &h.channels {
+                for p in &c.paused {
+                    println!("{n} paused: {p}");
+                }
+            }
         }
         Cmd::Poll { all, shop } => {
             let s = client

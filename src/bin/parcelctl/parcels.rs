@@ -190,6 +190,9 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                     })
                     .collect(),
             );
+            if !p.unsubscribed.is_empty() {
+                println!("unsubscribed from: {}", p.unsubscribed.join(", "));
+            }
             println!();
             table(
                 &[
@@ -199,6 +202,8 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                     "STATE",
                     "ATTEMPTS",
                     "SENT",
+                    "VIA",
+                    "DELIVERY",
                     "ERROR",
                 ],
                 p.notifications
@@ -211,6 +216,8 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                             n.state.clone(),
                             n.attempts.to_string(),
                             ts(&n.sent_at),
+                            opt(&n.provider),
+                            opt(&n.delivery_status),
                             opt(&n.last_error),
                         ]
                     })

@@ -1,10 +1,27 @@
 //! `parcelctl shop …`: create, show, list and change shops.
 
 use crate::table::{opt, print_json, table};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use parceld::api::dto::{CreateShop, PatchShop};
 use parceld::client::Client;
 use parceld::domain::shop::Language;
+
+/// How a shop's messages go out ("" removes a value).
+#[derive(Args, Default)]
+pub struct MessagingArgs {
+    /// SMS gateway for this shop: smsru, smsc or file (default: the config's).
+    #[arg(long)]
+    sms_provider: Option<String>,
+    /// Sender name on its SMS, as registered with the gateway.
+    #[arg(long)]
+    sms_sender: Option<String>,
+    /// Its tracking page; {track} stands for the track number.
+    #[arg(long)]
+    tracking_url: Option<String>,
+    /// Where customers leave a review.
+    #[arg(long)]
+    review_url: Option<String>,
+}
 
 /// Manage shops.
 #[derive(Subcommand)]
@@ -28,6 +45,8 @@ pub enum Cmd {
         /// Message language: ru or en.
         #[arg(long)]
         language: Option<String>,
+        #[command(flatten)]
+        messaging: MessagingArgs,
     },
     /// Show a shop.
     Show {
@@ -62,6 +81,8 @@ pub enum Cmd {
         /// daemon's default).
         #[arg(long)]
         report_at: Option<String>,
+        #[command(flatten)]
+        messaging: MessagingArgs,
     },
     #[command(flatten)]
     Admin(crate::plans::Cmd),
@@ -87,6 +108,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             timezone,
             phone,
             language: lang,
+            messaging: m,
         } => {
             let r = client
                 .create_shop(&CreateShop {
@@ -96,6 +118,10 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                     timezone: timezone.clone(),
                     phone: phone.clone(),
                     language: language(lang)?,
+                    sms_provider: m.sms_provider.clone(),
+                    sms_sender: m.sms_sender.clone(),
+                    tracking_url: m.tracking_url.clone(),
+                    review_url: m.review_url.clone(),
                 })
                 .await
                 .map_err(e)?;
@@ -122,6 +148,16 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                         opt(&s.report_email),
                         s.timezone,
                         opt(&s.phone),
+                    ]],
+                );
+                println!();
+                table(
+                    &["SMS GATEWAY", "SMS SENDER", "TRACKING PAGE", "REVIEW PAGE"],
+                    vec![vec![
+                        s.sms_provider.unwrap_or_else(|| "(config)".into()),
+                        s.sms_sender.unwrap_or_else(|| "(config)".into()),
+                        opt(&s.tracking_url),
+                        opt(&s.review_url),
                     ]],
                 );
             }
@@ -157,6 +193,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             language: lang,
             rotate_token,
             report_at,
+            messaging: m,
         } => {
             let s = client
                 .patch_shop(
@@ -169,6 +206,10 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                         language: language(lang)?,
                         rotate_token: *rotate_token,
                         report_at: report_at.clone(),
+                        sms_provider: m.sms_provider.clone(),
+                        sms_sender: m.sms_sender.clone(),
+                        tracking_url: m.tracking_url.clone(),
+                        review_url: m.review_url.clone(),
                     },
                 )
                 .await

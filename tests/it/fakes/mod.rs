@@ -1,9 +1,12 @@
-//! Fake carrier servers on loopback that speak the carriers' real protocols (SOAP 1.2 and 1.1
-//! envelopes, 17TRACK JSON), built from the fixtures in `tests/fixtures/carriers`. Each runs an
-//! actix-web server on its own thread, records every request with the time it arrived, and can
-//! be told to fail.
+//! Servers that stand in for the outside world on loopback, each speaking the real protocol and
+//! each able to be told to fail: fake carriers (Russian Post's SOAP 1.2 and 1.1 envelopes,
+//! 17TRACK's JSON, built from the fixtures in `tests/fixtures/carriers`; each runs an actix-web
+//! server on its own thread and records every request with the time it arrived), an SMTP server
+//! (mailin-embedded) and an SMS gateway speaking the SMS.ru and SMSC.ru HTTP protocols.
 
 pub mod russian_post;
+pub mod sms_gateway;
+pub mod smtp;
 pub mod track17;
 
 use actix_web::dev::ServerHandle;

@@ -1,16 +1,16 @@
-//! SMS transports. The file transport appends one line per message to a local file, for a
-//! machine without an SMS provider:
+//! The `file` SMS gateway: one line per message appended to a local file, for a machine
+//! without an SMS provider:
 //!
 //! ```text
 //! 2027-03-09T09:00:00Z<TAB>+79123456789<TAB>parceld<TAB>acme-…-arrived-1-sms<TAB>Заказ A-1001 ждёт вас …
 //! ```
 //!
 //! Each line is written with one `write` call on a file opened for appending, so lines never
-//! interleave; the outbox key in every line lets [`SmsFile::find_sent`] prove a message went out.
+//! interleave; the outbox key in every line lets the gateway prove a message went out.
 
-use super::{Outgoing, Receipt, Rendered, Transport};
-use crate::domain::notification::Channel;
-use crate::domain::outbox::{Failure, OutboxKey};
+use super::{Accepted, SmsGateway, SmsMessage};
+use crate::domain::outbox::{Failure, OutboxEntry};
+use crate::notify::Lookup;
 use async_trait::async_trait;
 use std::path::PathBuf;
 use tokio::io::AsyncWriteExt;
@@ -18,19 +18,17 @@ use tokio::io::AsyncWriteExt;
 /// Appends SMS as lines to a file.
 pub struct SmsFile {
     path: PathBuf,
-    sender: String,
     lock: tokio::sync::Mutex<()>,
 }
 
 impl SmsFile {
-    /// A transport appending to `path` (its folder is created if missing).
-    pub fn new(path: PathBuf, sender: String) -> std::io::Result<Self> {
+    /// A gateway appending to `path` (its folder is created if missing).
+    pub fn new(path: PathBuf) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         Ok(SmsFile {
             path,
-            sender,
             lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -41,29 +39,22 @@ fn one_line(s: &str) -> String {
 }
 
 #[async_trait]
-impl Transport for SmsFile {
-    fn channel(&self) -> Channel {
-        Channel::Sms
-    }
-
+impl SmsGateway for SmsFile {
     fn name(&self) -> &'static str {
         "file"
     }
 
-    async fn send(&self, msg: &Outgoing) -> Result<Receipt, Failure> {
-        let Rendered::Sms { text } = &msg.body else {
-            return Err(Failure::Permanent("not an SMS body".into()));
-        };
+    async fn send(&self, msg: &SmsMessage<'_>) -> Result<Accepted, Failure> {
         let slug = msg.key.slug();
         let line = format!(
             "{}\t{}\t{}\t{}\t{}\n",
             jiff::Timestamp::now()
                 .round(jiff::Unit::Second)
                 .unwrap_or_else(|_| jiff::Timestamp::now()),
-            one_line(&msg.recipient),
-            self.sender,
+            one_line(msg.phone),
+            one_line(msg.sender),
             slug,
-            one_line(text)
+            one_line(msg.text)
         );
         let _guard = self.lock.lock().await;
         let write = async {
@@ -78,31 +69,44 @@ impl Transport for SmsFile {
         write.await.map_err(|e| {
             Failure::Transient(format!("cannot write {}: {e}", self.path.display()))
         })?;
-        Ok(Receipt {
-            provider_id: Some(slug),
+        Ok(Accepted {
+            id: Some(slug),
+            segments: None,
         })
     }
 
-    async fn find_sent(&self, key: &OutboxKey) -> Option<Receipt> {
-        let slug = key.slug();
-        let text = tokio::fs::read_to_string(&self.path).await.ok()?;
-        text.lines()
+    async fn find(&self, entry: &OutboxEntry) -> Lookup {
+        let slug = entry.key.slug();
+        let text = match tokio::fs::read_to_string(&self.path).await {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::NotSent,
+            Err(_) => return Lookup::Unknown,
+        };
+        if text
+            .lines()
             .any(|l| l.split('\t').nth(3) == Some(slug.as_str()))
-            .then_some(Receipt {
+        {
+            Lookup::Sent(crate::notify::Receipt {
                 provider_id: Some(slug),
+                provider: Some("file".into()),
+                ..Default::default()
             })
+        } else {
+            Lookup::NotSent
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::notification::NotificationKind;
+    use crate::domain::notification::{Channel, NotificationKind};
+    use crate::domain::outbox::OutboxKey;
 
     #[tokio::test]
     async fn lines_carry_the_key() {
         let dir = tempfile::tempdir().unwrap();
-        let t = SmsFile::new(dir.path().join("sub/sms.log"), "parceld".into()).unwrap();
+        let t = SmsFile::new(dir.path().join("sub/sms.log")).unwrap();
         let key = OutboxKey {
             shop: "acme".into(),
             track: "T".into(),
@@ -111,19 +115,17 @@ mod tests {
             occurrence: 1,
             channel: Channel::Sms,
         };
-        let msg = Outgoing {
-            key: key.clone(),
-            recipient: "+79123456789".into(),
-            shop_name: "Acme".into(),
-            reply_to: None,
-            body: Rendered::Sms {
-                text: "Заказ\nждёт".into(),
-            },
-            unsubscribe_url: None,
-        };
-        assert!(t.find_sent(&key).await.is_none());
-        t.send(&msg).await.unwrap();
-        assert!(t.find_sent(&key).await.is_some());
+        let entry = super::super::tests_support::entry_for(&key, "+79123456789");
+        assert_eq!(t.find(&entry).await, Lookup::NotSent);
+        t.send(&SmsMessage {
+            key: &key,
+            phone: "+79123456789",
+            text: "Заказ\nждёт",
+            sender: "parceld",
+        })
+        .await
+        .unwrap();
+        assert!(matches!(t.find(&entry).await, Lookup::Sent(_)));
         let text = std::fs::read_to_string(dir.path().join("sub/sms.log")).unwrap();
         assert_eq!(text.lines().count(), 1);
         assert!(text.contains("+79123456789\tparceld\tacme-T-1-arrived-1-sms\tЗаказ ждёт"));

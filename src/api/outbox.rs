@@ -1,0 +1,108 @@
+//! Dead letters: messages given up (a permanent error, or every attempt used), listed for
+//! operators (every shop, on the control socket) and shops (their own), and queued again once
+//! the cause is fixed.
+
+use super::dto::{DeadLetterView, DeadLetters, Requeued, RetryDead};
+use super::error::ApiError;
+use super::{AppState, Caller, parse_json, read_body};
+use crate::domain::notification::Channel;
+use crate::domain::outbox::OutboxEntry;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+/// Registers the outbox routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/outbox/dead", web::get().to(dead))
+        .route("/v1/outbox/dead/retry", web::post().to(retry));
+}
+
+/// Query of `GET /v1/outbox/dead`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadQuery {
+    channel: Option<String>,
+    shop: Option<String>,
+    limit: Option<usize>,
+}
+
+fn view(e: &OutboxEntry) -> DeadLetterView {
+    DeadLetterView {
+        shop: e.key.shop.clone(),
+        track: e.key.track.clone(),
+        kind: e.key.kind.as_str().into(),
+        occurrence: e.key.occurrence,
+        channel: e.key.channel.as_str().into(),
+        recipient: super::parcels::mask(&e.recipient),
+        attempts: e.attempts,
+        last_error: e.last_error.clone(),
+        provider: e.provider.clone(),
+        created_at: e.created_at,
+    }
+}
+
+fn channel(c: &Option<String>) -> Result<Option<Channel>, ApiError> {
+    c.as_deref()
+        .map(str::parse::<Channel>)
+        .transpose()
+        .map_err(|e| ApiError::invalid_field("channel", e.to_string()))
+}
+
+/// Which shop a caller may look at: its own, or the one asked for by an operator.
+fn scope(caller: &Caller, asked: Option<String>) -> Result<Option<String>, ApiError> {
+    match caller {
+        Caller::Operator => Ok(asked),
+        Caller::Shop(id) => {
+            if let Some(s) = &asked {
+                caller.may_act_for(s)?;
+            }
+            Ok(Some(id.as_str().to_string()))
+        }
+    }
+}
+
+/// `GET /v1/outbox/dead?channel=&shop=&limit=`.
+pub async fn dead(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<DeadQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let ch = channel(&q.channel)?;
+    let shop = scope(&caller, q.shop)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let store = state.svc.store.clone();
+    let list = web::block(move || store.dead_letters(ch, shop.as_deref(), limit)).await??;
+    Ok(HttpResponse::Ok().json(DeadLetters {
+        dead: list.iter().map(view).collect(),
+    }))
+}
+
+/// `POST /v1/outbox/dead/retry`: `{"channel"?, "shop"?}`.
+pub async fn retry(
+    caller: Caller,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, 64 * 1024).await?;
+    let req: RetryDead = if body.iter().all(u8::is_ascii_whitespace) {
+        RetryDead::default()
+    } else {
+        parse_json(&body)?
+    };
+    let ch = channel(&req.channel)?;
+    let shop = scope(&caller, req.shop)?;
+    let store = state.svc.store.clone();
+    let now = state.svc.clock.now();
+    let s = shop.clone();
+    let n = web::block(move || {
+        let n = store.requeue_dead(ch, s.as_deref(), now)?;
+        store.flush()?;
+        Ok::<_, crate::store::StoreError>(n)
+    })
+    .await??;
+    if n > 0 {
+        tracing::info!(requeued = n, shop = ?shop, "Dead letters queued again");
+        state.svc.notifier.wake_senders();
+    }
+    Ok(HttpResponse::Ok().json(Requeued { requeued: n }))
+}

@@ -1,0 +1,301 @@
+//! Shop templates: list, show, save (checked first: syntax, allowed constructs, macros, length),
+//! reset to the default, and preview with a sample parcel.
+//!
+//! A refused template answers 422 with the usual error body plus `line`, `column` and
+//! `reason`.
+
+use super::dto::{ErrorDetail, PreviewView, TemplateErrorBody, TemplateIn, TemplateView};
+use super::error::ApiError;
+use super::{AppState, Caller, parse_json, read_body, shop_path};
+use crate::domain::notification::{Channel, NotificationKind};
+use crate::domain::outbox::OutboxKey;
+use crate::domain::shop::Shop;
+use crate::domain::template::{Part, StoredTemplate};
+use crate::notify::Rendered;
+use crate::notify::defaults;
+use crate::notify::templates::{Links, MessageContext};
+use crate::notify::validate::{self, TemplateError};
+use actix_web::{HttpResponse, web};
+use std::collections::BTreeMap;
+
+/// Registers the template routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/shops/{shop}/templates", web::get().to(list))
+        .route(
+            "/v1/shops/{shop}/templates/{event}/{channel}",
+            web::get().to(get),
+        )
+        .route(
+            "/v1/shops/{shop}/templates/{event}/{channel}",
+            web::put().to(put),
+        )
+        .route(
+            "/v1/shops/{shop}/templates/{event}/{channel}",
+            web::delete().to(reset),
+        )
+        .route(
+            "/v1/shops/{shop}/templates/{event}/{channel}/preview",
+            web::post().to(preview),
+        );
+}
+
+fn event_and_part(event: &str, channel: &str) -> Result<(NotificationKind, Part), ApiError> {
+    let kind = event
+        .parse::<NotificationKind>()
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    let part = channel
+        .parse::<Part>()
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    Ok((kind, part))
+}
+
+async fn shop_for(caller: &Caller, state: &AppState, shop: &str) -> Result<Shop, ApiError> {
+    let id = shop_path(shop)?;
+    caller.may_act_for(id.as_str())?;
+    let store = state.svc.store.clone();
+    let s = id.as_str().to_string();
+    web::block(move || store.shop(&s))
+        .await??
+        .ok_or_else(|| ApiError::not_found(format!("shop {id} not found")))
+}
+
+fn view(
+    shop: &Shop,
+    kind: NotificationKind,
+    part: Part,
+    own: Option<StoredTemplate>,
+) -> TemplateView {
+    TemplateView {
+        event: kind.as_str().into(),
+        channel: part.as_str().into(),
+        custom: own.is_some(),
+        template: own.as_ref().map_or_else(
+            || defaults::template(shop.language, kind, part),
+            |t| t.source.clone(),
+        ),
+        updated_at: own.map(|t| t.updated_at),
+        preview: None,
+        segments: None,
+    }
+}
+
+/// The sample contexts a shop's template is checked and previewed with.
+fn samples(
+    state: &AppState,
+    shop: &Shop,
+    kind: NotificationKind,
+    part: Part,
+) -> Vec<MessageContext> {
+    let channel = if part == Part::Sms {
+        Channel::Sms
+    } else {
+        Channel::Email
+    };
+    let key = OutboxKey {
+        shop: shop.id.as_str().to_string(),
+        track: "80082592345678".into(),
+        parcel_id: 123_456_789,
+        kind,
+        occurrence: 1,
+        channel,
+    };
+    let links: Links = state.svc.links.links(
+        &key,
+        crate::domain::carrier::CarrierId::RussianPost,
+        &shop.messaging,
+    );
+    vec![
+        MessageContext::sample(&shop.name, shop.phone.as_deref(), shop.language, &links),
+        MessageContext::sparse_sample(),
+    ]
+}
+
+fn max_segments(state: &AppState) -> u32 {
+    state
+        .svc
+        .settings
+        .sms
+        .as_ref()
+        .map_or(2, |s| s.max_segments)
+}
+
+fn refused(e: &TemplateError) -> HttpResponse {
+    HttpResponse::UnprocessableEntity().json(TemplateErrorBody {
+        error: ErrorDetail {
+            code: "invalid_template".into(),
+            message: e.to_string(),
+            field: Some("template".into()),
+        },
+        line: e.line,
+        column: e.column,
+        reason: e.reason.clone(),
+    })
+}
+
+/// `GET /v1/shops/{shop}/templates`: every event and part, the shop's own or the default.
+pub async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let shop = shop_for(&caller, &state, &path).await?;
+    let store = state.svc.store.clone();
+    let id = shop.id.as_str().to_string();
+    let own: BTreeMap<(NotificationKind, Part), StoredTemplate> =
+        web::block(move || store.shop_templates(&id))
+            .await??
+            .into_iter()
+            .map(|(k, p, t)| ((k, p), t))
+            .collect();
+    let mut out = Vec::new();
+    for kind in NotificationKind::ALL {
+        for part in Part::ALL {
+            out.push(view(&shop, kind, part, own.get(&(kind, part)).cloned()));
+        }
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// `GET /v1/shops/{shop}/templates/{event}/{channel}`.
+pub async fn get(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (shop, event, channel) = path.into_inner();
+    let (kind, part) = event_and_part(&event, &channel)?;
+    let shop = shop_for(&caller, &state, &shop).await?;
+    let store = state.svc.store.clone();
+    let id = shop.id.as_str().to_string();
+    let own = web::block(move || store.template(&id, kind, part)).await??;
+    Ok(HttpResponse::Ok().json(view(&shop, kind, part, own)))
+}
+
+async fn source_from(payload: web::Payload) -> Result<Option<String>, ApiError> {
+    let body = read_body(payload, 64 * 1024).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let req: TemplateIn = parse_json(&body)?;
+    Ok(req.template)
+}
+
+/// `PUT /v1/shops/{shop}/templates/{event}/{channel}`: checks and saves the shop's template.
+pub async fn put(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (shop, event, channel) = path.into_inner();
+    let (kind, part) = event_and_part(&event, &channel)?;
+    let shop = shop_for(&caller, &state, &shop).await?;
+    let source = source_from(payload)
+        .await?
+        .ok_or_else(|| ApiError::invalid_field("template", "is required"))?;
+    let checked = match validate::check(
+        &source,
+        part,
+        &samples(&state, &shop, kind, part),
+        max_segments(&state),
+    ) {
+        Ok(c) => c,
+        Err(e) => return Ok(refused(&e)),
+    };
+    let record = StoredTemplate {
+        source,
+        updated_at: state.svc.clock.now(),
+    };
+    let store = state.svc.store.clone();
+    let id = shop.id.as_str().to_string();
+    let r = record.clone();
+    web::block(move || {
+        store.put_template(&id, kind, part, &r)?;
+        store.flush()
+    })
+    .await??;
+    tracing::info!(shop = %shop.id, event = kind.as_str(), part = part.as_str(), "Template saved");
+    let mut v = view(&shop, kind, part, Some(record));
+    v.preview = Some(checked.preview);
+    v.segments = checked.segments;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// `DELETE /v1/shops/{shop}/templates/{event}/{channel}`: back to the default.
+pub async fn reset(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (shop, event, channel) = path.into_inner();
+    let (kind, part) = event_and_part(&event, &channel)?;
+    let shop = shop_for(&caller, &state, &shop).await?;
+    let store = state.svc.store.clone();
+    let id = shop.id.as_str().to_string();
+    web::block(move || {
+        store.delete_template(&id, kind, part)?;
+        store.flush()
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(view(&shop, kind, part, None)))
+}
+
+/// `POST /v1/shops/{shop}/templates/{event}/{channel}/preview`: the whole message with a
+/// sample parcel, using the template in the body (checked first) or the one in use.
+pub async fn preview(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (shop, event, channel) = path.into_inner();
+    let (kind, part) = event_and_part(&event, &channel)?;
+    let shop = shop_for(&caller, &state, &shop).await?;
+    let candidate = source_from(payload).await?;
+    let samples = samples(&state, &shop, kind, part);
+    let store = state.svc.store.clone();
+    let id = shop.id.as_str().to_string();
+    let mut overrides = web::block(move || store.templates_for(&id, kind)).await??;
+    if let Some(source) = candidate {
+        if let Err(e) = validate::check(&source, part, &samples, u32::MAX) {
+            return Ok(refused(&e));
+        }
+        overrides.insert(part, source);
+    }
+    let msg_channel = if part == Part::Sms {
+        Channel::Sms
+    } else {
+        Channel::Email
+    };
+    let rendered = state
+        .svc
+        .templates
+        .render_context(&samples[0], shop.language, kind, msg_channel, &overrides)
+        .map_err(|e| ApiError::bad_request("invalid_template", e.to_string()))?;
+    let mut v = PreviewView {
+        event: kind.as_str().into(),
+        channel: part.as_str().into(),
+        sms: None,
+        segments: None,
+        subject: None,
+        text: None,
+        html: None,
+    };
+    match rendered {
+        Rendered::Sms { text } => {
+            v.segments = Some(crate::notify::segments::count(&text));
+            v.sms = Some(text);
+        }
+        Rendered::Email {
+            subject,
+            text,
+            html,
+            ..
+        } => {
+            v.subject = Some(subject);
+            v.text = Some(text);
+            v.html = Some(html);
+        }
+    }
+    Ok(HttpResponse::Ok().json(v))
+}

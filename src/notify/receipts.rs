@@ -1,0 +1,96 @@
+//! Delivery reports: asking the gateways about sent messages whose report is due, and recording
+//! what a gateway pushed to its callback. A report that is not final is asked for again later
+//! (waits double), until `sms.status_for` after sending.
+
+use super::deliver::{SendContext, blocking};
+use super::sms::CallbackEvent;
+use crate::domain::delivery::DeliveryReport;
+use crate::domain::outbox::{OutboxEntry, ReportPolicy};
+use crate::store::{Store, StoreError};
+use jiff::Timestamp;
+
+/// How many reports are asked for at a time.
+const BATCH: usize = 100;
+
+/// When to ask again about an entry after this answer.
+fn next(policy: ReportPolicy, now: Timestamp) -> impl Fn(&OutboxEntry) -> Option<Timestamp> {
+    move |e| {
+        policy.next_check(
+            e.sent_at.unwrap_or(now),
+            e.report_checks.saturating_add(1),
+            now,
+        )
+    }
+}
+
+impl SendContext {
+    /// Asks the transport for the reports that are due and records them. Returns how many
+    /// reports were recorded.
+    pub async fn check_reports(&self) -> Result<usize, StoreError> {
+        let channel = self.transport.channel();
+        let mut recorded = 0;
+        loop {
+            let store = self.store.clone();
+            let now = self.clock.now();
+            let due = blocking(move || store.reports_due(channel, now, BATCH)).await?;
+            if due.is_empty() {
+                break;
+            }
+            let n = due.len();
+            let answers = self.transport.reports(&due).await;
+            let store = self.store.clone();
+            let policy = self.reports;
+            recorded += answers.len();
+            blocking(move || {
+                for e in &due {
+                    let report = answers.iter().find(|(k, _)| *k == e.key).map(|(_, r)| r);
+                    if let Some(r) = report {
+                        metrics::counter!("parceld_delivery_reports_total", "channel" => e.key.channel.as_str(), "status" => r.status.as_str()).increment(1);
+                    }
+                    store.record_report(&e.key, report, next(policy, now))?;
+                }
+                store.flush()?;
+                Ok(())
+            })
+            .await?;
+            if n < BATCH {
+                break;
+            }
+        }
+        Ok(recorded)
+    }
+}
+
+/// Records what a gateway pushed: delivery reports by the gateway's message id. Replies are
+/// returned for the caller to act on (STOP). Returns (reports recorded, replies).
+pub fn record_callback(
+    store: &Store,
+    gateway: &str,
+    events: Vec<CallbackEvent>,
+    policy: ReportPolicy,
+    now: Timestamp,
+) -> Result<(usize, Vec<(String, String)>), StoreError> {
+    let mut recorded = 0;
+    let mut replies = Vec::new();
+    for ev in events {
+        match ev {
+            CallbackEvent::Report { id, report } => {
+                let Some(e) = store.entry_by_receipt(gateway, &id)? else {
+                    tracing::debug!(gateway, id = %id, "Delivery report for an unknown message");
+                    continue;
+                };
+                metrics::counter!("parceld_delivery_reports_total", "channel" => e.key.channel.as_str(), "status" => report.status.as_str()).increment(1);
+                let r: &DeliveryReport = &report;
+                if store
+                    .record_report(&e.key, Some(r), next(policy, now))?
+                    .is_some()
+                {
+                    recorded += 1;
+                }
+            }
+            CallbackEvent::Inbound { phone, text } => replies.push((phone, text)),
+        }
+    }
+    store.flush()?;
+    Ok((recorded, replies))
+}
