@@ -20,13 +20,16 @@ pub struct Daemon {
     pub ready_after: Duration,
 }
 
-/// The config every benchmark starts from; `{dir}` is replaced, `extra` appended.
+/// The config every benchmark starts from: `{dir}` holds the state and the socket, `extra` is
+/// appended (carriers, channels). The daemon's time zone is UTC, so polling windows are easy to
+/// compute.
 pub fn config(dir: &Path, extra: &str) -> String {
     format!(
         r#"
 [daemon]
 state_dir = "{dir}/state"
 control_socket = "{dir}/run/control.sock"
+timezone = "UTC"
 cache_mb = 64
 log = "stderr"
 log_filter = "warn"
@@ -37,18 +40,64 @@ max_items = 20000
 
 [notify]
 send_window = "always"
+concurrency = 8
 
-[email]
-transport = "file"
-outbox_dir = "{dir}/outbox"
-
-[sms]
-transport = "file"
-file = "{dir}/sms.log"
+[import]
+max_file_mb = 64
+max_rows = 100000
 {extra}
 "#,
         dir = dir.display()
     )
+}
+
+/// Channels off: notifications are planned and stored, nothing is sent.
+pub const NO_CHANNELS: &str = "[email]\nenabled = false\n[sms]\nenabled = false\n";
+
+/// The sandbox carrier with no rate limit, polling in `window`.
+pub fn sandbox(window: &str) -> String {
+    format!(
+        "[carriers.sandbox]\nrate = \"1000000/s\"\nconcurrency = 4\nbatch_size = 100\nwindow = \"{window}\"\npoll_every = \"1d\"\n"
+    )
+}
+
+/// Russian Post against the fake at `base`: batch access (tickets of `batch_size`, answered at
+/// once) or single access, at `rate`, polling in `window`. The password file goes into `dir`.
+pub fn russian_post(dir: &Path, base: &str, batch: bool, rate: &str, window: &str) -> String {
+    let secret = dir.join("russian_post.password");
+    std::fs::create_dir_all(dir).expect("bench dir");
+    std::fs::write(&secret, "bench-password\n").expect("password file");
+    format!(
+        "[carriers.sandbox]\nenabled = false\n\
+         [carriers.russian_post]\nenabled = true\nlogin = \"bench\"\npassword_file = \"{}\"\n\
+         endpoint = \"{base}/rtm34\"\nbatch = {batch}\nbatch_endpoint = \"{base}/fc\"\n\
+         batch_size = 3000\nticket_wait = \"1ms\"\nrate = \"{rate}\"\nconcurrency = 4\n\
+         window = \"{window}\"\npoll_every = \"1d\"\ntimeout = \"120s\"\ncod_events = false\n",
+        secret.display()
+    )
+}
+
+/// A one-minute polling window (UTC) that opens at the first whole minute at or after `at`.
+pub fn window_at(at: jiff::Timestamp) -> (String, jiff::Timestamp) {
+    let secs = at.as_second();
+    let open = jiff::Timestamp::from_second((secs + 59) / 60 * 60).unwrap_or(at);
+    let z = open.to_zoned(jiff::tz::TimeZone::UTC);
+    let end = (z.hour() as i32 * 60 + z.minute() as i32 + 1) % (24 * 60);
+    (
+        format!(
+            "{:02}:{:02}-{:02}:{:02}",
+            z.hour(),
+            z.minute(),
+            end / 60,
+            end % 60
+        ),
+        open,
+    )
+}
+
+/// A polling window that stays closed for the next hours.
+pub fn closed_window() -> String {
+    window_at(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(12)).0
 }
 
 impl Daemon {
@@ -99,9 +148,27 @@ impl Daemon {
         self.child.as_ref().map_or(0, Child::id)
     }
 
+    /// The config file's text.
+    pub fn config_text(&self) -> String {
+        std::fs::read_to_string(self.dir.join("parceld.toml")).unwrap_or_default()
+    }
+
     /// Peak resident memory so far, in bytes (VmHWM).
     pub fn peak_rss(&self) -> u64 {
         status_kb(self.pid(), "VmHWM:") * 1024
+    }
+
+    /// CPU time the process used so far (user and system), in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) else {
+            return 0.0;
+        };
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+        (ticks(11) + ticks(12)) / 100.0
     }
 
     /// Current resident memory, in bytes.
@@ -112,6 +179,12 @@ impl Daemon {
     /// Bytes the state directory occupies on disk.
     pub fn disk_bytes(&self) -> u64 {
         disk_usage(&self.dir.join("state"))
+    }
+
+    /// Stops the daemon and removes its directory.
+    pub fn remove(mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 
     /// SIGTERM and wait.

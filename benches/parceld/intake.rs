@@ -1,32 +1,72 @@
-//! Intake: parcels per second through the control socket (bulk JSON requests), against raw sled
-//! inserts of the same encoded parcel records in the same run (the baseline: what the storage
-//! engine alone can do). Checkpoints record memory and disk use per parcel as the store grows.
+//! Intake: parcels per second through the control socket, as bulk JSON requests and as CSV
+//! files, against raw sled inserts of the same encoded parcel records in the same run (the
+//! baseline: what the storage engine alone can do). Checkpoints record memory and disk use per
+//! parcel as the store grows.
 
 use crate::daemon::Daemon;
+use crate::fake_post;
 use parceld::api::dto::{CustomerIn, ParcelIn};
 use parceld::domain::intake::{ParcelDraft, Upsert, upsert, validate};
 use parceld::domain::shop::ShopId;
 use std::time::{Duration, Instant};
 
-/// A parcel as a shop would hand it over; `i` makes it unique.
+/// The shop every benchmark hands parcels to.
+pub const SHOP: &str = "bench";
+
+fn customer(i: usize) -> CustomerIn {
+    CustomerIn {
+        name: Some("Иванов Иван Иванович".into()),
+        phone: Some(format!(
+            "+7 912 {:03}-{:02}-{:02}",
+            i % 1000,
+            (i / 1000) % 100,
+            (i / 100_000) % 100
+        )),
+        email: Some(format!("customer{i}@example.ru")),
+    }
+}
+
+/// A Russian Post parcel as a shop would hand it over; `i` makes it unique. Two parcels share
+/// each order number.
 pub fn parcel(i: usize) -> ParcelIn {
     ParcelIn {
-        track: format!("SANDBOX-ARRIVED-{i}"),
+        track: fake_post::track(i),
         order_id: Some(format!("B-{}", i / 2)),
-        customer: Some(CustomerIn {
-            name: Some("Иванов Иван Иванович".into()),
-            phone: Some(format!(
-                "+7 912 {:03}-{:02}-{:02}",
-                i % 1000,
-                (i / 1000) % 100,
-                (i / 100_000) % 100
-            )),
-            email: Some(format!("customer{i}@example.ru")),
-        }),
+        customer: Some(customer(i)),
         cod_amount: Some(format!("{}.00", 500 + i % 5000)),
         contents: Some("Книга, 2 шт.".into()),
         carrier: None,
     }
+}
+
+/// A sandbox parcel whose first poll says "accepted" (one SMS and one e-mail).
+pub fn sandbox_parcel(i: usize) -> ParcelIn {
+    ParcelIn {
+        track: format!("SANDBOX-ARRIVED-{i}"),
+        ..parcel(i)
+    }
+}
+
+/// Parcels `from..to` as a CSV file the way Russian Excel saves it (`;`, decimal comma),
+/// with the template's header.
+pub fn csv(from: usize, to: usize) -> Vec<u8> {
+    let mut out = String::with_capacity((to - from) * 130 + 200);
+    out.push_str("Трек (track);Заказ (order);ФИО (name);Телефон (phone);E-mail;Сумма (amount);Состав (contents)\r\n");
+    for i in from..to {
+        let p = parcel(i);
+        let c = p.customer.unwrap_or_default();
+        out.push_str(&format!(
+            "{};{};{};{};{};{},00;\"{}\"\r\n",
+            p.track,
+            p.order_id.unwrap_or_default(),
+            c.name.unwrap_or_default(),
+            c.phone.unwrap_or_default(),
+            c.email.unwrap_or_default(),
+            500 + i % 5000,
+            p.contents.unwrap_or_default()
+        ));
+    }
+    out.into_bytes()
 }
 
 /// One measurement point during intake.
@@ -38,30 +78,28 @@ pub struct Checkpoint {
     pub rate: f64,
     /// Resident memory now, bytes.
     pub rss: u64,
+    /// Peak resident memory so far, bytes.
+    pub peak_rss: u64,
     /// State directory on disk, bytes.
     pub disk: u64,
 }
 
-/// The result of the intake benchmark.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct IntakeResult {
-    /// Parcels handed over.
-    pub parcels: usize,
-    /// Parcels per request.
-    pub batch: usize,
-    /// Through the daemon, parcels per second.
-    pub daemon_rate: f64,
-    /// Raw sled inserts of the same records, per second.
-    pub sled_rate: f64,
-    /// Checkpoints.
-    pub checkpoints: Vec<Checkpoint>,
+/// How parcels are handed over.
+#[derive(Debug, Clone, Copy)]
+pub enum Via {
+    /// JSON arrays of this many parcels.
+    Json(usize),
+    /// CSV files of this many rows.
+    Csv(usize),
 }
 
-/// Hands `n` parcels to the daemon in requests of `batch`.
+/// Hands `n` parcels made by `make` to the daemon, taking checkpoints at `marks`. Returns the
+/// time it took and the checkpoints.
 pub async fn through_daemon(
     d: &Daemon,
     n: usize,
-    batch: usize,
+    via: Via,
+    make: fn(usize) -> ParcelIn,
     marks: &[usize],
 ) -> (Duration, Vec<Checkpoint>) {
     let mut checkpoints = Vec::new();
@@ -69,15 +107,37 @@ pub async fn through_daemon(
     let mut last = (0usize, Instant::now());
     let mut i = 0;
     while i < n {
-        let end = (i + batch).min(n);
-        let items: Vec<ParcelIn> = (i..end).map(parcel).collect();
-        let r = d.socket.add_parcels("bench", &items).await.expect("intake");
-        assert_eq!(
-            r.created,
-            end - i,
-            "every parcel is created: {:?}",
-            r.results.iter().find(|x| !x.errors.is_empty())
-        );
+        let (end, created) = match via {
+            Via::Json(batch) => {
+                let end = (i + batch).min(n);
+                let items: Vec<ParcelIn> = (i..end).map(make).collect();
+                let r = d.socket.add_parcels(SHOP, &items).await.expect("intake");
+                if r.created != end - i {
+                    panic!(
+                        "not every parcel was created: {:?}",
+                        r.results.iter().find(|x| !x.errors.is_empty())
+                    );
+                }
+                (end, r.created)
+            }
+            Via::Csv(rows) => {
+                let end = (i + rows).min(n);
+                let file = csv(i, end);
+                let r = d
+                    .socket
+                    .import_file(SHOP, file, "text/csv")
+                    .await
+                    .expect("import");
+                if r.created != end - i {
+                    panic!(
+                        "not every row was created: {:?}",
+                        r.results.iter().find(|x| !x.errors.is_empty())
+                    );
+                }
+                (end, r.created)
+            }
+        };
+        debug_assert_eq!(created, end - i);
         i = end;
         if marks.iter().any(|&m| m > last.0 && m <= i) || i == n {
             let dt = last.1.elapsed().as_secs_f64();
@@ -85,6 +145,7 @@ pub async fn through_daemon(
                 parcels: i,
                 rate: (i - last.0) as f64 / dt,
                 rss: d.rss(),
+                peak_rss: d.peak_rss(),
                 disk: d.disk_bytes(),
             });
             last = (i, Instant::now());
@@ -101,7 +162,7 @@ pub fn raw_sled(dir: &std::path::Path, n: usize, cache_bytes: u64) -> Duration {
         .open()
         .expect("sled");
     let tree = db.open_tree("parcels").expect("tree");
-    let shop = ShopId::from_trusted("bench");
+    let shop = ShopId::from_trusted(SHOP);
     let now = jiff::Timestamp::now();
     // Validating and encoding are part of both paths, so the baseline does them too.
     let started = Instant::now();
@@ -123,7 +184,7 @@ pub fn raw_sled(dir: &std::path::Path, n: usize, cache_bytes: u64) -> Duration {
             unreachable!()
         };
         let bytes = parceld::store::codec::encode(1, &parcel).expect("encode");
-        let key = parceld::store::keys::parcel("bench", parcel.track.as_str());
+        let key = parceld::store::keys::parcel(SHOP, parcel.track.as_str());
         tree.insert(key, bytes).expect("insert");
     }
     db.flush().expect("flush");

@@ -1,8 +1,9 @@
 //! API latency: lookups by track and by order number over the control socket at a steady,
 //! open-loop rate (requests are started on schedule whether or not earlier ones finished), with
-//! the daemon idle (baseline) and during a polling cycle.
+//! the daemon idle (baseline) and during a nightly polling cycle.
 
 use crate::daemon::Daemon;
+use crate::intake::{SHOP, parcel};
 use hdrhistogram::Histogram;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,13 +45,10 @@ pub async fn lookups(d: &Daemon, parcels: usize, rate: u32, duration: Duration) 
         tasks.spawn(async move {
             let t = Instant::now();
             let ok = if n.is_multiple_of(2) {
-                client
-                    .parcel("bench", &format!("SANDBOX-ARRIVED-{i}"))
-                    .await
-                    .is_ok()
+                client.parcel(SHOP, &parcel(i).track).await.is_ok()
             } else {
                 client
-                    .list("bench", &[("order_id", format!("B-{}", i / 2))])
+                    .list(SHOP, &[("order_id", format!("B-{}", i / 2))])
                     .await
                     .map(|l| !l.parcels.is_empty())
                     .unwrap_or(false)

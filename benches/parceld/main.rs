@@ -1,40 +1,76 @@
 //! parceld's benchmark suite: how much one box carries, each figure beside a baseline measured
 //! in the same run on the same machine, so the ratio holds on a noisy machine.
 //!
-//! `cargo bench --bench parceld -- [--parcels N] [--only intake,footprint,latency]`
-//! (default: one million parcels). Results go to `benches/results/latest.json`, a table on
-//! stdout, and the plot `benches/results/cost.svg`.
+//! ```text
+//! cargo bench --bench parceld -- [--parcels N] [--send N] [--rate-parcels N] [--rate R]
+//!                                [--only intake,cycle,rate,sending] [--tag NAME]
+//! ```
+//!
+//! Defaults: a million parcels, 100 000 messages per channel, 12 000 parcels at 200 requests per
+//! second. Every phase runs its own release `parceld` in a temporary directory, removed
+//! afterwards:
+//!
+//! - `intake`: bulk JSON and CSV files through the control socket against raw sled inserts of
+//!   the same records; memory and disk per parcel as the store grows; start to READY with the
+//!   store full ([`intake`], [`daemon`]);
+//! - `cycle`: the nightly cycle against a fake Russian Post batch service, with API latency idle
+//!   and during the cycle ([`cycle`], [`fake_post`], [`latency`]);
+//! - `rate`: the achieved request rate at a configured one ([`cycle`]);
+//! - `sending`: e-mail to an SMTP sink and SMS to a gateway fake against plain clients
+//!   ([`sending`], [`sinks`]).
+//!
+//! Results go to `benches/results/<tag>.json` (tag `latest` by default), a table on stdout,
+//! and the plot `benches/results/cost.svg` (`<tag>-cost.svg` for other tags).
 
+mod cycle;
 mod daemon;
+mod fake_post;
 mod intake;
 mod latency;
 mod plot;
+mod prom;
+mod sending;
+mod sinks;
 
-use daemon::Daemon;
-use parceld::api::dto::{CreateShop, PollRequest};
-use std::path::PathBuf;
+use daemon::{Daemon, NO_CHANNELS};
+use intake::{SHOP, Via};
+use parceld::api::dto::CreateShop;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 struct Args {
     parcels: usize,
+    send: usize,
+    rate_parcels: usize,
+    rate: u32,
     only: Vec<String>,
+    tag: String,
 }
 
 fn args() -> Args {
     let mut a = Args {
         parcels: 1_000_000,
+        send: 100_000,
+        rate_parcels: 12_000,
+        rate: 200,
         only: Vec::new(),
+        tag: "latest".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
+        let mut num = |d: usize| it.next().and_then(|v| v.parse().ok()).unwrap_or(d);
         match arg.as_str() {
-            "--parcels" => a.parcels = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.parcels),
+            "--parcels" => a.parcels = num(a.parcels),
+            "--send" => a.send = num(a.send),
+            "--rate-parcels" => a.rate_parcels = num(a.rate_parcels),
+            "--rate" => a.rate = num(a.rate as usize) as u32,
             "--only" => {
                 a.only = it
                     .next()
                     .map(|v| v.split(',').map(str::to_string).collect())
                     .unwrap_or_default()
             }
+            "--tag" => a.tag = it.next().unwrap_or(a.tag),
             _ => {}
         }
     }
@@ -49,14 +85,114 @@ fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
 
-/// A polling window that stays closed for the next hours, so intake is measured alone.
-fn closed_window() -> String {
-    let h = (jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::get("Europe/Moscow").unwrap_or(jiff::tz::TimeZone::UTC))
-        .hour()
-        + 12)
-        % 24;
-    format!("{h:02}:00-{h:02}:01")
+async fn bench_shop(d: &Daemon) {
+    d.socket
+        .create_shop(&CreateShop {
+            id: SHOP.into(),
+            name: "Bench".into(),
+            ..CreateShop::default()
+        })
+        .await
+        .expect("shop");
+}
+
+/// Intake through JSON and CSV against raw sled, and the footprint. Returns the JSON intake rate.
+async fn intake_phase(
+    work: &Path,
+    n: usize,
+    out: &Path,
+    results: &mut serde_json::Map<String, serde_json::Value>,
+) -> f64 {
+    let marks: Vec<usize> = [10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000]
+        .into_iter()
+        .filter(|&m| m < n)
+        .collect();
+    // Russian Post parcels, polled in a window hours away: intake is measured alone.
+    let carrier = |dir: &Path| {
+        let rp = daemon::russian_post(
+            dir,
+            "http://127.0.0.1:9",
+            true,
+            "1/s",
+            &daemon::closed_window(),
+        );
+        daemon::config(dir, &format!("{rp}{NO_CHANNELS}"))
+    };
+
+    let dir = work.join("intake-json");
+    let mut d = Daemon::start(&dir, &carrier(&dir));
+    bench_shop(&d).await;
+    let (took, json_points) =
+        intake::through_daemon(&d, n, Via::Json(10_000), intake::parcel, &marks).await;
+    let json_rate = n as f64 / took.as_secs_f64();
+    let peak = d.peak_rss();
+    d.stop();
+    let disk = d.disk_bytes();
+    let empty_ready = d.ready_after;
+    let restarted = Daemon::start(&dir, &d.config_text());
+    let full_ready = restarted.ready_after;
+    restarted.remove();
+
+    let sled_dir = work.join("raw-sled");
+    let sled_took = intake::raw_sled(&sled_dir, n, 64 * 1024 * 1024);
+    let sled_rate = n as f64 / sled_took.as_secs_f64();
+    let _ = std::fs::remove_dir_all(&sled_dir);
+
+    let dir = work.join("intake-csv");
+    let d = Daemon::start(&dir, &carrier(&dir));
+    bench_shop(&d).await;
+    let (took, csv_points) =
+        intake::through_daemon(&d, n, Via::Csv(100_000), intake::parcel, &marks).await;
+    let csv_rate = n as f64 / took.as_secs_f64();
+    d.remove();
+
+    println!(
+        "intake of {n} parcels: JSON {json_rate:.0}/s, CSV {csv_rate:.0}/s, raw sled {sled_rate:.0}/s; ratios {:.3} and {:.3}",
+        json_rate / sled_rate,
+        csv_rate / sled_rate
+    );
+    for c in &json_points {
+        println!(
+            "  at {:>9} parcels: {:>8.0}/s, RSS {:>7.1} MiB ({:.0} B/parcel), peak {:>7.1} MiB ({:.0} B/parcel), disk {:>8.1} MiB ({:.0} B/parcel)",
+            c.parcels,
+            c.rate,
+            mib(c.rss),
+            c.rss as f64 / c.parcels as f64,
+            mib(c.peak_rss),
+            c.peak_rss as f64 / c.parcels as f64,
+            mib(c.disk),
+            c.disk as f64 / c.parcels as f64
+        );
+    }
+    println!(
+        "footprint at {n}: peak RSS {:.1} MiB ({:.0} B/parcel), disk {:.1} MiB ({:.0} B/parcel); start to READY {:.2} s (empty store {:.2} s)",
+        mib(peak),
+        peak as f64 / n as f64,
+        mib(disk),
+        disk as f64 / n as f64,
+        full_ready.as_secs_f64(),
+        empty_ready.as_secs_f64()
+    );
+    if let Err(e) = plot::cost(&json_points, &csv_points, sled_rate, out) {
+        eprintln!("plot: {e}");
+    }
+    results.insert(
+        "intake".into(),
+        serde_json::json!({
+            "parcels": n, "json_batch": 10_000, "csv_rows": 100_000,
+            "json_rate": json_rate, "csv_rate": csv_rate, "sled_rate": sled_rate,
+            "json_checkpoints": json_points, "csv_checkpoints": csv_points,
+        }),
+    );
+    results.insert(
+        "footprint".into(),
+        serde_json::json!({
+            "parcels": n, "peak_rss": peak, "disk": disk,
+            "ready_after_s": full_ready.as_secs_f64(),
+            "ready_after_empty_s": empty_ready.as_secs_f64(),
+        }),
+    );
+    json_rate
 }
 
 fn main() {
@@ -68,83 +204,111 @@ fn main() {
         .expect("runtime");
     let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/results");
     std::fs::create_dir_all(&out_dir).expect("results dir");
+    let (json_out, svg_out) = if a.tag == "latest" {
+        (out_dir.join("latest.json"), out_dir.join("cost.svg"))
+    } else {
+        (
+            out_dir.join(format!("{}.json", a.tag)),
+            out_dir.join(format!("{}-cost.svg", a.tag)),
+        )
+    };
     let work = tempfile::tempdir().expect("temp dir");
     let mut results = serde_json::Map::new();
     results.insert("parcels".into(), a.parcels.into());
     results.insert("machine".into(), machine().into());
+    results.insert(
+        "command".into(),
+        std::env::args()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into(),
+    );
+    println!("machine: {}", machine());
 
     rt.block_on(async {
         let n = a.parcels;
-        let extra = format!(
-            "[carriers.sandbox]\nrate = \"1000/s\"\nconcurrency = 4\nbatch_size = 100\nwindow = \"{}\"\npoll_every = \"1d\"\n",
-            closed_window()
-        );
-        let mut d = Daemon::start(&work.path().join("daemon"), &daemon::config(&work.path().join("daemon"), &extra));
-        d.socket
-            .create_shop(&CreateShop { id: "bench".into(), name: "Bench".into(), ..CreateShop::default() })
-            .await
-            .expect("shop");
-
-        if wants(&a, "intake") || wants(&a, "footprint") || wants(&a, "latency") {
-            let marks: Vec<usize> = [10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000]
-                .into_iter()
-                .filter(|&m| m < n)
-                .collect();
-            let (took, checkpoints) = intake::through_daemon(&d, n, 10_000, &marks).await;
-            let daemon_rate = n as f64 / took.as_secs_f64();
-            let sled_dir = work.path().join("raw-sled");
-            let sled_took = intake::raw_sled(&sled_dir, n, 64 * 1024 * 1024);
-            let sled_rate = n as f64 / sled_took.as_secs_f64();
-            let _ = std::fs::remove_dir_all(&sled_dir);
-            println!("intake: {n} parcels in {:.1} s: {daemon_rate:.0}/s through the socket, raw sled {sled_rate:.0}/s, ratio {:.2}", took.as_secs_f64(), daemon_rate / sled_rate);
-            for c in &checkpoints {
-                println!("  at {:>9} parcels: {:>8.0}/s, RSS {:>7.1} MiB ({:.0} B/parcel), disk {:>8.1} MiB ({:.0} B/parcel)", c.parcels, c.rate, mib(c.rss), c.rss as f64 / c.parcels as f64, mib(c.disk), c.disk as f64 / c.parcels as f64);
-            }
-            if let Err(e) = plot::cost(&checkpoints, sled_rate, &out_dir.join("cost.svg")) {
-                eprintln!("plot: {e}");
-            }
-            results.insert(
-                "intake".into(),
-                serde_json::to_value(intake::IntakeResult { parcels: n, batch: 10_000, daemon_rate, sled_rate, checkpoints: checkpoints.clone() }).unwrap_or_default(),
-            );
-
-            let peak = d.peak_rss();
-            let disk = d.disk_bytes();
-            d.stop();
-            let restarted = Daemon::start(&work.path().join("daemon"), &std::fs::read_to_string(work.path().join("daemon/parceld.toml")).unwrap_or_default());
-            println!(
-                "footprint at {n}: peak RSS {:.1} MiB ({:.0} B/parcel), disk {:.1} MiB ({:.0} B/parcel), start to READY {:.2} s (empty store: {:.2} s)",
-                mib(peak), peak as f64 / n as f64, mib(disk), disk as f64 / n as f64, restarted.ready_after.as_secs_f64(), d.ready_after.as_secs_f64()
-            );
-            results.insert(
-                "footprint".into(),
-                serde_json::json!({
-                    "parcels": n, "peak_rss": peak, "disk": disk,
-                    "ready_after_s": restarted.ready_after.as_secs_f64(),
-                    "ready_after_empty_s": d.ready_after.as_secs_f64(),
-                }),
-            );
-            d = restarted;
+        let mut intake_rate = None;
+        if wants(&a, "intake") {
+            intake_rate = Some(intake_phase(work.path(), n, &svg_out, &mut results).await);
         }
-
-        if wants(&a, "latency") {
-            let idle = latency::lookups(&d, n, 1000, Duration::from_secs(20)).await;
-            let socket = d.socket.clone();
-            let cycle = tokio::spawn(async move { socket.poll(&PollRequest { shop: None, all: true }).await });
-            let busy = latency::lookups(&d, n, 1000, Duration::from_secs(20)).await;
-            let summary = cycle.await.ok().and_then(Result::ok);
-            println!("latency idle: p50 {} µs, p99 {} µs ({:.0} req/s, {} errors)", idle.p50_us, idle.p99_us, idle.achieved_rate, idle.errors);
-            println!("latency during a polling cycle: p50 {} µs, p99 {} µs ({:.0} req/s, {} errors); p99 ratio busy/idle {:.2}", busy.p50_us, busy.p99_us, busy.achieved_rate, busy.errors, busy.p99_us as f64 / idle.p99_us.max(1) as f64);
-            if let Some(s) = summary {
-                println!("  the polling cycle: {} polled, {} changed", s.polled, s.changed);
+        if wants(&a, "cycle") {
+            let estimate = Duration::from_secs_f64(n as f64 / intake_rate.unwrap_or(5_000.0));
+            let c = cycle::nightly(&work.path().join("cycle"), n, estimate).await;
+            let m = &c.stages_per_million;
+            println!(
+                "nightly cycle: {:.0} polls, {:.0} messages queued in {:.1} s from the window opening ({} carrier requests); daemon CPU {:.1} s",
+                c.polled, c.messages, c.wall_s, c.carrier_requests, c.cpu_s
+            );
+            println!(
+                "  per million parcels: parse {:.1} s, lifecycle {:.1} s, store {:.1} s, outbox {:.1} s, total {:.1} s; CPU {:.1} s",
+                m.parse,
+                m.lifecycle,
+                m.store,
+                m.outbox,
+                m.total(),
+                c.cpu_s * 1e6 / c.polled.max(1.0)
+            );
+            println!(
+                "  peak RSS {:.1} MiB, disk after {:.1} MiB{}",
+                mib(c.peak_rss),
+                mib(c.disk_after),
+                if c.overlapped_intake {
+                    " (the window opened before the intake ended)"
+                } else {
+                    ""
+                }
+            );
+            if let (Some(idle), Some(busy)) = (&c.latency_idle, &c.latency_busy) {
+                println!(
+                    "  latency idle: p50 {} µs, p99 {} µs ({:.0} req/s, {} errors); during the cycle: p50 {} µs, p99 {} µs ({:.0} req/s, {} errors); p99 ratio {:.2}",
+                    idle.p50_us,
+                    idle.p99_us,
+                    idle.achieved_rate,
+                    idle.errors,
+                    busy.p50_us,
+                    busy.p99_us,
+                    busy.achieved_rate,
+                    busy.errors,
+                    busy.p99_us as f64 / idle.p99_us.max(1) as f64
+                );
             }
-            results.insert("latency".into(), serde_json::json!({ "idle": idle, "busy": busy }));
+            results.insert(
+                "cycle".into(),
+                serde_json::to_value(&c).unwrap_or_default(),
+            );
+        }
+        if wants(&a, "rate") {
+            let r =
+                cycle::configured_rate(&work.path().join("rate"), a.rate_parcels, a.rate).await;
+            println!(
+                "configured rate {:.0}/s: {} requests, achieved {:.1}/s ({:.3} of it); at most {} in any second ({:.3})",
+                r.configured, r.requests, r.achieved, r.fraction, r.max_in_one_second, r.max_fraction
+            );
+            results.insert("rate".into(), serde_json::to_value(&r).unwrap_or_default());
+        }
+        if wants(&a, "sending") {
+            let s = sending::run(&work.path().join("sending"), a.send).await;
+            for (name, c) in [("e-mail", s.email), ("SMS", s.sms)] {
+                println!(
+                    "sending {name}: {} messages, {:.0}/s through the daemon, plain client {:.0}/s, ratio {:.3}; {:.2} ms CPU per message",
+                    c.messages,
+                    c.daemon_rate,
+                    c.plain_rate,
+                    c.daemon_rate / c.plain_rate,
+                    c.cpu_ms_per_message
+                );
+            }
+            results.insert(
+                "sending".into(),
+                serde_json::to_value(s).unwrap_or_default(),
+            );
         }
     });
 
     let json =
         serde_json::to_string_pretty(&serde_json::Value::Object(results)).unwrap_or_default();
-    if let Err(e) = std::fs::write(out_dir.join("latest.json"), json) {
+    if let Err(e) = std::fs::write(&json_out, json) {
         eprintln!("cannot write results: {e}");
     }
 }
@@ -170,8 +334,10 @@ fn machine() -> String {
         })
         .and_then(|kb| kb.parse::<u64>().ok())
         .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!(
-        "{cpu}, {cores} cores, {:.0} GiB",
-        mem as f64 / 1024.0 / 1024.0
+        "{cpu}, {cores} cores, {:.0} GiB, Linux {}",
+        mem as f64 / 1024.0 / 1024.0,
+        kernel.trim()
     )
 }

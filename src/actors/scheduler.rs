@@ -9,6 +9,7 @@ use super::poller::{PollParcels, Poller};
 use super::reminder::{FireReminders, ReminderTimer};
 use super::{Drain, Ping, Services, Wake, blocking};
 use crate::carriers::poll::PollSummary;
+use crate::carriers::stages::{self, Stage};
 use crate::domain::carrier::CarrierId;
 use crate::store::DueKind;
 use crate::store::{DueItem, Store, StoreError};
@@ -110,6 +111,7 @@ fn plan(
         ..Dispatch::default()
     };
     let mut disabled: HashMap<CarrierId, usize> = HashMap::new();
+    let mut leasing: HashMap<CarrierId, Duration> = HashMap::new();
     for item in items {
         match item.kind {
             DueKind::Reminder => {
@@ -130,7 +132,10 @@ fn plan(
                 }
                 Some((_, a)) if a.room == 0 => {}
                 Some((poller, a)) => {
-                    if store.lease_poll(&item, a.lease_until)? {
+                    let started = std::time::Instant::now();
+                    let leased = store.lease_poll(&item, a.lease_until)?;
+                    *leasing.entry(poller).or_default() += started.elapsed();
+                    if leased {
                         a.room -= 1;
                         d.polls.entry(poller).or_default().push(item);
                     }
@@ -144,6 +149,9 @@ fn plan(
             parcels,
             "Parcels of a carrier that is not enabled wait an hour; enable it under [carriers]"
         );
+    }
+    for (carrier, took) in leasing {
+        stages::record(carrier, Stage::Store, took);
     }
     d.next_due = store.next_due_at()?;
     Ok(d)

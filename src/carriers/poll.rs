@@ -15,6 +15,7 @@
 //! It is plain async code over a [`PollContext`]; the poller actor only feeds it work.
 
 use super::apply::{Applier, spread_key};
+use super::stages::{Stage, StageTimes};
 use super::{Carrier, CarrierError, Gate, TrackQuery, TrackReport};
 use crate::config::PollingSettings;
 use crate::daemon::clock::Clock;
@@ -26,6 +27,7 @@ use crate::store::{DueItem, Store, StoreError};
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -118,12 +120,14 @@ impl PollContext {
             .iter()
             .map(|i| (i.shop.clone(), i.track.clone()))
             .collect();
+        let started = std::time::Instant::now();
         let loaded = blocking(move || {
             keys.iter()
                 .map(|(s, t)| store.parcel(s, t))
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
+        super::stages::record(self.carrier.id(), Stage::Store, started.elapsed());
         let mut live = Vec::new();
         for p in loaded.into_iter().flatten() {
             if wants_poll(&p, now, self.cod_follow_up()) {
@@ -276,7 +280,25 @@ impl PollContext {
                 let own = self.settings.clone();
                 let (s, t) = (shop.to_string(), track.to_string());
                 let handed_to = report.handed_to;
-                let outcome = blocking(move || applier.apply(&s, &t, report, now, &own)).await?;
+                let outcome = blocking(move || {
+                    let started = std::time::Instant::now();
+                    let o = applier.apply(&s, &t, report, now, &own)?;
+                    Ok((o, started.elapsed()))
+                })
+                .await?;
+                let (outcome, took) = outcome;
+                let (lifecycle, outbox) = outcome
+                    .as_ref()
+                    .map_or((Duration::ZERO, Duration::ZERO), |o| {
+                        (o.lifecycle, o.outbox)
+                    });
+                StageTimes {
+                    lifecycle,
+                    outbox,
+                    store: took.saturating_sub(lifecycle + outbox),
+                    ..StageTimes::default()
+                }
+                .record(id);
                 if let Some(o) = outcome {
                     if o.new_events > 0 {
                         summary.changed += 1;
@@ -300,6 +322,10 @@ impl PollContext {
                             to = to.as_str(),
                             "Parcel handed to another carrier; its poller continues"
                         );
+                    }
+                    if o.messages > 0 {
+                        metrics::counter!("parceld_notifications_queued_total", "carrier" => id.as_str())
+                            .increment(o.messages as u64);
                     }
                     summary.messages += o.messages;
                 }

@@ -6,6 +6,7 @@
 //! again later.
 
 use super::poll::{PollContext, PollSummary, blocking, random};
+use super::stages::Stage;
 use super::{CarrierError, Collected, TicketCarrier, TrackQuery, TrackReport};
 use crate::domain::parcel::Parcel;
 use crate::domain::schedule::backoff;
@@ -77,11 +78,13 @@ impl PollContext {
             let lease_until = now + tc.ticket_lifetime() + tc.ticket_wait();
             let store = self.store.clone();
             let t = ticket.clone();
+            let started = std::time::Instant::now();
             blocking(move || {
                 store.open_ticket(&t, lease_until)?;
                 store.flush().map(|_| ())
             })
             .await?;
+            super::stages::record(self.carrier.id(), Stage::Store, started.elapsed());
             tracing::info!(carrier = self.carrier.id().as_str(), ticket = %id, parcels = chunk.len(), ask_at = %ticket.ask_at, "Batch ticket issued");
             open.push(ticket);
         }
@@ -129,7 +132,10 @@ impl PollContext {
     async fn close_ticket(&self, t: &Ticket) -> Result<(), StoreError> {
         let store = self.store.clone();
         let (c, id) = (t.carrier, t.id.clone());
-        blocking(move || store.close_ticket(c, &id)).await
+        let started = std::time::Instant::now();
+        blocking(move || store.close_ticket(c, &id)).await?;
+        super::stages::record(c, Stage::Store, started.elapsed());
+        Ok(())
     }
 
     /// Fails every parcel of a ticket that will not be answered. They are retried together

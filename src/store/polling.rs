@@ -45,6 +45,10 @@ pub struct ReportOutcome {
     pub new_events: usize,
     /// Outbox entries created.
     pub messages: usize,
+    /// Time spent in the lifecycle (merging events, the new status, its intents).
+    pub lifecycle: std::time::Duration,
+    /// Time spent planning and writing the notifications.
+    pub outbox: std::time::Duration,
 }
 
 /// A carrier's answer about one parcel, as the store applies it.
@@ -297,6 +301,7 @@ impl Store {
                     t.complete_office(o)?;
                 }
             }
+            let started = std::time::Instant::now();
             let outcome = lifecycle::apply_events(&mut p, events, now, rules);
             if let (Some(paid), None) = (report.cod_paid_at, p.cod_paid_at) {
                 p.cod_paid_at = Some(paid);
@@ -322,7 +327,9 @@ impl Store {
             p.poll.last_error = None;
             p.next_poll_at =
                 polling::wants_poll(&p, now, report.cod_follow_up).then_some(next_poll);
+            let lifecycle = started.elapsed();
             let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
+            let outbox = started.elapsed() - lifecycle;
             t.put_parcel(Some(&old), &p)?;
             t.leases.remove(keys::parcel(shop, track))?;
             Ok(Some(ReportOutcome {
@@ -330,6 +337,8 @@ impl Store {
                 previous_status: outcome.previous_status,
                 new_events: outcome.new_events,
                 messages,
+                lifecycle,
+                outbox,
             }))
         })
     }

@@ -18,6 +18,7 @@ pub mod wire;
 pub mod xml;
 
 use super::http::{self, Answer};
+use super::stages::{self, Stage};
 use super::{
     BuildError, Carrier, CarrierError, Collected, Gate, TicketCarrier, TrackQuery, TrackReport,
 };
@@ -30,7 +31,7 @@ use crate::domain::track;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use ops::OpClass;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wire::WireError;
 
 /// How long the batch service keeps an answer.
@@ -226,10 +227,12 @@ impl RussianPost {
         let body =
             wire::history_request(barcode, self.language, &self.login, self.password.expose());
         let a = self.soap12(body, gate).await?;
-        match wire::parse_history(&a.body) {
-            Ok(records) if a.status == 200 => {
-                Ok(report(barcode, records.into_iter().map(Op::from)))
-            }
+        let started = Instant::now();
+        let parsed = wire::parse_history(&a.body);
+        let parsed = parsed.map(|records| report(barcode, records.into_iter().map(Op::from)));
+        stages::record(CarrierId::RussianPost, Stage::Parse, started.elapsed());
+        match parsed {
+            Ok(r) if a.status == 200 => Ok(r),
             Ok(_) => Err(CarrierError::Transient(format!(
                 "HTTP {}: {}",
                 a.status,
@@ -378,6 +381,7 @@ impl TicketCarrier for RussianPost {
         };
         let body = batch::answer_request(ticket, &self.login, self.password.expose());
         let a = self.soap11(&b.endpoint, body, gate).await?;
+        let started = Instant::now();
         let items = match batch::parse_answer(&a.body) {
             Ok(batch::BatchAnswer::Ready(items)) => items,
             Ok(batch::BatchAnswer::Error(e)) => {
@@ -391,25 +395,31 @@ impl TicketCarrier for RussianPost {
             }
             Err(e) => return Err(wire_error(e, a.status)),
         };
+        let reports: Vec<Result<TrackReport, CarrierError>> = queries
+            .iter()
+            .map(|q| {
+                let item = items
+                    .iter()
+                    .find(|i| i.barcode.eq_ignore_ascii_case(q.track.as_str()));
+                match item {
+                    None => Err(CarrierError::Transient(format!(
+                        "{} is missing from the batch answer",
+                        q.track
+                    ))),
+                    Some(i) => match &i.error {
+                        Some(e) if e.id == batch::ERROR_UNKNOWN_ITEM => Ok(TrackReport::default()),
+                        Some(e) => Err(batch_error(e)),
+                        None => Ok(report(
+                            q.track.as_str(),
+                            i.operations.iter().cloned().map(Op::from),
+                        )),
+                    },
+                }
+            })
+            .collect();
+        stages::record(CarrierId::RussianPost, Stage::Parse, started.elapsed());
         let mut out = Vec::with_capacity(queries.len());
-        for q in queries {
-            let item = items
-                .iter()
-                .find(|i| i.barcode.eq_ignore_ascii_case(q.track.as_str()));
-            let r = match item {
-                None => Err(CarrierError::Transient(format!(
-                    "{} is missing from the batch answer",
-                    q.track
-                ))),
-                Some(i) => match &i.error {
-                    Some(e) if e.id == batch::ERROR_UNKNOWN_ITEM => Ok(TrackReport::default()),
-                    Some(e) => Err(batch_error(e)),
-                    None => Ok(report(
-                        q.track.as_str(),
-                        i.operations.iter().cloned().map(Op::from),
-                    )),
-                },
-            };
+        for (q, r) in queries.iter().zip(reports) {
             out.push(match r {
                 Ok(r) => self.with_payment(q, r, gate).await,
                 Err(e) => Err(e),
