@@ -61,8 +61,9 @@ pub fn sandbox(window: &str) -> String {
     )
 }
 
-/// Russian Post against the fake at `base`: batch access (tickets of `batch_size`, answered at
-/// once) or single access, at `rate`, polling in `window`. The password file goes into `dir`.
+/// Russian Post against the fake at `base`: batch access (tickets of 3000, answered at once,
+/// a partial ticket after 10 s: the one-minute window is a night in small) or single access,
+/// at `rate`, polling in `window`. The password file goes into `dir`.
 pub fn russian_post(dir: &Path, base: &str, batch: bool, rate: &str, window: &str) -> String {
     let secret = dir.join("russian_post.password");
     std::fs::create_dir_all(dir).expect("bench dir");
@@ -71,7 +72,7 @@ pub fn russian_post(dir: &Path, base: &str, batch: bool, rate: &str, window: &st
         "[carriers.sandbox]\nenabled = false\n\
          [carriers.russian_post]\nenabled = true\nlogin = \"bench\"\npassword_file = \"{}\"\n\
          endpoint = \"{base}/rtm34\"\nbatch = {batch}\nbatch_endpoint = \"{base}/fc\"\n\
-         batch_size = 3000\nticket_wait = \"1ms\"\nrate = \"{rate}\"\nconcurrency = 4\n\
+         batch_size = 3000\nticket_wait = \"1ms\"\nticket_gather = \"10s\"\nrate = \"{rate}\"\nconcurrency = 4\n\
          window = \"{window}\"\npoll_every = \"1d\"\ntimeout = \"120s\"\ncod_events = false\n",
         secret.display()
     )

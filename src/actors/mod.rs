@@ -16,6 +16,7 @@
 //! restarts it. Nothing lives only in memory: the due queue, poll leases and the outbox are in
 //! sled. Start and stop order are in [`start`] and [`Actors::shutdown`].
 
+mod dispatch;
 pub mod janitor;
 pub mod poller;
 pub mod reminder;

@@ -1,28 +1,24 @@
 //! The scheduler: sleeps until the next due time in the store, then hands due polls to the
 //! carriers' pollers (leasing them in the store so they are not handed out twice) and due
-//! reminders to the reminder timer. It re-arms itself with `notify_later`; there are no
-//! free-running intervals. Each poller gets a bounded amount of work at a time, so a night with
-//! a million due parcels does not pile up in memory. A carrier's parcels go to the poller that
-//! polls them (EMS parcels to Russian Post's), all in one batch.
+//! reminders to the reminder timer ([`super::dispatch`] decides what). It re-arms itself with
+//! `notify_later`; there are no free-running intervals. Each poller gets a bounded amount of
+//! work at a time, so a night with a million due parcels does not pile up in memory. A
+//! carrier's parcels go to the poller that polls them (EMS parcels to Russian Post's).
 
+use super::dispatch::{Allowance, plan};
 use super::poller::{PollParcels, Poller};
 use super::reminder::{FireReminders, ReminderTimer};
 use super::{Drain, Ping, Services, Wake, blocking};
 use crate::carriers::poll::PollSummary;
-use crate::carriers::stages::{self, Stage};
 use crate::domain::carrier::CarrierId;
+use crate::store::DueItem;
 use crate::store::DueKind;
-use crate::store::{DueItem, Store, StoreError};
 use actix::prelude::*;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How many due keys one tick looks at.
-const SCAN_LIMIT: usize = 2_000;
-/// How many reminders one tick fires.
-const REMINDER_BATCH: usize = 500;
 /// The longest the scheduler sleeps without looking at the store.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 
@@ -54,23 +50,6 @@ pub struct Scheduler {
     restarts: u32,
 }
 
-/// What one tick decided.
-#[derive(Debug, Default)]
-struct Dispatch {
-    polls: BTreeMap<CarrierId, Vec<DueItem>>,
-    reminders: Vec<DueItem>,
-    more: bool,
-    next_due: Option<Timestamp>,
-}
-
-/// A carrier's share of one tick: how many more items it may take, and until when they are
-/// leased.
-#[derive(Debug, Clone, Copy)]
-struct Allowance {
-    room: usize,
-    lease_until: Timestamp,
-}
-
 fn lease_for(svc: &Services, carrier: CarrierId) -> Duration {
     let timeout = svc
         .settings
@@ -99,64 +78,6 @@ fn routes(svc: &Services) -> HashMap<CarrierId, CarrierId> {
         .collect()
 }
 
-fn plan(
-    store: &Store,
-    now: Timestamp,
-    mut allowances: HashMap<CarrierId, Allowance>,
-    routes: HashMap<CarrierId, CarrierId>,
-) -> Result<Dispatch, StoreError> {
-    let items = store.due_items(now, SCAN_LIMIT)?;
-    let mut d = Dispatch {
-        more: items.len() == SCAN_LIMIT,
-        ..Dispatch::default()
-    };
-    let mut disabled: HashMap<CarrierId, usize> = HashMap::new();
-    let mut leasing: HashMap<CarrierId, Duration> = HashMap::new();
-    for item in items {
-        match item.kind {
-            DueKind::Reminder => {
-                if d.reminders.len() < REMINDER_BATCH {
-                    d.reminders.push(item);
-                } else {
-                    d.more = true;
-                }
-            }
-            DueKind::Poll => match routes
-                .get(&item.carrier)
-                .and_then(|p| allowances.get_mut(p).map(|a| (*p, a)))
-            {
-                None => {
-                    // The carrier is not enabled: look again in an hour.
-                    *disabled.entry(item.carrier).or_default() += 1;
-                    store.lease_poll(&item, now + Duration::from_secs(3600))?;
-                }
-                Some((_, a)) if a.room == 0 => {}
-                Some((poller, a)) => {
-                    let started = std::time::Instant::now();
-                    let leased = store.lease_poll(&item, a.lease_until)?;
-                    *leasing.entry(poller).or_default() += started.elapsed();
-                    if leased {
-                        a.room -= 1;
-                        d.polls.entry(poller).or_default().push(item);
-                    }
-                }
-            },
-        }
-    }
-    for (carrier, parcels) in disabled {
-        tracing::warn!(
-            carrier = carrier.as_str(),
-            parcels,
-            "Parcels of a carrier that is not enabled wait an hour; enable it under [carriers]"
-        );
-    }
-    for (carrier, took) in leasing {
-        stages::record(carrier, Stage::Store, took);
-    }
-    d.next_due = store.next_due_at()?;
-    Ok(d)
-}
-
 impl Scheduler {
     /// A scheduler over these pollers and reminder timer.
     pub fn new(
@@ -182,11 +103,20 @@ impl Scheduler {
             .keys()
             .map(|&c| {
                 let used = self.inflight.get(&c).copied().unwrap_or(0);
+                let cap = cap_for(&self.svc, c);
+                let polling = self.svc.settings.polling_for(c);
+                let gather = polling
+                    .filter(|p| p.tickets)
+                    .map(|p| (p.batch_size, p.ticket_gather));
                 (
                     c,
                     Allowance {
-                        room: cap_for(&self.svc, c).saturating_sub(used),
+                        room: cap.saturating_sub(used),
                         lease_until: now + lease_for(&self.svc, c),
+                        // A ticket per message; otherwise two messages at least, so that the
+                        // poller has the second while the next is leased.
+                        chunk: gather.map_or((cap / 2).max(1), |(size, _)| size),
+                        gather,
                     },
                 )
             })
@@ -195,10 +125,13 @@ impl Scheduler {
 
     fn dispatch_polls(
         &mut self,
-        polls: BTreeMap<CarrierId, Vec<DueItem>>,
+        polls: BTreeMap<CarrierId, Vec<Vec<DueItem>>>,
         ctx: &mut Context<Self>,
     ) {
-        for (carrier, items) in polls {
+        for (carrier, items) in polls
+            .into_iter()
+            .flat_map(|(c, msgs)| msgs.into_iter().map(move |m| (c, m)))
+        {
             let Some(addr) = self.pollers.get(&carrier).cloned() else {
                 continue;
             };
@@ -217,11 +150,11 @@ impl Scheduler {
         }
     }
 
-    fn arm(&mut self, ctx: &mut Context<Self>, next_due: Option<Timestamp>) {
+    fn arm(&mut self, ctx: &mut Context<Self>, wake_at: Option<Timestamp>) {
         let now = self.svc.clock.now();
-        let delay = match next_due {
+        let delay = match wake_at {
+            // Due now but held back (a poller is full): its completion wakes us too.
             None => MAX_SLEEP,
-            // Due now but held back (a poller is full): its completion wakes us; look again soon.
             Some(t) if t <= now => Duration::from_secs(1),
             Some(t) => Duration::try_from(t.duration_since(now))
                 .unwrap_or(MAX_SLEEP)
@@ -276,7 +209,7 @@ impl Handler<Tick> for Scheduler {
         let now = self.svc.clock.now();
         let allowances = self.allowances(now);
         let routes = routes(&self.svc);
-        let fut = blocking(move || plan(&store, now, allowances, routes));
+        let fut = blocking(move || plan(&store, now, &allowances, &routes));
         ctx.spawn(fut.into_actor(self).then(|res, act, ctx| {
             let d = match res {
                 Ok(d) => {
@@ -294,8 +227,9 @@ impl Handler<Tick> for Scheduler {
             };
             act.dispatch_polls(d.polls, ctx);
             let more = d.more;
-            let next_due = d.next_due;
+            let wake_at = d.wake_at;
             let reminders = d.reminders;
+            let fired = !reminders.is_empty();
             let fire = act.reminders.send(FireReminders { items: reminders });
             fire.into_actor(act)
                 .map(move |res, act, ctx| {
@@ -306,8 +240,12 @@ impl Handler<Tick> for Scheduler {
                     if more || act.tick_again {
                         act.tick_again = false;
                         ctx.notify(Tick);
+                    } else if fired {
+                        // Its next due time is in the store now: look again in a moment.
+                        let now = act.svc.clock.now();
+                        act.arm(ctx, Some(now));
                     } else {
-                        act.arm(ctx, next_due);
+                        act.arm(ctx, wake_at);
                     }
                 })
                 .boxed_local()

@@ -11,7 +11,7 @@ use crate::domain::intake::{FieldError, ParcelDraft, validate};
 use crate::domain::plan::ShopDay;
 use crate::domain::shop::Shop;
 use crate::domain::track;
-use crate::store::{Admission, Store, StoreError, Stored};
+use crate::store::{Admission, Store, StoreError, Stored, TX_CHUNK};
 
 /// What became of one draft.
 #[derive(Debug, Clone)]
@@ -51,8 +51,49 @@ impl Tally {
     }
 }
 
+/// Valid drafts waiting to be stored, with their place in the answer.
+struct Pending<'a> {
+    store: &'a Store,
+    shop: &'a Shop,
+    tz: jiff::tz::TimeZone,
+    now: jiff::Timestamp,
+    items: Vec<(usize, crate::domain::intake::ValidParcel, jiff::Timestamp)>,
+}
+
+impl Pending<'_> {
+    /// Stores the waiting drafts in one transaction and records each outcome in `out`.
+    fn store(&mut self, out: &mut [Handled], clock: &Clock) -> Result<(), StoreError> {
+        if !self.items.is_empty() {
+            let admission = Admission {
+                plan: self.shop.plan.clone(),
+                day: ShopDay::at(self.now, &self.tz),
+            };
+            let batch: Vec<_> = self.items.iter().map(|(_, v, at)| (v, *at)).collect();
+            let stored =
+                self.store
+                    .intake_batch(&self.shop.id, &batch, self.now, Some(&admission))?;
+            for ((i, _, _), s) in self.items.iter().zip(stored) {
+                let item = &mut out[*i];
+                item.outcome = match s {
+                    Stored::Created(_) => IntakeOutcome::Created,
+                    Stored::Updated(_) => IntakeOutcome::Updated,
+                    Stored::Unchanged(_) => IntakeOutcome::AlreadyPresent,
+                    Stored::Refused(r) => {
+                        item.errors.push(FieldError::new("plan", r));
+                        IntakeOutcome::Rejected
+                    }
+                };
+            }
+            self.items.clear();
+        }
+        self.now = clock.now();
+        Ok(())
+    }
+}
+
 /// Hands over drafts for `shop` (already known to exist); a draft that could not even be read
-/// comes as its errors. Flushes the store before returning.
+/// comes as its errors. Valid drafts are stored [`TX_CHUNK`] at a time, one transaction each;
+/// the answer has one result per draft, in order. Flushes the store before returning.
 pub fn hand_over(
     store: &Store,
     settings: &Settings,
@@ -60,7 +101,13 @@ pub fn hand_over(
     shop: &Shop,
     drafts: impl IntoIterator<Item = Result<ParcelDraft, Vec<FieldError>>>,
 ) -> Result<Vec<Handled>, StoreError> {
-    let tz = jiff::tz::TimeZone::get(&shop.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let mut pending = Pending {
+        store,
+        shop,
+        tz: jiff::tz::TimeZone::get(&shop.timezone).unwrap_or(jiff::tz::TimeZone::UTC),
+        now: clock.now(),
+        items: Vec::with_capacity(TX_CHUNK),
+    };
     let mut out = Vec::new();
     for d in drafts {
         let mut item = Handled {
@@ -83,7 +130,7 @@ pub fn hand_over(
             }
             Ok(v) => v,
         };
-        let now = clock.now();
+        let now = pending.now;
         let first_poll = match settings.polling_for(v.carrier) {
             Some(c) => crate::domain::polling::slot(
                 &c.window,
@@ -100,22 +147,13 @@ pub fn hand_over(
             }
         };
         item.warnings.extend(v.warnings.iter().cloned());
-        let admission = Admission {
-            plan: shop.plan.clone(),
-            day: ShopDay::at(now, &tz),
-        };
-        item.outcome =
-            match store.intake_admitted(&shop.id, &v, now, first_poll, Some(&admission))? {
-                Stored::Created(_) => IntakeOutcome::Created,
-                Stored::Updated(_) => IntakeOutcome::Updated,
-                Stored::Unchanged(_) => IntakeOutcome::AlreadyPresent,
-                Stored::Refused(r) => {
-                    item.errors.push(FieldError::new("plan", r));
-                    IntakeOutcome::Rejected
-                }
-            };
         out.push(item);
+        pending.items.push((out.len() - 1, v, first_poll));
+        if pending.items.len() == TX_CHUNK {
+            pending.store(&mut out, clock)?;
+        }
     }
+    pending.store(&mut out, clock)?;
     // Acknowledged means on disk: a crash after this answer loses nothing.
     store.flush()?;
     Ok(out)

@@ -10,7 +10,7 @@ use crate::domain::lifecycle::Rules;
 use crate::domain::outbox::SendTiming;
 use crate::domain::polling::slot;
 use crate::domain::schedule::DailyWindow;
-use crate::store::{Report, ReportOutcome, Store, StoreError};
+use crate::store::{Report, ReportFor, ReportOutcome, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::BTreeMap;
@@ -89,6 +89,53 @@ impl Applier {
         now: Timestamp,
         own: &PollingSettings,
     ) -> Result<Option<ReportOutcome>, StoreError> {
+        let r = self.report_for(shop, track, report, now, own);
+        self.store.apply_report(
+            shop,
+            track,
+            &r.report,
+            now,
+            &self.rules,
+            r.next_poll,
+            &SendTiming {
+                window: &self.send_window,
+            },
+        )
+    }
+
+    /// Applies several reports (shop, track, report) answered by the carrier polled with `own`,
+    /// in one transaction. Returns one outcome per report, in order (`None` for a parcel that
+    /// is gone).
+    pub fn apply_many(
+        &self,
+        reports: Vec<(String, String, TrackReport)>,
+        now: Timestamp,
+        own: &PollingSettings,
+    ) -> Result<Vec<Option<ReportOutcome>>, StoreError> {
+        let reports: Vec<ReportFor> = reports
+            .into_iter()
+            .map(|(shop, track, report)| self.report_for(&shop, &track, report, now, own))
+            .collect();
+        self.store.apply_reports(
+            &reports,
+            now,
+            &self.rules,
+            &SendTiming {
+                window: &self.send_window,
+            },
+        )
+    }
+
+    /// What the store applies for a report: the handoff to another carrier, and the next poll
+    /// in the window of the carrier that asks next.
+    fn report_for(
+        &self,
+        shop: &str,
+        track: &str,
+        report: TrackReport,
+        now: Timestamp,
+        own: &PollingSettings,
+    ) -> ReportFor {
         let handoff = report.handed_to.filter(|c| {
             self.targets
                 .get(c)
@@ -104,23 +151,17 @@ impl Applier {
         } else {
             Duration::ZERO
         };
-        let report = Report {
-            events: report.events,
-            cod_paid_at: report.cod_paid_at,
-            new_track: report.new_track,
-            carrier: handoff,
-            cod_follow_up,
-        };
-        self.store.apply_report(
-            shop,
-            track,
-            &report,
-            now,
-            &self.rules,
-            next,
-            &SendTiming {
-                window: &self.send_window,
+        ReportFor {
+            shop: shop.to_string(),
+            track: track.to_string(),
+            report: Report {
+                events: report.events,
+                cod_paid_at: report.cod_paid_at,
+                new_track: report.new_track,
+                carrier: handoff,
+                cod_follow_up,
             },
-        )
+            next_poll: next,
+        }
     }
 }

@@ -19,6 +19,7 @@ mod plan;
 pub mod poll;
 pub mod russian_post;
 pub mod sandbox;
+mod settle;
 pub mod stages;
 mod tickets;
 pub mod track17;

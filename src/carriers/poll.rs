@@ -9,13 +9,14 @@
 //! 4. asks the carrier in batches of its size, as many at once as the concurrency cap allows,
 //!    every request through the carrier's [`Gate`] (rate limiter and budget), or through a
 //!    batch ticket for carriers that answer that way ([`super::tickets`]);
-//! 5. applies each answer in one store transaction ([`super::apply`]) and schedules the next
-//!    poll, or records the failure with exponential backoff and full jitter.
+//! 5. applies the answers, several parcels per store transaction ([`super::settle`],
+//!    [`super::apply`]), and schedules the next poll, or records the failure with exponential
+//!    backoff and full jitter.
 //!
 //! It is plain async code over a [`PollContext`]; the poller actor only feeds it work.
 
 use super::apply::{Applier, spread_key};
-use super::stages::{Stage, StageTimes};
+use super::stages::Stage;
 use super::{Carrier, CarrierError, Gate, TrackQuery, TrackReport};
 use crate::config::PollingSettings;
 use crate::daemon::clock::Clock;
@@ -27,7 +28,6 @@ use crate::store::{DueItem, Store, StoreError};
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -249,113 +249,12 @@ impl PollContext {
             };
         drop(slot);
         self.record_streak(&answers);
-        for (p, answer) in parcels.iter().zip(answers) {
-            summary.add(
-                self.settle(p.shop.as_str(), p.track.as_str(), answer)
-                    .await?,
-            );
-        }
-        Ok(summary)
-    }
-
-    /// Records one parcel's answer: applies a report, or the failure.
-    pub(super) async fn settle(
-        &self,
-        shop: &str,
-        track: &str,
-        answer: Result<TrackReport, CarrierError>,
-    ) -> Result<PollSummary, StoreError> {
-        let mut summary = PollSummary {
-            polled: 1,
-            ..PollSummary::default()
-        };
-        let id = self.carrier.id();
-        let now = self.clock.now();
-        match answer {
-            Ok(report) => {
-                metrics::counter!("parceld_polls_total", "carrier" => id.as_str(), "outcome" => "ok").increment(1);
-                self.unpaused();
-                self.health.carrier(id, |s| s.last_success_at = Some(now));
-                let applier = self.applier.clone();
-                let own = self.settings.clone();
-                let (s, t) = (shop.to_string(), track.to_string());
-                let handed_to = report.handed_to;
-                let outcome = blocking(move || {
-                    let started = std::time::Instant::now();
-                    let o = applier.apply(&s, &t, report, now, &own)?;
-                    Ok((o, started.elapsed()))
-                })
-                .await?;
-                let (outcome, took) = outcome;
-                let (lifecycle, outbox) = outcome
-                    .as_ref()
-                    .map_or((Duration::ZERO, Duration::ZERO), |o| {
-                        (o.lifecycle, o.outbox)
-                    });
-                StageTimes {
-                    lifecycle,
-                    outbox,
-                    store: took.saturating_sub(lifecycle + outbox),
-                    ..StageTimes::default()
-                }
-                .record(id);
-                if let Some(o) = outcome {
-                    if o.new_events > 0 {
-                        summary.changed += 1;
-                        metrics::counter!("parceld_carrier_events_total", "carrier" => id.as_str())
-                            .increment(o.new_events as u64);
-                    }
-                    if let Some(prev) = o.previous_status {
-                        tracing::info!(
-                            carrier = id.as_str(),
-                            track,
-                            from = prev.as_str(),
-                            to = o.status.as_str(),
-                            messages = o.messages,
-                            "Parcel status changed"
-                        );
-                    }
-                    if let Some(to) = handed_to.filter(|c| self.applier.targets.contains_key(c)) {
-                        tracing::info!(
-                            carrier = id.as_str(),
-                            track,
-                            to = to.as_str(),
-                            "Parcel handed to another carrier; its poller continues"
-                        );
-                    }
-                    if o.messages > 0 {
-                        metrics::counter!("parceld_notifications_queued_total", "carrier" => id.as_str())
-                            .increment(o.messages as u64);
-                    }
-                    summary.messages += o.messages;
-                }
-            }
-            Err(e) => {
-                summary.failed += 1;
-                metrics::counter!("parceld_polls_total", "carrier" => id.as_str(), "outcome" => e.kind()).increment(1);
-                self.health.carrier(id, |s| {
-                    s.last_error = Some(e.to_string());
-                    s.last_error_at = Some(now);
-                });
-                let at = if e.stops_carrier() {
-                    let until = self.pause(&e, now).await?;
-                    Some(self.spread_key(shop, track, until))
-                } else {
-                    tracing::warn!(carrier = id.as_str(), track, error = %e, "Poll failed");
-                    match &e {
-                        CarrierError::RateLimited {
-                            retry_after: Some(d),
-                        } => Some(now + *d),
-                        // Asking again soon will not help: the next regular poll.
-                        CarrierError::Permanent(_) => {
-                            Some(self.applier.next_poll(&self.settings, shop, track, now))
-                        }
-                        _ => None,
-                    }
-                };
-                self.fail(shop, track, &e.to_string(), at).await?;
-            }
-        }
+        let answers = parcels
+            .iter()
+            .zip(answers)
+            .map(|(p, a)| (p.shop.as_str().to_string(), p.track.as_str().to_string(), a))
+            .collect();
+        summary.add(self.settle_all(answers).await?);
         Ok(summary)
     }
 

@@ -261,10 +261,13 @@ impl PollContext {
             ));
             return self.drop_ticket(t, e).await;
         }
-        let mut summary = PollSummary::default();
-        for (item, answer) in t.items.iter().zip(answers) {
-            summary.add(self.settle(&item.shop, &item.track, answer).await?);
-        }
+        let answers = t
+            .items
+            .iter()
+            .zip(answers)
+            .map(|(item, a)| (item.shop.clone(), item.track.clone(), a))
+            .collect();
+        let summary = self.settle_all(answers).await?;
         self.close_ticket(t).await?;
         tracing::info!(carrier = self.carrier.id().as_str(), ticket = %t.id, parcels = t.items.len(), changed = summary.changed, "Batch answer applied");
         Ok(summary)

@@ -76,6 +76,9 @@ pub struct BatchSettings {
     /// How long to wait after a ticket is issued before asking for the answer, and between
     /// asks (the service asks for at least 15 minutes).
     pub ticket_wait: Duration,
+    /// How long parcels that came due may wait for more to fill a ticket of `batch_size`
+    /// numbers before a smaller ticket is asked for.
+    pub ticket_gather: Duration,
 }
 
 /// Russian Post's tracking service.
@@ -142,6 +145,7 @@ pub(super) struct RawRussianPost {
     batch: Option<bool>,
     batch_endpoint: Option<String>,
     ticket_wait: Option<String>,
+    ticket_gather: Option<String>,
     rate: Option<String>,
     concurrency: Option<usize>,
     batch_size: Option<usize>,
@@ -266,6 +270,10 @@ impl Validator<'_> {
                 )?;
                 let rp = self.russian_post(r)?;
                 s.tickets = rp.batch.is_some();
+                s.ticket_gather = rp
+                    .batch
+                    .as_ref()
+                    .map_or(Duration::ZERO, |b| b.ticket_gather);
                 carriers.insert(CarrierId::RussianPost, s);
                 Some(rp)
             }
@@ -322,6 +330,12 @@ impl Validator<'_> {
                     "15m",
                     values::positive_duration,
                 )?,
+                ticket_gather: self.value(
+                    &key("ticket_gather"),
+                    &r.ticket_gather,
+                    "5m",
+                    values::duration,
+                )?,
             })
         } else {
             None
@@ -370,7 +384,7 @@ mod tests {
         std::fs::write(&tok, "TOKEN").unwrap();
         let text = format!(
             "[carriers.russian_post]\nlogin = \"shop\"\npassword_file = {pw:?}\ndaily_limit = 100\n\
-             batch = true\nticket_wait = \"2s\"\n\
+             batch = true\nticket_wait = \"2s\"\nticket_gather = \"30s\"\n\
              [carriers.china_post]\ntoken_file = {tok:?}\nendpoint = \"http://127.0.0.1:9/track/v2.2/\"\n"
         );
         let s = parse(&text, Path::new("t.toml")).unwrap();
@@ -380,6 +394,10 @@ mod tests {
         assert_eq!(
             rp.batch.as_ref().unwrap().ticket_wait,
             Duration::from_secs(2)
+        );
+        assert_eq!(
+            s.carriers[&CarrierId::RussianPost].ticket_gather,
+            Duration::from_secs(30)
         );
         assert_eq!(s.carriers[&CarrierId::RussianPost].daily_limit, Some(100));
         assert_eq!(s.carriers[&CarrierId::RussianPost].batch_size, 500);

@@ -234,6 +234,8 @@ pub struct PollingSettings {
     /// Whether batches go out as tickets answered much later (Russian Post's batch access), so
     /// that many more parcels are in flight at once.
     pub tickets: bool,
+    /// How long due parcels may wait for more to fill a ticket (zero without tickets).
+    pub ticket_gather: Duration,
 }
 
 /// When and how often notifications are tried.
@@ -588,6 +590,7 @@ impl Validator<'_> {
         }
         Ok(PollingSettings {
             tickets: false,
+            ticket_gather: Duration::ZERO,
             carrier,
             rate: self.value(&key("rate"), &p.rate, defaults.rate, values::rate)?,
             concurrency: self.nonzero(&key("concurrency"), p.concurrency, defaults.concurrency)?,

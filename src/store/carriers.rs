@@ -121,6 +121,14 @@ pub(super) fn lease_ticket(value: &[u8]) -> Option<&[u8]> {
     value.get(8..)?.strip_prefix(b"T")
 }
 
+/// A ticket's items in chunks of [`super::TX_CHUNK`]; one empty chunk for no items.
+fn chunks(items: &[TicketItem]) -> Vec<&[TicketItem]> {
+    if items.is_empty() {
+        return vec![&[]];
+    }
+    items.chunks(super::TX_CHUNK).collect()
+}
+
 impl Store {
     /// Counts one request against `carrier`'s budget for `day`, unless `limit` is reached.
     pub fn spend_budget(
@@ -270,20 +278,30 @@ impl Store {
         let key = ticket_key(ticket.carrier, &ticket.id);
         let value = encode("tickets", versions::TICKET, &key, ticket)?;
         let lease = ticket_lease(lease_until, ticket.carrier, &ticket.id);
-        self.tx(|t| {
-            t.tickets.insert(key.clone(), value.clone())?;
-            for item in &ticket.items {
-                let Some(old) = t.get_parcel(&item.shop, &item.track)? else {
-                    continue;
-                };
-                let mut p = old.clone();
-                p.next_poll_at = Some(lease_until);
-                t.put_parcel(Some(&old), &p)?;
-                t.leases
-                    .insert(keys::parcel(&item.shop, &item.track), lease.clone())?;
-            }
-            Ok(())
-        })
+        // A ticket holds thousands of parcels, and sled lets no reader in while a transaction
+        // runs: they are leased in chunks, and the ticket is stored last. After a crash in
+        // between, their leases name a ticket that is not open, and the next start releases
+        // them like any other lease.
+        let chunks = chunks(&ticket.items);
+        for (i, chunk) in chunks.iter().enumerate() {
+            self.tx(|t| {
+                for item in *chunk {
+                    let Some(old) = t.get_parcel(&item.shop, &item.track)? else {
+                        continue;
+                    };
+                    let mut p = old.clone();
+                    p.next_poll_at = Some(lease_until);
+                    t.put_parcel(Some(&old), &p)?;
+                    t.leases
+                        .insert(keys::parcel(&item.shop, &item.track), lease.clone())?;
+                }
+                if i + 1 == chunks.len() {
+                    t.tickets.insert(key.clone(), value.clone())?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// Saves a ticket's progress (next ask, asks made).
@@ -298,24 +316,32 @@ impl Store {
     /// they were leased until, unless something rescheduled them).
     pub fn close_ticket(&self, carrier: CarrierId, id: &str) -> Result<(), StoreError> {
         let key = ticket_key(carrier, id);
-        self.tx(|t| {
-            let Some(v) = t.tickets.remove(key.clone())? else {
-                return Ok(());
-            };
-            let ticket: Ticket = match decode("tickets", versions::TICKET, &key, &v) {
-                Ok(x) => x,
-                Err(_) => return Ok(()),
-            };
-            for item in &ticket.items {
-                let lk = keys::parcel(&item.shop, &item.track);
-                if let Some(lease) = t.leases.get(&lk)?
-                    && lease_ticket(&lease) == Some(&key[..])
-                {
-                    t.leases.remove(lk)?;
+        let Some(v) = self.t.tickets.get(&key)? else {
+            return Ok(());
+        };
+        let Ok(ticket) = decode::<Ticket>("tickets", versions::TICKET, &key, &v) else {
+            self.t.tickets.remove(&key)?;
+            return Ok(());
+        };
+        // In chunks, as when it was opened, the ticket first; after a crash in between, the
+        // leases left name a closed ticket and the next start releases them.
+        for (i, chunk) in chunks(&ticket.items).into_iter().enumerate() {
+            self.tx(|t| {
+                if i == 0 {
+                    t.tickets.remove(key.clone())?;
                 }
-            }
-            Ok(())
-        })
+                for item in chunk {
+                    let lk = keys::parcel(&item.shop, &item.track);
+                    if let Some(lease) = t.leases.get(&lk)?
+                        && lease_ticket(&lease) == Some(&key[..])
+                    {
+                        t.leases.remove(lk)?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// `carrier`'s open tickets.

@@ -24,11 +24,16 @@ pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
 pub use outbox::{Claim, OutboxStats};
 pub use parcels::{Admission, ParcelFilter, ParcelPage, Stored};
-pub use polling::{DueItem, Report, ReportOutcome};
+pub use polling::{DueItem, Report, ReportFor, ReportOutcome};
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use std::path::{Path, PathBuf};
+
+/// How many parcels a transaction over many of them takes at a time. A transaction spans every
+/// tree, a fixed cost the parcels of a chunk share; sled lets no reader in while one runs, so a
+/// chunk is kept to about a millisecond of work.
+pub const TX_CHUNK: usize = 64;
 
 /// The schema this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -135,32 +135,69 @@ impl Store {
         first_poll_at: Timestamp,
         admission: Option<&Admission>,
     ) -> Result<Stored, StoreError> {
-        let new_id = self.next_id()?;
-        let track = parcel.track.number.as_str();
+        let mut stored = self.intake_batch(shop, &[(parcel, first_poll_at)], now, admission)?;
+        stored
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("parcel {}", parcel.track.number)))
+    }
+
+    /// Stores several validated parcels of one shop in one transaction, each with when it is
+    /// first asked about, and answers one result per parcel in order, exactly as
+    /// [`Store::intake_admitted`] would one after the other: a track number given twice is
+    /// created once and then found unchanged (or updated), and every new parcel is counted
+    /// against the month's quota or refused.
+    pub fn intake_batch(
+        &self,
+        shop: &ShopId,
+        parcels: &[(&ValidParcel, Timestamp)],
+        now: Timestamp,
+        admission: Option<&Admission>,
+    ) -> Result<Vec<Stored>, StoreError> {
+        let ids = parcels
+            .iter()
+            .map(|_| self.next_id())
+            .collect::<Result<Vec<u64>, _>>()?;
+        let usage_key = admission.map(|a| keys::usage(shop.as_str(), &a.day.month));
         self.tx(|t| {
-            let existing = t.get_parcel(shop.as_str(), track)?;
-            match upsert(existing.as_ref(), parcel, shop, new_id, now, first_poll_at) {
-                Upsert::Unchanged => match existing.clone() {
-                    Some(p) => Ok(Stored::Unchanged(Box::new(p))),
-                    None => abort(StoreError::NotFound(format!("parcel {track}"))),
-                },
-                Upsert::Created(p) => {
-                    if let Some(a) = admission {
-                        let key = keys::usage(shop.as_str(), &a.day.month);
-                        let used = t.usage.get(&key)?.map_or(0, |v| keys::read_u64(&v));
-                        if let Err(refusal) = a.plan.admit(used, &a.day) {
-                            return Ok(Stored::Refused(refusal));
+            let mut used = match &usage_key {
+                Some(k) => Some(t.usage.get(k)?.map_or(0, |v| keys::read_u64(&v))),
+                None => None,
+            };
+            let counted = used;
+            let mut out = Vec::with_capacity(parcels.len());
+            for (&(parcel, first_poll_at), &new_id) in parcels.iter().zip(&ids) {
+                let track = parcel.track.number.as_str();
+                let existing = t.get_parcel(shop.as_str(), track)?;
+                out.push(
+                    match upsert(existing.as_ref(), parcel, shop, new_id, now, first_poll_at) {
+                        Upsert::Unchanged => match existing {
+                            Some(p) => Stored::Unchanged(Box::new(p)),
+                            None => return abort(StoreError::NotFound(format!("parcel {track}"))),
+                        },
+                        Upsert::Created(p) => {
+                            if let (Some(a), Some(n)) = (admission, used.as_mut()) {
+                                if let Err(refusal) = a.plan.admit(*n, &a.day) {
+                                    out.push(Stored::Refused(refusal));
+                                    continue;
+                                }
+                                *n += 1;
+                            }
+                            t.put_parcel(None, &p)?;
+                            Stored::Created(p)
                         }
-                        t.usage.insert(key, &(used + 1).to_be_bytes())?;
-                    }
-                    t.put_parcel(None, &p)?;
-                    Ok(Stored::Created(p))
-                }
-                Upsert::Updated(p) => {
-                    t.put_parcel(existing.as_ref(), &p)?;
-                    Ok(Stored::Updated(p))
-                }
+                        Upsert::Updated(p) => {
+                            t.put_parcel(existing.as_ref(), &p)?;
+                            Stored::Updated(p)
+                        }
+                    },
+                );
             }
+            if let (Some(k), Some(n)) = (&usage_key, used)
+                && used != counted
+            {
+                t.usage.insert(k.as_slice(), &n.to_be_bytes())?;
+            }
+            Ok(out)
         })
     }
 

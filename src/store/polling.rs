@@ -51,6 +51,19 @@ pub struct ReportOutcome {
     pub outbox: std::time::Duration,
 }
 
+/// A report about one parcel among several applied together.
+#[derive(Debug, Clone)]
+pub struct ReportFor {
+    /// The shop.
+    pub shop: String,
+    /// The track.
+    pub track: String,
+    /// What the carrier said.
+    pub report: Report,
+    /// When the parcel is polled next, if it is still live.
+    pub next_poll: Timestamp,
+}
+
 /// A carrier's answer about one parcel, as the store applies it.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -111,6 +124,93 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// Leases one due poll (see [`Store::lease_poll`]).
+    fn lease_poll(&self, item: &DueItem, until: Timestamp) -> TxResult<bool> {
+        let t = self;
+        let Some(p) = t.get_parcel(&item.shop, &item.track)? else {
+            t.due
+                .remove(keys::due(item.at, DueKind::Poll, &item.shop, &item.track))?;
+            return Ok(false);
+        };
+        if p.next_poll_at != Some(item.at) {
+            // A stray key: the parcel's own schedule is what counts.
+            t.due
+                .remove(keys::due(item.at, DueKind::Poll, &item.shop, &item.track))?;
+            return Ok(false);
+        }
+        let mut q = p.clone();
+        q.next_poll_at = Some(until);
+        t.put_parcel(Some(&p), &q)?;
+        t.leases
+            .insert(keys::parcel(&item.shop, &item.track), &keys::time(until))?;
+        Ok(true)
+    }
+
+    /// Applies a carrier's report about one parcel (see [`Store::apply_report`]).
+    #[allow(clippy::too_many_arguments)]
+    fn apply_report(
+        &self,
+        shop: &str,
+        track: &str,
+        report: &Report,
+        now: Timestamp,
+        rules: &Rules,
+        next_poll: Timestamp,
+        timing: &SendTiming<'_>,
+    ) -> TxResult<Option<ReportOutcome>> {
+        let t = self;
+        let Some(old) = t.get_parcel(shop, track)? else {
+            return Ok(None);
+        };
+        let mut p = old.clone();
+        let mut events = report.events.clone();
+        for e in &mut events {
+            if let Some(o) = e.office.as_mut() {
+                t.complete_office(o)?;
+            }
+        }
+        let started = std::time::Instant::now();
+        let outcome = lifecycle::apply_events(&mut p, events, now, rules);
+        if let (Some(paid), None) = (report.cod_paid_at, p.cod_paid_at) {
+            p.cod_paid_at = Some(paid);
+            p.updated_at = now;
+        }
+        if let Some(new_track) = &report.new_track
+            && new_track != p.carrier_track()
+            && new_track != &p.track
+            && !p.previous_tracks.contains(new_track)
+        {
+            p.previous_tracks.push(p.carrier_track().clone());
+            p.tracked_as = Some(new_track.clone());
+            p.updated_at = now;
+        }
+        if let Some(c) = report.carrier
+            && c != p.carrier
+        {
+            p.carrier = c;
+            p.updated_at = now;
+        }
+        p.poll.last_polled_at = Some(now);
+        p.poll.failures = 0;
+        p.poll.last_error = None;
+        p.next_poll_at = polling::wants_poll(&p, now, report.cod_follow_up).then_some(next_poll);
+        let lifecycle = started.elapsed();
+        let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
+        let outbox = started.elapsed() - lifecycle;
+        t.put_parcel(Some(&old), &p)?;
+        t.leases.remove(keys::parcel(shop, track))?;
+        Ok(Some(ReportOutcome {
+            status: p.status,
+            previous_status: outcome.previous_status,
+            new_events: outcome.new_events,
+            messages,
+            lifecycle,
+            outbox,
+        }))
+    }
+}
+
 impl Store {
     /// Up to `limit` items due at or before `now`, oldest first.
     pub fn due_items(&self, now: Timestamp, limit: usize) -> Result<Vec<DueItem>, StoreError> {
@@ -153,25 +253,29 @@ impl Store {
     /// poll never reports back (crash), it comes due again then. Returns false if the parcel is
     /// gone or no longer due at that time.
     pub fn lease_poll(&self, item: &DueItem, until: Timestamp) -> Result<bool, StoreError> {
-        self.tx(|t| {
-            let Some(p) = t.get_parcel(&item.shop, &item.track)? else {
-                t.due
-                    .remove(keys::due(item.at, DueKind::Poll, &item.shop, &item.track))?;
-                return Ok(false);
-            };
-            if p.next_poll_at != Some(item.at) {
-                // A stray key: the parcel's own schedule is what counts.
-                t.due
-                    .remove(keys::due(item.at, DueKind::Poll, &item.shop, &item.track))?;
-                return Ok(false);
-            }
-            let mut q = p.clone();
-            q.next_poll_at = Some(until);
-            t.put_parcel(Some(&p), &q)?;
-            t.leases
-                .insert(keys::parcel(&item.shop, &item.track), &keys::time(until))?;
-            Ok(true)
-        })
+        self.tx(|t| t.lease_poll(item, until))
+    }
+
+    /// Leases several due polls until `until` in one transaction, each as
+    /// [`Store::lease_poll`] would. Returns whether each was leased, in order.
+    pub fn lease_polls(
+        &self,
+        items: &[DueItem],
+        until: Timestamp,
+    ) -> Result<Vec<bool>, StoreError> {
+        self.tx(|t| items.iter().map(|i| t.lease_poll(i, until)).collect())
+    }
+
+    /// When the first item due after `after` comes due, if any.
+    pub fn next_due_after(&self, after: Timestamp) -> Result<Option<Timestamp>, StoreError> {
+        let from = keys::time(after + jiff::SignedDuration::from_millis(1));
+        Ok(self
+            .t
+            .due
+            .range(from.to_vec()..)
+            .next()
+            .transpose()?
+            .and_then(|(k, _)| keys::read_time(&k)))
     }
 
     /// Makes polls that were in flight when the process stopped due again at `now`. Called once
@@ -290,56 +394,34 @@ impl Store {
         next_poll: Timestamp,
         timing: &SendTiming<'_>,
     ) -> Result<Option<ReportOutcome>, StoreError> {
+        self.tx(|t| t.apply_report(shop, track, report, now, rules, next_poll, timing))
+    }
+
+    /// Applies several reports, each as [`Store::apply_report`] would, in one transaction:
+    /// a transaction's fixed cost is shared, and all of them or none are stored. Returns one
+    /// outcome per report, in order.
+    pub fn apply_reports(
+        &self,
+        reports: &[ReportFor],
+        now: Timestamp,
+        rules: &Rules,
+        timing: &SendTiming<'_>,
+    ) -> Result<Vec<Option<ReportOutcome>>, StoreError> {
         self.tx(|t| {
-            let Some(old) = t.get_parcel(shop, track)? else {
-                return Ok(None);
-            };
-            let mut p = old.clone();
-            let mut events = report.events.clone();
-            for e in &mut events {
-                if let Some(o) = e.office.as_mut() {
-                    t.complete_office(o)?;
-                }
-            }
-            let started = std::time::Instant::now();
-            let outcome = lifecycle::apply_events(&mut p, events, now, rules);
-            if let (Some(paid), None) = (report.cod_paid_at, p.cod_paid_at) {
-                p.cod_paid_at = Some(paid);
-                p.updated_at = now;
-            }
-            if let Some(new_track) = &report.new_track
-                && new_track != p.carrier_track()
-                && new_track != &p.track
-                && !p.previous_tracks.contains(new_track)
-            {
-                p.previous_tracks.push(p.carrier_track().clone());
-                p.tracked_as = Some(new_track.clone());
-                p.updated_at = now;
-            }
-            if let Some(c) = report.carrier
-                && c != p.carrier
-            {
-                p.carrier = c;
-                p.updated_at = now;
-            }
-            p.poll.last_polled_at = Some(now);
-            p.poll.failures = 0;
-            p.poll.last_error = None;
-            p.next_poll_at =
-                polling::wants_poll(&p, now, report.cod_follow_up).then_some(next_poll);
-            let lifecycle = started.elapsed();
-            let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
-            let outbox = started.elapsed() - lifecycle;
-            t.put_parcel(Some(&old), &p)?;
-            t.leases.remove(keys::parcel(shop, track))?;
-            Ok(Some(ReportOutcome {
-                status: p.status,
-                previous_status: outcome.previous_status,
-                new_events: outcome.new_events,
-                messages,
-                lifecycle,
-                outbox,
-            }))
+            reports
+                .iter()
+                .map(|r| {
+                    t.apply_report(
+                        &r.shop,
+                        &r.track,
+                        &r.report,
+                        now,
+                        rules,
+                        r.next_poll,
+                        timing,
+                    )
+                })
+                .collect()
         })
     }
 
@@ -570,6 +652,44 @@ mod tests {
                 .unwrap()
                 .len(),
             3
+        );
+    }
+
+    #[test]
+    fn reports_applied_together_answer_each_parcel() {
+        let (_d, store) = setup();
+        let w = DailyWindow::ALWAYS;
+        let timing = SendTiming { window: &w };
+        let one = |track: &str, status, code| ReportFor {
+            shop: "acme".into(),
+            track: track.into(),
+            report: Report {
+                events: vec![ev(10, status, code)],
+                ..Report::default()
+            },
+            next_poll: t(3600),
+        };
+        let out = store
+            .apply_reports(
+                &[
+                    one("SANDBOX-DELIVERED-1", Status::ArrivedAtPickup, "8/2"),
+                    one("SANDBOX-GONE-1", Status::Accepted, "1/1"),
+                ],
+                t(20),
+                &Rules::default(),
+                &timing,
+            )
+            .unwrap();
+        assert_eq!(out.len(), 2);
+        let first = out[0].as_ref().unwrap();
+        assert_eq!((first.status, first.messages), (Status::ArrivedAtPickup, 2));
+        assert!(out[1].is_none(), "no such parcel");
+        assert_eq!(
+            store
+                .parcel_entries("acme", "SANDBOX-DELIVERED-1")
+                .unwrap()
+                .len(),
+            2
         );
     }
 

@@ -264,6 +264,59 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_counts_and_answers_like_one_parcel_after_another() {
+        let (_d, store) = temp_store();
+        let id = ShopId::from_trusted("acme");
+        let a = Admission {
+            plan: Plan {
+                name: "small".into(),
+                monthly_quota: Some(3),
+                trial_ends: None,
+            },
+            day: ShopDay {
+                month: "2026-11".into(),
+                date: "2026-11-25".parse().unwrap(),
+            },
+        };
+        store
+            .intake_admitted(&id, &valid("SANDBOX-STUCK-1"), t(0), t(0), Some(&a))
+            .unwrap();
+        let (one, two, three, four) = (
+            valid("SANDBOX-STUCK-1"),
+            valid("SANDBOX-STUCK-2"),
+            valid("SANDBOX-STUCK-3"),
+            valid("SANDBOX-STUCK-4"),
+        );
+        let mut two_again = two.clone();
+        two_again.order_id = Some("A-2".into());
+        let batch = [
+            (&one, t(1)),
+            (&two, t(1)),
+            (&two, t(1)),
+            (&two_again, t(1)),
+            (&three, t(1)),
+            (&four, t(1)),
+        ];
+        let out = store.intake_batch(&id, &batch, t(1), Some(&a)).unwrap();
+        assert!(matches!(out[0], Stored::Unchanged(_)), "{out:?}");
+        assert!(matches!(out[1], Stored::Created(_)));
+        assert!(
+            matches!(out[2], Stored::Unchanged(_)),
+            "seen earlier in the batch"
+        );
+        assert!(matches!(out[3], Stored::Updated(_)));
+        assert!(matches!(out[4], Stored::Created(_)));
+        assert!(matches!(
+            out[5],
+            Stored::Refused(Refusal::QuotaReached { quota: 3, .. })
+        ));
+        assert_eq!(store.usage("acme", "2026-11").unwrap(), 3);
+        assert!(store.parcel("acme", "SANDBOX-STUCK-4").unwrap().is_none());
+        assert_eq!(store.parcels_by_order("acme", "A-2").unwrap().len(), 1);
+        assert_eq!(store.parcels_by_order("acme", "A-1").unwrap().len(), 2);
+    }
+
+    #[test]
     fn erasing_a_shop_leaves_nothing_and_resumes_after_a_crash() {
         let (_d, store) = temp_store();
         store.create_shop(&shop("acme", "h1")).unwrap();

@@ -20,6 +20,7 @@ async fn start(rp: &FakeRussianPost) -> Daemon {
             &[
                 ("batch", "true"),
                 ("ticket_wait", "\"1s\""),
+                ("ticket_gather", "\"1s\""),
                 ("retry_base", "\"1s\""),
                 ("retry_cap", "\"2s\""),
                 ("window", window.as_str()),

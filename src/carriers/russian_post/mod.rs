@@ -31,6 +31,7 @@ use crate::domain::track;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use ops::OpClass;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use wire::WireError;
 
@@ -395,12 +396,17 @@ impl TicketCarrier for RussianPost {
             }
             Err(e) => return Err(wire_error(e, a.status)),
         };
+        // Items by number (the first, if one repeats), for answers of thousands.
+        let mut by_barcode: HashMap<String, &batch::BatchItem> = HashMap::new();
+        for i in &items {
+            by_barcode
+                .entry(i.barcode.to_ascii_uppercase())
+                .or_insert(i);
+        }
         let reports: Vec<Result<TrackReport, CarrierError>> = queries
             .iter()
             .map(|q| {
-                let item = items
-                    .iter()
-                    .find(|i| i.barcode.eq_ignore_ascii_case(q.track.as_str()));
+                let item = by_barcode.get(&q.track.as_str().to_ascii_uppercase());
                 match item {
                     None => Err(CarrierError::Transient(format!(
                         "{} is missing from the batch answer",
