@@ -206,20 +206,23 @@ impl SendContext {
         let transport = self.transport.clone();
         let window = self.window;
         let hold = entry.window_hold(now, &window);
-        let deferred = blocking(move || {
-            let shop = store.shop(&key.shop)?;
-            let route = transport.route(shop.as_ref());
-            let until = hold.or_else(|| {
-                transport
-                    .paused_for(route)
-                    .and_then(|d| now.checked_add(d).ok())
-            });
-            match until {
-                Some(until) => store.defer(&key, until).map(|_| true),
-                None => Ok(false),
-            }
-        })
-        .await?;
+        // Usually nothing holds it, and the store need not be asked.
+        let may_wait = hold.is_some() || !self.transport.paused().is_empty();
+        let deferred = may_wait
+            && blocking(move || {
+                let shop = store.shop(&key.shop)?;
+                let route = transport.route(shop.as_ref());
+                let until = hold.or_else(|| {
+                    transport
+                        .paused_for(route)
+                        .and_then(|d| now.checked_add(d).ok())
+                });
+                match until {
+                    Some(until) => store.defer(&key, until).map(|_| true),
+                    None => Ok(false),
+                }
+            })
+            .await?;
         if deferred {
             return Ok(Outcome::Held);
         }

@@ -9,6 +9,7 @@
 
 mod carriers;
 pub mod codec;
+mod flush;
 pub mod keys;
 mod offices;
 mod optouts;
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 /// How many parcels a transaction over many of them takes at a time. A transaction spans every
 /// tree, a fixed cost the parcels of a chunk share; sled lets no reader in while one runs, so a
 /// chunk is kept to about a millisecond of work.
-pub const TX_CHUNK: usize = 64;
+pub const TX_CHUNK: usize = 32;
 
 /// The schema this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -170,6 +171,8 @@ pub struct Store {
     t: Trees,
     all: std::sync::Arc<Vec<sled::Tree>>,
     meta: sled::Tree,
+    writer: std::sync::Arc<std::sync::Mutex<()>>,
+    flusher: std::sync::Arc<flush::GroupFlush>,
 }
 
 /// Declares the trees that transactions span: the plain trees, their transactional views, and
@@ -232,6 +235,8 @@ impl Store {
             t,
             meta: open("meta")?,
             path: path.to_path_buf(),
+            writer: std::sync::Arc::default(),
+            flusher: std::sync::Arc::default(),
             db,
         };
         store.check_schema()?;
@@ -277,9 +282,11 @@ impl Store {
         }
     }
 
-    /// Writes everything to disk (sled's flush; the periodic flusher also fsyncs).
+    /// Writes everything written so far to disk (sled's flush; the periodic flusher also
+    /// fsyncs). Concurrent callers share flushes ([`flush`]); returns the bytes written by the
+    /// flush this caller ran, 0 if it shared another's.
     pub fn flush(&self) -> Result<usize, StoreError> {
-        Ok(self.db.flush()?)
+        Ok(self.flusher.flush(|| self.db.flush())?)
     }
 
     /// The store's directory.
@@ -298,7 +305,12 @@ impl Store {
     }
 
     /// Runs `f` in one transaction over every tree. `f` may be run more than once.
+    ///
+    /// sled runs one transaction at a time and keeps readers out while it runs; a reader that
+    /// comes while writers queue for sled's lock waits for all of them. So transactions take
+    /// turns here first, and a reader waits for at most the one running.
     fn tx<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
+        let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         unwrap_tx(
             self.all
                 .as_slice()
