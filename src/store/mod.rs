@@ -51,7 +51,7 @@ pub(crate) mod versions {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// sled failed (I/O, corruption).
-    #[error("store: {0}")]
+    #[error("store: {}", sled_message(.0))]
     Sled(#[from] sled::Error),
     /// A record cannot be decoded.
     #[error("store: record {key} in tree {tree} cannot be read: {source}")]
@@ -84,7 +84,7 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// The store cannot be opened.
-    #[error("cannot open the store at {path}: {source}")]
+    #[error("cannot open the store at {}: {}", path.display(), sled_message(source))]
     Open {
         /// The directory.
         path: PathBuf,
@@ -102,7 +102,36 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the disk refused a write (read-only, full): worth reporting as such.
     pub fn is_io(&self) -> bool {
-        matches!(self, StoreError::Sled(sled::Error::Io(_)))
+        matches!(
+            self,
+            StoreError::Sled(sled::Error::Io(_)) | StoreError::Open { source: sled::Error::Io(_), .. }
+        )
+    }
+}
+
+/// sled's error in words: for I/O errors the operating system's own ("No space left on
+/// device (os error 28)") instead of sled's debug dump of it.
+fn sled_message(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => format!("disk I/O failed: {}", io_message(io)),
+        e => e.to_string(),
+    }
+}
+
+/// An I/O error as the operating system says it. sled hands out copies of the error that hold
+/// the original's debug text (`Os { code: 28, kind: StorageFull, message: "No space left on
+/// device" }`); those are read back into "No space left on device (os error 28)".
+fn io_message(io: &std::io::Error) -> String {
+    let text = io.to_string();
+    if io.raw_os_error().is_some() {
+        return text;
+    }
+    let after = |key: &str| text.split_once(key).map(|(_, rest)| rest);
+    let code = after("code: ").and_then(|r| r.split(',').next());
+    let message = after("message: \"").and_then(|r| r.split('"').next());
+    match (code, message) {
+        (Some(code), Some(message)) => format!("{message} (os error {code})"),
+        _ => text,
     }
 }
 
@@ -277,6 +306,14 @@ impl Store {
         Ok(self.db.flush()?)
     }
 
+    /// Checks that the store still takes writes: sled remembers the first I/O error of a
+    /// background write (a full or read-only disk) and refuses every later write and flush with
+    /// it until the store is opened again.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// The store's directory.
     pub fn path(&self) -> &Path {
         &self.path
@@ -367,6 +404,22 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("schema version 2"), "{msg}");
         assert!(msg.contains("newer parceld"), "{msg}");
+    }
+
+    #[test]
+    fn io_errors_read_as_the_system_says_them() {
+        let os = std::io::Error::from_raw_os_error(28);
+        assert_eq!(io_message(&os), "No space left on device (os error 28)");
+        let copied = std::io::Error::new(os.kind(), format!("{os:?}"));
+        assert_eq!(io_message(&copied), "No space left on device (os error 28)");
+        let plain = std::io::Error::other("something else");
+        assert_eq!(io_message(&plain), "something else");
+        let e = StoreError::Sled(sled::Error::Io(copied));
+        assert!(e.is_io());
+        assert_eq!(
+            e.to_string(),
+            "store: disk I/O failed: No space left on device (os error 28)"
+        );
     }
 
     #[test]

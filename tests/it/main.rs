@@ -6,6 +6,7 @@ mod fakes;
 mod harness;
 mod notify_support;
 mod shopside_support;
+mod fault_support;
 
 mod api;
 mod carriers_17track;
@@ -14,6 +15,7 @@ mod carriers_russian_post;
 mod carriers_support;
 mod config;
 mod crash;
+mod fault_disk;
 mod import;
 mod lifecycle;
 mod notify_crash;
