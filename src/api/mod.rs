@@ -14,7 +14,7 @@ pub mod intake;
 mod offices;
 mod ops;
 mod outbox;
-mod parcels;
+pub(crate) mod parcels;
 mod plans;
 mod reports;
 pub mod shop_dto;
@@ -159,7 +159,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
                 "invalid_json",
                 format!("the body is not valid JSON: {inner}"),
             )
-        } else if path == "." {
+        } else if path == "." || path.is_empty() {
             ApiError::bad_request("invalid_json", inner.to_string())
         } else {
             ApiError::invalid_field(path, inner.to_string())

@@ -104,7 +104,11 @@ impl StoreError {
     pub fn is_io(&self) -> bool {
         matches!(
             self,
-            StoreError::Sled(sled::Error::Io(_)) | StoreError::Open { source: sled::Error::Io(_), .. }
+            StoreError::Sled(sled::Error::Io(_))
+                | StoreError::Open {
+                    source: sled::Error::Io(_),
+                    ..
+                }
         )
     }
 }

@@ -103,10 +103,14 @@ async fn a_full_disk_is_reported_refuses_changes_keeps_what_was_acknowledged_and
 
     // Space comes back: the daemon starts afresh by itself (same process) and goes on.
     fs.free();
-    wait_for(Duration::from_secs(30), "the daemon to resume", async || {
-        let h = d.socket.health().await.ok()?;
-        (h.started_at != started && h.store_error.is_none()).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(30),
+        "the daemon to resume",
+        async || {
+            let h = d.socket.health().await.ok()?;
+            (h.started_at != started && h.store_error.is_none()).then_some(())
+        },
+    )
     .await;
     assert!(
         d.log()
@@ -124,21 +128,16 @@ async fn a_full_disk_is_reported_refuses_changes_keeps_what_was_acknowledged_and
     acked.push("SANDBOX-ARRIVED-9000".into());
 
     // Every acknowledged parcel gets its first message, once.
-    wait_for(
-        Duration::from_secs(60),
-        "every accepted SMS",
-        async || {
-            let keys: Vec<String> = d.sms().into_iter().map(|s| s.key).collect();
-            acked
-                .iter()
-                .all(|t| {
-                    keys.iter().any(|k| {
-                        k.starts_with(&format!("acme-{t}-")) && k.ends_with("-accepted-1-sms")
-                    })
-                })
-                .then_some(())
-        },
-    )
+    wait_for(Duration::from_secs(60), "every accepted SMS", async || {
+        let keys: Vec<String> = d.sms().into_iter().map(|s| s.key).collect();
+        acked
+            .iter()
+            .all(|t| {
+                keys.iter()
+                    .any(|k| k.starts_with(&format!("acme-{t}-")) && k.ends_with("-accepted-1-sms"))
+            })
+            .then_some(())
+    })
     .await;
     let keys: Vec<String> = d.sms().into_iter().map(|s| s.key).collect();
     let unique: HashSet<&String> = keys.iter().collect();

@@ -3,10 +3,10 @@
 //! to the outside.
 
 mod fakes;
+mod fault_support;
 mod harness;
 mod notify_support;
 mod shopside_support;
-mod fault_support;
 
 mod api;
 mod carriers_17track;
@@ -15,6 +15,7 @@ mod carriers_russian_post;
 mod carriers_support;
 mod config;
 mod crash;
+mod fault_carriers;
 mod fault_disk;
 mod import;
 mod lifecycle;
