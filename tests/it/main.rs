@@ -16,6 +16,7 @@ mod carriers_support;
 mod config;
 mod crash;
 mod fault_carriers;
+mod fault_crash;
 mod fault_disk;
 mod import;
 mod lifecycle;
