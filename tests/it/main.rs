@@ -18,6 +18,7 @@ mod crash;
 mod fault_carriers;
 mod fault_crash;
 mod fault_disk;
+mod fault_input;
 mod fault_security;
 mod import;
 mod lifecycle;
