@@ -103,6 +103,7 @@ async fn a_full_disk_is_reported_refuses_changes_keeps_what_was_acknowledged_and
 
     // Space comes back: the daemon starts afresh by itself (same process) and goes on.
     fs.free();
+    let freed = std::time::Instant::now();
     wait_for(
         Duration::from_secs(30),
         "the daemon to resume",
@@ -112,6 +113,12 @@ async fn a_full_disk_is_reported_refuses_changes_keeps_what_was_acknowledged_and
         },
     )
     .await;
+    println!(
+        "fault_disk: {} parcels acknowledged, the rest refused with 503 while the disk was full; \
+         serving writes again {} ms after the space came back",
+        acked.len(),
+        freed.elapsed().as_millis()
+    );
     assert!(
         d.log()
             .contains("The disk takes writes again; restarting to reopen the store"),
