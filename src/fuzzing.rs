@@ -133,8 +133,11 @@ pub fn parcel_json(data: &[u8]) {
     }
 }
 
+/// A fuzz target: takes any bytes, panics only on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `fuzz/fuzz_targets/` and `fuzz/corpus/` name them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("track_number", track_number),
     ("csv_import", csv_import),
     ("xlsx_import", xlsx_import),

@@ -143,7 +143,7 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::B
 /// route's own.
 fn body_limit_message(limit: usize) -> String {
     const MIB: usize = 1024 * 1024;
-    if limit >= MIB && limit % MIB == 0 {
+    if limit >= MIB && limit.is_multiple_of(MIB) {
         format!(
             "the request body is larger than the {} MiB limit (api.max_body_mb)",
             limit / MIB

@@ -18,11 +18,6 @@ impl Rng {
         self.0 ^= self.0 << 17;
         lo + self.0 % (hi - lo + 1)
     }
-
-    /// Random bytes.
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next(0, 255) as u8).collect()
-    }
 }
 
 /// The seed of a seeded test: `PARCELD_FAULT_SEED` (decimal or 0x-hex) or the default.
