@@ -59,9 +59,10 @@ impl DaemonError {
             DaemonError::Store(
                 crate::store::StoreError::Schema { .. } | crate::store::StoreError::Foreign { .. },
             ) => 65,
+            DaemonError::AlreadyRunning(_)
+            | DaemonError::Store(crate::store::StoreError::Locked { .. }) => 75,
             DaemonError::Store(_) => 74,
             DaemonError::Io { .. } => 74,
-            DaemonError::AlreadyRunning(_) => 75,
             DaemonError::Other(_) => 70,
         }
     }

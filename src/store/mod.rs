@@ -91,6 +91,15 @@ pub enum StoreError {
         /// Why.
         source: sled::Error,
     },
+    /// Another process holds the store (sled locks its files).
+    #[error(
+        "the store at {} is locked by another process: is another parceld running with the same daemon.state_dir?",
+        path.display()
+    )]
+    Locked {
+        /// The directory.
+        path: PathBuf,
+    },
     /// Something with that key exists already.
     #[error("{0} already exists")]
     Exists(String),
@@ -249,9 +258,20 @@ impl Store {
             .cache_capacity(cache_bytes)
             .flush_every_ms(Some(500))
             .open()
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
+            .map_err(|source| match source {
+                // sled words it "could not acquire lock on …: Os { code: 11, … }".
+                sled::Error::Io(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("could not acquire lock") =>
+                {
+                    StoreError::Locked {
+                        path: path.to_path_buf(),
+                    }
+                }
+                source => StoreError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
             })?;
         let open = |name: &str| db.open_tree(name);
         let t = Trees::open(&db)?;
@@ -423,6 +443,19 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "store: disk I/O failed: No space left on device (os error 28)"
+        );
+    }
+
+    #[test]
+    fn a_store_in_use_is_refused_as_locked() {
+        let (dir, _store) = temp_store();
+        let err = Store::open(&dir.path().join("db"), 8 << 20)
+            .err()
+            .expect("refused");
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(
+            err.to_string().contains("locked by another process"),
+            "{err}"
         );
     }
 
