@@ -111,7 +111,10 @@ async fn a_full_disk_is_reported_refuses_changes_keeps_what_was_acknowledged_and
     })
     .await;
     let found = found_or_unavailable(&d, &acked).await;
-    println!("fault_disk: {found} of {} lookups answered while the disk was full", acked.len());
+    println!(
+        "fault_disk: {found} of {} lookups answered while the disk was full",
+        acked.len()
+    );
     let metrics = d.socket.metrics().await.unwrap();
     assert!(metrics.contains("parceld_store_writable 0"), "{metrics}");
     // Still refused while the disk is full, however often asked.
