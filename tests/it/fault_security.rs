@@ -274,7 +274,7 @@ async fn tokens_are_stored_hashed() {
 async fn link_of(d: &Daemon, track: &str) -> String {
     let mail = wait_for(Duration::from_secs(20), "the first e-mail", async || {
         d.mails().into_iter().find(|m| {
-            m.file.contains(&format!("-{track}-")) && m.file.contains("-accepted-1-email")
+            m.file.starts_with(&format!("acme-{track}-")) && m.file.contains("-accepted-1-email")
         })
     })
     .await;
