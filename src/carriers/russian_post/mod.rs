@@ -133,6 +133,19 @@ fn report(asked: &str, ops: impl IntoIterator<Item = Op>) -> TrackReport {
     out
 }
 
+/// Reads the service's answer to a history request about `asked`.
+pub fn read_history(asked: &str, a: &Answer) -> Result<TrackReport, CarrierError> {
+    match wire::parse_history(&a.body) {
+        Ok(records) if a.status == 200 => Ok(report(asked, records.into_iter().map(Op::from))),
+        Ok(_) => Err(CarrierError::Transient(format!(
+            "HTTP {}: {}",
+            a.status,
+            a.snippet()
+        ))),
+        Err(e) => Err(wire_error(e, a.status)),
+    }
+}
+
 fn wire_error(e: WireError, status: u16) -> CarrierError {
     match e {
         WireError::Auth(m) => CarrierError::Auth(m),
@@ -226,17 +239,7 @@ impl RussianPost {
         let body =
             wire::history_request(barcode, self.language, &self.login, self.password.expose());
         let a = self.soap12(body, gate).await?;
-        match wire::parse_history(&a.body) {
-            Ok(records) if a.status == 200 => {
-                Ok(report(barcode, records.into_iter().map(Op::from)))
-            }
-            Ok(_) => Err(CarrierError::Transient(format!(
-                "HTTP {}: {}",
-                a.status,
-                a.snippet()
-            ))),
-            Err(e) => Err(wire_error(e, a.status)),
-        }
+        read_history(barcode, &a)
     }
 
     /// When the cash on delivery for `barcode` was paid, if the service says so yet.
