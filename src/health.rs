@@ -51,6 +51,7 @@ pub struct Health {
     carriers: Mutex<BTreeMap<CarrierId, CarrierStatus>>,
     channels: Mutex<BTreeMap<Channel, ChannelStatus>>,
     store_error: Mutex<Option<(Timestamp, String)>>,
+    store_unwritable: Mutex<Option<(Timestamp, String)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -93,8 +94,45 @@ impl Health {
         *lock(&self.store_error) = None;
     }
 
-    /// The last store failure, if not yet recovered.
+    /// Records that the store's disk refused a write (full, read-only). Unlike
+    /// [`Health::store_failed`], this stays until the daemon reopens the store: the store
+    /// refuses every later write, even the ones an actor happens to get through without one.
+    pub fn store_unwritable(&self, at: Timestamp, error: String) {
+        *lock(&self.store_unwritable) = Some((at, error));
+    }
+
+    /// Whether the store's disk refused a write since the store was opened.
+    pub fn is_store_unwritable(&self) -> bool {
+        lock(&self.store_unwritable).is_some()
+    }
+
+    /// The store failure to report: the disk's refusal first, else the last failure an actor
+    /// saw and has not yet recovered from.
     pub fn store_error(&self) -> Option<(Timestamp, String)> {
-        lock(&self.store_error).clone()
+        lock(&self.store_unwritable)
+            .clone()
+            .or_else(|| lock(&self.store_error).clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_disk_that_refuses_writes_stays_reported_when_an_actor_recovers() {
+        let h = Health::default();
+        let at = Timestamp::UNIX_EPOCH;
+        h.store_failed(at, "first".into());
+        h.store_ok();
+        assert_eq!(h.store_error(), None);
+        h.store_unwritable(at, "No space left on device (os error 28)".into());
+        h.store_failed(at, "an actor's error".into());
+        h.store_ok();
+        assert!(h.is_store_unwritable());
+        assert_eq!(
+            h.store_error().map(|(_, e)| e).as_deref(),
+            Some("No space left on device (os error 28)")
+        );
     }
 }

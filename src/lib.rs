@@ -12,6 +12,7 @@
 //! - [`api`]: the HTTP/JSON control API on the Unix socket and the shops' TCP listener, with
 //!   the DTOs `parcelctl` shares.
 //! - [`config`], [`daemon`]: validated settings; start-up, signals, systemd, shutdown.
+//! - [`fuzzing`]: entry points that feed arbitrary bytes to the parsers of outside input.
 
 pub mod actors;
 pub mod api;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod daemon;
 pub mod domain;
 pub mod faults;
+pub mod fuzzing;
 pub mod health;
 pub mod import;
 pub mod notify;

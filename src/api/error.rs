@@ -124,7 +124,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             e if e.is_io() => {
                 tracing::error!(error = %e, "Store write failed");
-                ApiError::unavailable(format!("the store cannot be written: {e}"))
+                ApiError::unavailable(format!(
+                    "the store cannot be written now ({e}); nothing was acknowledged, try again later (sending the same request again is safe)"
+                ))
             }
             e => {
                 tracing::error!(error = %e, "Store failure");

@@ -14,7 +14,7 @@ pub mod intake;
 mod offices;
 mod ops;
 mod outbox;
-mod parcels;
+pub(crate) mod parcels;
 mod plans;
 mod reports;
 pub mod shop_dto;
@@ -132,14 +132,28 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::B
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::too_large(format!(
-                "the request body is larger than the {} MiB limit (api.max_body_mb)",
-                limit / (1024 * 1024)
-            )));
+            return Err(ApiError::too_large(body_limit_message(limit)));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// What a refused body is told: whole MiB are `api.max_body_mb`; smaller limits are the
+/// route's own.
+fn body_limit_message(limit: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if limit >= MIB && limit.is_multiple_of(MIB) {
+        format!(
+            "the request body is larger than the {} MiB limit (api.max_body_mb)",
+            limit / MIB
+        )
+    } else {
+        format!(
+            "the request body is larger than this request's limit of {} KiB",
+            limit.div_ceil(1024)
+        )
+    }
 }
 
 /// Parses a JSON body into `T`, naming the field at fault.
@@ -159,7 +173,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
                 "invalid_json",
                 format!("the body is not valid JSON: {inner}"),
             )
-        } else if path == "." {
+        } else if path == "." || path.is_empty() {
             ApiError::bad_request("invalid_json", inner.to_string())
         } else {
             ApiError::invalid_field(path, inner.to_string())
@@ -191,4 +205,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "no such endpoint; see README.md for the API",
         ))
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn body_limits_are_told_in_units_that_fit() {
+        assert_eq!(
+            super::body_limit_message(16 << 20),
+            "the request body is larger than the 16 MiB limit (api.max_body_mb)"
+        );
+        assert_eq!(
+            super::body_limit_message(64 * 1024),
+            "the request body is larger than this request's limit of 64 KiB"
+        );
+    }
 }

@@ -136,11 +136,16 @@ pub fn view(
 }
 
 /// Parses one item of an intake request into a draft, naming the field of a type error.
-fn draft(value: serde_json::Value) -> Result<ParcelDraft, FieldError> {
+pub(crate) fn draft(value: serde_json::Value) -> Result<ParcelDraft, FieldError> {
     let p: ParcelIn = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         FieldError::new(
-            if path == "." { "(parcel)".into() } else { path },
+            // The parcel itself, or a key without a name ("").
+            if path == "." || path.is_empty() {
+                "(parcel)".into()
+            } else {
+                path
+            },
             e.into_inner(),
         )
     })?;

@@ -41,6 +41,22 @@ enum Command {
 
 /// sysexits' EX_CONFIG: systemd's unit does not restart on it.
 const EX_CONFIG: u8 = 78;
+/// sysexits' EX_TEMPFAIL: parceld could not start afresh by itself; systemd restarts it.
+const EX_TEMPFAIL: u8 = 75;
+
+/// Starts parceld afresh in this process (same pid, same arguments): the store is reopened.
+/// Returns only if that failed.
+fn start_afresh() -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let error = match std::env::current_exe() {
+        Ok(exe) => std::process::Command::new(exe).args(args).exec(),
+        Err(e) => e,
+    };
+    tracing::error!(error = %error, "Cannot start afresh; exiting so that systemd restarts parceld");
+    eprintln!("parceld: cannot start afresh: {error}");
+    ExitCode::from(EX_TEMPFAIL)
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -111,7 +127,8 @@ fn main() -> ExitCode {
             parceld::daemon::install_panic_hook();
             tracing::info!(config = %config.display(), logs = target, "Starting parceld");
             match parceld::daemon::run(settings) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(parceld::daemon::Stopped::Signal) => ExitCode::SUCCESS,
+                Ok(parceld::daemon::Stopped::Reopen) => start_afresh(),
                 Err(e) => {
                     tracing::error!(error = %e, "parceld stopped");
                     eprintln!("parceld: {e}");

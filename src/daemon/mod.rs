@@ -8,9 +8,15 @@
 //!
 //! A panic anywhere aborts the process: actix cannot catch it, and a half-alive daemon is worse
 //! than a restart by systemd, which resumes from the store.
+//!
+//! A disk that refuses the store's writes (full, read-only) does not stop the daemon: it keeps
+//! serving reads, refuses changes with 503, says so in `GET /v1/health`, and once the disk
+//! takes writes again it stops in order and [`run`] returns [`Stopped::Reopen`], so that
+//! `parceld` starts afresh in the same process and reopens the store (see [`store_guard`]).
 
 pub mod clock;
 pub mod logging;
+pub mod store_guard;
 
 use crate::actors::{self, Services};
 use crate::api::{self, AppState, Listener};
@@ -53,13 +59,26 @@ impl DaemonError {
             DaemonError::Store(
                 crate::store::StoreError::Schema { .. } | crate::store::StoreError::Foreign { .. },
             ) => 65,
+            DaemonError::AlreadyRunning(_)
+            | DaemonError::Store(crate::store::StoreError::Locked { .. }) => 75,
             DaemonError::Store(_) => 74,
             DaemonError::Io { .. } => 74,
-            DaemonError::AlreadyRunning(_) => 75,
             DaemonError::Other(_) => 70,
         }
     }
 }
+
+/// How the daemon stopped, when it stopped without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGTERM or SIGINT: the store is flushed.
+    Signal,
+    /// The store's disk refused writes and takes them again: start afresh to reopen the store.
+    Reopen,
+}
+
+/// How often the store is asked whether it still takes writes.
+const STORE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
     let what = what.into();
@@ -106,8 +125,8 @@ fn bind_socket(path: &Path, mode: u32) -> Result<std::os::unix::net::UnixListene
     Ok(listener)
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
-pub fn run(settings: Settings) -> Result<(), DaemonError> {
+/// Runs the daemon until SIGTERM or SIGINT, or until the store must be reopened.
+pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
     let settings = Arc::new(settings);
     let clock = Clock::system();
     std::fs::create_dir_all(&settings.daemon.state_dir).map_err(io(format!(
@@ -139,11 +158,20 @@ pub fn run(settings: Settings) -> Result<(), DaemonError> {
 
     let system = actix::System::new();
     system.block_on(async move {
+        let health = Arc::new(Health::default());
+        metrics::gauge!("parceld_store_writable").set(1.0);
+        let guard = store_guard::StoreGuard {
+            store: store.clone(),
+            health: health.clone(),
+            clock: clock.clone(),
+            state_dir: settings.daemon.state_dir.clone(),
+            every: STORE_CHECK_EVERY,
+        };
         let svc = Arc::new(Services {
             store: store.clone(),
             clock: clock.clone(),
             settings: settings.clone(),
-            health: Arc::new(Health::default()),
+            health,
             templates,
             notifier: actors::Notifier::default(),
             links,
@@ -208,9 +236,17 @@ pub fn run(settings: Settings) -> Result<(), DaemonError> {
             sd_notify::NotifyState::Status("Serving"),
         ]);
 
-        let signal = wait_for_signal().await;
-        tracing::info!(signal, "Shutting down");
-        notify(&[sd_notify::NotifyState::Stopping, sd_notify::NotifyState::Status("Draining")]);
+        let stopped = tokio::select! {
+            signal = wait_for_signal() => {
+                tracing::info!(signal, "Shutting down");
+                notify(&[sd_notify::NotifyState::Stopping, sd_notify::NotifyState::Status("Draining")]);
+                Stopped::Signal
+            }
+            () = guard.wait_until_reopen_needed() => {
+                notify(&[sd_notify::NotifyState::Status("Reopening the store")]);
+                Stopped::Reopen
+            }
+        };
         socket_handle.stop(true).await;
         if let Some(h) = tcp_handle {
             h.stop(true).await;
@@ -220,10 +256,16 @@ pub fn run(settings: Settings) -> Result<(), DaemonError> {
             tracing::warn!(still_busy = ?busy, "Shutdown deadline passed; work in flight stays in the store and resumes at the next start");
         }
         let _ = std::fs::remove_file(&settings.daemon.control_socket);
-        store.flush()?;
-        tracing::info!("Store flushed; goodbye");
+        let flushed = store.flush();
         actix::System::current().stop();
-        Ok::<(), DaemonError>(())
+        match (stopped, flushed) {
+            (Stopped::Signal, Err(e)) => return Err(e.into()),
+            (Stopped::Signal, Ok(_)) => tracing::info!("Store flushed; goodbye"),
+            // Everything acknowledged was flushed before it was acknowledged; the rest is
+            // done again after the restart.
+            (Stopped::Reopen, _) => tracing::info!("Stopped; starting afresh"),
+        }
+        Ok::<Stopped, DaemonError>(stopped)
     })
 }
 

@@ -144,6 +144,31 @@ pub struct MessageFacts {
     pub timezone: String,
 }
 
+impl MessageFacts {
+    /// Facts that name only the shop and a track: for messages that are not about a parcel's
+    /// journey (the shop's report) and for tests.
+    pub fn minimal(shop_name: &str, language: Language, track: &str, timezone: &str) -> Self {
+        MessageFacts {
+            shop_name: shop_name.to_string(),
+            shop_phone: None,
+            shop_email: None,
+            language,
+            customer_name: String::new(),
+            first_name: String::new(),
+            order_id: None,
+            track: track.to_string(),
+            carrier: CarrierId::Sandbox,
+            cod: Kopecks::ZERO,
+            contents: None,
+            status: Status::Registered,
+            office: None,
+            arrived_at: None,
+            deadline: None,
+            timezone: timezone.to_string(),
+        }
+    }
+}
+
 /// One message in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
@@ -268,6 +293,36 @@ impl Failure {
 }
 
 impl OutboxEntry {
+    /// A new pending entry, due at `next_attempt_at`.
+    pub fn new(
+        key: OutboxKey,
+        recipient: String,
+        facts: MessageFacts,
+        now: Timestamp,
+        next_attempt_at: Timestamp,
+    ) -> Self {
+        OutboxEntry {
+            key,
+            recipient,
+            facts,
+            state: DeliveryState::Pending,
+            attempts: 0,
+            created_at: now,
+            next_attempt_at,
+            claimed_at: None,
+            sent_at: None,
+            provider_id: None,
+            delivery_status: None,
+            last_error: None,
+            provider: None,
+            segments: None,
+            in_doubt: false,
+            doubtful_resends: 0,
+            next_report_at: None,
+            report_checks: 0,
+        }
+    }
+
     /// Takes a pending entry for sending. Returns false if it is not pending.
     pub fn claim(&mut self, now: Timestamp) -> bool {
         if self.state != DeliveryState::Pending {
@@ -501,32 +556,21 @@ pub fn plan(
         .filter(|(channel, _, _)| {
             intent.kind.audience() == Audience::Shop || parcel.may_notify(*channel)
         })
-        .map(|(channel, recipient, at)| OutboxEntry {
-            key: OutboxKey {
-                shop: parcel.shop.as_str().to_string(),
-                track: parcel.track.as_str().to_string(),
-                parcel_id: parcel.id,
-                kind: intent.kind,
-                occurrence: intent.occurrence,
-                channel,
-            },
-            recipient,
-            facts: facts.clone(),
-            state: DeliveryState::Pending,
-            attempts: 0,
-            created_at: now,
-            next_attempt_at: at,
-            claimed_at: None,
-            sent_at: None,
-            provider_id: None,
-            delivery_status: None,
-            last_error: None,
-            provider: None,
-            segments: None,
-            in_doubt: false,
-            doubtful_resends: 0,
-            next_report_at: None,
-            report_checks: 0,
+        .map(|(channel, recipient, at)| {
+            OutboxEntry::new(
+                OutboxKey {
+                    shop: parcel.shop.as_str().to_string(),
+                    track: parcel.track.as_str().to_string(),
+                    parcel_id: parcel.id,
+                    kind: intent.kind,
+                    occurrence: intent.occurrence,
+                    channel,
+                },
+                recipient,
+                facts.clone(),
+                now,
+                at,
+            )
         })
         .collect()
 }

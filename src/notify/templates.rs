@@ -470,14 +470,14 @@ mod tests {
     use super::*;
     use crate::domain::carrier::CarrierId;
     use crate::domain::money::Kopecks;
-    use crate::domain::outbox::{DeliveryState, OutboxKey};
+    use crate::domain::outbox::OutboxKey;
     use crate::domain::parcel::Office;
     use crate::domain::status::Status;
 
     fn entry(kind: NotificationKind, channel: Channel, lang: Language) -> OutboxEntry {
         let deadline: Timestamp = "2027-03-12T09:00:00Z".parse().unwrap();
-        OutboxEntry {
-            key: OutboxKey {
+        OutboxEntry::new(
+            OutboxKey {
                 shop: "acme".into(),
                 track: "10100012000016".into(),
                 parcel_id: 1,
@@ -485,8 +485,8 @@ mod tests {
                 occurrence: 1,
                 channel,
             },
-            recipient: "+79123456789".into(),
-            facts: MessageFacts {
+            "+79123456789".into(),
+            MessageFacts {
                 shop_name: "Книжный <Дом>".into(),
                 shop_phone: Some("+7 495 000-00-00".into()),
                 shop_email: None,
@@ -510,22 +510,9 @@ mod tests {
                 deadline: Some(deadline),
                 timezone: "Europe/Moscow".into(),
             },
-            state: DeliveryState::Pending,
-            attempts: 0,
-            created_at: deadline,
-            next_attempt_at: deadline,
-            claimed_at: None,
-            sent_at: None,
-            provider_id: None,
-            delivery_status: None,
-            last_error: None,
-            provider: None,
-            segments: None,
-            in_doubt: false,
-            doubtful_resends: 0,
-            next_report_at: None,
-            report_checks: 0,
-        }
+            deadline,
+            deadline,
+        )
     }
 
     fn now() -> Timestamp {

@@ -139,44 +139,9 @@ fn lookup_entry(
     to: &str,
     now: jiff::Timestamp,
 ) -> crate::domain::outbox::OutboxEntry {
-    use crate::domain::outbox::{DeliveryState, MessageFacts, OutboxEntry};
-    OutboxEntry {
-        key: key.clone(),
-        recipient: to.to_string(),
-        facts: MessageFacts {
-            shop_name: shop.name.clone(),
-            shop_phone: shop.phone.clone(),
-            shop_email: None,
-            language: shop.language,
-            customer_name: String::new(),
-            first_name: String::new(),
-            order_id: None,
-            track: key.track.clone(),
-            carrier: crate::domain::carrier::CarrierId::Sandbox,
-            cod: crate::domain::money::Kopecks::ZERO,
-            contents: None,
-            status: crate::domain::status::Status::Registered,
-            office: None,
-            arrived_at: None,
-            deadline: None,
-            timezone: shop.timezone.clone(),
-        },
-        state: DeliveryState::Sending,
-        attempts: 1,
-        created_at: now,
-        next_attempt_at: now,
-        claimed_at: Some(now),
-        sent_at: None,
-        provider_id: None,
-        delivery_status: None,
-        last_error: None,
-        provider: None,
-        segments: None,
-        in_doubt: false,
-        doubtful_resends: 0,
-        next_report_at: None,
-        report_checks: 0,
-    }
+    use crate::domain::outbox::{MessageFacts, OutboxEntry};
+    let facts = MessageFacts::minimal(&shop.name, shop.language, &key.track, &shop.timezone);
+    OutboxEntry::new(key.clone(), to.to_string(), facts, now, now)
 }
 
 /// The e-mail for a prepared report.

@@ -57,7 +57,7 @@ pub(crate) mod versions {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// sled failed (I/O, corruption).
-    #[error("store: {0}")]
+    #[error("store: {}", sled_message(.0))]
     Sled(#[from] sled::Error),
     /// A record cannot be decoded.
     #[error("store: record {key} in tree {tree} cannot be read: {source}")]
@@ -90,12 +90,21 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// The store cannot be opened.
-    #[error("cannot open the store at {path}: {source}")]
+    #[error("cannot open the store at {}: {}", path.display(), sled_message(source))]
     Open {
         /// The directory.
         path: PathBuf,
         /// Why.
         source: sled::Error,
+    },
+    /// Another process holds the store (sled locks its files).
+    #[error(
+        "the store at {} is locked by another process: is another parceld running with the same daemon.state_dir?",
+        path.display()
+    )]
+    Locked {
+        /// The directory.
+        path: PathBuf,
     },
     /// Something with that key exists already.
     #[error("{0} already exists")]
@@ -108,7 +117,40 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the disk refused a write (read-only, full): worth reporting as such.
     pub fn is_io(&self) -> bool {
-        matches!(self, StoreError::Sled(sled::Error::Io(_)))
+        matches!(
+            self,
+            StoreError::Sled(sled::Error::Io(_))
+                | StoreError::Open {
+                    source: sled::Error::Io(_),
+                    ..
+                }
+        )
+    }
+}
+
+/// sled's error in words: for I/O errors the operating system's own ("No space left on
+/// device (os error 28)") instead of sled's debug dump of it.
+fn sled_message(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => format!("disk I/O failed: {}", io_message(io)),
+        e => e.to_string(),
+    }
+}
+
+/// An I/O error as the operating system says it. sled hands out copies of the error that hold
+/// the original's debug text (`Os { code: 28, kind: StorageFull, message: "No space left on
+/// device" }`); those are read back into "No space left on device (os error 28)".
+fn io_message(io: &std::io::Error) -> String {
+    let text = io.to_string();
+    if io.raw_os_error().is_some() {
+        return text;
+    }
+    let after = |key: &str| text.split_once(key).map(|(_, rest)| rest);
+    let code = after("code: ").and_then(|r| r.split(',').next());
+    let message = after("message: \"").and_then(|r| r.split('"').next());
+    match (code, message) {
+        (Some(code), Some(message)) => format!("{message} (os error {code})"),
+        _ => text,
     }
 }
 
@@ -224,9 +266,20 @@ impl Store {
             .cache_capacity(cache_bytes)
             .flush_every_ms(Some(500))
             .open()
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
+            .map_err(|source| match source {
+                // sled words it "could not acquire lock on …: Os { code: 11, … }".
+                sled::Error::Io(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("could not acquire lock") =>
+                {
+                    StoreError::Locked {
+                        path: path.to_path_buf(),
+                    }
+                }
+                source => StoreError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
             })?;
         let open = |name: &str| db.open_tree(name);
         let t = Trees::open(&db)?;
@@ -287,6 +340,14 @@ impl Store {
     /// flush this caller ran, 0 if it shared another's.
     pub fn flush(&self) -> Result<usize, StoreError> {
         Ok(self.flusher.flush(|| self.db.flush())?)
+    }
+
+    /// Checks that the store still takes writes: sled remembers the first I/O error of a
+    /// background write (a full or read-only disk) and refuses every later write and flush with
+    /// it until the store is opened again.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
     }
 
     /// The store's directory.
@@ -384,6 +445,35 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("schema version 2"), "{msg}");
         assert!(msg.contains("newer parceld"), "{msg}");
+    }
+
+    #[test]
+    fn io_errors_read_as_the_system_says_them() {
+        let os = std::io::Error::from_raw_os_error(28);
+        assert_eq!(io_message(&os), "No space left on device (os error 28)");
+        let copied = std::io::Error::new(os.kind(), format!("{os:?}"));
+        assert_eq!(io_message(&copied), "No space left on device (os error 28)");
+        let plain = std::io::Error::other("something else");
+        assert_eq!(io_message(&plain), "something else");
+        let e = StoreError::Sled(sled::Error::Io(copied));
+        assert!(e.is_io());
+        assert_eq!(
+            e.to_string(),
+            "store: disk I/O failed: No space left on device (os error 28)"
+        );
+    }
+
+    #[test]
+    fn a_store_in_use_is_refused_as_locked() {
+        let (dir, _store) = temp_store();
+        let err = Store::open(&dir.path().join("db"), 8 << 20)
+            .err()
+            .expect("refused");
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(
+            err.to_string().contains("locked by another process"),
+            "{err}"
+        );
     }
 
     #[test]

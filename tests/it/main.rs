@@ -3,6 +3,7 @@
 //! to the outside.
 
 mod fakes;
+mod fault_support;
 mod harness;
 mod notify_support;
 mod shopside_support;
@@ -14,6 +15,11 @@ mod carriers_russian_post;
 mod carriers_support;
 mod config;
 mod crash;
+mod fault_carriers;
+mod fault_crash;
+mod fault_disk;
+mod fault_input;
+mod fault_security;
 mod import;
 mod lifecycle;
 mod notify_crash;

@@ -135,6 +135,19 @@ fn report(asked: &str, ops: impl IntoIterator<Item = Op>) -> TrackReport {
     out
 }
 
+/// Reads the service's answer to a history request about `asked`.
+pub fn read_history(asked: &str, a: &Answer) -> Result<TrackReport, CarrierError> {
+    match wire::parse_history(&a.body) {
+        Ok(records) if a.status == 200 => Ok(report(asked, records.into_iter().map(Op::from))),
+        Ok(_) => Err(CarrierError::Transient(format!(
+            "HTTP {}: {}",
+            a.status,
+            a.snippet()
+        ))),
+        Err(e) => Err(wire_error(e, a.status)),
+    }
+}
+
 fn wire_error(e: WireError, status: u16) -> CarrierError {
     match e {
         WireError::Auth(m) => CarrierError::Auth(m),
@@ -229,18 +242,9 @@ impl RussianPost {
             wire::history_request(barcode, self.language, &self.login, self.password.expose());
         let a = self.soap12(body, gate).await?;
         let started = Instant::now();
-        let parsed = wire::parse_history(&a.body);
-        let parsed = parsed.map(|records| report(barcode, records.into_iter().map(Op::from)));
+        let read = read_history(barcode, &a);
         stages::record(CarrierId::RussianPost, Stage::Parse, started.elapsed());
-        match parsed {
-            Ok(r) if a.status == 200 => Ok(r),
-            Ok(_) => Err(CarrierError::Transient(format!(
-                "HTTP {}: {}",
-                a.status,
-                a.snippet()
-            ))),
-            Err(e) => Err(wire_error(e, a.status)),
-        }
+        read
     }
 
     /// When the cash on delivery for `barcode` was paid, if the service says so yet.

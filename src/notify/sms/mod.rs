@@ -297,51 +297,15 @@ impl Transport for SmsRouter {
 /// Test helpers shared by the transports' unit tests.
 #[cfg(test)]
 pub(crate) mod tests_support {
-    use crate::domain::carrier::CarrierId;
-    use crate::domain::money::Kopecks;
-    use crate::domain::outbox::{DeliveryState, MessageFacts, OutboxEntry, OutboxKey};
+    use crate::domain::outbox::{MessageFacts, OutboxEntry, OutboxKey};
     use crate::domain::shop::Language;
     use crate::domain::status::Status;
 
     /// A pending entry with this key and recipient.
     pub fn entry_for(key: &OutboxKey, recipient: &str) -> OutboxEntry {
         let t = jiff::Timestamp::from_second(1_741_000_000).unwrap();
-        OutboxEntry {
-            key: key.clone(),
-            recipient: recipient.into(),
-            facts: MessageFacts {
-                shop_name: "Acme".into(),
-                shop_phone: None,
-                shop_email: None,
-                language: Language::Ru,
-                customer_name: String::new(),
-                first_name: String::new(),
-                order_id: None,
-                track: key.track.clone(),
-                carrier: CarrierId::Sandbox,
-                cod: Kopecks(0),
-                contents: None,
-                status: Status::ArrivedAtPickup,
-                office: None,
-                arrived_at: None,
-                deadline: None,
-                timezone: "Europe/Moscow".into(),
-            },
-            state: DeliveryState::Pending,
-            attempts: 0,
-            created_at: t,
-            next_attempt_at: t,
-            claimed_at: None,
-            sent_at: None,
-            provider_id: None,
-            delivery_status: None,
-            last_error: None,
-            provider: None,
-            segments: None,
-            in_doubt: false,
-            doubtful_resends: 0,
-            next_report_at: None,
-            report_checks: 0,
-        }
+        let mut facts = MessageFacts::minimal("Acme", Language::Ru, &key.track, "Europe/Moscow");
+        facts.status = Status::ArrivedAtPickup;
+        OutboxEntry::new(key.clone(), recipient.into(), facts, t, t)
     }
 }

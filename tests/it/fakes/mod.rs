@@ -4,6 +4,7 @@
 //! server on its own thread and records every request with the time it arrived), an SMTP server
 //! (mailin-embedded) and an SMS gateway speaking the SMS.ru and SMSC.ru HTTP protocols.
 
+pub mod front;
 pub mod russian_post;
 pub mod sms_gateway;
 pub mod smtp;

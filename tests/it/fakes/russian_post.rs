@@ -33,6 +33,14 @@ pub enum Fault {
     Hang(Duration),
     /// The daily limit fault.
     Limit,
+    /// HTTP 429 with `Retry-After: 1`.
+    TooMany,
+    /// HTTP 200 with an HTML page (a proxy's or a maintenance page) instead of XML.
+    Html,
+    /// HTTP 200 with the first half of the right answer.
+    Truncated,
+    /// The right answer, after this long.
+    Slow(Duration),
 }
 
 /// One request the fake received.
@@ -102,7 +110,25 @@ async fn fail(f: Fault, soap12: bool) -> HttpResponse {
             xml(200, t, String::new())
         }
         Fault::Limit => xml(500, t, fixture("russian_post/fault_limit.xml")),
+        Fault::TooMany => HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", "1"))
+            .content_type("text/plain")
+            .body("Too Many Requests"),
+        Fault::Html => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body("<!DOCTYPE html><html><head><title>Технические работы</title></head><body><h1>Сервис временно недоступен</h1></body></html>"),
+        // Handled where the right answer is known.
+        Fault::Truncated | Fault::Slow(_) => xml(200, t, String::new()),
     }
+}
+
+/// The first half of a text, cut on a character boundary.
+fn half(body: &str) -> String {
+    let mut cut = body.len() / 2;
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    body[..cut].to_string()
 }
 
 async fn rtm34(
@@ -180,9 +206,15 @@ async fn rtm34(
     {
         return HttpResponse::UnsupportedMediaType().body("expected application/soap+xml");
     }
-    if let Some(f) = fault {
-        return fail(f, true).await;
-    }
+    let answer = match (fault, answer) {
+        (Some(Fault::Truncated), Some((_, body))) => Some((200, half(&body))),
+        (Some(Fault::Slow(d)), answer) => {
+            actix_web::rt::time::sleep(d).await;
+            answer
+        }
+        (Some(f), _) => return fail(f, true).await,
+        (None, answer) => answer,
+    };
     match answer {
         Some((status, body)) => xml(status, SOAP12_TYPE, body),
         None => HttpResponse::BadRequest().body("unknown operation"),
@@ -319,6 +351,16 @@ impl FakeRussianPost {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap()
+    }
+
+    /// The service's address (`http://127.0.0.1:<port>`).
+    pub fn base(&self) -> &str {
+        &self.server.base
+    }
+
+    /// Makes the service accept another password (the daemon's own stays as it is).
+    pub fn accept_password(&self, pw: &str) {
+        self.lock().password = pw.into();
     }
 
     /// The file the daemon reads the password from.

@@ -1,0 +1,287 @@
+//! Fifty-odd SIGKILLs at seeded random moments while parcels are handed over, polled and
+//! their messages sent (SMS.ru's protocol and a real SMTP server on loopback). After each
+//! restart the store opens and every parcel the API acknowledged is there; at the end every
+//! due message has arrived, and a message that arrived twice is one the daemon counted as a
+//! doubtful resend (the documented crash window: the provider accepted it and the daemon died
+//! before writing the receipt). Copies beyond that window would fail the test; the counts are
+//! printed. `PARCELD_FAULT_SEED` replays a run's choices.
+
+use crate::fakes::sms_gateway::{Gateway, copies};
+use crate::fakes::smtp::SmtpSink;
+use crate::fault_support::{Rng, seed};
+use crate::harness::{Daemon, set, wait_for};
+use crate::notify_support::{parcel_to, poll_all, wait_idle};
+use parceld::api::dto::PollRequest;
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+const KILLS: usize = 54;
+const BATCH: usize = 5;
+
+fn config(c: &str, gw: &Gateway, sink: &SmtpSink, secrets: &std::path::Path) -> String {
+    let c = sink.config(c);
+    let c = set(&c, "sms", "transport", "\"smsru\"");
+    let c = gw.smsru_config(&c, secrets);
+    let c = set(&c, "sms", "rate", "\"100/s\"");
+    let c = set(&c, "sms.smsru", "rate", "\"100/s\"");
+    let c = set(&c, "email", "rate", "\"100/s\"");
+    let c = set(&c, "notify", "concurrency", "4");
+    set(&c, "daemon", "shutdown_timeout", "\"2s\"")
+}
+
+fn track(i: usize) -> String {
+    format!("SANDBOX-ARRIVED-{i}")
+}
+
+fn phone(i: usize) -> String {
+    format!("+79125{i:06}")
+}
+
+/// Every parcel of the shop the store has.
+async fn stored(d: &Daemon) -> BTreeSet<String> {
+    let l = d
+        .socket
+        .list("acme", &[("limit", "1000".into())])
+        .await
+        .expect("list");
+    l.parcels.into_iter().map(|p| p.track).collect()
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    intake: usize,
+    polling: usize,
+    sending: usize,
+}
+
+#[tokio::test]
+async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
+    let seed = seed(0x0dd_c0ffee);
+    let mut rng = Rng(seed);
+    let gw = Gateway::start();
+    let sink = SmtpSink::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start_with(|c| config(&c, &gw, &sink, secrets.path())).await;
+    d.create_shop("acme").await;
+
+    let mut next = 0usize;
+    let mut acked: BTreeSet<String> = BTreeSet::new();
+    let mut tally = Tally::default();
+    for round in 0..KILLS {
+        let delay = Duration::from_millis(rng.next(0, 400));
+        let phase = if round == 0 { 0 } else { rng.next(0, 2) };
+        match phase {
+            // Intake: batches go in one after another; the kill lands in one of them.
+            0 => {
+                tally.intake += 1;
+                let socket = d.socket.clone();
+                let start = next;
+                next += 4 * BATCH;
+                let sending = tokio::spawn(async move {
+                    let mut ok = Vec::new();
+                    for b in 0..4 {
+                        let parcels: Vec<_> = (start + b * BATCH..start + (b + 1) * BATCH)
+                            .map(|i| {
+                                parcel_to(
+                                    &track(i),
+                                    &format!("C-{i}"),
+                                    &phone(i),
+                                    Some(&format!("c{i}@example.ru")),
+                                )
+                            })
+                            .collect();
+                        match socket.add_parcels("acme", &parcels).await {
+                            Ok(r) if r.rejected == 0 => {
+                                ok.extend(parcels.into_iter().map(|p| p.track))
+                            }
+                            _ => break,
+                        }
+                    }
+                    ok
+                });
+                tokio::time::sleep(delay).await;
+                d.kill9();
+                acked.extend(sending.await.unwrap_or_default());
+            }
+            // Polling: every live parcel walks one step; the kill lands mid-poll.
+            1 => {
+                tally.polling += 1;
+                let socket = d.socket.clone();
+                let poll = tokio::spawn(async move {
+                    socket
+                        .poll(&PollRequest {
+                            shop: None,
+                            all: true,
+                        })
+                        .await
+                });
+                tokio::time::sleep(delay).await;
+                d.kill9();
+                let _ = poll.await;
+            }
+            // Sending: the kill lands while messages go out (or right after, if few are due).
+            _ => {
+                tally.sending += 1;
+                let before = gw.sent().len() + sink.received().len();
+                let _ = wait_for(Duration::from_secs(5), "messages to flow", async || {
+                    let h = d.socket.health().await.ok()?;
+                    let busy = h.channels.values().any(|c| c.pending + c.sending > 0);
+                    let flowing = gw.sent().len() + sink.received().len() > before;
+                    (flowing || !busy).then_some(())
+                })
+                .await;
+                tokio::time::sleep(delay / 4).await;
+                d.kill9();
+            }
+        }
+        d.spawn().await;
+        // The store opened; nothing acknowledged is missing.
+        let have = stored(&d).await;
+        let missing: Vec<_> = acked.difference(&have).collect();
+        assert!(
+            missing.is_empty(),
+            "round {round} (seed {seed:#x}): acknowledged parcels missing: {missing:?}"
+        );
+    }
+    assert!(
+        tally.intake > 5 && tally.polling > 5 && tally.sending > 5,
+        "{tally:?}"
+    );
+    assert!(
+        acked.len() >= 5 * BATCH,
+        "{} parcels acknowledged",
+        acked.len()
+    );
+
+    // Finish: every stored parcel reaches the office; every message goes out.
+    let parcels = stored(&d).await;
+    wait_for(
+        Duration::from_secs(120),
+        "every parcel to arrive",
+        async || {
+            let l = d
+                .socket
+                .list(
+                    "acme",
+                    &[
+                        ("status", "arrived_at_pickup".into()),
+                        ("limit", "1000".into()),
+                    ],
+                )
+                .await
+                .ok()?;
+            if l.parcels.len() == parcels.len() {
+                return Some(());
+            }
+            poll_all(&d).await;
+            None
+        },
+    )
+    .await;
+    wait_idle(&d, Duration::from_secs(180)).await;
+
+    // Every due message arrived: "accepted" and "arrived", by SMS and e-mail, per parcel.
+    let sms = copies(&gw.sent());
+    let mut mails: HashMap<String, usize> = HashMap::new();
+    for m in sink.received() {
+        *mails.entry(m.message_id()).or_default() += 1;
+    }
+    let mut doubtful: HashMap<(String, String, String), u32> = HashMap::new();
+    let index: HashMap<String, String> = parcels
+        .iter()
+        .map(|t| {
+            (
+                phone(t.trim_start_matches("SANDBOX-ARRIVED-").parse().unwrap())[1..].to_string(),
+                t.clone(),
+            )
+        })
+        .collect();
+    for t in &parcels {
+        let p = d.socket.parcel("acme", t).await.unwrap();
+        for n in &p.notifications {
+            assert_eq!(n.state, "sent", "{t}: {n:?}");
+            doubtful.insert(
+                (t.clone(), n.kind.clone(), n.channel.clone()),
+                n.doubtful_resends,
+            );
+        }
+        let texts = sms
+            .keys()
+            .filter(|(ph, _)| index.get(ph) == Some(t))
+            .count();
+        assert_eq!(texts, 2, "{t}: accepted and arrived SMS");
+        let ids = mails
+            .keys()
+            .filter(|id| id.starts_with(&format!("acme-{t}-")))
+            .count();
+        assert_eq!(ids, 2, "{t}: accepted and arrived e-mails");
+    }
+
+    // Copies beyond the first: each must be a resend the daemon counted (the window).
+    let (mut within, mut beyond) = (0usize, Vec::new());
+    for ((ph, text), n) in &sms {
+        let t = &index[ph];
+        let kind = if text.contains("ждёт") {
+            "arrived"
+        } else {
+            "accepted"
+        };
+        if *n > 1 {
+            if doubtful
+                .get(&(t.clone(), kind.into(), "sms".into()))
+                .copied()
+                .unwrap_or(0)
+                >= 1
+            {
+                within += n - 1;
+            } else {
+                beyond.push(format!("SMS {kind} {t} ×{n}"));
+            }
+        }
+    }
+    for (id, n) in &mails {
+        if *n > 1 {
+            let t = parcels
+                .iter()
+                .find(|t| id.starts_with(&format!("acme-{t}-")))
+                .unwrap();
+            let kind = if id.contains("-arrived-1-") {
+                "arrived"
+            } else {
+                "accepted"
+            };
+            if doubtful
+                .get(&(t.clone(), kind.into(), "email".into()))
+                .copied()
+                .unwrap_or(0)
+                >= 1
+            {
+                within += n - 1;
+            } else {
+                beyond.push(format!("e-mail {kind} {t} ×{n}"));
+            }
+        }
+    }
+    let recorded: u32 = doubtful.values().sum();
+    println!(
+        "fault_crash (seed {seed:#x}): {KILLS} SIGKILLs ({} during intake, {} polling, {} sending); \
+         {} parcels acknowledged, {} stored, {} messages due, all arrived; \
+         duplicates within the crash window: {within} (doubtful resends recorded: {recorded}); \
+         beyond it: {}",
+        tally.intake,
+        tally.polling,
+        tally.sending,
+        acked.len(),
+        parcels.len(),
+        parcels.len() * 4,
+        beyond.len()
+    );
+    assert!(
+        beyond.is_empty(),
+        "sent twice without a doubtful resend: {beyond:?}"
+    );
+    assert!(
+        within <= recorded as usize,
+        "{within} duplicates, {recorded} recorded"
+    );
+}
