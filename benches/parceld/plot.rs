@@ -80,7 +80,7 @@ pub fn cost(
         .x_desc("parcels stored")
         .y_desc("bytes/parcel")
         .draw()?;
-    let series: [(fn(&Checkpoint) -> u64, RGBColor, &str); 3] = [
+    let series: [(Measure, RGBColor, &str); 3] = [
         (|p| p.rss, GREEN, "resident memory"),
         (|p| p.peak_rss, BLACK, "peak resident memory"),
         (|p| p.disk, MAGENTA, "disk"),
@@ -101,3 +101,6 @@ pub fn cost(
     root.present()?;
     Ok(())
 }
+
+/// Reads one measure off a checkpoint.
+type Measure = fn(&Checkpoint) -> u64;
