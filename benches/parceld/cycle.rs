@@ -200,6 +200,11 @@ pub struct RateResult {
     pub max_in_one_second: usize,
     /// `max_in_one_second / configured`.
     pub max_fraction: f64,
+    /// Seconds lost to gaps between requests longer than twice the limiter's spacing: the time
+    /// the limiter had a permit ready and no request took it.
+    pub idle_s: f64,
+    /// The longest gap between two requests, seconds.
+    pub longest_gap_s: f64,
 }
 
 /// The most of `times` (sorted) that fall in any span of `span`.
@@ -248,7 +253,15 @@ pub async fn configured_rate(dir: &Path, n: usize, rate: u32) -> RateResult {
         0.0
     };
     let max = max_in_span(&times, Duration::from_secs(1));
+    let spacing = 1.03 / f64::from(rate);
+    let gaps = times.windows(2).map(|w| (w[1] - w[0]).as_secs_f64());
+    let (idle_s, longest_gap_s) = gaps.fold((0.0, 0.0_f64), |(idle, longest), g| {
+        let lost = if g > 2.0 * spacing { g - spacing } else { 0.0 };
+        (idle + lost, longest.max(g))
+    });
     RateResult {
+        idle_s,
+        longest_gap_s,
         configured: f64::from(rate),
         requests,
         achieved,

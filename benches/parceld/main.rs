@@ -282,8 +282,8 @@ fn main() {
             let r =
                 cycle::configured_rate(&work.path().join("rate"), a.rate_parcels, a.rate).await;
             println!(
-                "configured rate {:.0}/s: {} requests, achieved {:.1}/s ({:.3} of it); at most {} in any second ({:.3})",
-                r.configured, r.requests, r.achieved, r.fraction, r.max_in_one_second, r.max_fraction
+                "configured rate {:.0}/s: {} requests, achieved {:.1}/s ({:.3} of it); at most {} in any second ({:.3}); {:.2} s lost to gaps, the longest {:.0} ms",
+                r.configured, r.requests, r.achieved, r.fraction, r.max_in_one_second, r.max_fraction, r.idle_s, r.longest_gap_s * 1e3
             );
             results.insert("rate".into(), serde_json::to_value(&r).unwrap_or_default());
         }

@@ -17,8 +17,8 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// The governor quota for this rate, with a burst of `count` (at most `count` in any span of
-    /// `per`).
+    /// The governor quota for this rate: requests spaced evenly, `per / count` apart, no burst
+    /// (so never more than `count` in any span of `per`).
     pub fn quota(self) -> governor::Quota {
         let period = self.per / self.count.get();
         governor::Quota::with_period(period.max(Duration::from_nanos(1)))
