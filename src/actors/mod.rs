@@ -44,6 +44,8 @@ use std::time::Duration;
 pub struct Services {
     /// The store.
     pub store: Store,
+    /// Group commit of the senders' claims and receipts.
+    pub committer: crate::store::Committer,
     /// The clock.
     pub clock: Clock,
     /// Validated settings.

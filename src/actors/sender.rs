@@ -47,6 +47,7 @@ impl Sender {
         });
         let send = SendContext {
             store: svc.store.clone(),
+            committer: svc.committer.clone(),
             clock: svc.clock.clone(),
             transport,
             templates: svc.templates.clone(),

@@ -167,8 +167,11 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
             state_dir: settings.daemon.state_dir.clone(),
             every: STORE_CHECK_EVERY,
         };
+        let committer =
+            crate::store::Committer::start(store.clone()).map_err(io("cannot start a thread"))?;
         let svc = Arc::new(Services {
             store: store.clone(),
+            committer,
             clock: clock.clone(),
             settings: settings.clone(),
             health,

@@ -2,8 +2,9 @@
 //! entry (recording the gateway it goes through, or holding it if the send window is closed in
 //! the recipient's zone), ask the provider first if an earlier attempt may have reached it,
 //! render it with the shop's templates, send it within the overall time limit, and record the
-//! outcome; each step its own transaction, flushed before anything leaves the machine. Also the
-//! recovery after a crash of entries that were in hand.
+//! outcome; each step its own transaction, flushed before anything leaves the machine (claims
+//! and receipts through the store's group commit, [`Committer`], which shares one flush among
+//! the messages in flight). Also the recovery after a crash of entries that were in hand.
 //!
 //! The crash window that remains: the provider accepted a message and the daemon died before
 //! the receipt was written. The claim is on disk before the send, the receipt is written right
@@ -24,7 +25,7 @@ use crate::domain::outbox::{
 };
 use crate::domain::schedule::DailyWindow;
 use crate::health::Health;
-use crate::store::{Claim, Store, StoreError};
+use crate::store::{Claim, Committer, Store, StoreError};
 use governor::DefaultDirectRateLimiter;
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -36,6 +37,9 @@ use tokio::sync::Semaphore;
 pub struct SendContext {
     /// The store.
     pub store: Store,
+    /// Claims and receipts go through it: on disk before the caller goes on, one flush for all
+    /// the senders waiting at that moment.
+    pub committer: Committer,
     /// The clock.
     pub clock: Clock,
     /// The channel's transport.
@@ -230,28 +234,29 @@ impl SendContext {
         // sent: a crash then leaves as little as possible to check.
         let _slot = self.slots.acquire().await;
         self.limiter.until_ready().await;
-        let store = self.store.clone();
         let key = entry.key.clone();
         let now = self.clock.now();
         let transport = self.transport.clone();
         let window = self.window;
-        let claimed = blocking(move || {
-            let shop = store.shop(&key.shop)?;
-            let route = transport.route(shop.as_ref());
-            let c = store.claim(&key, now, |e| e.window_hold(now, &window), route)?;
-            // The claim is on disk before anything leaves: after a crash the entry is found
-            // "in hand" and checked against the transport instead of being sent blindly again.
-            store.flush()?;
-            let extra = match &c {
-                Claim::Claimed(_) => Some((
-                    store.parcel(&key.shop, &key.track)?,
-                    store.templates_for(&key.shop, key.kind)?,
-                )),
-                _ => None,
-            };
-            Ok((c, shop, extra))
-        })
-        .await?;
+        // The claim is on disk before anything leaves (the committer flushes before it
+        // answers): after a crash the entry is found "in hand" and checked against the
+        // transport instead of being sent blindly again.
+        let claimed = self
+            .committer
+            .run(move |store| {
+                let shop = store.shop(&key.shop)?;
+                let route = transport.route(shop.as_ref());
+                let c = store.claim(&key, now, |e| e.window_hold(now, &window), route)?;
+                let extra = match &c {
+                    Claim::Claimed(_) => Some((
+                        store.parcel(&key.shop, &key.track)?,
+                        store.templates_for(&key.shop, key.kind)?,
+                    )),
+                    _ => None,
+                };
+                Ok((c, shop, extra))
+            })
+            .await?;
         let (entry, shop, parcel, overrides) = match claimed {
             (Claim::Claimed(e), shop, Some((p, o))) => (*e, shop, p, o),
             (Claim::Cancelled(reason), ..) => {
@@ -353,20 +358,16 @@ impl SendContext {
         Ok(self.report(&entry, &result, stored.map(|e| e.state), now))
     }
 
-    /// Records what happened to a claimed entry and flushes.
+    /// Records what happened to a claimed entry; on disk when this returns.
     async fn store_outcome(
         &self,
         entry: &OutboxEntry,
         update: impl Fn(&mut OutboxEntry) + Send + 'static,
     ) -> Result<Option<OutboxEntry>, StoreError> {
-        let store = self.store.clone();
         let key = entry.key.clone();
-        blocking(move || {
-            let e = store.finish(&key, update)?;
-            store.flush()?;
-            Ok(e)
-        })
-        .await
+        self.committer
+            .run(move |store| store.finish(&key, update))
+            .await
     }
 
     /// Logs, metrics and health for one attempt.

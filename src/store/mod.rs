@@ -9,6 +9,7 @@
 
 mod carriers;
 pub mod codec;
+mod commit;
 mod flush;
 pub mod keys;
 mod offices;
@@ -27,6 +28,7 @@ pub use outbox::{Claim, OutboxStats};
 pub use parcels::{Admission, ParcelFilter, ParcelPage, Stored};
 pub use polling::{DueItem, Report, ReportFor, ReportOutcome};
 
+pub use commit::Committer;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use std::path::{Path, PathBuf};
