@@ -122,6 +122,8 @@ async fn intake_phase(
     let dir = work.join("intake-json");
     let mut d = Daemon::start(&dir, &carrier(&dir));
     bench_shop(&d).await;
+    // The baseline for memory: the daemon with nothing stored.
+    let empty_rss = d.rss();
     let (took, json_points) =
         intake::through_daemon(&d, n, Via::Json(10_000), intake::parcel, &marks).await;
     let json_rate = n as f64 / took.as_secs_f64();
@@ -136,6 +138,8 @@ async fn intake_phase(
     let sled_dir = work.join("raw-sled");
     let sled_took = intake::raw_sled(&sled_dir, n, 64 * 1024 * 1024);
     let sled_rate = n as f64 / sled_took.as_secs_f64();
+    // The baseline for disk: the same records in one plain sled tree.
+    let sled_disk = daemon::disk_usage(&sled_dir);
     let _ = std::fs::remove_dir_all(&sled_dir);
 
     let dir = work.join("intake-csv");
@@ -165,11 +169,14 @@ async fn intake_phase(
         );
     }
     println!(
-        "footprint at {n}: peak RSS {:.1} MiB ({:.0} B/parcel), disk {:.1} MiB ({:.0} B/parcel); start to READY {:.2} s (empty store {:.2} s)",
+        "footprint at {n}: peak RSS {:.1} MiB ({:.0} B/parcel; {:.1} MiB with nothing stored), disk {:.1} MiB ({:.0} B/parcel; raw sled {:.0} B/parcel, ratio {:.2}); start to READY {:.2} s (empty store {:.2} s)",
         mib(peak),
         peak as f64 / n as f64,
+        mib(empty_rss),
         mib(disk),
         disk as f64 / n as f64,
+        sled_disk as f64 / n as f64,
+        disk as f64 / sled_disk.max(1) as f64,
         full_ready.as_secs_f64(),
         empty_ready.as_secs_f64()
     );
@@ -188,6 +195,7 @@ async fn intake_phase(
         "footprint".into(),
         serde_json::json!({
             "parcels": n, "peak_rss": peak, "disk": disk,
+            "empty_rss": empty_rss, "sled_disk": sled_disk,
             "ready_after_s": full_ready.as_secs_f64(),
             "ready_after_empty_s": empty_ready.as_secs_f64(),
         }),
