@@ -10,10 +10,9 @@
 
 use crate::daemon::{self, Daemon, NO_CHANNELS};
 use crate::fake_post::FakePost;
-use crate::intake::{self, SHOP, Via};
+use crate::intake::{self, Via};
 use crate::latency::{self, Latency};
 use crate::prom::Snapshot;
-use parceld::api::dto::CreateShop;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -113,14 +112,7 @@ pub async fn nightly(dir: &Path, n: usize, intake_estimate: Duration) -> CycleRe
     let (window, open) = daemon::window_at(opens_at);
     let extra = daemon::russian_post(dir, &fake.base, true, "1000000/s", &window) + NO_CHANNELS;
     let d = Daemon::start(dir, &daemon::config(dir, &extra));
-    d.socket
-        .create_shop(&CreateShop {
-            id: SHOP.into(),
-            name: "Bench".into(),
-            ..CreateShop::default()
-        })
-        .await
-        .expect("shop");
+    d.create_bench_shop().await;
     let (took, _) = intake::through_daemon(&d, n, Via::Json(10_000), intake::parcel, &[]).await;
     let intake_rate = n as f64 / took.as_secs_f64();
     let left = |open: jiff::Timestamp| {
@@ -226,14 +218,7 @@ pub async fn configured_rate(dir: &Path, n: usize, rate: u32) -> RateResult {
     let extra =
         daemon::russian_post(dir, &fake.base, false, &format!("{rate}/s"), "always") + NO_CHANNELS;
     let d = Daemon::start(dir, &daemon::config(dir, &extra));
-    d.socket
-        .create_shop(&CreateShop {
-            id: SHOP.into(),
-            name: "Bench".into(),
-            ..CreateShop::default()
-        })
-        .await
-        .expect("shop");
+    d.create_bench_shop().await;
     intake::through_daemon(&d, n, Via::Json(10_000), intake::parcel, &[]).await;
     let deadline = Instant::now() + Duration::from_secs(n as u64 / u64::from(rate) * 3 + 60);
     while fake.answered() < n as u64 && Instant::now() < deadline {

@@ -102,6 +102,18 @@ pub fn closed_window() -> String {
 }
 
 impl Daemon {
+    /// Creates the shop every benchmark hands its parcels to ([`crate::intake::SHOP`]).
+    pub async fn create_bench_shop(&self) {
+        self.socket
+            .create_shop(&parceld::api::dto::CreateShop {
+                id: crate::intake::SHOP.into(),
+                name: "Bench".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("shop");
+    }
+
     /// Starts the daemon with `config_text` in `dir` and waits for READY=1.
     pub fn start(dir: &Path, config_text: &str) -> Daemon {
         std::fs::create_dir_all(dir).expect("bench dir");

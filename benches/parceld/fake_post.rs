@@ -14,13 +14,12 @@
 //! It records when every request arrived, for the rate measurement. Credentials are not
 //! checked.
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use crate::served::{Served, serve};
+use actix_web::{HttpResponse, web};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 #[derive(Default)]
@@ -36,8 +35,7 @@ pub struct FakePost {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     state: Arc<State>,
-    handle: ServerHandle,
-    thread: Option<JoinHandle<()>>,
+    _server: Served,
 }
 
 /// A valid 14-digit Russian Post number for `i` (GS1 check digit).
@@ -196,36 +194,18 @@ impl FakePost {
             fixture("history_accepted.xml"),
             fixture("history_in_transit.xml"),
         ]);
-        let (tx, rx) = std::sync::mpsc::channel();
         let s = state.clone();
-        let thread = std::thread::spawn(move || {
-            let system = actix_web::rt::System::new();
-            system.block_on(async move {
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(web::Data::new(s.clone()))
-                        .app_data(web::Data::new(histories.clone()))
-                        .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
-                        .route("/fc", web::post().to(fc))
-                        .route("/rtm34", web::post().to(rtm34))
-                })
-                .workers(workers)
-                .disable_signals()
-                .bind("127.0.0.1:0")
-                .expect("bind the fake post");
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, server.handle()))
-                    .expect("report the address");
-                let _ = server.await;
-            });
+        let server = serve("the fake post", workers, move |cfg| {
+            cfg.app_data(web::Data::new(s.clone()))
+                .app_data(web::Data::new(histories.clone()))
+                .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
+                .route("/fc", web::post().to(fc))
+                .route("/rtm34", web::post().to(rtm34));
         });
-        let (addr, handle) = rx.recv().expect("the fake post starts");
         FakePost {
-            base: format!("http://{addr}"),
+            base: format!("http://{}", server.addr),
             state,
-            handle,
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -237,14 +217,5 @@ impl FakePost {
     /// Numbers answered so far.
     pub fn answered(&self) -> u64 {
         self.state.answered.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for FakePost {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

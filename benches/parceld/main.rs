@@ -30,11 +30,11 @@ mod latency;
 mod plot;
 mod prom;
 mod sending;
+mod served;
 mod sinks;
 
 use daemon::{Daemon, NO_CHANNELS};
-use intake::{SHOP, Via};
-use parceld::api::dto::CreateShop;
+use intake::Via;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -85,17 +85,6 @@ fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
 
-async fn bench_shop(d: &Daemon) {
-    d.socket
-        .create_shop(&CreateShop {
-            id: SHOP.into(),
-            name: "Bench".into(),
-            ..CreateShop::default()
-        })
-        .await
-        .expect("shop");
-}
-
 /// Intake through JSON and CSV against raw sled, and the footprint. Returns the JSON intake rate.
 async fn intake_phase(
     work: &Path,
@@ -121,7 +110,7 @@ async fn intake_phase(
 
     let dir = work.join("intake-json");
     let mut d = Daemon::start(&dir, &carrier(&dir));
-    bench_shop(&d).await;
+    d.create_bench_shop().await;
     // The baseline for memory: the daemon with nothing stored.
     let empty_rss = d.rss();
     let (took, json_points) =
@@ -144,7 +133,7 @@ async fn intake_phase(
 
     let dir = work.join("intake-csv");
     let d = Daemon::start(&dir, &carrier(&dir));
-    bench_shop(&d).await;
+    d.create_bench_shop().await;
     let (took, csv_points) =
         intake::through_daemon(&d, n, Via::Csv(100_000), intake::parcel, &marks).await;
     let csv_rate = n as f64 / took.as_secs_f64();

@@ -5,9 +5,9 @@
 //! the sink's own capacity measured by a plain client in the same run.
 
 use crate::daemon::{self, Daemon, NO_CHANNELS};
-use crate::intake::{self, SHOP, Via};
+use crate::intake::{self, Via};
 use crate::sinks::{self, SmsGateway, SmtpSink};
-use parceld::api::dto::{CreateShop, PollRequest};
+use parceld::api::dto::PollRequest;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -79,14 +79,7 @@ pub async fn run(dir: &Path, n: usize) -> SendResult {
         dir,
         &daemon::config(dir, &format!("{sandbox}{NO_CHANNELS}")),
     );
-    d.socket
-        .create_shop(&CreateShop {
-            id: SHOP.into(),
-            name: "Bench".into(),
-            ..CreateShop::default()
-        })
-        .await
-        .expect("shop");
+    d.create_bench_shop().await;
     intake::through_daemon(&d, n, Via::Json(10_000), intake::sandbox_parcel, &[]).await;
     let s = d
         .socket

@@ -3,8 +3,8 @@
 //! and keeping nothing) and an SMS gateway speaking SMS.ru's HTTP protocol (`/sms/send`, form
 //! in, JSON out), both on loopback.
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use crate::served::{Served, serve};
+use actix_web::{HttpResponse, web};
 use futures_util::StreamExt;
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
@@ -13,7 +13,6 @@ use mailin_embedded::{Handler, Response, Server};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Sends in flight at once, for the daemon (`notify.concurrency`) and the plain clients.
@@ -144,8 +143,7 @@ pub struct SmsGateway {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     state: Arc<GatewayState>,
-    handle: ServerHandle,
-    thread: Option<JoinHandle<()>>,
+    _server: Served,
 }
 
 async fn send(
@@ -168,48 +166,21 @@ impl SmsGateway {
     /// Starts the gateway with `workers` threads.
     pub fn start(workers: usize) -> SmsGateway {
         let state = Arc::new(GatewayState::default());
-        let (tx, rx) = std::sync::mpsc::channel();
         let s = state.clone();
-        let thread = std::thread::spawn(move || {
-            let system = actix_web::rt::System::new();
-            system.block_on(async move {
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(web::Data::new(s.clone()))
-                        .route("/sms/send", web::post().to(send))
-                })
-                .workers(workers)
-                .disable_signals()
-                .bind("127.0.0.1:0")
-                .expect("bind the gateway");
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, server.handle()))
-                    .expect("report the address");
-                let _ = server.await;
-            });
+        let server = serve("the gateway", workers, move |cfg| {
+            cfg.app_data(web::Data::new(s.clone()))
+                .route("/sms/send", web::post().to(send));
         });
-        let (addr, handle) = rx.recv().expect("the gateway starts");
         SmsGateway {
-            url: format!("http://{addr}"),
+            url: format!("http://{}", server.addr),
             state,
-            handle,
-            thread: Some(thread),
+            _server: server,
         }
     }
 
     /// Messages accepted so far.
     pub fn count(&self) -> u64 {
         self.state.accepted.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for SmsGateway {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
