@@ -14,7 +14,7 @@
 //! It records when every request arrived, for the rate measurement. Credentials are not
 //! checked.
 
-use crate::served::{Served, serve};
+use crate::server::{self, Server};
 use actix_web::{HttpResponse, web};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -35,7 +35,7 @@ pub struct FakePost {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     state: Arc<State>,
-    _server: Served,
+    _server: Server,
 }
 
 /// A valid 14-digit Russian Post number for `i` (GS1 check digit).
@@ -195,7 +195,7 @@ impl FakePost {
             fixture("history_in_transit.xml"),
         ]);
         let s = state.clone();
-        let server = serve("the fake post", workers, move |cfg| {
+        let server = Server::serve(server::free_port(), workers, move |cfg| {
             cfg.app_data(web::Data::new(s.clone()))
                 .app_data(web::Data::new(histories.clone()))
                 .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
@@ -203,7 +203,7 @@ impl FakePost {
                 .route("/rtm34", web::post().to(rtm34));
         });
         FakePost {
-            base: format!("http://{}", server.addr),
+            base: server.base.clone(),
             state,
             _server: server,
         }

@@ -30,7 +30,10 @@ mod latency;
 mod plot;
 mod prom;
 mod sending;
-mod served;
+// The tests' fake server; the tests use more of it than the benchmarks.
+#[allow(dead_code)]
+#[path = "../../tests/it/fakes/server.rs"]
+mod server;
 mod sinks;
 
 use daemon::{Daemon, NO_CHANNELS};

@@ -3,13 +3,13 @@
 //! and keeping nothing) and an SMS gateway speaking SMS.ru's HTTP protocol (`/sms/send`, form
 //! in, JSON out), both on loopback.
 
-use crate::served::{Served, serve};
+use crate::server::{self, Server};
 use actix_web::{HttpResponse, web};
 use futures_util::StreamExt;
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
 use mailin_embedded::response::OK;
-use mailin_embedded::{Handler, Response, Server};
+use mailin_embedded::{Handler, Response};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,7 +62,7 @@ impl SmtpSink {
             size: 0,
         };
         let (messages, bytes) = (handler.messages.clone(), handler.bytes.clone());
-        let mut server = Server::new(handler);
+        let mut server = mailin_embedded::Server::new(handler);
         server
             .with_name("localhost")
             .with_num_threads(4 * CONCURRENCY as u32)
@@ -143,7 +143,7 @@ pub struct SmsGateway {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     state: Arc<GatewayState>,
-    _server: Served,
+    _server: Server,
 }
 
 async fn send(
@@ -163,16 +163,16 @@ async fn send(
 }
 
 impl SmsGateway {
-    /// Starts the gateway with `workers` threads.
+    /// Starts the gateway on 127.0.0.1 with `workers` threads.
     pub fn start(workers: usize) -> SmsGateway {
         let state = Arc::new(GatewayState::default());
         let s = state.clone();
-        let server = serve("the gateway", workers, move |cfg| {
+        let server = Server::serve(server::free_port(), workers, move |cfg| {
             cfg.app_data(web::Data::new(s.clone()))
                 .route("/sms/send", web::post().to(send));
         });
         SmsGateway {
-            url: format!("http://{}", server.addr),
+            url: server.base.clone(),
             state,
             _server: server,
         }

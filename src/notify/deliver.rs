@@ -25,7 +25,7 @@ use crate::domain::outbox::{
 };
 use crate::domain::schedule::DailyWindow;
 use crate::health::Health;
-use crate::store::{Claim, Committer, Store, StoreError};
+use crate::store::{Claim, Committer, Store, StoreError, blocking};
 use governor::DefaultDirectRateLimiter;
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -77,14 +77,6 @@ pub struct DrainSummary {
     pub cancelled: usize,
     /// Held for the send window.
     pub held: usize,
-}
-
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Sled(sled::Error::ReportableBug(e.to_string()))))
 }
 
 /// How many entries one drain takes from the queue at a time.

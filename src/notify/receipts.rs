@@ -2,10 +2,11 @@
 //! what a gateway pushed to its callback. A report that is not final is asked for again later
 //! (waits double), until `sms.status_for` after sending.
 
-use super::deliver::{SendContext, blocking};
+use super::deliver::SendContext;
 use super::sms::CallbackEvent;
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::outbox::{OutboxEntry, ReportPolicy};
+use crate::store::blocking;
 use crate::store::{Store, StoreError};
 use jiff::Timestamp;
 

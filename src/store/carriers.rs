@@ -387,11 +387,7 @@ mod tests {
     use super::*;
     use crate::domain::intake::{ParcelDraft, validate};
     use crate::domain::shop::ShopId;
-    use crate::store::test_support::temp_store;
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_741_000_000 + s).unwrap()
-    }
+    use crate::store::test_support::{t, temp_store};
 
     #[test]
     fn budgets_count_per_day_and_stop_at_the_limit() {

@@ -5,7 +5,7 @@
 //! index, a carrier report and the notifications it causes) runs in one sled transaction over
 //! all trees, so after a crash either all of it is there or none of it.
 //!
-//! All calls block: actors call them through `spawn_blocking`.
+//! All calls block: actors call them through [`blocking`].
 
 mod carriers;
 pub mod codec;
@@ -37,6 +37,16 @@ use std::path::{Path, PathBuf};
 /// tree, a fixed cost the parcels of a chunk share; sled lets no reader in while one runs, so a
 /// chunk is kept to about a millisecond of work.
 pub const TX_CHUNK: usize = 32;
+
+/// Runs a store call on tokio's blocking pool, off the async thread that awaits it (every store
+/// call blocks: it may wait for sled's lock, a transaction's turn or the disk).
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Sled(sled::Error::ReportableBug(e.to_string()))))
+}
 
 /// The schema this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -424,6 +434,35 @@ pub(crate) mod test_support {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(&dir.path().join("db"), 8 * 1024 * 1024).expect("open");
         (dir, store)
+    }
+
+    /// A fixed moment plus `s` seconds.
+    pub fn t(s: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(1_741_000_000 + s).unwrap()
+    }
+
+    /// A store with the shop `acme` and its parcel `SANDBOX-ARRIVED-1` (a phone, no e-mail),
+    /// handed over at `t(0)`.
+    pub fn store_with_parcel() -> (tempfile::TempDir, Store) {
+        let (d, store) = temp_store();
+        store
+            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
+            .unwrap();
+        let v = crate::domain::intake::validate(&crate::domain::intake::ParcelDraft {
+            track: "SANDBOX-ARRIVED-1".into(),
+            phone: Some("+79123456789".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        store
+            .intake(
+                &crate::domain::shop::ShopId::from_trusted("acme"),
+                &v,
+                t(0),
+                t(0),
+            )
+            .unwrap();
+        (d, store)
     }
 }
 

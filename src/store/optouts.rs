@@ -190,11 +190,7 @@ mod tests {
     use crate::domain::outbox::{DeliveryState, SendTiming};
     use crate::domain::schedule::DailyWindow;
     use crate::domain::shop::ShopId;
-    use crate::store::test_support::temp_store;
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_741_000_000 + s).unwrap()
-    }
+    use crate::store::test_support::{t, temp_store};
 
     fn store_with(tracks: &[&str]) -> (tempfile::TempDir, Store) {
         let (d, store) = temp_store();

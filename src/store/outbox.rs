@@ -320,36 +320,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::intake::{ParcelDraft, validate};
     use crate::domain::lifecycle::Rules;
     use crate::domain::outbox::SendTiming;
     use crate::domain::outbox::{DeliveryState, Failure, RetryPolicy};
     use crate::domain::parcel::{CarrierEvent, Office};
     use crate::domain::schedule::DailyWindow;
-    use crate::domain::shop::ShopId;
     use crate::domain::status::Status;
     use crate::store::polling::Report;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{store_with_parcel, t};
     use std::time::Duration;
 
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_741_000_000 + s).unwrap()
-    }
-
     fn arrived_store() -> (tempfile::TempDir, Store) {
-        let (d, store) = temp_store();
-        store
-            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
-            .unwrap();
-        let v = validate(&ParcelDraft {
-            track: "SANDBOX-ARRIVED-1".into(),
-            phone: Some("+79123456789".into()),
-            ..ParcelDraft::default()
-        })
-        .unwrap();
-        store
-            .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
-            .unwrap();
+        let (d, store) = store_with_parcel();
         let w = DailyWindow::ALWAYS;
         let report = Report {
             events: vec![CarrierEvent {

@@ -336,7 +336,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::intake::{ParcelDraft, validate};
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{t, temp_store};
 
     fn valid(track: &str, order: &str) -> ValidParcel {
         validate(&ParcelDraft {
@@ -346,10 +346,6 @@ mod tests {
             ..ParcelDraft::default()
         })
         .unwrap()
-    }
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_741_000_000 + s).unwrap()
     }
 
     #[test]

@@ -496,12 +496,8 @@ mod tests {
     use crate::domain::parcel::Office;
     use crate::domain::schedule::DailyWindow;
     use crate::domain::shop::ShopId;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{t, temp_store};
     use std::time::Duration;
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_741_000_000 + s).unwrap()
-    }
 
     fn ev(at: i64, status: Status, code: &str) -> CarrierEvent {
         CarrierEvent {

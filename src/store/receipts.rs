@@ -130,33 +130,15 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::delivery::DeliveryStatus;
-    use crate::domain::intake::{ParcelDraft, validate};
     use crate::domain::notification::{Intent, NotificationKind};
     use crate::domain::outbox::{Acceptance, Failure, RetryPolicy, SendTiming};
     use crate::domain::schedule::DailyWindow;
-    use crate::domain::shop::ShopId;
     use crate::store::Claim;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{store_with_parcel, t};
     use std::time::Duration;
 
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_741_000_000 + s).unwrap()
-    }
-
     fn one_sms() -> (tempfile::TempDir, Store, OutboxKey) {
-        let (d, store) = temp_store();
-        store
-            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
-            .unwrap();
-        let v = validate(&ParcelDraft {
-            track: "SANDBOX-ARRIVED-1".into(),
-            phone: Some("+79123456789".into()),
-            ..ParcelDraft::default()
-        })
-        .unwrap();
-        store
-            .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
-            .unwrap();
+        let (d, store) = store_with_parcel();
         let shop = store.shop("acme").unwrap().unwrap();
         let w = DailyWindow::ALWAYS;
         store

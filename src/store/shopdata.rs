@@ -214,12 +214,8 @@ mod tests {
     use crate::domain::plan::{Plan, Refusal, ShopDay};
     use crate::domain::shop::ShopId;
     use crate::store::shops::tests::shop;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{t, temp_store};
     use crate::store::{Admission, Stored};
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_741_000_000 + s).unwrap()
-    }
 
     fn valid(track: &str) -> crate::domain::intake::ValidParcel {
         validate(&ParcelDraft {

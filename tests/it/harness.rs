@@ -68,6 +68,19 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Sets `defaults` in `[section]`, then `extra` over them (see [`set`]).
+pub fn set_all(
+    config: String,
+    section: &str,
+    defaults: Vec<(&str, String)>,
+    extra: &[(&str, &str)],
+) -> String {
+    defaults
+        .into_iter()
+        .chain(extra.iter().map(|&(k, v)| (k, v.to_string())))
+        .fold(config, |c, (k, v)| set(&c, section, k, &v))
+}
+
 /// Replaces `[section] key = value` lines of a TOML text (adds the key if missing).
 pub fn set(config: &str, section: &str, key: &str, value: &str) -> String {
     let mut out = Vec::new();

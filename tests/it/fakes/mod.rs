@@ -6,17 +6,16 @@
 
 pub mod front;
 pub mod russian_post;
+mod server;
 pub mod sms_gateway;
 pub mod smtp;
 pub mod track17;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, web};
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
+pub use server::Server;
 use std::path::PathBuf;
-use std::thread::JoinHandle;
 
 /// A fixture file's text.
 pub fn fixture(rel: &str) -> String {
@@ -24,51 +23,6 @@ pub fn fixture(rel: &str) -> String {
         .join("tests/fixtures/carriers")
         .join(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// An HTTP server on 127.0.0.1 with its own actix system thread.
-pub struct Server {
-    /// `http://127.0.0.1:<port>`.
-    pub base: String,
-    handle: ServerHandle,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    /// Starts a server with the routes `configure` registers.
-    pub fn start(configure: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static) -> Server {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let system = actix_web::rt::System::new();
-            system.block_on(async move {
-                let server = HttpServer::new(move || App::new().configure(configure.clone()))
-                    .workers(2)
-                    .disable_signals()
-                    .bind("127.0.0.1:0")
-                    .expect("bind a fake carrier");
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, server.handle()))
-                    .expect("report the address");
-                let _ = server.await;
-            });
-        });
-        let (addr, handle) = rx.recv().expect("the fake carrier starts");
-        Server {
-            base: format!("http://{addr}"),
-            handle,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 /// One element of an XML request, flattened: namespace URI, local name, text, attributes.

@@ -4,7 +4,7 @@
 //! failing on request (500, garbage, a hang, the limit fault). Wrong credentials get
 //! `AuthorizationFault`, as from the real service.
 
-use super::{Server, fixture, scan};
+use super::{Node, Server, fixture, scan};
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -131,16 +131,13 @@ fn half(body: &str) -> String {
     body[..cut].to_string()
 }
 
-async fn rtm34(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<Arc<Mutex<State>>>,
-) -> HttpResponse {
-    let text = String::from_utf8_lossy(&body).into_owned();
-    let nodes = scan(&text);
+/// A request's elements, its operation (the first element in the namespace `ns`) and its
+/// content type.
+fn read_request(req: &HttpRequest, body: &[u8], ns: &str) -> (Vec<Node>, String, Option<String>) {
+    let nodes = scan(&String::from_utf8_lossy(body));
     let op = nodes
         .iter()
-        .find(|n| n.ns.as_deref() == Some(OPER))
+        .find(|n| n.ns.as_deref() == Some(ns))
         .map(|n| n.name.clone())
         .unwrap_or_default();
     let content_type = req
@@ -148,6 +145,15 @@ async fn rtm34(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    (nodes, op, content_type)
+}
+
+async fn rtm34(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Arc<Mutex<State>>>,
+) -> HttpResponse {
+    let (nodes, op, content_type) = read_request(&req, &body, OPER);
     let barcode = match op.as_str() {
         "getOperationHistory" => text_of(&nodes, Some(DATA), "Barcode"),
         "PostalOrderEventsForMail" => nodes
@@ -233,18 +239,7 @@ async fn fc(
     body: web::Bytes,
     state: web::Data<Arc<Mutex<State>>>,
 ) -> HttpResponse {
-    let text = String::from_utf8_lossy(&body).into_owned();
-    let nodes = scan(&text);
-    let op = nodes
-        .iter()
-        .find(|n| n.ns.as_deref() == Some(POSTSERVER))
-        .map(|n| n.name.clone())
-        .unwrap_or_default();
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let (nodes, op, content_type) = read_request(&req, &body, POSTSERVER);
     let barcodes: Vec<String> = nodes
         .iter()
         .filter(|n| n.name == "Item" && n.ns.as_deref() == Some(FCLIENT))
@@ -375,7 +370,7 @@ impl FakeRussianPost {
 
     /// The config of a daemon that uses this fake, with extra keys of its section.
     pub fn config(&self, cfg: String, extra: &[(&str, &str)]) -> String {
-        let mut keys: Vec<(&str, String)> = vec![
+        let keys = vec![
             ("login", format!("\"{LOGIN}\"")),
             (
                 "password_file",
@@ -391,13 +386,7 @@ impl FakeRussianPost {
             ("retry_base", "\"1s\"".into()),
             ("retry_cap", "\"2s\"".into()),
         ];
-        for (k, v) in extra {
-            keys.retain(|(key, _)| key != k);
-            keys.push((k, v.to_string()));
-        }
-        keys.into_iter().fold(cfg, |c, (k, v)| {
-            crate::harness::set(&c, "carriers.russian_post", k, &v)
-        })
+        crate::harness::set_all(cfg, "carriers.russian_post", keys, extra)
     }
 
     /// Serves these fixtures for `barcode`, one per request, the last one from then on.

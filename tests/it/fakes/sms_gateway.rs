@@ -4,7 +4,8 @@
 //! told to fail the next send requests: an HTTP status, a gateway error code, a per-number error,
 //! or a slow answer (accepted, but after a delay).
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use super::Server;
+use actix_web::{HttpResponse, web};
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,8 @@ pub struct Gateway {
     /// Its base URL (`http://127.0.0.1:<port>`).
     pub url: String,
     state: Arc<Mutex<State>>,
+    /// Stopped when the last clone is dropped.
+    _server: Arc<Server>,
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
@@ -207,35 +210,19 @@ impl Gateway {
 
     /// A gateway on this listener.
     pub fn start_on(listener: std::net::TcpListener) -> Gateway {
-        let port = listener.local_addr().expect("addr").port();
         let state = Arc::new(Mutex::new(State::default()));
         let st = state.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let sys = actix_web::rt::System::new();
-            sys.block_on(async move {
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(web::Data::new(st.clone()))
-                        .route("/sms/send", web::post().to(smsru_send))
-                        .route("/sms/status", web::post().to(smsru_status))
-                        .route("/sys/send.php", web::post().to(smsc_send))
-                        .route("/sys/status.php", web::post().to(smsc_status))
-                })
-                .workers(2)
-                .disable_signals()
-                .listen(listener)
-                .expect("listen")
-                .run();
-                let _ = tx.send(());
-                let _ = server.await;
-            });
+        let server = Server::serve(listener, 2, move |cfg| {
+            cfg.app_data(web::Data::new(st.clone()))
+                .route("/sms/send", web::post().to(smsru_send))
+                .route("/sms/status", web::post().to(smsru_status))
+                .route("/sys/send.php", web::post().to(smsc_send))
+                .route("/sys/status.php", web::post().to(smsc_status));
         });
-        rx.recv_timeout(Duration::from_secs(10))
-            .expect("gateway up");
         Gateway {
-            url: format!("http://127.0.0.1:{port}"),
+            url: server.base.clone(),
             state,
+            _server: Arc::new(server),
         }
     }
 

@@ -124,7 +124,7 @@ impl FakeTrack17 {
 
     /// The config of a daemon that uses this fake.
     pub fn config(&self, cfg: String, extra: &[(&str, &str)]) -> String {
-        let mut keys: Vec<(&str, String)> = vec![
+        let keys = vec![
             (
                 "token_file",
                 format!("{:?}", self.token_file().display().to_string()),
@@ -137,13 +137,7 @@ impl FakeTrack17 {
             ("retry_base", "\"1s\"".into()),
             ("retry_cap", "\"2s\"".into()),
         ];
-        for (k, v) in extra {
-            keys.retain(|(key, _)| key != k);
-            keys.push((k, v.to_string()));
-        }
-        keys.into_iter().fold(cfg, |c, (k, v)| {
-            crate::harness::set(&c, "carriers.china_post", k, &v)
-        })
+        crate::harness::set_all(cfg, "carriers.china_post", keys, extra)
     }
 
     /// Scripts `number`'s tracking information: the `accepted` item of each fixture (written
