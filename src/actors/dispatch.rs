@@ -51,7 +51,8 @@ pub struct Dispatch {
     pub wake_at: Option<Timestamp>,
 }
 
-fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+/// The earlier of two times, either of which may be missing.
+pub(super) fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -59,7 +60,11 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 }
 
 /// Leases `items` until `until`, in chunks; returns those leased.
-fn lease(store: &Store, items: &[DueItem], until: Timestamp) -> Result<Vec<DueItem>, StoreError> {
+pub(super) fn lease(
+    store: &Store,
+    items: &[DueItem],
+    until: Timestamp,
+) -> Result<Vec<DueItem>, StoreError> {
     let mut out = Vec::with_capacity(items.len());
     for chunk in items.chunks(TX_CHUNK) {
         let taken = store.lease_polls(chunk, until)?;

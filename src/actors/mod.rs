@@ -33,7 +33,7 @@ use crate::domain::notification::Channel;
 use crate::health::Health;
 use crate::notify::Transport;
 use crate::notify::templates::Templates;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use actix::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -134,13 +134,21 @@ impl InFlight {
     }
 }
 
-/// Runs a blocking store call off the actor's thread.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Sled(sled::Error::ReportableBug(e.to_string()))))
+pub use crate::store::blocking;
+
+/// The longest an actor's timer sleeps without looking at the store.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// How long an actor's timer sleeps at `now` for work due at `next`: `due_now` when it is due
+/// already, never longer than [`MAX_SLEEP`], and that long when nothing is due.
+fn sleep_for(now: jiff::Timestamp, next: Option<jiff::Timestamp>, due_now: Duration) -> Duration {
+    match next {
+        None => MAX_SLEEP,
+        Some(t) if t <= now => due_now,
+        Some(t) => Duration::try_from(t.duration_since(now))
+            .unwrap_or(MAX_SLEEP)
+            .min(MAX_SLEEP),
+    }
 }
 
 /// The running actors.

@@ -2,15 +2,12 @@
 //! poll loop ([`crate::carriers::poll`]) with the carrier's rate limiter and concurrency cap.
 
 use super::{Drain, InFlight, Ping, Services};
-use crate::carriers::apply::Applier;
-use crate::carriers::poll::{PollContext, PollSummary, Streak};
-use crate::carriers::{Carrier, Gate};
+use crate::carriers::Carrier;
+use crate::carriers::poll::{PollContext, PollSummary};
 use crate::config::PollingSettings;
 use crate::store::DueItem;
 use actix::prelude::*;
-use std::sync::{Arc, Mutex};
-use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
+use std::sync::Arc;
 
 /// Poll these parcels.
 #[derive(Message, Debug, Clone)]
@@ -30,27 +27,14 @@ pub struct Poller {
 impl Poller {
     /// A poller for one carrier.
     pub fn new(svc: Arc<Services>, carrier: Arc<dyn Carrier>, settings: PollingSettings) -> Self {
-        let gate = Gate::new(
-            carrier.id(),
-            settings.rate,
-            settings.daily_limit,
+        let poll = PollContext::new(
             svc.store.clone(),
-            svc.settings.daemon.timezone.clone(),
             svc.clock.clone(),
             svc.health.clone(),
-        );
-        let poll = PollContext {
-            store: svc.store.clone(),
-            clock: svc.clock.clone(),
-            gate: Arc::new(gate),
-            slots: Arc::new(Semaphore::new(settings.concurrency)),
+            &svc.settings,
             carrier,
-            applier: Applier::new(svc.store.clone(), &svc.settings),
-            health: svc.health.clone(),
-            streak: Arc::new(Mutex::new(Streak::default())),
-            cancel: CancellationToken::new(),
             settings,
-        };
+        );
         Poller {
             svc,
             poll,

@@ -5,10 +5,10 @@
 //! work at a time, so a night with a million due parcels does not pile up in memory. A
 //! carrier's parcels go to the poller that polls them (EMS parcels to Russian Post's).
 
-use super::dispatch::{Allowance, plan};
+use super::dispatch::{Allowance, lease, plan};
 use super::poller::{PollParcels, Poller};
 use super::reminder::{FireReminders, ReminderTimer};
-use super::{Drain, Ping, Services, Wake, blocking};
+use super::{Drain, Ping, Services, Wake, blocking, sleep_for};
 use crate::carriers::poll::PollSummary;
 use crate::domain::carrier::CarrierId;
 use crate::store::DueItem;
@@ -18,9 +18,6 @@ use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The longest the scheduler sleeps without looking at the store.
-const MAX_SLEEP: Duration = Duration::from_secs(30);
 
 /// Internal: look at the due queue now.
 #[derive(Message, Debug, Clone, Copy)]
@@ -151,15 +148,8 @@ impl Scheduler {
     }
 
     fn arm(&mut self, ctx: &mut Context<Self>, wake_at: Option<Timestamp>) {
-        let now = self.svc.clock.now();
-        let delay = match wake_at {
-            // Due now but held back (a poller is full): its completion wakes us too.
-            None => MAX_SLEEP,
-            Some(t) if t <= now => Duration::from_secs(1),
-            Some(t) => Duration::try_from(t.duration_since(now))
-                .unwrap_or(MAX_SLEEP)
-                .min(MAX_SLEEP),
-        };
+        // Due now but held back (a poller is full): its completion wakes us too.
+        let delay = sleep_for(self.svc.clock.now(), wake_at, Duration::from_secs(1));
         if let Some(h) = self.timer.take() {
             ctx.cancel_future(h);
         }
@@ -283,10 +273,8 @@ impl Handler<PollNow> for Scheduler {
     type Result = ResponseActFuture<Self, Result<PollSummary, String>>;
 
     fn handle(&mut self, msg: PollNow, _: &mut Self::Context) -> Self::Result {
-        let store = self.svc.clock.clone();
-        let now = store.now();
+        let now = self.svc.clock.now();
         let store = self.svc.store.clone();
-        let store2 = self.svc.store.clone();
         let routes = routes(&self.svc);
         let leases: HashMap<CarrierId, Timestamp> = routes
             .iter()
@@ -300,41 +288,47 @@ impl Handler<PollNow> for Scheduler {
                 if draining {
                     return Err("the daemon is shutting down".to_string());
                 }
-                let grouped = blocking(move || {
+                let st = store.clone();
+                let (grouped, busy) = blocking(move || {
                     let mut grouped: BTreeMap<CarrierId, Vec<DueItem>> = BTreeMap::new();
-                    let mut busy = Vec::new();
-                    let items = if msg.all {
-                        let (items, in_flight) =
-                            store.lease_live(msg.shop.as_deref(), |c| leases.get(&c).copied())?;
-                        busy = in_flight;
-                        items
-                    } else {
-                        let mut taken = Vec::new();
-                        for item in store.due_items(now, usize::MAX)? {
-                            if item.kind != DueKind::Poll
-                                || msg.shop.as_ref().is_some_and(|s| s != &item.shop)
-                            {
-                                continue;
-                            }
-                            let Some(until) = leases.get(&item.carrier) else {
-                                continue;
-                            };
-                            if store.lease_poll(&item, *until)? {
-                                taken.push(item);
+                    if msg.all {
+                        let (items, busy) =
+                            st.lease_live(msg.shop.as_deref(), |c| leases.get(&c).copied())?;
+                        for item in items {
+                            if let Some(&poller) = routes.get(&item.carrier) {
+                                grouped.entry(poller).or_default().push(item);
                             }
                         }
-                        taken
-                    };
-                    for item in items {
-                        if let Some(&poller) = routes.get(&item.carrier) {
-                            grouped.entry(poller).or_default().push(item);
+                        return Ok((grouped, busy));
+                    }
+                    // Due polls by poller, leased in chunks: a carrier's lease is its poller's.
+                    let mut due: BTreeMap<CarrierId, (Timestamp, Vec<DueItem>)> = BTreeMap::new();
+                    for item in st.due_items(now, usize::MAX)? {
+                        if item.kind != DueKind::Poll
+                            || msg.shop.as_ref().is_some_and(|s| s != &item.shop)
+                        {
+                            continue;
+                        }
+                        let (Some(&until), Some(&poller)) =
+                            (leases.get(&item.carrier), routes.get(&item.carrier))
+                        else {
+                            continue;
+                        };
+                        due.entry(poller)
+                            .or_insert_with(|| (until, Vec::new()))
+                            .1
+                            .push(item);
+                    }
+                    for (poller, (until, items)) in due {
+                        let leased = lease(&st, &items, until)?;
+                        if !leased.is_empty() {
+                            grouped.insert(poller, leased);
                         }
                     }
-                    Ok((grouped, busy))
+                    Ok((grouped, Vec::new()))
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-                let (grouped, busy) = grouped;
                 let mut total = PollSummary::default();
                 let sends = grouped.into_iter().filter_map(|(carrier, items)| {
                     pollers.get(&carrier).map(|p| p.send(PollParcels { items }))
@@ -350,7 +344,7 @@ impl Handler<PollNow> for Scheduler {
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
                 for (shop, track) in busy {
                     loop {
-                        let (s, t, st) = (shop.clone(), track.clone(), store2.clone());
+                        let (s, t, st) = (shop.clone(), track.clone(), store.clone());
                         let leased = blocking(move || st.is_leased(&s, &t))
                             .await
                             .map_err(|e| e.to_string())?;

@@ -3,7 +3,8 @@
 //! then asks for the delivery reports that are due. On start it first recovers messages that
 //! were in hand when the daemon stopped.
 
-use super::{Drain, InFlight, Ping, Services, Wake};
+use super::dispatch::earliest;
+use super::{Drain, InFlight, Ping, Services, Wake, sleep_for};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{ReportPolicy, RetryPolicy};
 use crate::notify::Transport;
@@ -13,8 +14,6 @@ use governor::RateLimiter;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-
-const MAX_SLEEP: Duration = Duration::from_secs(30);
 
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
@@ -91,14 +90,7 @@ impl Sender {
     }
 
     fn arm(&mut self, ctx: &mut Context<Self>, next: Option<jiff::Timestamp>) {
-        let now = self.svc.clock.now();
-        let delay = match next {
-            None => MAX_SLEEP,
-            Some(t) if t <= now => Duration::from_millis(200),
-            Some(t) => Duration::try_from(t.duration_since(now))
-                .unwrap_or(MAX_SLEEP)
-                .min(MAX_SLEEP),
-        };
+        let delay = sleep_for(self.svc.clock.now(), next, Duration::from_millis(200));
         if let Some(h) = self.timer.take() {
             ctx.cancel_future(h);
         }
@@ -190,12 +182,10 @@ impl Handler<Tick> for Sender {
                 let dead = store.dead_count(channel)?;
                 metrics::gauge!("parceld_outbox_dead", "channel" => channel.as_str())
                     .set(dead as f64);
-                let pending = store.next_pending_at(channel)?;
-                let report = store.next_report_at(channel)?;
-                Ok(match (pending, report) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                })
+                Ok(earliest(
+                    store.next_pending_at(channel)?,
+                    store.next_report_at(channel)?,
+                ))
             })
             .await?;
             drop(guard);

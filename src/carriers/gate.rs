@@ -16,7 +16,7 @@ use crate::config::Rate;
 use crate::daemon::clock::Clock;
 use crate::domain::carrier::CarrierId;
 use crate::health::Health;
-use crate::store::{Spend, Store};
+use crate::store::{Spend, Store, blocking};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use jiff::tz::TimeZone;
 use std::num::NonZeroU32;
@@ -95,16 +95,15 @@ impl Gate {
         if let Some(b) = self.budget.clone() {
             let day = b.clock.now().to_zoned(b.tz.clone()).date();
             let carrier = self.carrier;
-            let spend = tokio::task::spawn_blocking(move || {
+            let spend = blocking(move || {
                 let spend = b.store.spend_budget(carrier, day, b.limit)?;
                 if b.limit.is_some() {
                     // Durable before the request leaves: a crash cannot hand it out twice.
                     b.store.flush()?;
                 }
-                Ok::<_, crate::store::StoreError>(spend)
+                Ok(spend)
             })
             .await
-            .map_err(|e| CarrierError::Transient(format!("budget: {e}")))?
             .map_err(|e| CarrierError::Transient(format!("budget: {e}")))?;
             match spend {
                 Spend::Allowed { used } => {
@@ -132,9 +131,8 @@ impl Gate {
         let limit = b.limit?;
         let day = b.clock.now().to_zoned(b.tz.clone()).date();
         let carrier = self.carrier;
-        let used = tokio::task::spawn_blocking(move || b.store.budget_used(carrier, day))
+        let used = blocking(move || b.store.budget_used(carrier, day))
             .await
-            .ok()?
             .ok()?;
         Some(limit.saturating_sub(used))
     }

@@ -7,11 +7,11 @@
 //! New credentials lift a pause at the next start: the pause remembers a fingerprint of the
 //! credentials that were refused.
 
-use super::poll::{PollContext, blocking};
+use super::poll::PollContext;
 use super::{Carrier, CarrierError};
 use crate::domain::schedule::DailyWindow;
 use crate::health::Health;
-use crate::store::{CarrierPause, Store, StoreError};
+use crate::store::{CarrierPause, Store, StoreError, blocking};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::time::Duration;

@@ -5,10 +5,10 @@
 //! window. Planned once per period at its first poll (the mark is in the store), and again on
 //! each batch the poller is handed, which may hold more than is left.
 
-use super::poll::{PollContext, PollSummary, blocking};
+use super::poll::{PollContext, PollSummary};
 use crate::domain::parcel::Parcel;
 use crate::domain::polling::{budget_period, rank};
-use crate::store::StoreError;
+use crate::store::{StoreError, blocking};
 use jiff::Timestamp;
 
 impl PollContext {
@@ -135,10 +135,8 @@ impl PollContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::carriers::apply::Applier;
-    use crate::carriers::poll::Streak;
+    use crate::carriers::TrackReport;
     use crate::carriers::sandbox::Sandbox;
-    use crate::carriers::{Gate, TrackReport};
     use crate::daemon::clock::Clock;
     use crate::domain::carrier::CarrierId;
     use crate::domain::intake::{ParcelDraft, validate};
@@ -147,7 +145,7 @@ mod tests {
     use crate::domain::status::Status;
     use crate::health::Health;
     use crate::store::test_support::temp_store;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
     use std::time::Duration;
 
     #[tokio::test]
@@ -160,27 +158,14 @@ mod tests {
         .unwrap();
         let polling = settings.carriers[&CarrierId::Sandbox].clone();
         let clock = Clock::system();
-        let health = Arc::new(Health::default());
-        let ctx = PollContext {
-            store: store.clone(),
-            clock: clock.clone(),
-            carrier: Arc::new(Sandbox::new(clock.clone())),
-            applier: Applier::new(store.clone(), &settings),
-            gate: Arc::new(Gate::new(
-                CarrierId::Sandbox,
-                polling.rate,
-                polling.daily_limit,
-                store.clone(),
-                settings.daemon.timezone.clone(),
-                clock.clone(),
-                health.clone(),
-            )),
-            slots: Arc::new(tokio::sync::Semaphore::new(1)),
-            health,
-            streak: Arc::new(Mutex::new(Streak::default())),
-            cancel: tokio_util::sync::CancellationToken::new(),
-            settings: polling.clone(),
-        };
+        let ctx = PollContext::new(
+            store.clone(),
+            clock.clone(),
+            Arc::new(Health::default()),
+            &settings,
+            Arc::new(Sandbox::new(clock.clone())),
+            polling.clone(),
+        );
         store
             .create_shop(&crate::store::shops::tests::shop("acme", "h"))
             .unwrap();

@@ -18,13 +18,13 @@
 use super::apply::{Applier, spread_key};
 use super::stages::Stage;
 use super::{Carrier, CarrierError, Gate, TrackQuery, TrackReport};
-use crate::config::PollingSettings;
+use crate::config::{PollingSettings, Settings};
 use crate::daemon::clock::Clock;
 use crate::domain::parcel::Parcel;
 use crate::domain::polling::{slot, wants_poll};
 use crate::domain::schedule::backoff;
 use crate::health::Health;
-use crate::store::{DueItem, Store, StoreError};
+use crate::store::{DueItem, Store, StoreError, blocking};
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use std::sync::{Arc, Mutex};
@@ -99,15 +99,40 @@ pub(super) fn random() -> u64 {
     getrandom::u64().unwrap_or(0x9e37_79b9_7f4a_7c15)
 }
 
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Sled(sled::Error::ReportableBug(e.to_string()))))
-}
-
 impl PollContext {
+    /// The poll loop of `carrier`, polled with `polling` under the daemon's `settings`: with its
+    /// own gate, concurrency cap and failure streak.
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        health: Arc<Health>,
+        settings: &Settings,
+        carrier: Arc<dyn Carrier>,
+        polling: PollingSettings,
+    ) -> PollContext {
+        let gate = Gate::new(
+            carrier.id(),
+            polling.rate,
+            polling.daily_limit,
+            store.clone(),
+            settings.daemon.timezone.clone(),
+            clock.clone(),
+            health.clone(),
+        );
+        PollContext {
+            applier: Applier::new(store.clone(), settings),
+            store,
+            clock,
+            gate: Arc::new(gate),
+            slots: Arc::new(Semaphore::new(polling.concurrency)),
+            carrier,
+            health,
+            streak: Arc::new(Mutex::new(Streak::default())),
+            cancel: CancellationToken::new(),
+            settings: polling,
+        }
+    }
+
     /// Polls some due parcels of this carrier. Store failures end the run with an error;
     /// carrier failures are recorded on the parcels.
     pub async fn poll(&self, items: Vec<DueItem>) -> Result<PollSummary, StoreError> {

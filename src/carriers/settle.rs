@@ -5,11 +5,11 @@
 //! a backoff otherwise).
 //!
 
-use super::poll::{PollContext, PollSummary, blocking};
+use super::poll::{PollContext, PollSummary};
 use super::stages::StageTimes;
 use super::{CarrierError, TrackReport};
 use crate::domain::carrier::CarrierId;
-use crate::store::StoreError;
+use crate::store::{StoreError, blocking};
 use std::time::Instant;
 
 /// Parcels whose reports are applied in one store transaction: half of

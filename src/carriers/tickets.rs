@@ -5,13 +5,13 @@
 //! instead of asking for a new one; a ticket the carrier lost or dropped is replaced by asking
 //! again later.
 
-use super::poll::{PollContext, PollSummary, blocking, random};
+use super::poll::{PollContext, PollSummary, random};
 use super::stages::Stage;
 use super::{CarrierError, Collected, TicketCarrier, TrackQuery, TrackReport};
 use crate::domain::parcel::Parcel;
 use crate::domain::schedule::backoff;
 use crate::domain::track::TrackNumber;
-use crate::store::{StoreError, Ticket, TicketItem};
+use crate::store::{StoreError, Ticket, TicketItem, blocking};
 use std::time::Duration;
 
 fn queries(t: &Ticket) -> Vec<TrackQuery> {

@@ -4,40 +4,14 @@
 //! credentials. Credentials come from files named by `*_file` keys and are held in a [`Secret`]
 //! that never prints.
 
+use super::secret::{self, Secret};
 use super::{ConfigError, PollingDefaults, PollingSettings, RawPolling, Validator, values};
 use crate::domain::carrier::CarrierId;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
-
-/// A credential read from a file. `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a credential.
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    /// The credential itself, for the request that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// A short fingerprint of credentials, to notice that they changed without keeping them.
 pub fn fingerprint(parts: &[&str]) -> String {
@@ -228,13 +202,7 @@ impl Validator<'_> {
         let Some(path) = path.as_deref().filter(|p| !p.trim().is_empty()) else {
             return Err(self.err(key, "required when the carrier is enabled"));
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| self.err(key, format!("cannot read {path:?}: {e}")))?;
-        let secret = text.trim();
-        if secret.is_empty() {
-            return Err(self.err(key, format!("{path:?} is empty")));
-        }
-        Ok(Secret::new(secret))
+        secret::read(Path::new(path)).map_err(|m| self.err(key, m))
     }
 
     fn carrier_url(

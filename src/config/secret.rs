@@ -1,6 +1,6 @@
 //! Secrets read from files named in the config (`*_file` keys): API keys, passwords, signing
-//! keys. They live in a [`Secret`], whose `Debug` prints `***`, so they never reach a log line
-//! or an API answer by accident.
+//! keys. They live in a [`Secret`], whose `Debug` and `Display` print `***`, so they never reach
+//! a log line or an API answer by accident.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +22,12 @@ impl Secret {
 }
 
 impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("***")
     }

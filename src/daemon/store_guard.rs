@@ -12,7 +12,7 @@
 
 use crate::daemon::clock::Clock;
 use crate::health::Health;
-use crate::store::Store;
+use crate::store::{Store, blocking};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,9 +63,8 @@ impl StoreGuard {
         loop {
             tokio::time::sleep(self.every).await;
             let store = self.store.clone();
-            let checked = tokio::task::spawn_blocking(move || store.check_writable()).await;
-            let error = match checked {
-                Ok(Err(e)) if e.is_io() => e,
+            let error = match blocking(move || store.check_writable()).await {
+                Err(e) if e.is_io() => e,
                 _ => continue,
             };
             if !reported {

@@ -23,7 +23,8 @@ use super::{
     BuildError, Carrier, CarrierError, Collected, Gate, TicketCarrier, TrackQuery, TrackReport,
 };
 use crate::config::PollingSettings;
-use crate::config::carriers::{BatchSettings, RussianPostSettings, Secret};
+use crate::config::carriers::{BatchSettings, RussianPostSettings};
+use crate::config::secret::Secret;
 use crate::domain::carrier::CarrierId;
 use crate::domain::parcel::{CarrierEvent, Office};
 use crate::domain::status::Status;
@@ -204,37 +205,40 @@ impl RussianPost {
         })
     }
 
-    async fn soap12(&self, body: String, gate: &Gate) -> Result<Answer, CarrierError> {
+    /// Sends one request through `gate`; a status that is an error by itself is one.
+    async fn send(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: String,
+        gate: &Gate,
+    ) -> Result<Answer, CarrierError> {
         gate.pass().await?;
-        let a = http::post(
-            &self.http,
-            &self.endpoint,
-            &[("Content-Type", wire::CONTENT_TYPE)],
-            body,
-        )
-        .await?;
+        let a = http::post(&self.http, url, headers, body).await?;
         match a.status_error() {
             Some(e) => Err(e),
             None => Ok(a),
         }
     }
 
-    async fn soap11(&self, url: &str, body: String, gate: &Gate) -> Result<Answer, CarrierError> {
-        gate.pass().await?;
-        let a = http::post(
-            &self.http,
-            url,
-            &[
-                ("Content-Type", "text/xml;charset=UTF-8"),
-                ("SOAPAction", "\"\""),
-            ],
-            body,
-        )
-        .await?;
-        match a.status_error() {
-            Some(e) => Err(e),
-            None => Ok(a),
-        }
+    /// A request to the single-access service (SOAP 1.2).
+    async fn soap12(&self, body: String, gate: &Gate) -> Result<Answer, CarrierError> {
+        let headers = [("Content-Type", wire::CONTENT_TYPE)];
+        self.send(&self.endpoint, &headers, body, gate).await
+    }
+
+    /// A request to the batch service (SOAP 1.1), when the account has batch access.
+    async fn soap11(&self, body: String, gate: &Gate) -> Result<Answer, CarrierError> {
+        let Some(b) = &self.batch else {
+            return Err(CarrierError::Permanent(
+                "batch access is not configured".into(),
+            ));
+        };
+        let headers = [
+            ("Content-Type", "text/xml;charset=UTF-8"),
+            ("SOAPAction", "\"\""),
+        ];
+        self.send(&b.endpoint, &headers, body, gate).await
     }
 
     async fn history(&self, barcode: &str, gate: &Gate) -> Result<TrackReport, CarrierError> {
@@ -357,15 +361,10 @@ impl TicketCarrier for RussianPost {
     }
 
     async fn submit(&self, queries: &[TrackQuery], gate: &Gate) -> Result<String, CarrierError> {
-        let Some(b) = &self.batch else {
-            return Err(CarrierError::Permanent(
-                "batch access is not configured".into(),
-            ));
-        };
         let numbers: Vec<&str> = queries.iter().map(|q| q.track.as_str()).collect();
         let body =
             batch::ticket_request(&numbers, self.language, &self.login, self.password.expose());
-        let a = self.soap11(&b.endpoint, body, gate).await?;
+        let a = self.soap11(body, gate).await?;
         match batch::parse_ticket(&a.body) {
             Ok(Ok(ticket)) => Ok(ticket),
             Ok(Err(e)) => Err(batch_error(&e)),
@@ -379,13 +378,8 @@ impl TicketCarrier for RussianPost {
         queries: &[TrackQuery],
         gate: &Gate,
     ) -> Result<Collected, CarrierError> {
-        let Some(b) = &self.batch else {
-            return Err(CarrierError::Permanent(
-                "batch access is not configured".into(),
-            ));
-        };
         let body = batch::answer_request(ticket, &self.login, self.password.expose());
-        let a = self.soap11(&b.endpoint, body, gate).await?;
+        let a = self.soap11(body, gate).await?;
         let started = Instant::now();
         let items = match batch::parse_answer(&a.body) {
             Ok(batch::BatchAnswer::Ready(items)) => items,
