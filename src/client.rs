@@ -74,14 +74,7 @@ impl Client {
     /// A client of the control socket at `path`.
     pub fn unix(path: &Path) -> Result<Client, ClientError> {
         let target = path.display().to_string();
-        let http = reqwest::Client::builder()
-            .unix_socket(path)
-            .timeout(Duration::from_secs(600))
-            .build()
-            .map_err(|e| ClientError::Connect {
-                target: target.clone(),
-                message: e.to_string(),
-            })?;
+        let http = http(reqwest::Client::builder().unix_socket(path), &target)?;
         Ok(Client {
             http,
             base: "http://parceld".into(),
@@ -92,13 +85,7 @@ impl Client {
 
     /// A client of a shop listener at `base` (`http://127.0.0.1:8787`) with a shop token.
     pub fn tcp(base: &str, token: Option<String>) -> Result<Client, ClientError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(600))
-            .build()
-            .map_err(|e| ClientError::Connect {
-                target: base.to_string(),
-                message: e.to_string(),
-            })?;
+        let http = http(reqwest::Client::builder(), base)?;
         Ok(Client {
             http,
             base: base.trim_end_matches('/').to_string(),
@@ -309,6 +296,17 @@ pub fn decode<T: DeserializeOwned>(r: RawResponse) -> Result<T, ClientError> {
                 .collect::<String>()
         ),
     })
+}
+
+/// Builds the HTTP client of either listener: a long timeout, for imports and reports.
+fn http(builder: reqwest::ClientBuilder, target: &str) -> Result<reqwest::Client, ClientError> {
+    builder
+        .timeout(Duration::from_secs(600))
+        .build()
+        .map_err(|e| ClientError::Connect {
+            target: target.to_string(),
+            message: e.to_string(),
+        })
 }
 
 /// Percent-encodes one path segment or query value.

@@ -8,17 +8,16 @@
 
 use super::dto::{ColumnUsed, ImportResponse, RowError, RowResult};
 use super::error::ApiError;
-use super::intake::{Tally, existing_shop, hand_over, record};
-use super::{AppState, Caller, shop_path};
+use super::intake::{Tally, hand_over, record};
+use super::{AppState, Caller, existing_shop, read_capped, shop_path};
 use crate::domain::intake::FieldError;
 use crate::domain::track;
 use crate::import::{self, Format, ImportError, Table};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use std::collections::HashMap;
 
 /// The MIME type of XLSX.
-pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub use crate::reports::send::XLSX_TYPE;
 
 /// Registers the import routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -35,21 +34,13 @@ impl From<ImportError> for ApiError {
     }
 }
 
-/// Reads the body up to the import limit, naming the key in the error.
-async fn read_file(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::too_large(format!(
-                "the file is larger than the {} MiB limit (import.max_file_mb); split it into \
-                 smaller files",
-                limit / (1024 * 1024)
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+/// What a file over the import limit is told, naming the key.
+fn file_limit_message(limit: usize) -> String {
+    format!(
+        "the file is larger than the {} MiB limit (import.max_file_mb); split it into smaller \
+         files",
+        limit / (1024 * 1024)
+    )
 }
 
 /// Rows whose track number appeared on an earlier row of the same file are refused: the file
@@ -99,7 +90,7 @@ pub async fn upload(
     caller.may_act_for(shop.as_str())?;
     let settings = state.svc.settings.clone();
     let shop = existing_shop(&state, &shop).await?;
-    let bytes = read_file(payload, settings.import.max_file).await?;
+    let bytes = read_capped(payload, settings.import.max_file, file_limit_message).await?;
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -115,17 +106,23 @@ pub async fn upload(
     refuse_repeats(&mut table);
     let parsed = started.elapsed();
 
-    let drafts: Vec<_> = table.rows.iter().map(|r| r.draft.clone()).collect();
+    // The drafts go to the store; the table keeps the rest (columns, counts) for the answer.
+    let rows = std::mem::take(&mut table.rows);
+    let numbers: Vec<usize> = rows.iter().map(|r| r.number).collect();
     let (store, clock) = (state.svc.store.clone(), state.svc.clock.clone());
     let id = shop.id.as_str().to_string();
-    let handled = web::block(move || hand_over(&store, &settings, &clock, &shop, drafts)).await??;
+    let handled = web::block(move || {
+        let drafts = rows.into_iter().map(|r| r.draft);
+        hand_over(&store, &settings, &clock, &shop, drafts)
+    })
+    .await??;
 
     let mut tally = Tally::default();
     let mut results = Vec::with_capacity(handled.len());
-    for (row, h) in table.rows.iter().zip(handled) {
+    for (&row, h) in numbers.iter().zip(handled) {
         tally.add(&h);
         results.push(RowResult {
-            row: row.number,
+            row,
             track: h.track,
             outcome: h.outcome,
             errors: row_errors(&table, h.errors),
@@ -135,7 +132,7 @@ pub async fn upload(
     record(&state, &id, "file", tally);
     tracing::info!(
         shop = %id,
-        rows = table.rows.len(),
+        rows = numbers.len(),
         parse_ms = parsed.as_millis() as u64,
         store_ms = (started.elapsed() - parsed).as_millis() as u64,
         "Parcel file imported"
@@ -156,7 +153,7 @@ pub async fn upload(
             })
             .collect(),
         ignored_columns: table.ignored.clone(),
-        rows: table.rows.len(),
+        rows: numbers.len(),
         created: tally.created,
         updated: tally.updated,
         unchanged: tally.unchanged,

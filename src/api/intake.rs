@@ -104,7 +104,7 @@ pub fn hand_over(
     let mut pending = Pending {
         store,
         shop,
-        tz: jiff::tz::TimeZone::get(&shop.timezone).unwrap_or(jiff::tz::TimeZone::UTC),
+        tz: crate::reports::send::shop_tz(shop),
         now: clock.now(),
         items: Vec::with_capacity(TX_CHUNK),
     };
@@ -179,16 +179,4 @@ pub fn record(state: &super::AppState, shop: &str, source: &'static str, t: Tall
         metrics::counter!("parceld_parcels_intake_total", "outcome" => "rejected")
             .increment(t.rejected as u64);
     }
-}
-
-/// The shop a request names, or 404.
-pub async fn existing_shop(
-    state: &super::AppState,
-    shop: &crate::domain::shop::ShopId,
-) -> Result<Shop, super::error::ApiError> {
-    let store = state.svc.store.clone();
-    let id = shop.as_str().to_string();
-    actix_web::web::block(move || store.shop(&id))
-        .await??
-        .ok_or_else(|| super::error::ApiError::not_found(format!("shop {shop} not found")))
 }

@@ -25,7 +25,7 @@ mod webhooks;
 
 use crate::actors::Services;
 use crate::actors::scheduler::Scheduler;
-use crate::domain::shop::ShopId;
+use crate::domain::shop::{Shop, ShopId};
 use actix::Addr;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -127,12 +127,21 @@ impl FromRequest for Caller {
 }
 
 /// Reads a request body up to `limit` bytes.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+pub async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    read_capped(payload, limit, body_limit_message).await
+}
+
+/// Reads a request body up to `limit` bytes; a larger one is refused with `too_large(limit)`.
+pub async fn read_capped(
+    mut payload: web::Payload,
+    limit: usize,
+    too_large: impl FnOnce(usize) -> String,
+) -> Result<web::Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::too_large(body_limit_message(limit)));
+            return Err(ApiError::too_large(too_large(limit)));
         }
         body.extend_from_slice(&chunk);
     }
@@ -181,9 +190,36 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
     })
 }
 
+/// Parses a JSON body into `T`; an empty body is `T::default()`.
+pub fn parse_json_or_default<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse_json(body)
+    }
+}
+
+/// Parses a query string into `T`.
+pub fn parse_query<T: serde::de::DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(q)
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))
+}
+
 /// Checks a shop id from a path.
 pub fn shop_path(shop: &str) -> Result<ShopId, ApiError> {
     ShopId::parse(shop).map_err(|e| ApiError::not_found(e.to_string()))
+}
+
+/// The shop a request names, or 404.
+pub async fn existing_shop(state: &AppState, shop: &ShopId) -> Result<Shop, ApiError> {
+    let store = state.svc.store.clone();
+    let id = shop.as_str().to_string();
+    web::block(move || store.shop(&id))
+        .await??
+        .ok_or_else(|| ApiError::not_found(format!("shop {shop} not found")))
 }
 
 /// Registers every route. Each area registers its own.

@@ -2,7 +2,7 @@
 
 use super::dto::{CarrierHealthView, ChannelHealthView, HealthView, PollRequest};
 use super::error::ApiError;
-use super::{AppState, Caller, Listener, parse_json, read_body};
+use super::{AppState, Caller, Listener, parse_json_or_default, read_body};
 use crate::actors::scheduler::PollNow;
 use crate::domain::carrier::CarrierId;
 use crate::domain::notification::Channel;
@@ -139,11 +139,7 @@ pub async fn poll(
 ) -> Result<HttpResponse, ApiError> {
     caller.operator_only()?;
     let body = read_body(payload, 64 * 1024).await?;
-    let req: PollRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        PollRequest::default()
-    } else {
-        parse_json(&body)?
-    };
+    let req: PollRequest = parse_json_or_default(&body)?;
     let summary = state
         .scheduler
         .send(PollNow {

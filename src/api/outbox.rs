@@ -4,7 +4,7 @@
 
 use super::dto::{DeadLetterView, DeadLetters, Requeued, RetryDead};
 use super::error::ApiError;
-use super::{AppState, Caller, parse_json, read_body};
+use super::{AppState, Caller, parse_json_or_default, read_body};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::OutboxEntry;
 use actix_web::{HttpResponse, web};
@@ -84,11 +84,7 @@ pub async fn retry(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(payload, 64 * 1024).await?;
-    let req: RetryDead = if body.iter().all(u8::is_ascii_whitespace) {
-        RetryDead::default()
-    } else {
-        parse_json(&body)?
-    };
+    let req: RetryDead = parse_json_or_default(&body)?;
     let ch = channel(&req.channel)?;
     let shop = scope(&caller, req.shop)?;
     let store = state.svc.store.clone();

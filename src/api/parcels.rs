@@ -6,13 +6,14 @@ use super::dto::{
     NotificationView, OfficeView, ParcelIn, ParcelList, ParcelView,
 };
 use super::error::ApiError;
-use super::{AppState, Caller, read_body, shop_path};
+use super::{AppState, Caller, existing_shop, parse_json, parse_query, read_body, shop_path};
 use crate::domain::contact::EmailAddress;
 use crate::domain::intake::{FieldError, ParcelDraft};
 use crate::domain::lifecycle;
 use crate::domain::outbox::OutboxEntry;
 use crate::domain::parcel::{Office, Parcel};
 use crate::domain::phone::Phone;
+use crate::domain::shop::ShopId;
 use crate::domain::status::Status;
 use crate::domain::track;
 use crate::store::ParcelFilter;
@@ -173,7 +174,7 @@ pub async fn intake(
     caller.may_act_for(shop.as_str())?;
     let settings = state.svc.settings.clone();
     let body = read_body(payload, settings.api.max_body).await?;
-    let value: serde_json::Value = super::parse_json(&body)?;
+    let value: serde_json::Value = parse_json(&body)?;
     let (items, single) = match value {
         serde_json::Value::Array(a) => (a, false),
         v @ serde_json::Value::Object(_) => (vec![v], true),
@@ -191,16 +192,15 @@ pub async fn intake(
             settings.api.max_items
         )));
     }
-    let shop = super::intake::existing_shop(&state, &shop).await?;
-    let drafts: Vec<_> = items
-        .into_iter()
-        .map(|v| draft(v).map_err(|e| vec![e]))
-        .collect();
+    let shop = existing_shop(&state, &shop).await?;
     let (store, clock) = (state.svc.store.clone(), state.svc.clock.clone());
     let id = shop.id.as_str().to_string();
-    let handled =
-        web::block(move || super::intake::hand_over(&store, &settings, &clock, &shop, drafts))
-            .await??;
+    // Reading the items into drafts is CPU work too: it runs on the blocking pool.
+    let handled = web::block(move || {
+        let drafts = items.into_iter().map(|v| draft(v).map_err(|e| vec![e]));
+        super::intake::hand_over(&store, &settings, &clock, &shop, drafts)
+    })
+    .await??;
     let mut tally = super::intake::Tally::default();
     let mut response = IntakeResponse::default();
     for (index, h) in handled.into_iter().enumerate() {
@@ -224,10 +224,19 @@ pub async fn intake(
     Ok(HttpResponse::build(status).json(response))
 }
 
-fn track_path(t: &str) -> Result<String, ApiError> {
-    track::parse(t)
+/// Checks the shop and track number of a parcel's path, and that the caller may act for the
+/// shop: the shop id and the track number as stored.
+pub(super) fn parcel_path(
+    caller: &Caller,
+    shop: &str,
+    t: &str,
+) -> Result<(ShopId, String), ApiError> {
+    let shop = shop_path(shop)?;
+    caller.may_act_for(shop.as_str())?;
+    let track = track::parse(t)
         .map(|p| p.number.as_str().to_string())
-        .map_err(|e| ApiError::not_found(e.to_string()))
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    Ok((shop, track))
 }
 
 /// `GET /v1/shops/{shop}/parcels/{track}`.
@@ -237,9 +246,7 @@ pub async fn get(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, track) = path.into_inner();
-    let shop = shop_path(&shop)?;
-    caller.may_act_for(shop.as_str())?;
-    let track = track_path(&track)?;
+    let (shop, track) = parcel_path(&caller, &shop, &track)?;
     let store = state.svc.store.clone();
     let (s, t) = (shop.as_str().to_string(), track.clone());
     let found = web::block(move || -> Result<_, crate::store::StoreError> {
@@ -280,7 +287,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let shop = shop_path(&path)?;
     caller.may_act_for(shop.as_str())?;
-    let q: ListQuery = serde_urlencoded_query(req.query_string())?;
+    let q: ListQuery = parse_query(req.query_string())?;
     let status = q
         .status
         .as_deref()
@@ -295,44 +302,32 @@ pub async fn list(
     let rules = state.svc.settings.rules.clone();
     let store = state.svc.store.clone();
     let s = shop.as_str().to_string();
-    let r = rules.clone();
     let page = web::block(move || -> Result<ParcelList, crate::store::StoreError> {
-        if let Some(order) = &q.order_id {
-            let parcels = store.parcels_by_order(&s, order.trim())?;
-            return Ok(ParcelList {
-                parcels: parcels
-                    .iter()
-                    .map(|p| view(p, &[], now, &r, false))
-                    .collect(),
-                next: None,
-            });
-        }
-        let page = store.list_parcels(
-            &s,
-            &ParcelFilter {
-                status,
-                stuck: q.stuck.map(|want| (want, now, r.clone())),
-                after: q.after.clone(),
-                limit,
-            },
-        )?;
+        let (parcels, next) = match &q.order_id {
+            Some(order) => (store.parcels_by_order(&s, order.trim())?, None),
+            None => {
+                let page = store.list_parcels(
+                    &s,
+                    &ParcelFilter {
+                        status,
+                        stuck: q.stuck.map(|want| (want, now, rules.clone())),
+                        after: q.after.clone(),
+                        limit,
+                    },
+                )?;
+                (page.parcels, page.next)
+            }
+        };
         Ok(ParcelList {
-            parcels: page
-                .parcels
+            parcels: parcels
                 .iter()
-                .map(|p| view(p, &[], now, &r, false))
+                .map(|p| view(p, &[], now, &rules, false))
                 .collect(),
-            next: page.next,
+            next,
         })
     })
     .await??;
     Ok(HttpResponse::Ok().json(page))
-}
-
-fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(q: &str) -> Result<T, ApiError> {
-    web::Query::<T>::from_query(q)
-        .map(web::Query::into_inner)
-        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))
 }
 
 /// `DELETE /v1/shops/{shop}/parcels/{track}`: the parcel and every message not yet sent go.
@@ -342,9 +337,7 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, track) = path.into_inner();
-    let shop = shop_path(&shop)?;
-    caller.may_act_for(shop.as_str())?;
-    let track = track_path(&track)?;
+    let (shop, track) = parcel_path(&caller, &shop, &track)?;
     let store = state.svc.store.clone();
     let (s, t) = (shop.as_str().to_string(), track.clone());
     let gone = web::block(move || {

@@ -4,8 +4,7 @@
 
 use super::dto::{PlanIn, PlanView, ShopErased};
 use super::error::ApiError;
-use super::intake::existing_shop;
-use super::{AppState, Caller, parse_json, read_body, shop_path};
+use super::{AppState, Caller, existing_shop, parse_json, read_body, shop_path};
 use crate::domain::plan::{Plan, ShopDay};
 use crate::domain::shop::Shop;
 use crate::reports::send::shop_tz;

@@ -4,8 +4,9 @@
 
 use super::dto::{ChannelStats, Durations, ReportRequest, ReportSummary, StatsView};
 use super::error::ApiError;
-use super::intake::existing_shop;
-use super::{AppState, Caller, parse_json, read_body, shop_path};
+use super::{
+    AppState, Caller, existing_shop, parse_json_or_default, parse_query, read_body, shop_path,
+};
 use crate::actors::reporter::SendReport;
 use crate::domain::shop::Shop;
 use crate::reports::send::{self, Prepared, ReportError, shop_tz};
@@ -66,11 +67,7 @@ pub async fn report(
     let shop = shop_path(&path)?;
     caller.may_act_for(shop.as_str())?;
     let body = read_body(payload, 64 * 1024).await?;
-    let req: ReportRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ReportRequest::default()
-    } else {
-        parse_json(&body)?
-    };
+    let req: ReportRequest = parse_json_or_default(&body)?;
     if let Some(to) = &req.to {
         caller.operator_only()?;
         crate::domain::contact::EmailAddress::parse(to)
@@ -256,9 +253,7 @@ pub async fn shop_stats(
 ) -> Result<HttpResponse, ApiError> {
     let shop = shop_path(&path)?;
     caller.may_act_for(shop.as_str())?;
-    let q: StatsQuery = web::Query::<StatsQuery>::from_query(req.query_string())
-        .map(web::Query::into_inner)
-        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
+    let q: StatsQuery = parse_query(req.query_string())?;
     let shop = existing_shop(&state, &shop).await?;
     let p = period(&state, &q, &shop_tz(&shop))?;
     let store = state.svc.store.clone();
@@ -282,9 +277,7 @@ pub async fn all_stats(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.operator_only()?;
-    let q: StatsQuery = web::Query::<StatsQuery>::from_query(req.query_string())
-        .map(web::Query::into_inner)
-        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
+    let q: StatsQuery = parse_query(req.query_string())?;
     let p = period(&state, &q, &state.svc.settings.daemon.timezone)?;
     let store = state.svc.store.clone();
     let stats = web::block(move || collect(&store, None, p)).await??;

@@ -2,7 +2,7 @@
 
 use super::dto::{CreateShop, PatchShop, ShopCreated, ShopView};
 use super::error::ApiError;
-use super::{AppState, Caller, parse_json, read_body, shop_path, token_hash};
+use super::{AppState, Caller, existing_shop, parse_json, read_body, shop_path, token_hash};
 use crate::domain::contact::EmailAddress;
 use crate::domain::shop::{
     Messaging, Shop, ShopId, validate_link, validate_sender, validate_timezone,
@@ -207,14 +207,6 @@ pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(views))
 }
 
-async fn load(state: &AppState, shop: &ShopId) -> Result<Shop, ApiError> {
-    let store = state.svc.store.clone();
-    let id = shop.as_str().to_string();
-    web::block(move || store.shop(&id))
-        .await??
-        .ok_or_else(|| ApiError::not_found(format!("shop {shop} not found")))
-}
-
 /// `GET /v1/shops/{shop}`.
 pub async fn get(
     caller: Caller,
@@ -223,7 +215,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let shop = shop_path(&path)?;
     caller.may_act_for(shop.as_str())?;
-    Ok(HttpResponse::Ok().json(view(&load(&state, &shop).await?)))
+    Ok(HttpResponse::Ok().json(view(&existing_shop(&state, &shop).await?)))
 }
 
 /// `PATCH /v1/shops/{shop}`.
@@ -237,7 +229,7 @@ pub async fn patch(
     caller.may_act_for(shop_id.as_str())?;
     let body = read_body(payload, 64 * 1024).await?;
     let req: PatchShop = parse_json(&body)?;
-    let mut shop = load(&state, &shop_id).await?;
+    let mut shop = existing_shop(&state, &shop_id).await?;
     if let Some(n) = &req.name {
         shop.name = name("name", n)?;
     }

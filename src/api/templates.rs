@@ -6,7 +6,7 @@
 
 use super::dto::{ErrorDetail, PreviewView, TemplateErrorBody, TemplateIn, TemplateView};
 use super::error::ApiError;
-use super::{AppState, Caller, parse_json, read_body, shop_path};
+use super::{AppState, Caller, existing_shop, parse_json_or_default, read_body, shop_path};
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::OutboxKey;
 use crate::domain::shop::Shop;
@@ -39,6 +39,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// The path of one template: shop, event and part.
+type TemplatePath = web::Path<(String, String, String)>;
+
 fn event_and_part(event: &str, channel: &str) -> Result<(NotificationKind, Part), ApiError> {
     let kind = event
         .parse::<NotificationKind>()
@@ -52,11 +55,27 @@ fn event_and_part(event: &str, channel: &str) -> Result<(NotificationKind, Part)
 async fn shop_for(caller: &Caller, state: &AppState, shop: &str) -> Result<Shop, ApiError> {
     let id = shop_path(shop)?;
     caller.may_act_for(id.as_str())?;
-    let store = state.svc.store.clone();
-    let s = id.as_str().to_string();
-    web::block(move || store.shop(&s))
-        .await??
-        .ok_or_else(|| ApiError::not_found(format!("shop {id} not found")))
+    existing_shop(state, &id).await
+}
+
+/// The template a `…/templates/{event}/{channel}` path names, with its shop.
+async fn named(
+    caller: &Caller,
+    state: &AppState,
+    path: TemplatePath,
+) -> Result<(Shop, NotificationKind, Part), ApiError> {
+    let (shop, event, channel) = path.into_inner();
+    let (kind, part) = event_and_part(&event, &channel)?;
+    Ok((shop_for(caller, state, &shop).await?, kind, part))
+}
+
+/// The channel a part's message goes on.
+fn channel_of(part: Part) -> Channel {
+    if part == Part::Sms {
+        Channel::Sms
+    } else {
+        Channel::Email
+    }
 }
 
 fn view(
@@ -86,18 +105,13 @@ fn samples(
     kind: NotificationKind,
     part: Part,
 ) -> Vec<MessageContext> {
-    let channel = if part == Part::Sms {
-        Channel::Sms
-    } else {
-        Channel::Email
-    };
     let key = OutboxKey {
         shop: shop.id.as_str().to_string(),
         track: "80082592345678".into(),
         parcel_id: 123_456_789,
         kind,
         occurrence: 1,
-        channel,
+        channel: channel_of(part),
     };
     let links: Links = state.svc.links.links(
         &key,
@@ -160,11 +174,9 @@ pub async fn list(
 pub async fn get(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
+    path: TemplatePath,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, event, channel) = path.into_inner();
-    let (kind, part) = event_and_part(&event, &channel)?;
-    let shop = shop_for(&caller, &state, &shop).await?;
+    let (shop, kind, part) = named(&caller, &state, path).await?;
     let store = state.svc.store.clone();
     let id = shop.id.as_str().to_string();
     let own = web::block(move || store.template(&id, kind, part)).await??;
@@ -173,23 +185,17 @@ pub async fn get(
 
 async fn source_from(payload: web::Payload) -> Result<Option<String>, ApiError> {
     let body = read_body(payload, 64 * 1024).await?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let req: TemplateIn = parse_json(&body)?;
-    Ok(req.template)
+    Ok(parse_json_or_default::<TemplateIn>(&body)?.template)
 }
 
 /// `PUT /v1/shops/{shop}/templates/{event}/{channel}`: checks and saves the shop's template.
 pub async fn put(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
+    path: TemplatePath,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, event, channel) = path.into_inner();
-    let (kind, part) = event_and_part(&event, &channel)?;
-    let shop = shop_for(&caller, &state, &shop).await?;
+    let (shop, kind, part) = named(&caller, &state, path).await?;
     let source = source_from(payload)
         .await?
         .ok_or_else(|| ApiError::invalid_field("template", "is required"))?;
@@ -225,11 +231,9 @@ pub async fn put(
 pub async fn reset(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
+    path: TemplatePath,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, event, channel) = path.into_inner();
-    let (kind, part) = event_and_part(&event, &channel)?;
-    let shop = shop_for(&caller, &state, &shop).await?;
+    let (shop, kind, part) = named(&caller, &state, path).await?;
     let store = state.svc.store.clone();
     let id = shop.id.as_str().to_string();
     web::block(move || {
@@ -245,12 +249,10 @@ pub async fn reset(
 pub async fn preview(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
+    path: TemplatePath,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, event, channel) = path.into_inner();
-    let (kind, part) = event_and_part(&event, &channel)?;
-    let shop = shop_for(&caller, &state, &shop).await?;
+    let (shop, kind, part) = named(&caller, &state, path).await?;
     let candidate = source_from(payload).await?;
     let samples = samples(&state, &shop, kind, part);
     let store = state.svc.store.clone();
@@ -262,15 +264,16 @@ pub async fn preview(
         }
         overrides.insert(part, source);
     }
-    let msg_channel = if part == Part::Sms {
-        Channel::Sms
-    } else {
-        Channel::Email
-    };
     let rendered = state
         .svc
         .templates
-        .render_context(&samples[0], shop.language, kind, msg_channel, &overrides)
+        .render_context(
+            &samples[0],
+            shop.language,
+            kind,
+            channel_of(part),
+            &overrides,
+        )
         .map_err(|e| ApiError::bad_request("invalid_template", e.to_string()))?;
     let mut v = PreviewView {
         event: kind.as_str().into(),

@@ -9,11 +9,12 @@
 
 use super::dto::{UnsubscribeIn, UnsubscribeView};
 use super::error::ApiError;
-use super::{AppState, Caller, parse_json, read_body, shop_path};
+use super::parcels::parcel_path;
+use super::{AppState, Caller, parse_json_or_default, read_body};
 use crate::domain::notification::Channel;
 use crate::domain::optout::OptOutSource;
 use crate::domain::shop::Language;
-use crate::domain::track;
+use crate::reports::html::esc as escape;
 use actix_web::{HttpResponse, web};
 
 /// Registers the unsubscribe routes.
@@ -33,14 +34,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 type LinkPath = web::Path<(String, String, String, u64, String)>;
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
 
 fn html(
     status: actix_web::http::StatusCode,
@@ -126,6 +119,37 @@ fn what(channel: Channel, lang: Language) -> &'static str {
     }
 }
 
+/// The page saying no more messages come (`already`: unsubscribed before this visit); `shop`
+/// and `order` come escaped.
+fn unsubscribed(
+    lang: Language,
+    shop: &str,
+    order: &str,
+    channel: Channel,
+    already: bool,
+) -> HttpResponse {
+    let ok = actix_web::http::StatusCode::OK;
+    let what = what(channel, lang);
+    match lang {
+        Language::Ru => html(
+            ok,
+            lang,
+            if already {
+                "Вы уже отписались"
+            } else {
+                "Вы отписались"
+            },
+            &format!("<p>Магазин «{shop}» больше не пришлёт {what} о заказе {order}.</p>"),
+        ),
+        Language::En => html(
+            ok,
+            lang,
+            "You are unsubscribed",
+            &format!("<p>{shop} will send no more {what} about order {order}.</p>"),
+        ),
+    }
+}
+
 /// `GET /u/…`: the confirmation page.
 pub async fn page(state: web::Data<AppState>, path: LinkPath) -> Result<HttpResponse, ApiError> {
     let Some(t) = target(&state, path) else {
@@ -133,29 +157,10 @@ pub async fn page(state: web::Data<AppState>, path: LinkPath) -> Result<HttpResp
     };
     let (shop, lang, order, already) = describe(&state, &t).await?;
     let (shop, order) = (escape(&shop), escape(&order));
-    let ok = actix_web::http::StatusCode::OK;
     if already {
-        return Ok(match lang {
-            Language::Ru => html(
-                ok,
-                lang,
-                "Вы уже отписались",
-                &format!(
-                    "<p>Магазин «{shop}» больше не пришлёт {} о заказе {order}.</p>",
-                    what(t.channel, lang)
-                ),
-            ),
-            Language::En => html(
-                ok,
-                lang,
-                "You are unsubscribed",
-                &format!(
-                    "<p>{shop} will send no more {} about order {order}.</p>",
-                    what(t.channel, lang)
-                ),
-            ),
-        });
+        return Ok(unsubscribed(lang, &shop, &order, t.channel, true));
     }
+    let ok = actix_web::http::StatusCode::OK;
     let button = "style=\"font-size:16px;padding:10px 20px;border:0;border-radius:4px;background:#c33;color:#fff;cursor:pointer\"";
     Ok(match lang {
         Language::Ru => html(
@@ -212,27 +217,7 @@ pub async fn confirm(
     }
     let (shop, lang, order, _) = describe(&state, &t).await?;
     let (shop, order) = (escape(&shop), escape(&order));
-    let ok = actix_web::http::StatusCode::OK;
-    Ok(match lang {
-        Language::Ru => html(
-            ok,
-            lang,
-            "Вы отписались",
-            &format!(
-                "<p>Магазин «{shop}» больше не пришлёт {} о заказе {order}.</p>",
-                what(t.channel, lang)
-            ),
-        ),
-        Language::En => html(
-            ok,
-            lang,
-            "You are unsubscribed",
-            &format!(
-                "<p>{shop} will send no more {} about order {order}.</p>",
-                what(t.channel, lang)
-            ),
-        ),
-    })
+    Ok(unsubscribed(lang, &shop, &order, t.channel, false))
 }
 
 /// `POST /v1/shops/{shop}/parcels/{track}/unsubscribe`: the shop unsubscribes its customer.
@@ -243,17 +228,9 @@ pub async fn by_shop(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, track) = path.into_inner();
-    let shop = shop_path(&shop)?;
-    caller.may_act_for(shop.as_str())?;
-    let track = track::parse(&track)
-        .map(|t| t.number.as_str().to_string())
-        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    let (shop, track) = parcel_path(&caller, &shop, &track)?;
     let body = read_body(payload, 64 * 1024).await?;
-    let req: UnsubscribeIn = if body.iter().all(u8::is_ascii_whitespace) {
-        UnsubscribeIn::default()
-    } else {
-        parse_json(&body)?
-    };
+    let req: UnsubscribeIn = parse_json_or_default(&body)?;
     let channels: Vec<Channel> = match &req.channels {
         None => Channel::ALL.to_vec(),
         Some(list) => list

@@ -27,7 +27,8 @@ pub struct Rendered {
     pub html: String,
 }
 
-fn esc(s: &str) -> String {
+/// Escapes text for HTML (element content and quoted attributes).
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -2,7 +2,7 @@
 
 use crate::table::{opt, print_json, table};
 use clap::{Args, Subcommand};
-use parceld::api::dto::{CreateShop, PatchShop};
+use parceld::api::dto::{CreateShop, PatchShop, ShopView};
 use parceld::client::Client;
 use parceld::domain::shop::Language;
 
@@ -97,6 +97,19 @@ fn language(s: &Option<String>) -> Result<Option<Language>, String> {
     }
 }
 
+/// The columns `show` and `list` print for every shop.
+const SHOP_HEADER: [&str; 5] = ["ID", "NAME", "REPORT E-MAIL", "TIME ZONE", "PHONE"];
+
+fn shop_row(s: &ShopView) -> Vec<String> {
+    vec![
+        s.id.clone(),
+        s.name.clone(),
+        opt(&s.report_email),
+        s.timezone.clone(),
+        opt(&s.phone),
+    ]
+}
+
 /// Runs a shop command.
 pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
     let e = |e: parceld::client::ClientError| e.to_string();
@@ -140,16 +153,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             if json {
                 print_json(&s);
             } else {
-                table(
-                    &["ID", "NAME", "REPORT E-MAIL", "TIME ZONE", "PHONE"],
-                    vec![vec![
-                        s.id,
-                        s.name,
-                        opt(&s.report_email),
-                        s.timezone,
-                        opt(&s.phone),
-                    ]],
-                );
+                table(&SHOP_HEADER, vec![shop_row(&s)]);
                 println!();
                 table(
                     &["SMS GATEWAY", "SMS SENDER", "TRACKING PAGE", "REVIEW PAGE"],
@@ -167,21 +171,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             if json {
                 print_json(&shops);
             } else {
-                table(
-                    &["ID", "NAME", "REPORT E-MAIL", "TIME ZONE", "PHONE"],
-                    shops
-                        .into_iter()
-                        .map(|s| {
-                            vec![
-                                s.id,
-                                s.name,
-                                opt(&s.report_email),
-                                s.timezone,
-                                opt(&s.phone),
-                            ]
-                        })
-                        .collect(),
-                );
+                table(&SHOP_HEADER, shops.iter().map(shop_row).collect());
             }
         }
         Cmd::Set {
