@@ -126,9 +126,44 @@ impl FromRequest for Caller {
     }
 }
 
-/// Reads a request body up to `limit` bytes.
-pub async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
-    read_capped(payload, limit, body_limit_message).await
+/// How large a request body may be, and where that limit comes from, so that a refusal names
+/// what to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLimit {
+    /// `api.max_body_mb`, in bytes.
+    Setting(usize),
+    /// The route's own fixed limit, in bytes.
+    Route(usize),
+}
+
+impl BodyLimit {
+    /// A small request's limit: 64 KiB.
+    pub const SMALL: BodyLimit = BodyLimit::Route(64 * 1024);
+
+    fn bytes(self) -> usize {
+        match self {
+            BodyLimit::Setting(b) | BodyLimit::Route(b) => b,
+        }
+    }
+
+    /// What a body over the limit is told.
+    fn message(self) -> String {
+        match self {
+            BodyLimit::Setting(b) => format!(
+                "the request body is larger than the {} MiB limit (api.max_body_mb)",
+                b / (1024 * 1024)
+            ),
+            BodyLimit::Route(b) => format!(
+                "the request body is larger than this request's limit of {} KiB",
+                b.div_ceil(1024)
+            ),
+        }
+    }
+}
+
+/// Reads a request body up to its limit.
+pub async fn read_body(payload: web::Payload, limit: BodyLimit) -> Result<web::Bytes, ApiError> {
+    read_capped(payload, limit.bytes(), |_| limit.message()).await
 }
 
 /// Reads a request body up to `limit` bytes; a larger one is refused with `too_large(limit)`.
@@ -146,23 +181,6 @@ pub async fn read_capped(
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
-}
-
-/// What a refused body is told: whole MiB are `api.max_body_mb`; smaller limits are the
-/// route's own.
-fn body_limit_message(limit: usize) -> String {
-    const MIB: usize = 1024 * 1024;
-    if limit >= MIB && limit.is_multiple_of(MIB) {
-        format!(
-            "the request body is larger than the {} MiB limit (api.max_body_mb)",
-            limit / MIB
-        )
-    } else {
-        format!(
-            "the request body is larger than this request's limit of {} KiB",
-            limit.div_ceil(1024)
-        )
-    }
 }
 
 /// Parses a JSON body into `T`, naming the field at fault.
@@ -248,12 +266,17 @@ mod tests {
     #[test]
     fn body_limits_are_told_in_units_that_fit() {
         assert_eq!(
-            super::body_limit_message(16 << 20),
+            super::BodyLimit::Setting(16 << 20).message(),
             "the request body is larger than the 16 MiB limit (api.max_body_mb)"
         );
         assert_eq!(
-            super::body_limit_message(64 * 1024),
+            super::BodyLimit::SMALL.message(),
             "the request body is larger than this request's limit of 64 KiB"
+        );
+        // A route's own limit of whole MiB is not the setting's.
+        assert_eq!(
+            super::BodyLimit::Route(1 << 20).message(),
+            "the request body is larger than this request's limit of 1024 KiB"
         );
     }
 }

@@ -5,7 +5,7 @@
 
 use super::dto::{CsvProblemView, DirectoryOfficeView, OfficesImported};
 use super::error::ApiError;
-use super::{AppState, Caller, read_body};
+use super::{AppState, BodyLimit, Caller, read_body};
 use crate::domain::offices::{self, OfficeEntry};
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -48,7 +48,7 @@ pub async fn import(
 ) -> Result<HttpResponse, ApiError> {
     caller.operator_only()?;
     let replace = replace_flag(req.query_string())?;
-    let body = read_body(payload, state.svc.settings.api.max_body).await?;
+    let body = read_body(payload, BodyLimit::Setting(state.svc.settings.api.max_body)).await?;
     let entries = match offices::parse_csv(&body) {
         Ok(e) => e,
         Err(problems) => {

@@ -2,7 +2,7 @@
 
 use super::dto::{CarrierHealthView, ChannelHealthView, HealthView, PollRequest};
 use super::error::ApiError;
-use super::{AppState, Caller, Listener, parse_json_or_default, read_body};
+use super::{AppState, BodyLimit, Caller, Listener, parse_json_or_default, read_body};
 use crate::actors::scheduler::PollNow;
 use crate::domain::carrier::CarrierId;
 use crate::domain::notification::Channel;
@@ -138,7 +138,7 @@ pub async fn poll(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.operator_only()?;
-    let body = read_body(payload, 64 * 1024).await?;
+    let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: PollRequest = parse_json_or_default(&body)?;
     let summary = state
         .scheduler

@@ -4,7 +4,7 @@
 
 use super::dto::{DeadLetterView, DeadLetters, Requeued, RetryDead};
 use super::error::ApiError;
-use super::{AppState, Caller, parse_json_or_default, read_body};
+use super::{AppState, BodyLimit, Caller, parse_json_or_default, read_body};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::OutboxEntry;
 use actix_web::{HttpResponse, web};
@@ -83,7 +83,7 @@ pub async fn retry(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(payload, 64 * 1024).await?;
+    let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: RetryDead = parse_json_or_default(&body)?;
     let ch = channel(&req.channel)?;
     let shop = scope(&caller, req.shop)?;

@@ -6,7 +6,9 @@ use super::dto::{
     NotificationView, OfficeView, ParcelIn, ParcelList, ParcelView,
 };
 use super::error::ApiError;
-use super::{AppState, Caller, existing_shop, parse_json, parse_query, read_body, shop_path};
+use super::{
+    AppState, BodyLimit, Caller, existing_shop, parse_json, parse_query, read_body, shop_path,
+};
 use crate::domain::contact::EmailAddress;
 use crate::domain::intake::{FieldError, ParcelDraft};
 use crate::domain::lifecycle;
@@ -173,7 +175,7 @@ pub async fn intake(
     let shop = shop_path(&path)?;
     caller.may_act_for(shop.as_str())?;
     let settings = state.svc.settings.clone();
-    let body = read_body(payload, settings.api.max_body).await?;
+    let body = read_body(payload, BodyLimit::Setting(settings.api.max_body)).await?;
     let value: serde_json::Value = parse_json(&body)?;
     let (items, single) = match value {
         serde_json::Value::Array(a) => (a, false),

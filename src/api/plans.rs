@@ -4,7 +4,7 @@
 
 use super::dto::{PlanIn, PlanView, ShopErased};
 use super::error::ApiError;
-use super::{AppState, Caller, existing_shop, parse_json, read_body, shop_path};
+use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, read_body, shop_path};
 use crate::domain::plan::{Plan, ShopDay};
 use crate::domain::shop::Shop;
 use crate::reports::send::shop_tz;
@@ -75,7 +75,7 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     caller.operator_only()?;
     let shop = shop_path(&path)?;
-    let body = read_body(payload, 64 * 1024).await?;
+    let body = read_body(payload, BodyLimit::SMALL).await?;
     let plan = plan_in(&parse_json::<PlanIn>(&body)?)?;
     let mut shop = existing_shop(&state, &shop).await?;
     shop.plan = plan;

@@ -5,7 +5,8 @@
 use super::dto::{ChannelStats, Durations, ReportRequest, ReportSummary, StatsView};
 use super::error::ApiError;
 use super::{
-    AppState, Caller, existing_shop, parse_json_or_default, parse_query, read_body, shop_path,
+    AppState, BodyLimit, Caller, existing_shop, parse_json_or_default, parse_query, read_body,
+    shop_path,
 };
 use crate::actors::reporter::SendReport;
 use crate::domain::shop::Shop;
@@ -66,7 +67,7 @@ pub async fn report(
 ) -> Result<HttpResponse, ApiError> {
     let shop = shop_path(&path)?;
     caller.may_act_for(shop.as_str())?;
-    let body = read_body(payload, 64 * 1024).await?;
+    let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: ReportRequest = parse_json_or_default(&body)?;
     if let Some(to) = &req.to {
         caller.operator_only()?;

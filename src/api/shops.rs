@@ -2,7 +2,9 @@
 
 use super::dto::{CreateShop, PatchShop, ShopCreated, ShopView};
 use super::error::ApiError;
-use super::{AppState, Caller, existing_shop, parse_json, read_body, shop_path, token_hash};
+use super::{
+    AppState, BodyLimit, Caller, existing_shop, parse_json, read_body, shop_path, token_hash,
+};
 use crate::domain::contact::EmailAddress;
 use crate::domain::shop::{
     Messaging, Shop, ShopId, validate_link, validate_sender, validate_timezone,
@@ -146,7 +148,7 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.operator_only()?;
-    let body = read_body(payload, 64 * 1024).await?;
+    let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: CreateShop = parse_json(&body)?;
     let id = ShopId::parse(&req.id).map_err(|e| ApiError::invalid_field("id", e.to_string()))?;
     let timezone = req
@@ -227,7 +229,7 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     let shop_id = shop_path(&path)?;
     caller.may_act_for(shop_id.as_str())?;
-    let body = read_body(payload, 64 * 1024).await?;
+    let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: PatchShop = parse_json(&body)?;
     let mut shop = existing_shop(&state, &shop_id).await?;
     if let Some(n) = &req.name {

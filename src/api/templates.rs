@@ -6,7 +6,9 @@
 
 use super::dto::{ErrorDetail, PreviewView, TemplateErrorBody, TemplateIn, TemplateView};
 use super::error::ApiError;
-use super::{AppState, Caller, existing_shop, parse_json_or_default, read_body, shop_path};
+use super::{
+    AppState, BodyLimit, Caller, existing_shop, parse_json_or_default, read_body, shop_path,
+};
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::OutboxKey;
 use crate::domain::shop::Shop;
@@ -184,7 +186,7 @@ pub async fn get(
 }
 
 async fn source_from(payload: web::Payload) -> Result<Option<String>, ApiError> {
-    let body = read_body(payload, 64 * 1024).await?;
+    let body = read_body(payload, BodyLimit::SMALL).await?;
     Ok(parse_json_or_default::<TemplateIn>(&body)?.template)
 }
 

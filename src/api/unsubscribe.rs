@@ -10,7 +10,7 @@
 use super::dto::{UnsubscribeIn, UnsubscribeView};
 use super::error::ApiError;
 use super::parcels::parcel_path;
-use super::{AppState, Caller, parse_json_or_default, read_body};
+use super::{AppState, BodyLimit, Caller, parse_json_or_default, read_body};
 use crate::domain::notification::Channel;
 use crate::domain::optout::OptOutSource;
 use crate::domain::shop::Language;
@@ -195,7 +195,7 @@ pub async fn confirm(
     let Some(t) = target(&state, path) else {
         return Ok(invalid());
     };
-    let body = read_body(payload, 8 * 1024).await?;
+    let body = read_body(payload, BodyLimit::Route(8 * 1024)).await?;
     let one_click = String::from_utf8_lossy(&body).contains("List-Unsubscribe=One-Click");
     let source = if one_click {
         OptOutSource::OneClick
@@ -229,7 +229,7 @@ pub async fn by_shop(
 ) -> Result<HttpResponse, ApiError> {
     let (shop, track) = path.into_inner();
     let (shop, track) = parcel_path(&caller, &shop, &track)?;
-    let body = read_body(payload, 64 * 1024).await?;
+    let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: UnsubscribeIn = parse_json_or_default(&body)?;
     let channels: Vec<Channel> = match &req.channels {
         None => Channel::ALL.to_vec(),

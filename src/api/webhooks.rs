@@ -6,7 +6,7 @@
 //! 17TRACK does not retry it.
 
 use super::error::ApiError;
-use super::{AppState, read_body};
+use super::{AppState, BodyLimit, read_body};
 use crate::carriers::apply::Applier;
 use crate::carriers::track17::wire;
 use crate::domain::carrier::CarrierId;
@@ -37,7 +37,7 @@ pub async fn track17(
             "17TRACK pushes are not enabled here ([carriers.china_post] webhook)",
         ));
     };
-    let body = read_body(payload, MAX_PUSH).await?;
+    let body = read_body(payload, BodyLimit::Route(MAX_PUSH)).await?;
     let sign = req
         .headers()
         .get("sign")
