@@ -28,7 +28,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 impl From<ImportError> for ApiError {
     fn from(e: ImportError) -> Self {
         match e {
-            ImportError::TooManyRows { .. } => ApiError::too_large(e.to_string()),
+            ImportError::TooManyRows { .. }
+            | ImportError::TooWide { .. }
+            | ImportError::Unpacks { .. } => ApiError::too_large(e.to_string()),
             e => ApiError::bad_request("bad_file", e.to_string()),
         }
     }

@@ -68,6 +68,29 @@ pub enum ImportError {
         /// What may be wrong (the encoding, the separator).
         hint: String,
     },
+    /// A workbook whose cells reach far beyond any parcel table.
+    #[error(
+        "cell {cell} lies far to the right of the table: a sheet of this import may hold at most \
+         {max_cells} cells, {} columns a row on average; clear the cells beyond the table",
+        xlsx::COLUMNS_PER_ROW
+    )]
+    TooWide {
+        /// Where the limit was crossed, as Excel names the cell ("XFD7").
+        cell: String,
+        /// The limit.
+        max_cells: usize,
+    },
+    /// A workbook that unpacks to far more than a parcel table does (a zip bomb).
+    #[error(
+        "the workbook unpacks to {mib} MiB, more than the {max_mib} MiB a parcel table unpacks \
+         to; save it again from Excel or upload a CSV"
+    )]
+    Unpacks {
+        /// What it would unpack to.
+        mib: u64,
+        /// The limit.
+        max_mib: u64,
+    },
     /// More data rows than allowed.
     #[error(
         "the file has more than {max} data rows (import.max_rows); split it into smaller files"

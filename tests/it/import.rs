@@ -259,6 +259,12 @@ async fn unreadable_files_change_nothing() {
             ".xls",
         ),
         ("empty", Vec::new(), "text/csv", "empty"),
+        (
+            "cell references beyond the sheet",
+            fixture("absurd-references.xlsx"),
+            XLSX,
+            "outside the sheet",
+        ),
     ];
     for (what, bytes, ct, needle) in cases {
         let (status, code, message) =
@@ -281,6 +287,17 @@ async fn unreadable_files_change_nothing() {
     assert!(message.contains("import.max_file_mb"), "{message}");
     let list = d.socket.list("acme", &[]).await.unwrap();
     assert!(list.parcels.is_empty(), "nothing was stored: {list:?}");
+
+    // Cells in A1 and XFD1048576 are two cells, not a rectangle of 17 billion: the table is
+    // read, and the far cell is a row without a track number.
+    let res = d
+        .socket
+        .import_file("acme", fixture("far-corners.xlsx"), XLSX)
+        .await
+        .unwrap();
+    assert_eq!((res.rows, res.created, res.rejected), (2, 1, 1));
+    assert_eq!(row(&res, 2).outcome, IntakeOutcome::Created);
+    assert_eq!(row(&res, 1_048_576).errors[0].field, "track");
 }
 
 #[tokio::test]
