@@ -94,14 +94,6 @@ pub struct CycleResult {
     pub latency_busy: Option<Latency>,
 }
 
-async fn polls(d: &Daemon) -> (f64, f64) {
-    let s = Snapshot::of(d).await;
-    (
-        s.sum("parceld_polls_total", &[("carrier", "russian_post")]),
-        s.sum("parceld_notifications_queued_total", &[]),
-    )
-}
-
 /// Runs the nightly cycle over `n` parcels. `intake_estimate` is how long handing them over is
 /// expected to take (the window opens after it).
 pub async fn nightly(dir: &Path, n: usize, intake_estimate: Duration) -> CycleResult {
@@ -131,6 +123,10 @@ pub async fn nightly(dir: &Path, n: usize, intake_estimate: Duration) -> CycleRe
     };
     tokio::time::sleep(left(open)).await;
     let before = Snapshot::of(&d).await;
+    let baseline = before.sum("parceld_polls_total", &[("carrier", "russian_post")]);
+    // Polls recorded since the window opened.
+    let polled_since =
+        |s: &Snapshot| s.sum("parceld_polls_total", &[("carrier", "russian_post")]) - baseline;
     let cpu_before = d.cpu_seconds();
     let started = Instant::now();
     // The window opened; the parcels come due over its first 45 s.
@@ -139,8 +135,8 @@ pub async fn nightly(dir: &Path, n: usize, intake_estimate: Duration) -> CycleRe
     let deadline = Instant::now() + Duration::from_secs(1800) + Duration::from_millis(n as u64);
     let mut done_at = started.elapsed();
     loop {
-        let (polled, _) = polls(&d).await;
-        if polled - before.sum("parceld_polls_total", &[("carrier", "russian_post")]) >= n as f64 {
+        let polled = polled_since(&Snapshot::of(&d).await);
+        if polled >= n as f64 {
             done_at = started.elapsed();
             break;
         }
@@ -153,8 +149,7 @@ pub async fn nightly(dir: &Path, n: usize, intake_estimate: Duration) -> CycleRe
     let cpu_s = d.cpu_seconds() - cpu_before;
     let after = Snapshot::of(&d).await;
     let stages = Stages::between(&before, &after);
-    let polled = after.sum("parceld_polls_total", &[("carrier", "russian_post")])
-        - before.sum("parceld_polls_total", &[("carrier", "russian_post")]);
+    let polled = polled_since(&after);
     let messages = after.sum("parceld_notifications_queued_total", &[])
         - before.sum("parceld_notifications_queued_total", &[]);
     let r = CycleResult {

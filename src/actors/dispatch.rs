@@ -11,6 +11,7 @@
 //! - A tick that could hand out nothing (pollers full, tickets filling) does not look again at
 //!   once; a poller finishing, the next due time or a ticket's gather time wakes it.
 
+use super::earliest;
 use crate::carriers::stages::{self, Stage};
 use crate::domain::carrier::CarrierId;
 use crate::store::{DueItem, DueKind, Store, StoreError, TX_CHUNK};
@@ -49,14 +50,6 @@ pub struct Dispatch {
     /// When to look again otherwise: the next due time, or when parcels waiting for a ticket
     /// have waited long enough.
     pub wake_at: Option<Timestamp>,
-}
-
-/// The earlier of two times, either of which may be missing.
-pub(super) fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// Leases `items` until `until`, in chunks; returns those leased.
@@ -160,11 +153,7 @@ mod tests {
     use super::*;
     use crate::domain::intake::{ParcelDraft, validate};
     use crate::domain::shop::ShopId;
-    use crate::store::test_support::temp_store;
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_741_000_000 + s).unwrap()
-    }
+    use crate::store::test_support::{t, temp_store};
 
     /// A store with `n` Russian Post parcels due at `t(0)`, `t(1)`, …
     fn store_with(n: usize) -> (tempfile::TempDir, Store) {

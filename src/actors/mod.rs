@@ -151,6 +151,14 @@ fn sleep_for(now: jiff::Timestamp, next: Option<jiff::Timestamp>, due_now: Durat
     }
 }
 
+/// The earlier of two times, either of which may be missing.
+fn earliest(a: Option<jiff::Timestamp>, b: Option<jiff::Timestamp>) -> Option<jiff::Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// The running actors.
 pub struct Actors {
     /// The scheduler.

@@ -57,7 +57,7 @@ fn lease_for(svc: &Services, carrier: CarrierId) -> Duration {
 
 fn cap_for(svc: &Services, carrier: CarrierId) -> usize {
     svc.settings.polling_for(carrier).map_or(100, |c| {
-        if c.tickets {
+        if c.tickets.is_some() {
             // A few tickets' worth: they wait for their answers without holding a slot.
             (c.batch_size * 4).clamp(100, 12_000)
         } else {
@@ -102,9 +102,7 @@ impl Scheduler {
                 let used = self.inflight.get(&c).copied().unwrap_or(0);
                 let cap = cap_for(&self.svc, c);
                 let polling = self.svc.settings.polling_for(c);
-                let gather = polling
-                    .filter(|p| p.tickets)
-                    .map(|p| (p.batch_size, p.ticket_gather));
+                let gather = polling.and_then(|p| p.tickets.map(|g| (p.batch_size, g)));
                 (
                     c,
                     Allowance {

@@ -3,8 +3,7 @@
 //! then asks for the delivery reports that are due. On start it first recovers messages that
 //! were in hand when the daemon stopped.
 
-use super::dispatch::earliest;
-use super::{Drain, InFlight, Ping, Services, Wake, sleep_for};
+use super::{Drain, InFlight, Ping, Services, Wake, earliest, sleep_for};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{ReportPolicy, RetryPolicy};
 use crate::notify::Transport;

@@ -9,15 +9,13 @@
 use super::dto::{ColumnUsed, ImportResponse, RowError, RowResult};
 use super::error::ApiError;
 use super::intake::{Tally, hand_over, record};
-use super::{AppState, Caller, existing_shop, read_capped, shop_path};
+use super::{AppState, BodyLimit, Caller, existing_shop, read_body};
 use crate::domain::intake::FieldError;
 use crate::domain::track;
 use crate::import::{self, Format, ImportError, Table};
+use crate::reports::send::XLSX_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashMap;
-
-/// The MIME type of XLSX.
-pub use crate::reports::send::XLSX_TYPE;
 
 /// Registers the import routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -34,15 +32,6 @@ impl From<ImportError> for ApiError {
             e => ApiError::bad_request("bad_file", e.to_string()),
         }
     }
-}
-
-/// What a file over the import limit is told, naming the key.
-fn file_limit_message(limit: usize) -> String {
-    format!(
-        "the file is larger than the {} MiB limit (import.max_file_mb); split it into smaller \
-         files",
-        limit / (1024 * 1024)
-    )
 }
 
 /// Rows whose track number appeared on an earlier row of the same file are refused: the file
@@ -88,11 +77,10 @@ pub async fn upload(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let shop = shop_path(&path)?;
-    caller.may_act_for(shop.as_str())?;
+    let shop = caller.shop(&path)?;
     let settings = state.svc.settings.clone();
     let shop = existing_shop(&state, &shop).await?;
-    let bytes = read_capped(payload, settings.import.max_file, file_limit_message).await?;
+    let bytes = read_body(payload, BodyLimit::File(settings.import.max_file)).await?;
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -102,10 +90,12 @@ pub async fn upload(
     let started = std::time::Instant::now();
     let mut table = web::block(move || -> Result<Table, ImportError> {
         let format = import::sniff(&bytes, content_type.as_deref())?;
-        import::parse(&bytes, format, max_rows)
+        import::parse(&bytes, format, max_rows).map(|mut t| {
+            refuse_repeats(&mut t);
+            t
+        })
     })
     .await??;
-    refuse_repeats(&mut table);
     let parsed = started.elapsed();
 
     // The drafts go to the store; the table keeps the rest (columns, counts) for the answer.

@@ -75,6 +75,14 @@ impl Caller {
         }
     }
 
+    /// The shop a path names, if the caller may act for it: 404 for a malformed id, then 403
+    /// for another shop's.
+    pub fn shop(&self, path: &str) -> Result<ShopId, ApiError> {
+        let shop = shop_path(path)?;
+        self.may_act_for(shop.as_str())?;
+        Ok(shop)
+    }
+
     /// Checks that the caller is an operator (control socket).
     pub fn operator_only(&self) -> Result<(), ApiError> {
         match self {
@@ -128,10 +136,12 @@ impl FromRequest for Caller {
 
 /// How large a request body may be, and where that limit comes from, so that a refusal names
 /// what to change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum BodyLimit {
     /// `api.max_body_mb`, in bytes.
     Setting(usize),
+    /// `import.max_file_mb`, in bytes: an uploaded file.
+    File(usize),
     /// The route's own fixed limit, in bytes.
     Route(usize),
 }
@@ -142,7 +152,7 @@ impl BodyLimit {
 
     fn bytes(self) -> usize {
         match self {
-            BodyLimit::Setting(b) | BodyLimit::Route(b) => b,
+            BodyLimit::Setting(b) | BodyLimit::File(b) | BodyLimit::Route(b) => b,
         }
     }
 
@@ -151,6 +161,11 @@ impl BodyLimit {
         match self {
             BodyLimit::Setting(b) => format!(
                 "the request body is larger than the {} MiB limit (api.max_body_mb)",
+                b / (1024 * 1024)
+            ),
+            BodyLimit::File(b) => format!(
+                "the file is larger than the {} MiB limit (import.max_file_mb); split it into smaller \
+                 files",
                 b / (1024 * 1024)
             ),
             BodyLimit::Route(b) => format!(
@@ -162,21 +177,15 @@ impl BodyLimit {
 }
 
 /// Reads a request body up to its limit.
-pub async fn read_body(payload: web::Payload, limit: BodyLimit) -> Result<web::Bytes, ApiError> {
-    read_capped(payload, limit.bytes(), |_| limit.message()).await
-}
-
-/// Reads a request body up to `limit` bytes; a larger one is refused with `too_large(limit)`.
-pub async fn read_capped(
+pub async fn read_body(
     mut payload: web::Payload,
-    limit: usize,
-    too_large: impl FnOnce(usize) -> String,
+    limit: BodyLimit,
 ) -> Result<web::Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::too_large(too_large(limit)));
+        if body.len() + chunk.len() > limit.bytes() {
+            return Err(ApiError::too_large(limit.message()));
         }
         body.extend_from_slice(&chunk);
     }
@@ -277,6 +286,11 @@ mod tests {
         assert_eq!(
             super::BodyLimit::Route(1 << 20).message(),
             "the request body is larger than this request's limit of 1024 KiB"
+        );
+        assert_eq!(
+            super::BodyLimit::File(20 << 20).message(),
+            "the file is larger than the 20 MiB limit (import.max_file_mb); split it into smaller \
+             files"
         );
     }
 }

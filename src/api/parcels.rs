@@ -6,9 +6,7 @@ use super::dto::{
     NotificationView, OfficeView, ParcelIn, ParcelList, ParcelView,
 };
 use super::error::ApiError;
-use super::{
-    AppState, BodyLimit, Caller, existing_shop, parse_json, parse_query, read_body, shop_path,
-};
+use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, parse_query, read_body};
 use crate::domain::contact::EmailAddress;
 use crate::domain::intake::{FieldError, ParcelDraft};
 use crate::domain::lifecycle;
@@ -172,8 +170,7 @@ pub async fn intake(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let shop = shop_path(&path)?;
-    caller.may_act_for(shop.as_str())?;
+    let shop = caller.shop(&path)?;
     let settings = state.svc.settings.clone();
     let body = read_body(payload, BodyLimit::Setting(settings.api.max_body)).await?;
     let value: serde_json::Value = parse_json(&body)?;
@@ -233,8 +230,7 @@ pub(super) fn parcel_path(
     shop: &str,
     t: &str,
 ) -> Result<(ShopId, String), ApiError> {
-    let shop = shop_path(shop)?;
-    caller.may_act_for(shop.as_str())?;
+    let shop = caller.shop(shop)?;
     let track = track::parse(t)
         .map(|p| p.number.as_str().to_string())
         .map_err(|e| ApiError::not_found(e.to_string()))?;
@@ -287,8 +283,7 @@ pub async fn list(
     path: web::Path<String>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let shop = shop_path(&path)?;
-    caller.may_act_for(shop.as_str())?;
+    let shop = caller.shop(&path)?;
     let q: ListQuery = parse_query(req.query_string())?;
     let status = q
         .status

@@ -58,8 +58,7 @@ pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let shop = shop_path(&path)?;
-    caller.may_act_for(shop.as_str())?;
+    let shop = caller.shop(&path)?;
     let shop = existing_shop(&state, &shop).await?;
     let (store, now) = (state.svc.store.clone(), state.svc.clock.now());
     let v = web::block(move || plan_view(&store, &shop, now)).await??;

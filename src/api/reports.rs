@@ -6,7 +6,6 @@ use super::dto::{ChannelStats, Durations, ReportRequest, ReportSummary, StatsVie
 use super::error::ApiError;
 use super::{
     AppState, BodyLimit, Caller, existing_shop, parse_json_or_default, parse_query, read_body,
-    shop_path,
 };
 use crate::actors::reporter::SendReport;
 use crate::domain::shop::Shop;
@@ -65,8 +64,7 @@ pub async fn report(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let shop = shop_path(&path)?;
-    caller.may_act_for(shop.as_str())?;
+    let shop = caller.shop(&path)?;
     let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: ReportRequest = parse_json_or_default(&body)?;
     if let Some(to) = &req.to {
@@ -88,8 +86,7 @@ pub async fn report(
 }
 
 async fn prepared(state: &AppState, caller: &Caller, path: &str) -> Result<Prepared, ApiError> {
-    let shop = shop_path(path)?;
-    caller.may_act_for(shop.as_str())?;
+    let shop = caller.shop(path)?;
     let shop = existing_shop(state, &shop).await?;
     let (store, settings, now) = (
         state.svc.store.clone(),
@@ -252,8 +249,7 @@ pub async fn shop_stats(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let shop = shop_path(&path)?;
-    caller.may_act_for(shop.as_str())?;
+    let shop = caller.shop(&path)?;
     let q: StatsQuery = parse_query(req.query_string())?;
     let shop = existing_shop(&state, &shop).await?;
     let p = period(&state, &q, &shop_tz(&shop))?;

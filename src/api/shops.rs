@@ -2,9 +2,7 @@
 
 use super::dto::{CreateShop, PatchShop, ShopCreated, ShopView};
 use super::error::ApiError;
-use super::{
-    AppState, BodyLimit, Caller, existing_shop, parse_json, read_body, shop_path, token_hash,
-};
+use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, read_body, token_hash};
 use crate::domain::contact::EmailAddress;
 use crate::domain::shop::{
     Messaging, Shop, ShopId, validate_link, validate_sender, validate_timezone,
@@ -215,8 +213,7 @@ pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let shop = shop_path(&path)?;
-    caller.may_act_for(shop.as_str())?;
+    let shop = caller.shop(&path)?;
     Ok(HttpResponse::Ok().json(view(&existing_shop(&state, &shop).await?)))
 }
 
@@ -227,8 +224,7 @@ pub async fn patch(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let shop_id = shop_path(&path)?;
-    caller.may_act_for(shop_id.as_str())?;
+    let shop_id = caller.shop(&path)?;
     let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: PatchShop = parse_json(&body)?;
     let mut shop = existing_shop(&state, &shop_id).await?;

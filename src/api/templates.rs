@@ -6,10 +6,8 @@
 
 use super::dto::{ErrorDetail, PreviewView, TemplateErrorBody, TemplateIn, TemplateView};
 use super::error::ApiError;
-use super::{
-    AppState, BodyLimit, Caller, existing_shop, parse_json_or_default, read_body, shop_path,
-};
-use crate::domain::notification::{Channel, NotificationKind};
+use super::{AppState, BodyLimit, Caller, existing_shop, parse_json_or_default, read_body};
+use crate::domain::notification::NotificationKind;
 use crate::domain::outbox::OutboxKey;
 use crate::domain::shop::Shop;
 use crate::domain::template::{Part, StoredTemplate};
@@ -54,12 +52,6 @@ fn event_and_part(event: &str, channel: &str) -> Result<(NotificationKind, Part)
     Ok((kind, part))
 }
 
-async fn shop_for(caller: &Caller, state: &AppState, shop: &str) -> Result<Shop, ApiError> {
-    let id = shop_path(shop)?;
-    caller.may_act_for(id.as_str())?;
-    existing_shop(state, &id).await
-}
-
 /// The template a `…/templates/{event}/{channel}` path names, with its shop.
 async fn named(
     caller: &Caller,
@@ -68,16 +60,8 @@ async fn named(
 ) -> Result<(Shop, NotificationKind, Part), ApiError> {
     let (shop, event, channel) = path.into_inner();
     let (kind, part) = event_and_part(&event, &channel)?;
-    Ok((shop_for(caller, state, &shop).await?, kind, part))
-}
-
-/// The channel a part's message goes on.
-fn channel_of(part: Part) -> Channel {
-    if part == Part::Sms {
-        Channel::Sms
-    } else {
-        Channel::Email
-    }
+    let shop = existing_shop(state, &caller.shop(&shop)?).await?;
+    Ok((shop, kind, part))
 }
 
 fn view(
@@ -113,7 +97,7 @@ fn samples(
         parcel_id: 123_456_789,
         kind,
         occurrence: 1,
-        channel: channel_of(part),
+        channel: part.channel(),
     };
     let links: Links = state.svc.links.links(
         &key,
@@ -154,7 +138,7 @@ pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let shop = shop_for(&caller, &state, &path).await?;
+    let shop = existing_shop(&state, &caller.shop(&path)?).await?;
     let store = state.svc.store.clone();
     let id = shop.id.as_str().to_string();
     let own: BTreeMap<(NotificationKind, Part), StoredTemplate> =
@@ -269,13 +253,7 @@ pub async fn preview(
     let rendered = state
         .svc
         .templates
-        .render_context(
-            &samples[0],
-            shop.language,
-            kind,
-            channel_of(part),
-            &overrides,
-        )
+        .render_context(&samples[0], shop.language, kind, part.channel(), &overrides)
         .map_err(|e| ApiError::bad_request("invalid_template", e.to_string()))?;
     let mut v = PreviewView {
         event: kind.as_str().into(),

@@ -104,7 +104,11 @@ fn main() -> ExitCode {
                         c.daily_limit
                             .map(|l| format!(" daily limit {l}"))
                             .unwrap_or_default(),
-                        if c.tickets { " batch tickets" } else { "" }
+                        if c.tickets.is_some() {
+                            " batch tickets"
+                        } else {
+                            ""
+                        }
                     );
                 }
                 ExitCode::SUCCESS

@@ -89,18 +89,12 @@ impl Applier {
         now: Timestamp,
         own: &PollingSettings,
     ) -> Result<Option<ReportOutcome>, StoreError> {
-        let r = self.report_for(shop, track, report, now, own);
-        self.store.apply_report(
-            shop,
-            track,
-            &r.report,
+        let mut outcomes = self.apply_many(
+            vec![(shop.to_string(), track.to_string(), report)],
             now,
-            &self.rules,
-            r.next_poll,
-            &SendTiming {
-                window: &self.send_window,
-            },
-        )
+            own,
+        )?;
+        Ok(outcomes.pop().flatten())
     }
 
     /// Applies several reports (shop, track, report) answered by the carrier polled with `own`,
@@ -114,7 +108,7 @@ impl Applier {
     ) -> Result<Vec<Option<ReportOutcome>>, StoreError> {
         let reports: Vec<ReportFor> = reports
             .into_iter()
-            .map(|(shop, track, report)| self.report_for(&shop, &track, report, now, own))
+            .map(|(shop, track, report)| self.report_for(shop, track, report, now, own))
             .collect();
         self.store.apply_reports(
             &reports,
@@ -130,8 +124,8 @@ impl Applier {
     /// in the window of the carrier that asks next.
     fn report_for(
         &self,
-        shop: &str,
-        track: &str,
+        shop: String,
+        track: String,
         report: TrackReport,
         now: Timestamp,
         own: &PollingSettings,
@@ -143,8 +137,8 @@ impl Applier {
         });
         let next = match handoff.and_then(|c| self.targets.get(&c)) {
             // The new carrier is asked soon, in its own window.
-            Some(t) => slot(&t.window, &self.tz, now, &spread_key(shop, track)),
-            None => self.next_poll(own, shop, track, now),
+            Some(t) => slot(&t.window, &self.tz, now, &spread_key(&shop, &track)),
+            None => self.next_poll(own, &shop, &track, now),
         };
         let cod_follow_up = if own.carrier == CarrierId::RussianPost || handoff.is_some() {
             self.cod_follow_up
@@ -152,8 +146,8 @@ impl Applier {
             Duration::ZERO
         };
         ReportFor {
-            shop: shop.to_string(),
-            track: track.to_string(),
+            shop,
+            track,
             report: Report {
                 events: report.events,
                 cod_paid_at: report.cod_paid_at,

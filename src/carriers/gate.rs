@@ -31,7 +31,7 @@ pub fn quota(rate: Rate) -> Quota {
     let spare = count - count * 100 / 103;
     let burst = NonZeroU32::new(spare / 2).unwrap_or(NonZeroU32::MIN);
     let per = rate.per.as_nanos().saturating_mul(103) / 100;
-    let period = per / u128::from(rate.count.get());
+    let period = per / u128::from(count);
     let period = Duration::from_nanos(u64::try_from(period).unwrap_or(u64::MAX).max(1));
     Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(rate.count))

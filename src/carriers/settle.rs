@@ -21,17 +21,6 @@ const APPLY_BATCH: usize = crate::store::TX_CHUNK / 2;
 pub type Answer = (String, String, Result<TrackReport, CarrierError>);
 
 impl PollContext {
-    /// Records one parcel's answer: applies a report, or the failure.
-    pub(super) async fn settle(
-        &self,
-        shop: &str,
-        track: &str,
-        answer: Result<TrackReport, CarrierError>,
-    ) -> Result<PollSummary, StoreError> {
-        self.settle_all(vec![(shop.to_string(), track.to_string(), answer)])
-            .await
-    }
-
     /// Records the answers about several parcels: reports in chunks of [`APPLY_BATCH`] per
     /// transaction, failures one by one.
     pub(super) async fn settle_all(&self, answers: Vec<Answer>) -> Result<PollSummary, StoreError> {
@@ -117,7 +106,7 @@ impl PollContext {
     }
 
     /// Records a failed poll of one parcel and when to ask again.
-    async fn failed(
+    pub(super) async fn failed(
         &self,
         shop: &str,
         track: &str,

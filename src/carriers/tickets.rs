@@ -50,7 +50,7 @@ impl PollContext {
                 Err(e) => {
                     for p in chunk {
                         summary.add(
-                            self.settle(p.shop.as_str(), p.track.as_str(), Err(e.clone()))
+                            self.failed(p.shop.as_str(), p.track.as_str(), e.clone())
                                 .await?,
                         );
                     }
@@ -144,7 +144,7 @@ impl PollContext {
         let mut summary = PollSummary::default();
         if e.stops_carrier() {
             for item in &t.items {
-                summary.add(self.settle(&item.shop, &item.track, Err(e.clone())).await?);
+                summary.add(self.failed(&item.shop, &item.track, e.clone()).await?);
             }
         } else {
             let at = self.clock.now()

@@ -232,10 +232,9 @@ pub struct PollingSettings {
     /// The longest retry delay.
     pub retry_cap: Duration,
     /// Whether batches go out as tickets answered much later (Russian Post's batch access), so
-    /// that many more parcels are in flight at once.
-    pub tickets: bool,
-    /// How long due parcels may wait for more to fill a ticket (zero without tickets).
-    pub ticket_gather: Duration,
+    /// that many more parcels are in flight at once: if so, how long due parcels may wait for
+    /// more to fill a ticket.
+    pub tickets: Option<Duration>,
 }
 
 /// When and how often notifications are tried.
@@ -589,8 +588,7 @@ impl Validator<'_> {
             return Err(self.err(&key("retry_cap"), "must not be shorter than retry_base"));
         }
         Ok(PollingSettings {
-            tickets: false,
-            ticket_gather: Duration::ZERO,
+            tickets: None,
             carrier,
             rate: self.value(&key("rate"), &p.rate, defaults.rate, values::rate)?,
             concurrency: self.nonzero(&key("concurrency"), p.concurrency, defaults.concurrency)?,

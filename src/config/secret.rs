@@ -52,7 +52,7 @@ mod tests {
     #[test]
     fn secrets_do_not_print() {
         let s = Secret::new("hunter2");
-        assert_eq!(format!("{s:?}"), "***");
+        assert_eq!(format!("{s:?} {s}"), "*** ***");
         assert_eq!(format!("{:?}", Some(s.clone())), "Some(***)");
         assert_eq!(s.expose(), "hunter2");
     }

@@ -1,6 +1,7 @@
 //! Shops' own message templates: which part of a message a template is for, and the record the
 //! store keeps. Rendering and validation live in [`crate::notify::templates`].
 
+use super::notification::Channel;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -34,6 +35,14 @@ impl Part {
             Part::Subject => "email_subject",
             Part::Text => "email_text",
             Part::Html => "email_html",
+        }
+    }
+
+    /// The channel the part's message goes on.
+    pub fn channel(self) -> Channel {
+        match self {
+            Part::Sms => Channel::Sms,
+            Part::Subject | Part::Text | Part::Html => Channel::Email,
         }
     }
 

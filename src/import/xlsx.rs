@@ -6,7 +6,7 @@
 //! A workbook is outside input and a small one can describe a huge sheet, so it is read
 //! within bounds: the archive's unpacked size is checked before anything is unpacked; cells
 //! are streamed one by one and kept row by row (a sheet with cells in A1 and XFD1048576 is
-//! two cells, not the rectangle between them); reading stops as soon as the sheet has more
+//! two cells, not the rectangle between them); no more cells are read once the sheet has more
 //! rows than the import allows; and the cells kept are limited to [`COLUMNS_PER_ROW`] a row
 //! on average.
 
@@ -90,7 +90,7 @@ fn sheet(
     };
     while let Some(c) = reader.next_cell_with_formula().map_err(bad)? {
         let formula = c.formula.filter(|f| !f.is_empty());
-        let cell = cell(&Data::from(c.value), formula.as_deref());
+        let cell = cell(Data::from(c.value), formula.as_deref());
         if cell.is_blank() {
             continue;
         }
@@ -104,7 +104,6 @@ fn sheet(
             break;
         }
     }
-    drop(reader);
     cells.spread_merged(&merged)?;
     super::table(
         Format::Xlsx,
@@ -115,14 +114,13 @@ fn sheet(
     )
 }
 
-fn cell(d: &Data, formula: Option<&str>) -> Cell {
+fn cell(d: Data, formula: Option<&str>) -> Cell {
     match d {
-        Data::String(s) => Cell::Text(s.clone()),
-        Data::Int(i) => Cell::Number(*i as f64),
-        Data::Float(f) => Cell::Number(*f),
-        Data::Bool(b) => Cell::Text(if *b { "TRUE" } else { "FALSE" }.into()),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s),
+        Data::Int(i) => Cell::Number(i as f64),
+        Data::Float(f) => Cell::Number(f),
+        Data::Bool(b) => Cell::Text(if b { "TRUE" } else { "FALSE" }.into()),
         Data::DateTime(t) => Cell::Text(t.to_string()),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
         Data::Error(e) => Cell::Bad(format!("the cell shows the Excel error {e}")),
         Data::Empty => match formula {
             Some(f) => Cell::Bad(format!(
@@ -186,20 +184,20 @@ impl Cells {
         let mut budget = (bottom - row0 + 1) as usize * width as usize;
         for m in merged {
             let (r, c) = m.start;
-            if r < row0 || r > bottom || c >= width {
+            if r > bottom {
                 continue;
             }
+            // Rows start at `row0` and none is wider than `width`: a region starting outside
+            // them finds no cell.
             let Some(value) = self
                 .rows
                 .get(&r)
                 .and_then(|row| row.get(c as usize))
+                .filter(|v| !v.is_blank())
                 .cloned()
             else {
                 continue;
             };
-            if value.is_blank() {
-                continue;
-            }
             for rr in r..=m.end.0.min(bottom) {
                 for cc in c..=m.end.1.min(width - 1) {
                     budget = budget
@@ -241,20 +239,9 @@ impl Cells {
 }
 
 /// A cell's name as Excel shows it: zero-based (2, 0) is "A3".
+/// Only called with cells inside the sheet, so `col` < 16 384 fits Excel's column numbers.
 fn cell_name(row: u32, col: u32) -> String {
-    let mut letters = Vec::new();
-    let mut n = col + 1;
-    while n > 0 {
-        n -= 1;
-        letters.push(b'A' + (n % 26) as u8);
-        n /= 26;
-    }
-    letters.reverse();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&letters),
-        u64::from(row) + 1
-    )
+    rust_xlsxwriter::utility::row_col_to_cell(row, col as u16)
 }
 
 #[cfg(test)]

@@ -121,14 +121,6 @@ pub(super) fn lease_ticket(value: &[u8]) -> Option<&[u8]> {
     value.get(8..)?.strip_prefix(b"T")
 }
 
-/// A ticket's items in chunks of [`super::TX_CHUNK`]; one empty chunk for no items.
-fn chunks(items: &[TicketItem]) -> Vec<&[TicketItem]> {
-    if items.is_empty() {
-        return vec![&[]];
-    }
-    items.chunks(super::TX_CHUNK).collect()
-}
-
 impl Store {
     /// Counts one request against `carrier`'s budget for `day`, unless `limit` is reached.
     pub fn spend_budget(
@@ -279,13 +271,12 @@ impl Store {
         let value = encode("tickets", versions::TICKET, &key, ticket)?;
         let lease = ticket_lease(lease_until, ticket.carrier, &ticket.id);
         // A ticket holds thousands of parcels, and sled lets no reader in while a transaction
-        // runs: they are leased in chunks, and the ticket is stored last. After a crash in
-        // between, their leases name a ticket that is not open, and the next start releases
-        // them like any other lease.
-        let chunks = chunks(&ticket.items);
-        for (i, chunk) in chunks.iter().enumerate() {
+        // runs: they are leased in chunks, one transaction each, and the ticket is stored
+        // after the last. After a crash in between, their leases name a ticket that is not
+        // open, and the next start releases them like any other lease.
+        for chunk in ticket.items.chunks(super::TX_CHUNK) {
             self.tx(|t| {
-                for item in *chunk {
+                for item in chunk {
                     let Some(old) = t.get_parcel(&item.shop, &item.track)? else {
                         continue;
                     };
@@ -295,12 +286,10 @@ impl Store {
                     t.leases
                         .insert(keys::parcel(&item.shop, &item.track), lease.clone())?;
                 }
-                if i + 1 == chunks.len() {
-                    t.tickets.insert(key.clone(), value.clone())?;
-                }
                 Ok(())
             })?;
         }
+        self.tickets.insert(key, value)?;
         Ok(())
     }
 
@@ -308,7 +297,7 @@ impl Store {
     pub fn update_ticket(&self, ticket: &Ticket) -> Result<(), StoreError> {
         let key = ticket_key(ticket.carrier, &ticket.id);
         let value = encode("tickets", versions::TICKET, &key, ticket)?;
-        self.t.tickets.insert(key, value)?;
+        self.tickets.insert(key, value)?;
         Ok(())
     }
 
@@ -316,20 +305,17 @@ impl Store {
     /// they were leased until, unless something rescheduled them).
     pub fn close_ticket(&self, carrier: CarrierId, id: &str) -> Result<(), StoreError> {
         let key = ticket_key(carrier, id);
-        let Some(v) = self.t.tickets.get(&key)? else {
+        // The ticket is removed first, then its leases in chunks, as when it was opened; after
+        // a crash in between, the leases left name a closed ticket and the next start
+        // releases them.
+        let Some(v) = self.tickets.remove(&key)? else {
             return Ok(());
         };
         let Ok(ticket) = decode::<Ticket>("tickets", versions::TICKET, &key, &v) else {
-            self.t.tickets.remove(&key)?;
             return Ok(());
         };
-        // In chunks, as when it was opened, the ticket first; after a crash in between, the
-        // leases left name a closed ticket and the next start releases them.
-        for (i, chunk) in chunks(&ticket.items).into_iter().enumerate() {
+        for chunk in ticket.items.chunks(super::TX_CHUNK) {
             self.tx(|t| {
-                if i == 0 {
-                    t.tickets.remove(key.clone())?;
-                }
                 for item in chunk {
                     let lk = keys::parcel(&item.shop, &item.track);
                     if let Some(lease) = t.leases.get(&lk)?
@@ -347,7 +333,7 @@ impl Store {
     /// `carrier`'s open tickets.
     pub fn open_tickets(&self, carrier: CarrierId) -> Result<Vec<Ticket>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.t.tickets.scan_prefix([carrier.tag()]) {
+        for kv in self.tickets.scan_prefix([carrier.tag()]) {
             let (k, v) = kv?;
             out.push(decode("tickets", versions::TICKET, &k, &v)?);
         }
@@ -356,7 +342,7 @@ impl Store {
 
     /// Whether a ticket is still open.
     pub(super) fn ticket_open(&self, key: &[u8]) -> Result<bool, StoreError> {
-        Ok(self.t.tickets.contains_key(key)?)
+        Ok(self.tickets.contains_key(key)?)
     }
 
     /// The shops that have a parcel with this key and carrier (a carrier's push names only

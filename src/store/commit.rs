@@ -71,18 +71,13 @@ fn run(store: &Store, rx: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let flushed = store.flush();
+        // The same shared flush as [`Store::flush`], with sled's error to hand to each caller.
+        let flushed = store.flusher.flush(|| store.db.flush());
         for answer in answers {
-            answer(flushed.as_ref().map(|_| ()).map_err(|e| match e {
-                StoreError::Sled(e) => e,
-                _ => &FLUSH_FAILED,
-            }));
+            answer(flushed.as_ref().map(|_| ()));
         }
     }
 }
-
-/// What a caller hears when the flush failed other than in sled (it cannot: flush is sled's).
-static FLUSH_FAILED: sled::Error = sled::Error::Unsupported(String::new());
 
 #[cfg(test)]
 mod tests {

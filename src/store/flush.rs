@@ -2,9 +2,10 @@
 //!
 //! A flush makes durable what was written before it started. A caller may return once a flush
 //! that started after its call has finished: when one is running, later callers wait for it to
-//! end and then one of them starts the next, for all of them. Eight senders each flushing their
-//! claim and their receipt then cost a few flushes, not sixteen (each is a write, a
-//! `sync_file_range` and a handful of thread switches inside sled).
+//! end and then one of them starts the next, for all of them. API handlers, pollers and the
+//! senders' commit thread ([`super::commit`]) flushing at the same moment then cost a few
+//! flushes, not one each (each is a write, a `sync_file_range` and a handful of thread switches
+//! inside sled).
 
 use std::sync::{Condvar, Mutex};
 

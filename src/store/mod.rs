@@ -225,6 +225,8 @@ pub struct Store {
     t: Trees,
     all: std::sync::Arc<Vec<sled::Tree>>,
     meta: sled::Tree,
+    /// Open batch tickets ([`carriers`]), written outside transactions.
+    tickets: sled::Tree,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
     flusher: std::sync::Arc<flush::GroupFlush>,
 }
@@ -266,7 +268,7 @@ macro_rules! trees {
 
 trees!(
     shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
-    tickets, offices, templates, optouts, receipts
+    offices, templates, optouts, receipts
 );
 
 impl Store {
@@ -299,6 +301,7 @@ impl Store {
             all: std::sync::Arc::new(t.all()),
             t,
             meta: open("meta")?,
+            tickets: open("tickets")?,
             path: path.to_path_buf(),
             writer: std::sync::Arc::default(),
             flusher: std::sync::Arc::default(),

@@ -148,18 +148,15 @@ impl Tx<'_> {
     }
 
     /// Applies a carrier's report about one parcel (see [`Store::apply_report`]).
-    #[allow(clippy::too_many_arguments)]
     fn apply_report(
         &self,
-        shop: &str,
-        track: &str,
-        report: &Report,
+        r: &ReportFor,
         now: Timestamp,
         rules: &Rules,
-        next_poll: Timestamp,
         timing: &SendTiming<'_>,
     ) -> TxResult<Option<ReportOutcome>> {
         let t = self;
+        let (shop, track, report) = (r.shop.as_str(), r.track.as_str(), &r.report);
         let Some(old) = t.get_parcel(shop, track)? else {
             return Ok(None);
         };
@@ -194,7 +191,7 @@ impl Tx<'_> {
         p.poll.last_polled_at = Some(now);
         p.poll.failures = 0;
         p.poll.last_error = None;
-        p.next_poll_at = polling::wants_poll(&p, now, report.cod_follow_up).then_some(next_poll);
+        p.next_poll_at = polling::wants_poll(&p, now, report.cod_follow_up).then_some(r.next_poll);
         let lifecycle = started.elapsed();
         let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
         let outbox = started.elapsed() - lifecycle;
@@ -394,7 +391,14 @@ impl Store {
         next_poll: Timestamp,
         timing: &SendTiming<'_>,
     ) -> Result<Option<ReportOutcome>, StoreError> {
-        self.tx(|t| t.apply_report(shop, track, report, now, rules, next_poll, timing))
+        let report = ReportFor {
+            shop: shop.to_string(),
+            track: track.to_string(),
+            report: report.clone(),
+            next_poll,
+        };
+        let mut outcomes = self.apply_reports(std::slice::from_ref(&report), now, rules, timing)?;
+        Ok(outcomes.pop().flatten())
     }
 
     /// Applies several reports, each as [`Store::apply_report`] would, in one transaction:
@@ -410,17 +414,7 @@ impl Store {
         self.tx(|t| {
             reports
                 .iter()
-                .map(|r| {
-                    t.apply_report(
-                        &r.shop,
-                        &r.track,
-                        &r.report,
-                        now,
-                        rules,
-                        r.next_poll,
-                        timing,
-                    )
-                })
+                .map(|r| t.apply_report(r, now, rules, timing))
                 .collect()
         })
     }

@@ -227,21 +227,26 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn quota_is_counted_in_the_intake_transaction() {
-        let (_d, store) = temp_store();
-        let id = ShopId::from_trusted("acme");
-        let a = Admission {
+    /// The plan `small` with `quota` parcels a month, on 25 November 2026.
+    fn admission(quota: u64) -> Admission {
+        Admission {
             plan: Plan {
                 name: "small".into(),
-                monthly_quota: Some(2),
+                monthly_quota: Some(quota),
                 trial_ends: None,
             },
             day: ShopDay {
                 month: "2026-11".into(),
                 date: "2026-11-25".parse().unwrap(),
             },
-        };
+        }
+    }
+
+    #[test]
+    fn quota_is_counted_in_the_intake_transaction() {
+        let (_d, store) = temp_store();
+        let id = ShopId::from_trusted("acme");
+        let a = admission(2);
         let go = |track: &str| {
             store
                 .intake_admitted(&id, &valid(track), t(0), t(0), Some(&a))
@@ -263,17 +268,7 @@ mod tests {
     fn a_batch_counts_and_answers_like_one_parcel_after_another() {
         let (_d, store) = temp_store();
         let id = ShopId::from_trusted("acme");
-        let a = Admission {
-            plan: Plan {
-                name: "small".into(),
-                monthly_quota: Some(3),
-                trial_ends: None,
-            },
-            day: ShopDay {
-                month: "2026-11".into(),
-                date: "2026-11-25".parse().unwrap(),
-            },
-        };
+        let a = admission(3);
         store
             .intake_admitted(&id, &valid("SANDBOX-STUCK-1"), t(0), t(0), Some(&a))
             .unwrap();

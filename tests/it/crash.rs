@@ -1,7 +1,7 @@
 //! Restarts and crashes: state survives a clean restart; after kill -9 in the middle of a poll,
 //! the daemon resumes, finishes the work, and no notification is lost or repeated.
 
-use crate::harness::{Daemon, parcel, set, wait_for, walk};
+use crate::harness::{Daemon, parcel, set, wait_for, walk, walk_all};
 use parceld::api::dto::PollRequest;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -140,35 +140,7 @@ async fn kill_9_during_a_poll_loses_and_repeats_nothing() {
     );
 
     // Finish the journeys: poll until every parcel waits at the office.
-    wait_for(
-        Duration::from_secs(60),
-        "every parcel to arrive",
-        async || {
-            let l = d
-                .socket
-                .list(
-                    "acme",
-                    &[
-                        ("status", "arrived_at_pickup".into()),
-                        ("limit", "1000".into()),
-                    ],
-                )
-                .await
-                .ok()?;
-            if l.parcels.len() == PARCELS {
-                return Some(());
-            }
-            let _ = d
-                .socket
-                .poll(&PollRequest {
-                    shop: None,
-                    all: true,
-                })
-                .await;
-            None
-        },
-    )
-    .await;
+    walk_all(&d, &["acme"], PARCELS, Duration::from_secs(60)).await;
     // Every parcel gets its "accepted" (if still news when polled) and "arrived" message on both
     // channels, each exactly once.
     let counts = wait_for(Duration::from_secs(60), "the outbox to drain", async || {

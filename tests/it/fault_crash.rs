@@ -7,10 +7,10 @@
 //! printed. `PARCELD_FAULT_SEED` replays a run's choices.
 
 use crate::fakes::sms_gateway::{Gateway, copies};
-use crate::fakes::smtp::SmtpSink;
+use crate::fakes::smtp::{self, SmtpSink};
 use crate::fault_support::{Rng, seed};
-use crate::harness::{Daemon, set, wait_for};
-use crate::notify_support::{parcel_to, poll_all, wait_idle};
+use crate::harness::{Daemon, set, wait_for, walk_all};
+use crate::notify_support::{parcel_to, wait_idle};
 use parceld::api::dto::PollRequest;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -155,37 +155,12 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
 
     // Finish: every stored parcel reaches the office; every message goes out.
     let parcels = stored(&d).await;
-    wait_for(
-        Duration::from_secs(120),
-        "every parcel to arrive",
-        async || {
-            let l = d
-                .socket
-                .list(
-                    "acme",
-                    &[
-                        ("status", "arrived_at_pickup".into()),
-                        ("limit", "1000".into()),
-                    ],
-                )
-                .await
-                .ok()?;
-            if l.parcels.len() == parcels.len() {
-                return Some(());
-            }
-            poll_all(&d).await;
-            None
-        },
-    )
-    .await;
+    walk_all(&d, &["acme"], parcels.len(), Duration::from_secs(120)).await;
     wait_idle(&d, Duration::from_secs(180)).await;
 
     // Every due message arrived: "accepted" and "arrived", by SMS and e-mail, per parcel.
     let sms = copies(&gw.sent());
-    let mut mails: HashMap<String, usize> = HashMap::new();
-    for m in sink.received() {
-        *mails.entry(m.message_id()).or_default() += 1;
-    }
+    let mails = smtp::copies(&sink.received());
     let mut doubtful: HashMap<(String, String, String), u32> = HashMap::new();
     let index: HashMap<String, String> = parcels
         .iter()
@@ -218,6 +193,11 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
     }
 
     // Copies beyond the first: each must be a resend the daemon counted (the window).
+    let counted = |t: &str, kind: &str, channel: &str| {
+        doubtful
+            .get(&(t.into(), kind.into(), channel.into()))
+            .is_some_and(|n| *n >= 1)
+    };
     let (mut within, mut beyond) = (0usize, Vec::new());
     for ((ph, text), n) in &sms {
         let t = &index[ph];
@@ -227,12 +207,7 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
             "accepted"
         };
         if *n > 1 {
-            if doubtful
-                .get(&(t.clone(), kind.into(), "sms".into()))
-                .copied()
-                .unwrap_or(0)
-                >= 1
-            {
+            if counted(t, kind, "sms") {
                 within += n - 1;
             } else {
                 beyond.push(format!("SMS {kind} {t} ×{n}"));
@@ -250,12 +225,7 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
             } else {
                 "accepted"
             };
-            if doubtful
-                .get(&(t.clone(), kind.into(), "email".into()))
-                .copied()
-                .unwrap_or(0)
-                >= 1
-            {
+            if counted(t, kind, "email") {
                 within += n - 1;
             } else {
                 beyond.push(format!("e-mail {kind} {t} ×{n}"));

@@ -11,6 +11,9 @@ use std::time::Duration;
 
 const TEN_MB: usize = 10 * 1024 * 1024;
 
+/// Markup that must never reach an HTML page unescaped.
+const RAW_MARKUP: [&str; 4] = ["<script>", "<img src=x", "<b>A-1</b>", "<iframe"];
+
 async fn send(d: &Daemon, method: Method, path: &str, body: Vec<u8>) -> (u16, Value) {
     let r = d
         .socket
@@ -228,18 +231,14 @@ async fn sql_and_html_in_names_are_kept_as_given_and_shown_escaped() {
             .find(|m| m.file.contains("-accepted-1-email"))
     })
     .await;
-    for raw in ["<script>", "<img src=x", "<b>A-1</b>", "<iframe"] {
+    for raw in RAW_MARKUP {
         assert!(
             !mail.html.contains(raw),
             "{raw} in the HTML e-mail:\n{}",
             mail.html
         );
     }
-    assert!(
-        mail.html.contains("&lt;b&gt;A-1&lt;/b&gt;") || mail.html.contains("&lt;b&gt;A-1"),
-        "{}",
-        mail.html
-    );
+    assert!(mail.html.contains("&lt;b&gt;A-1"), "{}", mail.html);
 
     // The report shows the stuck parcel's customer, escaped.
     let r = d
@@ -249,24 +248,20 @@ async fn sql_and_html_in_names_are_kept_as_given_and_shown_escaped() {
         .unwrap();
     let html = String::from_utf8_lossy(&r.body);
     assert_eq!(r.status, 200);
-    for raw in ["<script>", "<img src=x", "<b>A-1</b>", "<iframe"] {
+    for raw in RAW_MARKUP {
         assert!(!html.contains(raw), "{raw} in the report");
     }
 
     // Line breaks cannot smuggle headers into e-mails: refused, naming the field.
-    let r = d
-        .socket
-        .raw(
-            Method::PATCH,
-            "/v1/shops/acme",
-            Some(br#"{"name":"Shop\r\nBcc: all@evil.example"}"#.to_vec()),
-            None,
-        )
-        .await
-        .unwrap();
-    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    let (status, v) = send(
+        &d,
+        Method::PATCH,
+        "/v1/shops/acme",
+        br#"{"name":"Shop\r\nBcc: all@evil.example"}"#.to_vec(),
+    )
+    .await;
     assert_eq!(
-        (r.status, v["error"]["field"].as_str()),
+        (status, v["error"]["field"].as_str()),
         (400, Some("name")),
         "{v}"
     );
@@ -312,34 +307,27 @@ async fn template_bombs_are_refused_and_the_daemon_keeps_serving() {
     ];
     for (i, bomb) in bombs.iter().enumerate() {
         let body = serde_json::to_vec(&json!({ "template": bomb })).unwrap();
-        let r = d
-            .socket
-            .raw(
-                Method::PUT,
-                "/v1/shops/acme/templates/arrived/email_text",
-                Some(body.clone()),
-                None,
-            )
-            .await
-            .unwrap();
-        let v: Value = serde_json::from_slice(&r.body).unwrap();
-        assert_eq!(r.status, 422, "bomb {i} {bomb}: {v}");
+        let (status, v) = send(
+            &d,
+            Method::PUT,
+            "/v1/shops/acme/templates/arrived/email_text",
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, 422, "bomb {i} {bomb}: {v}");
         assert!(
             v["line"].as_u64().is_some() && v["reason"].as_str().is_some(),
             "{v}"
         );
         // A preview of the same candidate is refused too, and quickly enough to come back.
-        let r = d
-            .socket
-            .raw(
-                Method::POST,
-                "/v1/shops/acme/templates/arrived/email_text/preview",
-                Some(body),
-                None,
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status, 422, "preview of bomb {i}");
+        let (status, _) = send(
+            &d,
+            Method::POST,
+            "/v1/shops/acme/templates/arrived/email_text/preview",
+            body,
+        )
+        .await;
+        assert_eq!(status, 422, "preview of bomb {i}");
     }
     assert_eq!(d.socket.health().await.unwrap().status, "ok");
 }

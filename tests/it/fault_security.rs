@@ -7,7 +7,7 @@
 
 use crate::fakes::russian_post::{self, FakeRussianPost};
 use crate::fakes::sms_gateway::{self, Gateway};
-use crate::fakes::smtp::{SmtpSink, fixture_path};
+use crate::fakes::smtp::SmtpSink;
 use crate::harness::{Daemon, parcel, set, wait_for};
 use crate::notify_support::{parcel_to, wait_idle};
 use reqwest::Method;
@@ -278,17 +278,7 @@ async fn link_of(d: &Daemon, track: &str) -> String {
         })
     })
     .await;
-    let header = mail
-        .raw
-        .split("\r\n")
-        .find(|l| l.starts_with("List-Unsubscribe:"))
-        .expect("List-Unsubscribe")
-        .to_string();
-    header
-        .trim_start_matches("List-Unsubscribe:")
-        .trim()
-        .trim_matches(['<', '>'])
-        .to_string()
+    mail.unsubscribe_url()
 }
 
 #[tokio::test]
@@ -393,23 +383,7 @@ async fn secrets_appear_in_no_log_and_no_answer() {
         let c = rp.config(c, &[]);
         let c = set(&c, "sms", "transport", "\"smsru\"");
         let c = gw.smsru_config(&c, secrets.path());
-        let c = set(&c, "email", "transport", "\"smtp\"");
-        let c = set(&c, "email.smtp", "host", "\"localhost\"");
-        let c = set(&c, "email.smtp", "port", &sink.port.to_string());
-        let c = set(&c, "email.smtp", "tls", "\"starttls\"");
-        let c = set(&c, "email.smtp", "username", "\"mailer\"");
-        let c = set(
-            &c,
-            "email.smtp",
-            "password_file",
-            &format!("{:?}", pw.display().to_string()),
-        );
-        let c = set(
-            &c,
-            "email.smtp",
-            "ca_file",
-            &format!("\"{}\"", fixture_path("smtp", "ca.pem")),
-        );
+        let c = sink.starttls_config(&c, &pw);
         let c = set(
             &c,
             "api",

@@ -154,6 +154,20 @@ pub struct Mail {
     pub raw: String,
 }
 
+impl Mail {
+    /// The URL in the `List-Unsubscribe` header (panics if there is none).
+    pub fn unsubscribe_url(&self) -> String {
+        self.raw
+            .split("\r\n")
+            .find(|l| l.starts_with("List-Unsubscribe:"))
+            .expect("List-Unsubscribe")
+            .trim_start_matches("List-Unsubscribe:")
+            .trim()
+            .trim_matches(['<', '>'])
+            .to_string()
+    }
+}
+
 impl Daemon {
     /// Starts a daemon with the base config changed by `edit`.
     pub async fn start_with(edit: impl FnOnce(String) -> String) -> Daemon {
@@ -413,6 +427,39 @@ pub async fn walk(d: &Daemon, shop: &str, track: &str, status: &str) {
             .socket
             .poll(&parceld::api::dto::PollRequest {
                 shop: Some(shop.into()),
+                all: true,
+            })
+            .await;
+        None
+    })
+    .await
+}
+
+/// Polls every live parcel until all `count` parcels of `shops` wait at the office.
+pub async fn walk_all(d: &Daemon, shops: &[&str], count: usize, timeout: Duration) {
+    wait_for(timeout, "every parcel to arrive", async || {
+        let mut arrived = 0;
+        for shop in shops {
+            let l = d
+                .socket
+                .list(
+                    shop,
+                    &[
+                        ("status", "arrived_at_pickup".into()),
+                        ("limit", "1000".into()),
+                    ],
+                )
+                .await
+                .ok()?;
+            arrived += l.parcels.len();
+        }
+        if arrived == count {
+            return Some(());
+        }
+        let _ = d
+            .socket
+            .poll(&parceld::api::dto::PollRequest {
+                shop: None,
                 all: true,
             })
             .await;

@@ -8,8 +8,8 @@
 //! A fault point also crashes the daemon exactly inside the window, for each gateway.
 
 use crate::fakes::sms_gateway::{Gateway, copies};
-use crate::fakes::smtp::SmtpSink;
-use crate::harness::{Daemon, set, wait_for};
+use crate::fakes::smtp::{self, SmtpSink};
+use crate::harness::{Daemon, set, wait_for, walk_all};
 use crate::notify_support::{notification, parcel_to, poll_all, wait_idle};
 use parceld::api::dto::{NotificationView, PatchShop};
 use std::collections::HashMap;
@@ -124,31 +124,11 @@ async fn sigkill_while_sending_loses_nothing_and_repeats_only_doubtful_resends()
         d.spawn().await;
     }
     // Finish: every parcel at the office, every message out.
-    wait_for(
+    walk_all(
+        &d,
+        &["acme", "books"],
+        2 * PER_SHOP,
         Duration::from_secs(60),
-        "every parcel to arrive",
-        async || {
-            let mut all = 0;
-            for shop in ["acme", "books"] {
-                let l = d
-                    .socket
-                    .list(
-                        shop,
-                        &[
-                            ("status", "arrived_at_pickup".into()),
-                            ("limit", "1000".into()),
-                        ],
-                    )
-                    .await
-                    .ok()?;
-                all += l.parcels.len();
-            }
-            if all == 2 * PER_SHOP {
-                return Some(());
-            }
-            poll_all(&d).await;
-            None
-        },
     )
     .await;
     wait_idle(&d, Duration::from_secs(120)).await;
@@ -161,10 +141,7 @@ async fn sigkill_while_sending_loses_nothing_and_repeats_only_doubtful_resends()
             assert_eq!(texts, 2, "parcel {s}/{i}: accepted and arrived SMS");
         }
     }
-    let mut mails: HashMap<String, usize> = HashMap::new();
-    for m in sink.received() {
-        *mails.entry(m.message_id()).or_default() += 1;
-    }
+    let mails = smtp::copies(&sink.received());
     assert_eq!(
         mails.len(),
         2 * PER_SHOP * 2,

@@ -140,23 +140,7 @@ async fn starttls_auth_and_dkim_signing() {
     let pw = secrets.path().join("smtp.password");
     std::fs::write(&pw, "s3cret\n").unwrap();
     let d = Daemon::start_with(|c| {
-        let c = set(&c, "email", "transport", "\"smtp\"");
-        let c = set(&c, "email.smtp", "host", "\"localhost\"");
-        let c = set(&c, "email.smtp", "port", &sink.port.to_string());
-        let c = set(&c, "email.smtp", "tls", "\"starttls\"");
-        let c = set(&c, "email.smtp", "username", "\"mailer\"");
-        let c = set(
-            &c,
-            "email.smtp",
-            "password_file",
-            &format!("\"{}\"", pw.display()),
-        );
-        let c = set(
-            &c,
-            "email.smtp",
-            "ca_file",
-            &format!("\"{}\"", fixture_path("smtp", "ca.pem")),
-        );
+        let c = sink.starttls_config(&c, &pw);
         let c = set(&c, "email.dkim", "selector", "\"mail2027\"");
         let c = set(&c, "email.dkim", "domain", "\"parceld.test\"");
         set(
@@ -294,22 +278,7 @@ async fn a_server_that_refuses_the_credentials_pauses_the_channel_without_burnin
     let pw = secrets.path().join("smtp.password");
     std::fs::write(&pw, "wrong").unwrap();
     let d = Daemon::start_with(|c| {
-        let c = set(&c, "email", "transport", "\"smtp\"");
-        let c = set(&c, "email.smtp", "host", "\"localhost\"");
-        let c = set(&c, "email.smtp", "port", &sink.port.to_string());
-        let c = set(&c, "email.smtp", "username", "\"mailer\"");
-        let c = set(
-            &c,
-            "email.smtp",
-            "password_file",
-            &format!("\"{}\"", pw.display()),
-        );
-        let c = set(
-            &c,
-            "email.smtp",
-            "ca_file",
-            &format!("\"{}\"", fixture_path("smtp", "ca.pem")),
-        );
+        let c = sink.starttls_config(&c, &pw);
         set(&c, "notify", "max_attempts", "1")
     })
     .await;

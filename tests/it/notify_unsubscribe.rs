@@ -21,16 +21,7 @@ async fn the_link_asks_on_get_unsubscribes_on_post_and_nothing_more_is_sent() {
             .find(|m| m.file.contains("-accepted-1-email"))
     })
     .await;
-    let header = mail
-        .raw
-        .split("\r\n")
-        .find(|l| l.starts_with("List-Unsubscribe:"))
-        .expect("List-Unsubscribe");
-    let url = header
-        .trim_start_matches("List-Unsubscribe:")
-        .trim()
-        .trim_matches(['<', '>'])
-        .to_string();
+    let url = mail.unsubscribe_url();
     let http = reqwest::Client::new();
 
     // GET only asks (mail scanners fetch links).

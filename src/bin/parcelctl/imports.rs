@@ -34,7 +34,7 @@ fn content_type(file: &std::path::Path, bytes: &[u8]) -> &'static str {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
     if xlsx {
-        parceld::api::imports::XLSX_TYPE
+        parceld::reports::send::XLSX_TYPE
     } else {
         "text/csv"
     }

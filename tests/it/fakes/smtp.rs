@@ -8,6 +8,7 @@ use mailin_embedded::response::{
 use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// One message received.
@@ -203,6 +204,38 @@ impl SmtpSink {
         let c = crate::harness::set(&c, "email.smtp", "port", &self.port.to_string());
         crate::harness::set(&c, "email.smtp", "tls", "\"none\"")
     }
+
+    /// The config lines that point the daemon at this server by name with STARTTLS (trusting
+    /// the fixture CA) and AUTH as `mailer` with the password in `password_file`.
+    pub fn starttls_config(&self, c: &str, password_file: &Path) -> String {
+        use crate::harness::set;
+        let c = set(c, "email", "transport", "\"smtp\"");
+        let c = set(&c, "email.smtp", "host", "\"localhost\"");
+        let c = set(&c, "email.smtp", "port", &self.port.to_string());
+        let c = set(&c, "email.smtp", "tls", "\"starttls\"");
+        let c = set(&c, "email.smtp", "username", "\"mailer\"");
+        let c = set(
+            &c,
+            "email.smtp",
+            "password_file",
+            &format!("{:?}", password_file.display().to_string()),
+        );
+        set(
+            &c,
+            "email.smtp",
+            "ca_file",
+            &format!("\"{}\"", fixture_path("smtp", "ca.pem")),
+        )
+    }
+}
+
+/// Counts messages per Message-ID: more than one is a duplicate.
+pub fn copies(received: &[Received]) -> HashMap<String, usize> {
+    let mut n = HashMap::new();
+    for m in received {
+        *n.entry(m.message_id()).or_default() += 1;
+    }
+    n
 }
 
 /// The path of a fixture file.
