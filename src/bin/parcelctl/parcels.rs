@@ -1,6 +1,8 @@
 //! `parcelctl add|show|find|list|delete`: a shop's parcels.
 
-use crate::table::{PARCEL_HEADER, opt, parcel_rows, print_intake, print_json, table, ts};
+use crate::table::{
+    PARCEL_HEADER, office_time, opt, parcel_rows, print_intake, print_json, table, ts,
+};
 use clap::{Args, Subcommand};
 use parceld::api::dto::{CustomerIn, ParcelIn};
 use parceld::client::Client;
@@ -159,7 +161,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                     opt(&a.office.index),
                     a.office.address.clone().unwrap_or(a.office.name.clone()),
                     opt(&a.office.hours),
-                    a.deadline,
+                    office_time(a.office.index.as_deref(), a.deadline),
                     a.days_left
                 );
             }
