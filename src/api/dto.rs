@@ -284,6 +284,9 @@ pub struct ArrivalView {
     pub deadline: Timestamp,
     /// Whole days left.
     pub days_left: i64,
+    /// The office's time zone (from its index), in which the customer's messages give dates.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 /// One carrier event.

@@ -10,7 +10,7 @@ use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, parse_query,
 use crate::domain::contact::EmailAddress;
 use crate::domain::intake::{FieldError, ParcelDraft};
 use crate::domain::lifecycle;
-use crate::domain::outbox::OutboxEntry;
+use crate::domain::outbox::{self, OutboxEntry};
 use crate::domain::parcel::{Office, Parcel};
 use crate::domain::phone::Phone;
 use crate::domain::shop::ShopId;
@@ -103,6 +103,7 @@ pub fn view(
                 arrived_at: a.at,
                 deadline: a.deadline,
                 days_left: lifecycle::days_left(p, now).unwrap_or(0),
+                timezone: outbox::office_timezone(p).map(str::to_string),
             }),
         cod_paid_at: p.cod_paid_at,
         tracked_as: p.tracked_as.as_ref().map(|t| t.as_str().to_string()),

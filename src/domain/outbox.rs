@@ -490,12 +490,16 @@ pub fn stale_reason(
 /// The customer's time zone: the pickup office's region when the carrier named the office,
 /// the shop's time zone otherwise.
 pub fn recipient_timezone(parcel: &Parcel, shop: &Shop) -> String {
+    office_timezone(parcel).map_or_else(|| shop.timezone.clone(), str::to_string)
+}
+
+/// The time zone of the pickup office, when the carrier named an office whose index has one.
+pub fn office_timezone(parcel: &Parcel) -> Option<&'static str> {
     parcel
         .arrival
         .as_ref()
         .and_then(|a| a.office.index.as_deref())
         .and_then(postal_zone::zone_of_index)
-        .map_or_else(|| shop.timezone.clone(), str::to_string)
 }
 
 /// When customer and shop messages may go out.

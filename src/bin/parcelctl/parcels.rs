@@ -161,7 +161,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                     opt(&a.office.index),
                     a.office.address.clone().unwrap_or(a.office.name.clone()),
                     opt(&a.office.hours),
-                    office_time(a.office.index.as_deref(), a.deadline),
+                    office_time(a.timezone.as_deref(), a.deadline),
                     a.days_left
                 );
             }

@@ -33,12 +33,10 @@ pub fn ts(t: &Option<jiff::Timestamp>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-/// A time as the office at `index` counts it (`2027-01-06 01:06 Asia/Novosibirsk`), as the
-/// customer's messages give it; UTC where the index names no known zone.
-pub fn office_time(index: Option<&str>, t: jiff::Timestamp) -> String {
-    let zone = index
-        .and_then(parceld::domain::postal_zone::zone_of_index)
-        .and_then(|z| jiff::tz::TimeZone::get(z).ok().map(|tz| (z, tz)));
+/// A time in the office's zone as the daemon names it (`2027-01-06 01:06 Asia/Novosibirsk`),
+/// as the customer's messages give it; UTC where the office has no known zone.
+pub fn office_time(zone: Option<&str>, t: jiff::Timestamp) -> String {
+    let zone = zone.and_then(|z| jiff::tz::TimeZone::get(z).ok().map(|tz| (z, tz)));
     match zone {
         Some((name, tz)) => format!("{} {name}", t.to_zoned(tz).strftime("%Y-%m-%d %H:%M")),
         None => format!("{} UTC", t.strftime("%Y-%m-%d %H:%M")),
