@@ -202,8 +202,8 @@ mod tests {
         for track in tracks {
             let v = validate(&ParcelDraft {
                 track: (*track).into(),
-                phone: Some("+79123456789".into()),
-                email: Some("ivan@example.ru".into()),
+                phone: crate::domain::intake::Patch::Set("+79123456789".into()),
+                email: crate::domain::intake::Patch::Set("ivan@example.ru".into()),
                 ..ParcelDraft::default()
             })
             .unwrap();
