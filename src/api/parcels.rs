@@ -277,15 +277,19 @@ pub async fn get(
     let store = state.svc.store.clone();
     let (s, t) = (shop.as_str().to_string(), track.clone());
     let found = web::block(move || -> Result<_, crate::store::StoreError> {
+        let terms = store
+            .shop(&s)?
+            .map_or_else(lifecycle::ShopTerms::default, |sh| {
+                lifecycle::ShopTerms::of(&sh)
+            });
         match store.parcel(&s, &t)? {
             None => Ok(None),
-            Some(p) => Ok(Some((store.parcel_entries(&s, &t)?, p))),
+            Some(p) => Ok(Some((store.parcel_entries(&s, &t)?, p, terms))),
         }
     })
     .await??;
-    let (entries, p) = found
+    let (entries, p, terms) = found
         .ok_or_else(|| ApiError::not_found(format!("parcel {track} not found in shop {shop}")))?;
-    let terms = lifecycle::ShopTerms::of(&existing_shop(&state, &shop).await?);
     Ok(HttpResponse::Ok().json(view(
         &p,
         &entries,
@@ -328,10 +332,14 @@ pub async fn list(
     }
     let now = state.svc.clock.now();
     let rules = state.svc.settings.rules.clone();
-    let terms = lifecycle::ShopTerms::of(&existing_shop(&state, &shop).await?);
     let store = state.svc.store.clone();
     let s = shop.as_str().to_string();
     let page = web::block(move || -> Result<ParcelList, crate::store::StoreError> {
+        let terms = store
+            .shop(&s)?
+            .map_or_else(lifecycle::ShopTerms::default, |sh| {
+                lifecycle::ShopTerms::of(&sh)
+            });
         let (parcels, next) = match &q.order_id {
             Some(order) => (store.parcels_by_order(&s, order.trim())?, None),
             None => {

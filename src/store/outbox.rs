@@ -7,7 +7,7 @@
 use super::keys::{self, Queue};
 use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, versions};
 use crate::domain::notification::{Audience, Channel};
-use crate::domain::outbox::{self, OutboxEntry, OutboxKey, stale_reason};
+use crate::domain::outbox::{self, DeliveryState, OutboxEntry, OutboxKey, stale_reason};
 use jiff::Timestamp;
 
 /// Counts of one channel's queues.
@@ -58,6 +58,11 @@ impl Tx<'_> {
         };
         let old_q = old.and_then(keys::queue);
         let new_q = keys::queue(new);
+        if new.state == DeliveryState::Pending
+            && old.is_none_or(|o| o.state != DeliveryState::Pending)
+        {
+            self.queued.set(true);
+        }
         if old_q != new_q {
             if let Some(q) = old_q {
                 self.queue.remove(q)?;

@@ -155,7 +155,7 @@ async fn xlsx_upload_answers_per_row_and_twice_changes_nothing() {
     assert_eq!(status, 403);
     let template = d.shop_client(None).import_template().await.unwrap();
     let t = d.socket.import_file("other", template, XLSX).await.unwrap();
-    assert_eq!(t.columns.len(), 8, "{t:?}");
+    assert_eq!(t.columns.len(), 9, "{t:?}");
     assert!(t.ignored_columns.is_empty());
 }
 

@@ -15,6 +15,7 @@ mod carriers_russian_post;
 mod carriers_support;
 mod config;
 mod crash;
+mod deadlines;
 mod fault_carriers;
 mod fault_crash;
 mod fault_disk;
