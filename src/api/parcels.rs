@@ -3,13 +3,14 @@
 
 use super::dto::{
     ArrivalView, CustomerView, EventView, IntakeItem, IntakeOutcome, IntakeResponse,
-    NotificationView, OfficeView, ParcelIn, ParcelList, ParcelView,
+    NotificationView, OfficeView, OptOutView, ParcelIn, ParcelList, ParcelView,
 };
 use super::error::ApiError;
 use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, parse_query, read_body};
 use crate::domain::contact::EmailAddress;
 use crate::domain::intake::{FieldError, ParcelDraft};
 use crate::domain::lifecycle;
+use crate::domain::optout::{OptOut, OptOutScope};
 use crate::domain::outbox::{self, OutboxEntry};
 use crate::domain::parcel::{Office, Parcel};
 use crate::domain::phone::Phone;
@@ -68,10 +69,10 @@ fn notification(e: &OutboxEntry) -> NotificationView {
     }
 }
 
-/// The view of a parcel; `full` adds events and notifications.
+/// The view of a parcel; `full` adds events, notifications and opt-outs.
 pub fn view(
     p: &Parcel,
-    entries: &[OutboxEntry],
+    (entries, optouts): (&[OutboxEntry], &[(OptOutScope, OptOut)]),
     now: Timestamp,
     rules: &lifecycle::Rules,
     full: bool,
@@ -133,6 +134,15 @@ pub fn view(
             .unsubscribed
             .iter()
             .map(|c| c.as_str().to_string())
+            .collect(),
+        optouts: optouts
+            .iter()
+            .map(|(scope, o)| OptOutView {
+                channel: o.channel.as_str().into(),
+                scope: scope.as_str().into(),
+                source: o.source.as_str().into(),
+                at: o.at,
+            })
             .collect(),
     }
 }
@@ -251,15 +261,19 @@ pub async fn get(
     let found = web::block(move || -> Result<_, crate::store::StoreError> {
         match store.parcel(&s, &t)? {
             None => Ok(None),
-            Some(p) => Ok(Some((store.parcel_entries(&s, &t)?, p))),
+            Some(p) => Ok(Some((
+                store.parcel_entries(&s, &t)?,
+                store.customer_optouts(&p)?,
+                p,
+            ))),
         }
     })
     .await??;
-    let (entries, p) = found
+    let (entries, optouts, p) = found
         .ok_or_else(|| ApiError::not_found(format!("parcel {track} not found in shop {shop}")))?;
     Ok(HttpResponse::Ok().json(view(
         &p,
-        &entries,
+        (&entries, &optouts),
         state.svc.clock.now(),
         &state.svc.settings.rules,
         true,
@@ -319,7 +333,7 @@ pub async fn list(
         Ok(ParcelList {
             parcels: parcels
                 .iter()
-                .map(|p| view(p, &[], now, &rules, false))
+                .map(|p| view(p, (&[], &[]), now, &rules, false))
                 .collect(),
             next,
         })
