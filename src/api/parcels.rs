@@ -72,7 +72,8 @@ fn notification(e: &OutboxEntry) -> NotificationView {
 /// The view of a parcel; `full` adds events, notifications and opt-outs.
 pub fn view(
     p: &Parcel,
-    (entries, optouts): (&[OutboxEntry], &[(OptOutScope, OptOut)]),
+    entries: &[OutboxEntry],
+    optouts: &[(OptOutScope, OptOut)],
     now: Timestamp,
     rules: &lifecycle::Rules,
     full: bool,
@@ -273,7 +274,8 @@ pub async fn get(
         .ok_or_else(|| ApiError::not_found(format!("parcel {track} not found in shop {shop}")))?;
     Ok(HttpResponse::Ok().json(view(
         &p,
-        (&entries, &optouts),
+        &entries,
+        &optouts,
         state.svc.clock.now(),
         &state.svc.settings.rules,
         true,
@@ -333,7 +335,7 @@ pub async fn list(
         Ok(ParcelList {
             parcels: parcels
                 .iter()
-                .map(|p| view(p, (&[], &[]), now, &rules, false))
+                .map(|p| view(p, &[], &[], now, &rules, false))
                 .collect(),
             next,
         })
