@@ -255,6 +255,16 @@ impl Client {
         .await
     }
 
+    /// `POST /v1/shops/{shop}/parcels/{track}/revive`.
+    pub async fn revive(&self, shop: &str, track: &str) -> Result<ParcelView, ClientError> {
+        self.call(
+            Method::POST,
+            &format!("/v1/shops/{}/parcels/{}/revive", enc(shop), enc(track)),
+            None::<&()>,
+        )
+        .await
+    }
+
     /// `POST /v1/poll`.
     pub async fn poll(&self, req: &PollRequest) -> Result<PollResponse, ClientError> {
         self.call(Method::POST, "/v1/poll", Some(req)).await

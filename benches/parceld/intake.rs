@@ -5,8 +5,8 @@
 
 use crate::daemon::Daemon;
 use crate::fake_post;
-use parceld::api::dto::{CustomerIn, ParcelIn};
-use parceld::domain::intake::{ParcelDraft, Upsert, upsert, validate};
+use parceld::api::dto::{CustomerIn, Field, ParcelIn};
+use parceld::domain::intake::{ParcelDraft, Patch, Upsert, upsert, validate};
 use parceld::domain::shop::ShopId;
 use std::time::{Duration, Instant};
 
@@ -15,14 +15,15 @@ pub const SHOP: &str = "bench";
 
 fn customer(i: usize) -> CustomerIn {
     CustomerIn {
-        name: Some("Иванов Иван Иванович".into()),
-        phone: Some(format!(
+        name: "Иванов Иван Иванович".into(),
+        phone: format!(
             "+7 912 {:03}-{:02}-{:02}",
             i % 1000,
             (i / 1000) % 100,
             (i / 100_000) % 100
-        )),
-        email: Some(format!("customer{i}@example.ru")),
+        )
+        .into(),
+        email: format!("customer{i}@example.ru").into(),
     }
 }
 
@@ -31,11 +32,12 @@ fn customer(i: usize) -> CustomerIn {
 pub fn parcel(i: usize) -> ParcelIn {
     ParcelIn {
         track: fake_post::track(i),
-        order_id: Some(format!("B-{}", i / 2)),
-        customer: Some(customer(i)),
-        cod_amount: Some(format!("{}.00", 500 + i % 5000)),
-        contents: Some("Книга, 2 шт.".into()),
+        order_id: format!("B-{}", i / 2).into(),
+        customer: customer(i).into(),
+        cod_amount: format!("{}.00", 500 + i % 5000).into(),
+        contents: "Книга, 2 шт.".into(),
         carrier: None,
+        storage_days: Field::Absent,
     }
 }
 
@@ -54,16 +56,16 @@ pub fn csv(from: usize, to: usize) -> Vec<u8> {
     out.push_str("Трек (track);Заказ (order);ФИО (name);Телефон (phone);E-mail;Сумма (amount);Состав (contents)\r\n");
     for i in from..to {
         let p = parcel(i);
-        let c = p.customer.unwrap_or_default();
+        let c = p.customer.into_option().unwrap_or_default();
         out.push_str(&format!(
             "{};{};{};{};{};{},00;\"{}\"\r\n",
             p.track,
-            p.order_id.unwrap_or_default(),
-            c.name.unwrap_or_default(),
-            c.phone.unwrap_or_default(),
-            c.email.unwrap_or_default(),
+            p.order_id.into_option().unwrap_or_default(),
+            c.name.into_option().unwrap_or_default(),
+            c.phone.into_option().unwrap_or_default(),
+            c.email.into_option().unwrap_or_default(),
             500 + i % 5000,
-            p.contents.unwrap_or_default()
+            p.contents.into_option().unwrap_or_default()
         ));
     }
     out.into_bytes()
@@ -168,16 +170,17 @@ pub fn raw_sled(dir: &std::path::Path, n: usize, cache_bytes: u64) -> Duration {
     let started = Instant::now();
     for i in 0..n {
         let p = parcel(i);
-        let c = p.customer.clone().unwrap_or_default();
+        let c = p.customer.clone().into_option().unwrap_or_default();
         let v = validate(&ParcelDraft {
             track: p.track,
-            order_id: p.order_id,
-            name: c.name,
-            phone: c.phone,
-            email: c.email,
-            cod_amount: p.cod_amount,
-            contents: p.contents,
+            order_id: p.order_id.into(),
+            name: c.name.into(),
+            phone: c.phone.into(),
+            email: c.email.into(),
+            cod_amount: p.cod_amount.into(),
+            contents: p.contents.into(),
             carrier: None,
+            storage_days: Patch::Keep,
         })
         .expect("valid");
         let Upsert::Created(parcel) = upsert(None, &v, &shop, i as u64, now, now) else {

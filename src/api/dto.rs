@@ -66,6 +66,10 @@ pub struct CreateShop {
     /// Where customers leave a review; empty removes it.
     #[serde(default)]
     pub review_url: Option<String>,
+    /// How long offices keep the shop's parcels, in days, when its contract with the post sets
+    /// its own period; the config's table by mail type when absent or `null`.
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub storage_days: Field<u16>,
 }
 
 /// The answer to `POST /v1/shops`: the only time the token is shown.
@@ -116,6 +120,10 @@ pub struct PatchShop {
     /// Where customers leave a review; empty removes it.
     #[serde(default)]
     pub review_url: Option<String>,
+    /// How long offices keep the shop's parcels, in days; `null` returns to the config's table
+    /// by mail type. Deadlines of parcels waiting now are worked out again.
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub storage_days: Field<u16>,
 }
 
 /// A shop as the API shows it.
@@ -153,9 +161,98 @@ pub struct ShopView {
     /// Its review page.
     #[serde(default)]
     pub review_url: Option<String>,
+    /// Its own storage period in days, if it set one.
+    #[serde(default)]
+    pub storage_days: Option<u16>,
     /// Set only when `rotate_token` was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+}
+
+/// A field of a parcel handed over again: absent keeps what is stored, `null` clears it, a
+/// value sets it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Field<T> {
+    /// Not in the request.
+    #[default]
+    Absent,
+    /// `null`.
+    Null,
+    /// A value.
+    Value(T),
+}
+
+impl<T> Field<T> {
+    /// Whether the field was left out (it is then not written either).
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Field::Absent)
+    }
+}
+
+impl<T> Field<T> {
+    /// The value, when there is one.
+    pub fn as_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl<T> Field<T> {
+    /// The value, if there is one.
+    pub fn into_option(self) -> Option<T> {
+        match self {
+            Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl<T> From<Field<T>> for crate::domain::intake::Patch<T> {
+    /// Absent keeps, `null` clears, a value sets.
+    fn from(f: Field<T>) -> Self {
+        use crate::domain::intake::Patch;
+        match f {
+            Field::Absent => Patch::Keep,
+            Field::Null => Patch::Clear,
+            Field::Value(v) => Patch::Set(v),
+        }
+    }
+}
+
+impl<T> From<Option<T>> for Field<T> {
+    /// `None` leaves the field out.
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Field::Absent, Field::Value)
+    }
+}
+
+impl<T> From<T> for Field<T> {
+    fn from(v: T) -> Self {
+        Field::Value(v)
+    }
+}
+
+impl From<&str> for Field<String> {
+    fn from(v: &str) -> Self {
+        Field::Value(v.to_string())
+    }
+}
+
+impl<T: Serialize> Serialize for Field<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Value(v) => s.serialize_some(v),
+            Field::Absent | Field::Null => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(d)?.map_or(Field::Null, Field::Value))
+    }
 }
 
 /// A customer as handed over.
@@ -163,40 +260,58 @@ pub struct ShopView {
 #[serde(deny_unknown_fields)]
 pub struct CustomerIn {
     /// Full name.
-    #[serde(default)]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub name: Field<String>,
     /// Phone in any common form.
-    #[serde(default)]
-    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub phone: Field<String>,
     /// E-mail.
-    #[serde(default)]
-    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub email: Field<String>,
 }
 
-/// A parcel as handed over.
+/// A parcel as handed over. Only `track` is required; for a parcel handed over before, an
+/// absent field keeps what is stored and `null` clears it.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ParcelIn {
     /// Track number.
     pub track: String,
     /// The shop's order number.
-    #[serde(default, deserialize_with = "text_or_number")]
-    pub order_id: Option<String>,
-    /// The customer.
-    #[serde(default)]
-    pub customer: Option<CustomerIn>,
+    #[serde(
+        default,
+        deserialize_with = "text_or_number",
+        skip_serializing_if = "Field::is_absent"
+    )]
+    pub order_id: Field<String>,
+    /// The customer (`null` clears name, phone and e-mail).
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub customer: Field<CustomerIn>,
     /// Cash on delivery in roubles: `"1490.00"` or `1490`.
-    #[serde(default, deserialize_with = "text_or_number")]
-    pub cod_amount: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "text_or_number",
+        skip_serializing_if = "Field::is_absent"
+    )]
+    pub cod_amount: Field<String>,
     /// What is inside.
-    #[serde(default)]
-    pub contents: Option<String>,
-    /// The carrier, when it is not to be guessed from the number.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub contents: Field<String>,
+    /// The carrier, when it is not to be guessed from the number (or to move the parcel to
+    /// another carrier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carrier: Option<String>,
+    /// How long the office keeps it, in days, when the shop's contract sets it per parcel.
+    #[serde(
+        default,
+        deserialize_with = "text_or_number",
+        skip_serializing_if = "Field::is_absent"
+    )]
+    pub storage_days: Field<String>,
 }
 
-fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+/// A present field that may be text or a number (`"1490.00"`, `1490`), or `null`.
+fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Field<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum TextOrNumber {
@@ -205,10 +320,10 @@ fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
         Float(f64),
     }
     Ok(match Option::<TextOrNumber>::deserialize(d)? {
-        None => None,
-        Some(TextOrNumber::Text(s)) => Some(s),
-        Some(TextOrNumber::Int(n)) => Some(n.to_string()),
-        Some(TextOrNumber::Float(f)) => Some(f.to_string()),
+        None => Field::Null,
+        Some(TextOrNumber::Text(s)) => Field::Value(s),
+        Some(TextOrNumber::Int(n)) => Field::Value(n.to_string()),
+        Some(TextOrNumber::Float(f)) => Field::Value(f.to_string()),
     })
 }
 
@@ -241,6 +356,9 @@ pub struct IntakeItem {
     /// Doubts worth a look.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For an update: the fields that changed, as the API names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
 }
 
 /// The answer to an intake request.
@@ -287,6 +405,13 @@ pub struct ArrivalView {
     /// The office's time zone (from its index), in which the customer's messages give dates.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// What the deadline rests on, in words: "15 days, parcel, from 2026-12-08", "extended by
+    /// 15 days on 2026-12-20 (8/23)", "5 days left per the post on 2026-12-17 (8/28)".
+    #[serde(default)]
+    pub deadline_basis: String,
+    /// Other things the post said about storage: an extension applied for or refused.
+    #[serde(default)]
+    pub storage_notes: Vec<String>,
 }
 
 /// One carrier event.
@@ -409,6 +534,17 @@ pub struct ParcelView {
     /// the customer's phone or address (a STOP reply) (only in single-parcel answers).
     #[serde(default)]
     pub optouts: Vec<OptOutView>,
+    /// The parcel's own storage period in days, when the shop gave one.
+    #[serde(default)]
+    pub storage_days: Option<u16>,
+    /// The kind of item as the carrier reported it (`parcel`, `parcel_online`, …) with the
+    /// carrier's name for it.
+    #[serde(default)]
+    pub mail_type: Option<MailTypeView>,
+    /// When polling stopped because the carrier said nothing for `rules.give_up_after`; the
+    /// shop can revive it (`POST …/parcels/{track}/revive`).
+    #[serde(default)]
+    pub abandoned_at: Option<Timestamp>,
 }
 
 /// An opt-out that applies to a parcel's customer.
@@ -423,6 +559,18 @@ pub struct OptOutView {
     pub source: String,
     /// When.
     pub at: Timestamp,
+}
+
+/// The kind of item as the carrier reported it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MailTypeView {
+    /// The class whose storage period applies (`parcel`, `ems`, `letter`, `small_packet`,
+    /// `parcel_online`, `ecom`, `other`).
+    pub class: String,
+    /// The carrier's code.
+    pub code: u16,
+    /// The carrier's name.
+    pub name: String,
 }
 
 /// A page of parcels.

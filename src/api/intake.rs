@@ -7,7 +7,7 @@
 use super::dto::IntakeOutcome;
 use crate::config::Settings;
 use crate::daemon::clock::Clock;
-use crate::domain::intake::{FieldError, ParcelDraft, validate};
+use crate::domain::intake::{FieldError, ParcelDraft, notes, validate};
 use crate::domain::plan::ShopDay;
 use crate::domain::shop::Shop;
 use crate::domain::track;
@@ -24,6 +24,8 @@ pub struct Handled {
     pub errors: Vec<FieldError>,
     /// Doubts worth showing.
     pub warnings: Vec<String>,
+    /// For an update: the fields that changed.
+    pub changed: Vec<String>,
 }
 
 /// Counts of a batch.
@@ -58,6 +60,7 @@ struct Pending<'a> {
     tz: jiff::tz::TimeZone,
     now: jiff::Timestamp,
     items: Vec<(usize, crate::domain::intake::ValidParcel, jiff::Timestamp)>,
+    rules: &'a crate::domain::lifecycle::Rules,
 }
 
 impl Pending<'_> {
@@ -69,14 +72,29 @@ impl Pending<'_> {
                 day: ShopDay::at(self.now, &self.tz),
             };
             let batch: Vec<_> = self.items.iter().map(|(_, v, at)| (v, *at)).collect();
-            let stored =
-                self.store
-                    .intake_batch(&self.shop.id, &batch, self.now, Some(&admission))?;
-            for ((i, _, _), s) in self.items.iter().zip(stored) {
+            let stored = self.store.intake_batch(
+                &self.shop.id,
+                &batch,
+                self.now,
+                Some(&admission),
+                self.rules,
+            )?;
+            for ((i, v, _), s) in self.items.iter().zip(stored) {
                 let item = &mut out[*i];
+                let parcel = match &s {
+                    Stored::Created(p) | Stored::Unchanged(p) => Some(p),
+                    Stored::Updated { parcel, .. } => Some(parcel),
+                    Stored::Refused(_) => None,
+                };
+                if let Some(p) = parcel {
+                    item.warnings.extend(notes(v, p));
+                }
                 item.outcome = match s {
                     Stored::Created(_) => IntakeOutcome::Created,
-                    Stored::Updated(_) => IntakeOutcome::Updated,
+                    Stored::Updated { changed, .. } => {
+                        item.changed = changed.iter().map(|c| c.to_string()).collect();
+                        IntakeOutcome::Updated
+                    }
                     Stored::Unchanged(_) => IntakeOutcome::AlreadyPresent,
                     Stored::Refused(r) => {
                         item.errors.push(FieldError::new("plan", r));
@@ -107,6 +125,7 @@ pub fn hand_over(
         tz: crate::reports::send::shop_tz(shop),
         now: clock.now(),
         items: Vec::with_capacity(TX_CHUNK),
+        rules: &settings.rules,
     };
     let mut out = Vec::new();
     for d in drafts {
@@ -115,6 +134,7 @@ pub fn hand_over(
             outcome: IntakeOutcome::Rejected,
             errors: Vec::new(),
             warnings: Vec::new(),
+            changed: Vec::new(),
         };
         let valid = d.and_then(|d| {
             item.track = track::parse(&d.track)
@@ -131,7 +151,7 @@ pub fn hand_over(
             Ok(v) => v,
         };
         let now = pending.now;
-        let first_poll = match settings.polling_for(v.carrier) {
+        let first_poll = match settings.polling_for(v.carrier()) {
             Some(c) => crate::domain::polling::slot(
                 &c.window,
                 &settings.daemon.timezone,
@@ -141,7 +161,7 @@ pub fn hand_over(
             None => {
                 item.warnings.push(format!(
                     "carrier {} is not enabled on this parceld; the parcel will be polled once it is",
-                    v.carrier
+                    v.carrier()
                 ));
                 now
             }

@@ -2,22 +2,22 @@
 //! listing by status or stuck, deletion.
 
 use super::dto::{
-    ArrivalView, CustomerView, EventView, IntakeItem, IntakeOutcome, IntakeResponse,
-    NotificationView, OfficeView, OptOutView, ParcelIn, ParcelList, ParcelView,
+    ArrivalView, CustomerView, EventView, Field, IntakeItem, IntakeOutcome, IntakeResponse,
+    MailTypeView, NotificationView, OfficeView, OptOutView, ParcelIn, ParcelList, ParcelView,
 };
 use super::error::ApiError;
 use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, parse_query, read_body};
 use crate::domain::contact::EmailAddress;
-use crate::domain::intake::{FieldError, ParcelDraft};
+use crate::domain::intake::{FieldError, ParcelDraft, Patch};
 use crate::domain::lifecycle;
 use crate::domain::optout::{OptOut, OptOutScope};
 use crate::domain::outbox::{self, OutboxEntry};
 use crate::domain::parcel::{Office, Parcel};
 use crate::domain::phone::Phone;
-use crate::domain::shop::ShopId;
+use crate::domain::shop::{Language, ShopId};
 use crate::domain::status::Status;
 use crate::domain::track;
-use crate::store::ParcelFilter;
+use crate::store::{ParcelFilter, Revived};
 use actix_web::{HttpResponse, web};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -27,7 +27,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/shops/{shop}/parcels", web::post().to(intake))
         .route("/v1/shops/{shop}/parcels", web::get().to(list))
         .route("/v1/shops/{shop}/parcels/{track}", web::get().to(get))
-        .route("/v1/shops/{shop}/parcels/{track}", web::delete().to(delete));
+        .route("/v1/shops/{shop}/parcels/{track}", web::delete().to(delete))
+        .route(
+            "/v1/shops/{shop}/parcels/{track}/revive",
+            web::post().to(revive),
+        );
 }
 
 fn office(o: &Office) -> OfficeView {
@@ -76,6 +80,7 @@ pub fn view(
     optouts: &[(OptOutScope, OptOut)],
     now: Timestamp,
     rules: &lifecycle::Rules,
+    terms: &lifecycle::ShopTerms,
     full: bool,
 ) -> ParcelView {
     ParcelView {
@@ -100,12 +105,22 @@ pub fn view(
             .arrival
             .as_ref()
             .filter(|_| p.is_waiting_for_pickup())
-            .map(|a| ArrivalView {
-                office: office(&a.office),
-                arrived_at: a.at,
-                deadline: a.deadline,
-                days_left: lifecycle::days_left(p, now).unwrap_or(0),
-                timezone: outbox::office_timezone(p).map(str::to_string),
+            .map(|a| {
+                let tz = lifecycle::office_zone(&a.office, terms);
+                ArrivalView {
+                    office: office(&a.office),
+                    arrived_at: a.at,
+                    deadline: a.deadline.at,
+                    days_left: lifecycle::days_left(p, now, terms).unwrap_or(0),
+                    timezone: outbox::office_timezone(p).map(str::to_string),
+                    deadline_basis: a.deadline.basis.describe(&tz, Language::En),
+                    storage_notes: a
+                        .deadline
+                        .notes
+                        .iter()
+                        .map(|n| n.describe(&tz, Language::En))
+                        .collect(),
+                }
             }),
         cod_paid_at: p.cod_paid_at,
         tracked_as: p.tracked_as.as_ref().map(|t| t.as_str().to_string()),
@@ -145,6 +160,13 @@ pub fn view(
                 at: o.at,
             })
             .collect(),
+        storage_days: p.storage_days,
+        mail_type: p.mail_type.as_ref().map(|m| MailTypeView {
+            class: m.class.as_str().to_string(),
+            code: m.code,
+            name: m.name.clone(),
+        }),
+        abandoned_at: p.abandoned_at,
     }
 }
 
@@ -162,16 +184,21 @@ pub(crate) fn draft(value: serde_json::Value) -> Result<ParcelDraft, FieldError>
             e.into_inner(),
         )
     })?;
-    let c = p.customer.unwrap_or_default();
+    let (name, phone, email) = match p.customer {
+        Field::Absent => (Patch::Keep, Patch::Keep, Patch::Keep),
+        Field::Null => (Patch::Clear, Patch::Clear, Patch::Clear),
+        Field::Value(c) => (c.name.into(), c.phone.into(), c.email.into()),
+    };
     Ok(ParcelDraft {
         track: p.track,
-        order_id: p.order_id,
-        name: c.name,
-        phone: c.phone,
-        email: c.email,
-        cod_amount: p.cod_amount,
-        contents: p.contents,
+        order_id: p.order_id.into(),
+        name,
+        phone,
+        email,
+        cod_amount: p.cod_amount.into(),
+        contents: p.contents.into(),
         carrier: p.carrier,
+        storage_days: p.storage_days.into(),
     })
 }
 
@@ -222,6 +249,7 @@ pub async fn intake(
             outcome: h.outcome,
             errors: h.errors,
             warnings: h.warnings,
+            changed: h.changed,
         });
     }
     (response.created, response.updated) = (tally.created, tally.updated);
@@ -272,12 +300,14 @@ pub async fn get(
     .await??;
     let (entries, optouts, p) = found
         .ok_or_else(|| ApiError::not_found(format!("parcel {track} not found in shop {shop}")))?;
+    let terms = lifecycle::ShopTerms::of(&existing_shop(&state, &shop).await?);
     Ok(HttpResponse::Ok().json(view(
         &p,
         &entries,
         &optouts,
         state.svc.clock.now(),
         &state.svc.settings.rules,
+        &terms,
         true,
     )))
 }
@@ -314,6 +344,7 @@ pub async fn list(
     }
     let now = state.svc.clock.now();
     let rules = state.svc.settings.rules.clone();
+    let terms = lifecycle::ShopTerms::of(&existing_shop(&state, &shop).await?);
     let store = state.svc.store.clone();
     let s = shop.as_str().to_string();
     let page = web::block(move || -> Result<ParcelList, crate::store::StoreError> {
@@ -335,7 +366,7 @@ pub async fn list(
         Ok(ParcelList {
             parcels: parcels
                 .iter()
-                .map(|p| view(p, &[], &[], now, &rules, false))
+                .map(|p| view(p, &[], &[], now, &rules, &terms, false))
                 .collect(),
             next,
         })
@@ -367,6 +398,61 @@ pub async fn delete(
         Some(_) => {
             tracing::info!(shop = %shop, track = %track, "Parcel deleted");
             Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": track })))
+        }
+    }
+}
+
+/// `POST /v1/shops/{shop}/parcels/{track}/revive`: poll again a parcel that was given up on
+/// (no carrier event for `rules.give_up_after`); the silence counts afresh from now.
+pub async fn revive(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (shop, track) = path.into_inner();
+    let (shop, track) = parcel_path(&caller, &shop, &track)?;
+    let shop_record = existing_shop(&state, &shop).await?;
+    let settings = state.svc.settings.clone();
+    let now = state.svc.clock.now();
+    let store = state.svc.store.clone();
+    let (s, t) = (shop.as_str().to_string(), track.clone());
+    let revived = web::block(move || {
+        let r = store.revive_parcel(&s, &t, now, |carrier| {
+            settings.polling_for(carrier).map_or(now, |c| {
+                crate::domain::polling::slot(
+                    &c.window,
+                    &settings.daemon.timezone,
+                    now,
+                    &crate::carriers::apply::spread_key(&s, &t),
+                )
+            })
+        })?;
+        store.flush()?;
+        Ok::<_, crate::store::StoreError>(r)
+    })
+    .await??;
+    match revived {
+        Revived::NotFound => Err(ApiError::not_found(format!(
+            "parcel {track} not found in shop {shop}"
+        ))),
+        Revived::Finished(st) => Err(ApiError::conflict(format!(
+            "parcel {track} is {st}: its journey is over, there is nothing to poll"
+        ))),
+        Revived::NotAbandoned => Err(ApiError::conflict(format!(
+            "parcel {track} is still polled on its schedule; only a parcel given up on can be revived"
+        ))),
+        Revived::Done(p) => {
+            tracing::info!(shop = %shop, track = %track, "Parcel revived; it is polled again");
+            state.scheduler.do_send(crate::actors::Wake);
+            Ok(HttpResponse::Ok().json(view(
+                &p,
+                &[],
+                &[],
+                now,
+                &state.svc.settings.rules,
+                &lifecycle::ShopTerms::of(&shop_record),
+                false,
+            )))
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Shops: create (socket only), list, show, change.
 
-use super::dto::{CreateShop, PatchShop, ShopCreated, ShopView};
+use super::dto::{CreateShop, Field, PatchShop, ShopCreated, ShopView};
 use super::error::ApiError;
 use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, read_body, token_hash};
 use crate::domain::contact::EmailAddress;
@@ -39,6 +39,7 @@ pub fn view(s: &Shop) -> ShopView {
         sms_sender: s.messaging.sms_sender.clone(),
         tracking_url: s.messaging.tracking_url.clone(),
         review_url: s.messaging.review_url.clone(),
+        storage_days: s.storage_days,
         token: None,
     }
 }
@@ -103,6 +104,19 @@ fn apply_messaging(
         }
     }
     Ok(())
+}
+
+/// A shop's storage period: 1 to 366 days, or none.
+fn storage_days_field(days: Option<u16>) -> Result<Option<u16>, ApiError> {
+    match days {
+        Some(d) if !(1..=366).contains(&d) => Err(ApiError::invalid_field(
+            "storage_days",
+            format!(
+                "{d} is not a storage period: give 1 to 366 days, or null for the post's rules"
+            ),
+        )),
+        d => Ok(d),
+    }
 }
 
 fn name(field: &str, s: &str) -> Result<String, ApiError> {
@@ -184,6 +198,10 @@ pub async fn create(
         plan: state.svc.settings.plans.plan(today),
         report_at: None,
         messaging,
+        storage_days: match req.storage_days {
+            Field::Value(d) => storage_days_field(Some(d))?,
+            Field::Absent | Field::Null => None,
+        },
     };
     let store = state.svc.store.clone();
     let s = shop.clone();
@@ -244,6 +262,18 @@ pub async fn patch(
     if let Some(l) = req.language {
         shop.language = l;
     }
+    let storage_changed = match req.storage_days {
+        Field::Absent => false,
+        f => {
+            let days = storage_days_field(match f {
+                Field::Value(d) => Some(d),
+                _ => None,
+            })?;
+            let changed = days != shop.storage_days;
+            shop.storage_days = days;
+            changed
+        }
+    };
     if let Some(at) = &req.report_at {
         shop.report_at = match at.trim() {
             "" => None,
@@ -272,7 +302,22 @@ pub async fn patch(
     };
     let store = state.svc.store.clone();
     let s = shop.clone();
-    web::block(move || store.update_shop(&s).and_then(|()| store.flush())).await??;
+    let (rules, now) = (state.svc.settings.rules.clone(), state.svc.clock.now());
+    let moved = web::block(move || -> Result<usize, crate::store::StoreError> {
+        store.update_shop(&s)?;
+        // Parcels waiting now keep the period they were told only if nothing else decides it.
+        let moved = if storage_changed {
+            store.refresh_deadlines(Some(s.id.as_str()), &rules, now)?
+        } else {
+            0
+        };
+        store.flush()?;
+        Ok(moved)
+    })
+    .await??;
+    if storage_changed {
+        tracing::info!(shop = %shop.id, storage_days = ?shop.storage_days, deadlines_moved = moved, "Shop's storage period changed");
+    }
     let mut v = view(&shop);
     v.token = token;
     Ok(HttpResponse::Ok().json(v))

@@ -154,6 +154,7 @@ impl Applier {
                 new_track: report.new_track,
                 carrier: handoff,
                 cod_follow_up,
+                mail_type: report.mail_type,
             },
             next_poll: next,
         }

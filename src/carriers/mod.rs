@@ -31,6 +31,7 @@ use crate::config::Settings;
 use crate::daemon::clock::Clock;
 use crate::domain::carrier::CarrierId;
 use crate::domain::parcel::{CarrierEvent, Parcel};
+use crate::domain::storage::MailType;
 use crate::domain::track::TrackNumber;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -109,6 +110,8 @@ pub struct TrackReport {
     pub new_track: Option<TrackNumber>,
     /// The parcel was handed to this carrier, which should be asked from now on.
     pub handed_to: Option<CarrierId>,
+    /// The kind of item, when the carrier says (it decides the storage period).
+    pub mail_type: Option<MailType>,
 }
 
 /// Why a carrier could not answer.

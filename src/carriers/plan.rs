@@ -190,6 +190,7 @@ mod tests {
                     code: "8/2".into(),
                     description: String::new(),
                     office: Some(Office::default()),
+                    storage: None,
                 }],
                 ..TrackReport::default()
             };

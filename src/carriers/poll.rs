@@ -354,11 +354,17 @@ impl PollContext {
         let now = self.clock.now();
         let (base, cap) = (self.settings.retry_base, self.settings.retry_cap);
         let r = random();
+        let rules = self.applier.rules.clone();
         blocking(move || {
             store
-                .record_poll_failure(&shop, &track, &error, |failures| {
-                    at.unwrap_or_else(|| now + backoff(failures, base, cap, r))
-                })
+                .record_poll_failure(
+                    &shop,
+                    &track,
+                    &error,
+                    |failures| at.unwrap_or_else(|| now + backoff(failures, base, cap, r)),
+                    now,
+                    &rules,
+                )
                 .map(|_| ())
         })
         .await

@@ -18,6 +18,7 @@ use super::{Carrier, CarrierError, Gate, TrackQuery, TrackReport};
 use crate::domain::carrier::CarrierId;
 use crate::domain::parcel::{CarrierEvent, Office};
 use crate::domain::status::Status;
+use crate::domain::storage::{MailClass, MailType};
 use crate::domain::track::{self, SandboxScenario};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -126,6 +127,19 @@ const FAILED_ATTEMPT: Step = Step {
     office: pickup,
 };
 
+const FIVE_DAYS_LEFT: Step = Step {
+    status: Status::Registered,
+    code: "8/28",
+    description: "Обработка. Истекает срок хранения (осталось 5 дней)",
+    office: pickup,
+};
+const STORAGE_EXTENDED: Step = Step {
+    status: Status::Registered,
+    code: "8/23",
+    description: "Обработка. Продление срока хранения",
+    office: pickup,
+};
+
 fn script(s: SandboxScenario) -> &'static [Step] {
     match s {
         SandboxScenario::Delivered => &[ACCEPTED, SORTING, ARRIVED, DELIVERED],
@@ -141,6 +155,14 @@ fn script(s: SandboxScenario) -> &'static [Step] {
         SandboxScenario::Stuck => &[ACCEPTED, SORTING],
         SandboxScenario::Lost => &[ACCEPTED, SORTING, LOST],
         SandboxScenario::Failed => &[ACCEPTED, SORTING, ARRIVED, FAILED_ATTEMPT, DELIVERED],
+        SandboxScenario::Extended => &[
+            ACCEPTED,
+            SORTING,
+            ARRIVED,
+            FIVE_DAYS_LEFT,
+            STORAGE_EXTENDED,
+            DELIVERED,
+        ],
     }
 }
 
@@ -154,7 +176,17 @@ pub fn next_event(scenario: SandboxScenario, known: usize, now: Timestamp) -> Op
         code: step.code.into(),
         description: step.description.into(),
         office: Some((step.office)()),
+        storage: super::russian_post::ops::storage_signal_of(step.code),
     })
+}
+
+/// What the sandbox says its items are: parcels (Russian Post's MailType 4).
+fn parcel_type() -> MailType {
+    MailType {
+        class: MailClass::Parcel,
+        code: 4,
+        name: "Посылка".into(),
+    }
 }
 
 #[async_trait]
@@ -190,6 +222,7 @@ impl Carrier for Sandbox {
                     events: next_event(scenario, q.known_events, now)
                         .into_iter()
                         .collect(),
+                    mail_type: Some(parcel_type()),
                     ..TrackReport::default()
                 })
             })
@@ -200,7 +233,7 @@ impl Carrier for Sandbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::lifecycle::{Rules, apply_events};
+    use crate::domain::lifecycle::{Rules, ShopTerms, apply_events};
     use crate::domain::notification::NotificationKind;
 
     fn walk(scenario: SandboxScenario) -> (Vec<Status>, Vec<NotificationKind>) {
@@ -226,7 +259,7 @@ mod tests {
             let Some(e) = next_event(scenario, p.events.len(), now) else {
                 break;
             };
-            let o = apply_events(p, vec![e], now, &Rules::default());
+            let o = apply_events(p, vec![e], now, &Rules::default(), &ShopTerms::default());
             statuses.push(p.status);
             kinds.extend(o.intents.iter().map(|i| i.kind));
         }

@@ -7,6 +7,7 @@
 
 pub mod carriers;
 mod channels;
+mod rules;
 pub mod secret;
 pub mod shopside;
 pub mod values;
@@ -70,7 +71,7 @@ struct RawConfig {
     #[serde(default)]
     api: RawApi,
     #[serde(default)]
-    rules: RawRules,
+    rules: rules::RawRules,
     #[serde(default)]
     carriers: RawCarriers,
     #[serde(default)]
@@ -110,15 +111,6 @@ struct RawApi {
     max_body_mb: Option<u64>,
     max_items: Option<usize>,
     link_secret_file: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawRules {
-    reminder_every: Option<String>,
-    last_reminder_before: Option<String>,
-    stuck_after: Option<String>,
-    storage_period: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -464,39 +456,7 @@ impl Validator<'_> {
             },
         };
 
-        let r = &raw.rules;
-        let rules = Rules {
-            reminder_every: self.value(
-                "rules.reminder_every",
-                &r.reminder_every,
-                "5d",
-                values::positive_duration,
-            )?,
-            last_reminder_before: self.value(
-                "rules.last_reminder_before",
-                &r.last_reminder_before,
-                "2d",
-                values::duration,
-            )?,
-            stuck_after: self.value(
-                "rules.stuck_after",
-                &r.stuck_after,
-                "7d",
-                values::positive_duration,
-            )?,
-            storage_period: self.value(
-                "rules.storage_period",
-                &r.storage_period,
-                "30d",
-                values::positive_duration,
-            )?,
-        };
-        if rules.last_reminder_before >= rules.storage_period {
-            return Err(self.err(
-                "rules.last_reminder_before",
-                "must be shorter than rules.storage_period",
-            ));
-        }
+        let rules = self.rules(&raw.rules)?;
 
         let mut carriers = BTreeMap::new();
         if let Some(p) = &raw.carriers.sandbox
@@ -727,7 +687,7 @@ mod tests {
 
     #[test]
     fn seconds_long_rules_for_tests() {
-        let s = parse_str("[rules]\nreminder_every = \"2s\"\nstuck_after = \"3s\"\nstorage_period = \"60s\"\nlast_reminder_before = \"1s\"\n").unwrap();
+        let s = parse_str("[rules]\nreminder_every = \"2s\"\nstuck_after = \"3s\"\ngive_up_after = \"4s\"\nlast_reminder_before = \"1s\"\n[rules.storage]\ncount_from = \"arrival\"\nparcel = \"60s\"\n").unwrap();
         assert_eq!(s.rules.reminder_every, Duration::from_secs(2));
         assert_eq!(s.rules.stuck_after, Duration::from_secs(3));
     }

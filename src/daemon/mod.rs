@@ -135,6 +135,16 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
     )))?;
     notify(&[sd_notify::NotifyState::Status("Opening the store")]);
     let store = Store::open(&settings.db_path(), settings.daemon.cache_bytes)?;
+    // Deadlines written by release 1 were arrival + one fixed period: work them out again under
+    // the storage rules, once.
+    if let Some(moved) = store.once("deadlines-by-mail-type", |s| {
+        s.refresh_deadlines(None, &settings.rules, clock.now())
+    })? {
+        tracing::info!(
+            deadlines_moved = moved,
+            "Storage deadlines of waiting parcels worked out under the storage rules"
+        );
+    }
     let released = store.release_leases(clock.now())?;
     if released > 0 {
         tracing::info!(

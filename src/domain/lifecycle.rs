@@ -17,8 +17,12 @@
 
 use super::notification::{Intent, NotificationKind};
 use super::parcel::{Arrival, CarrierEvent, Office, Parcel};
+use super::postal_zone;
+use super::shop::Shop;
 use super::status::Status;
+use super::storage::{self, PeriodInput, StorageRules};
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use std::time::Duration;
 
 /// The durations the lifecycle follows, from config.
@@ -30,8 +34,10 @@ pub struct Rules {
     pub last_reminder_before: Duration,
     /// After how long without a carrier event a parcel counts as stuck (`7d`).
     pub stuck_after: Duration,
-    /// How long the office keeps a parcel before sending it back (`30d`).
-    pub storage_period: Duration,
+    /// After how long without a carrier event a parcel is no longer polled (`60d`).
+    pub give_up_after: Duration,
+    /// How long offices keep parcels (`[rules.storage]`).
+    pub storage: StorageRules,
 }
 
 impl Default for Rules {
@@ -41,9 +47,48 @@ impl Default for Rules {
             reminder_every: Duration::from_secs(5 * DAY),
             last_reminder_before: Duration::from_secs(2 * DAY),
             stuck_after: Duration::from_secs(7 * DAY),
-            storage_period: Duration::from_secs(30 * DAY),
+            give_up_after: Duration::from_secs(60 * DAY),
+            storage: StorageRules::default(),
         }
     }
+}
+
+/// What the shop decides about its parcels' deadlines, and the zone its dates fall in when
+/// the office's is not known.
+#[derive(Debug, Clone)]
+pub struct ShopTerms {
+    /// The shop's storage period in days, if it set one.
+    pub storage_days: Option<u16>,
+    /// The shop's time zone.
+    pub timezone: TimeZone,
+}
+
+impl ShopTerms {
+    /// The terms of a shop.
+    pub fn of(shop: &Shop) -> ShopTerms {
+        ShopTerms {
+            storage_days: shop.storage_days,
+            timezone: TimeZone::get(&shop.timezone).unwrap_or(TimeZone::UTC),
+        }
+    }
+}
+
+impl Default for ShopTerms {
+    fn default() -> Self {
+        ShopTerms {
+            storage_days: None,
+            timezone: TimeZone::get(postal_zone::DEFAULT_ZONE).unwrap_or(TimeZone::UTC),
+        }
+    }
+}
+
+/// The storage deadline moved (or was first set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineChange {
+    /// The deadline before, if there was one at the same office.
+    pub from: Option<Timestamp>,
+    /// The deadline now.
+    pub to: Timestamp,
 }
 
 /// What applying a carrier report did.
@@ -55,6 +100,12 @@ pub struct Outcome {
     pub previous_status: Option<Status>,
     /// Notifications to send.
     pub intents: Vec<Intent>,
+    /// The storage deadline moved at the same office (an extension, the post's count of days
+    /// left, a changed period): unsent messages must state the new one.
+    pub deadline_moved: Option<DeadlineChange>,
+    /// Unsent messages that no longer fit (a last reminder for a deadline that moved later):
+    /// withdraw them.
+    pub withdraw: Vec<Intent>,
 }
 
 impl Outcome {
@@ -165,7 +216,7 @@ fn next_reminder_time(
     if last_reminder_sent {
         return None;
     }
-    let last_at = sub(arrival.deadline, rules.last_reminder_before);
+    let last_at = sub(arrival.deadline.at, rules.last_reminder_before);
     let next = add(now, rules.reminder_every);
     if next < last_at {
         Some(next)
@@ -176,6 +227,83 @@ fn next_reminder_time(
     }
 }
 
+/// The zone an office's dates fall in: its region's (from the postal index), else the shop's.
+pub fn office_zone(office: &Office, terms: &ShopTerms) -> TimeZone {
+    office
+        .index
+        .as_deref()
+        .and_then(postal_zone::zone_of_index)
+        .and_then(|z| TimeZone::get(z).ok())
+        .unwrap_or_else(|| terms.timezone.clone())
+}
+
+/// The deadline the parcel's facts give for its arrival at `office` at `at`.
+fn deadline_for(
+    parcel: &Parcel,
+    office: &Office,
+    at: Timestamp,
+    rules: &Rules,
+    terms: &ShopTerms,
+) -> storage::Deadline {
+    let input = PeriodInput {
+        parcel_days: parcel.storage_days,
+        shop_days: terms.storage_days,
+        mail: parcel.mail_type.as_ref(),
+    };
+    storage::derive(
+        at,
+        &office_zone(office, terms),
+        &parcel.events,
+        &input,
+        &rules.storage,
+    )
+}
+
+/// How the deadline changed between two arrivals, if it is the same arrival.
+fn moved(before: Option<&Arrival>, after: Option<&Arrival>) -> Option<DeadlineChange> {
+    let (b, a) = (before?, after?);
+    let same = same_office(&b.office, &a.office) && b.at == a.at;
+    (same && b.deadline.at != a.deadline.at).then_some(DeadlineChange {
+        from: Some(b.deadline.at),
+        to: a.deadline.at,
+    })
+}
+
+/// Plans the reminders again after the deadline of a waiting parcel moved: a last reminder
+/// that spoke of an earlier last day is withdrawn (if unsent) and another is planned; a
+/// deadline that moved nearer brings the last reminder forward, at once if it is due.
+fn replan_reminders(
+    parcel: &mut Parcel,
+    change: &DeadlineChange,
+    now: Timestamp,
+    rules: &Rules,
+    outcome: &mut Outcome,
+) {
+    let Some(deadline) = parcel.arrival.as_ref().map(|a| a.deadline.at) else {
+        return;
+    };
+    if !parcel.is_waiting_for_pickup() {
+        return;
+    }
+    let later = change.from.is_none_or(|f| change.to > f);
+    if later && parcel.marks.last_reminder {
+        parcel.marks.last_reminder = false;
+        outcome.withdraw.push(Intent::new(
+            NotificationKind::LastReminder,
+            parcel.marks.last_reminders,
+        ));
+    }
+    parcel.next_reminder_at = if parcel.marks.last_reminder || now >= deadline {
+        None
+    } else {
+        let last_at = sub(deadline, rules.last_reminder_before);
+        let regular = parcel
+            .next_reminder_at
+            .unwrap_or_else(|| add(now, rules.reminder_every));
+        Some(regular.min(last_at.max(now)))
+    };
+}
+
 /// Merges a carrier report into the parcel and returns what to tell whom.
 ///
 /// `incoming` may repeat events the parcel already has, in any order.
@@ -184,6 +312,7 @@ pub fn apply_events(
     incoming: Vec<CarrierEvent>,
     now: Timestamp,
     rules: &Rules,
+    terms: &ShopTerms,
 ) -> Outcome {
     let mut outcome = Outcome::default();
     for e in incoming {
@@ -204,31 +333,18 @@ pub fn apply_events(
         parcel.status = derived.status;
     }
 
-    // The pickup office and its storage deadline.
-    match &derived.arrival {
-        Some((office, at)) => {
-            let moved = parcel
-                .arrival
-                .as_ref()
-                .is_none_or(|a| !same_office(&a.office, office) || a.at != *at);
-            if moved {
-                parcel.arrival = Some(Arrival {
-                    office: office.clone(),
-                    at: *at,
-                    deadline: add(*at, rules.storage_period),
-                });
-            } else if let Some(a) = parcel.arrival.as_mut() {
-                a.office = office.clone();
-            }
-        }
-        None => parcel.arrival = None,
-    }
+    // The pickup office and its storage deadline, from everything said since the arrival.
+    let before = parcel.arrival.take();
+    parcel.arrival = derived.arrival.as_ref().map(|(office, at)| Arrival {
+        office: office.clone(),
+        at: *at,
+        deadline: deadline_for(parcel, office, *at, rules, terms),
+    });
+    outcome.deadline_moved = moved(before.as_ref(), parcel.arrival.as_ref());
 
-    let marks = &mut parcel.marks;
     let status = parcel.status;
-
-    if !marks.accepted && status != Status::Registered {
-        marks.accepted = true;
+    if !parcel.marks.accepted && status != Status::Registered {
+        parcel.marks.accepted = true;
         if matches!(status, Status::Accepted | Status::InTransit) {
             outcome
                 .intents
@@ -236,23 +352,26 @@ pub fn apply_events(
         }
     }
 
-    let waiting = parcel.arrival.is_some()
-        && matches!(status, Status::ArrivedAtPickup | Status::DeliveryFailed);
-    if waiting && derived.pickup_offices > marks.arrivals {
-        marks.arrivals = derived.pickup_offices;
-        marks.last_reminder = false;
-        outcome
-            .intents
-            .push(Intent::new(NotificationKind::Arrived, marks.arrivals));
+    let waiting = parcel.is_waiting_for_pickup();
+    if waiting && derived.pickup_offices > parcel.marks.arrivals {
+        parcel.marks.arrivals = derived.pickup_offices;
+        parcel.marks.last_reminder = false;
+        outcome.intents.push(Intent::new(
+            NotificationKind::Arrived,
+            parcel.marks.arrivals,
+        ));
         parcel.next_reminder_at = parcel
             .arrival
             .as_ref()
             .and_then(|a| next_reminder_time(now, a, false, rules));
+    } else if let Some(change) = outcome.deadline_moved.clone() {
+        replan_reminders(parcel, &change, now, rules, &mut outcome);
     }
     if !waiting {
         parcel.next_reminder_at = None;
     }
 
+    let marks = &mut parcel.marks;
     if status == Status::Delivered && !marks.delivered {
         marks.delivered = true;
         outcome
@@ -273,6 +392,34 @@ pub fn apply_events(
     outcome
 }
 
+/// Works the deadline out again from the parcel's facts after one of them changed outside a
+/// carrier report (the parcel's or the shop's storage period, the rules after an upgrade), and
+/// plans the reminders again if it moved. Nothing to send comes of it; `withdraw` says which
+/// unsent messages no longer fit.
+pub fn refresh_deadline(
+    parcel: &mut Parcel,
+    now: Timestamp,
+    rules: &Rules,
+    terms: &ShopTerms,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    let Some(before) = parcel.arrival.clone() else {
+        return outcome;
+    };
+    let deadline = deadline_for(parcel, &before.office, before.at, rules, terms);
+    if deadline == before.deadline {
+        return outcome;
+    }
+    if let Some(a) = parcel.arrival.as_mut() {
+        a.deadline = deadline;
+    }
+    outcome.deadline_moved = moved(Some(&before), parcel.arrival.as_ref());
+    if let Some(change) = outcome.deadline_moved.clone() {
+        replan_reminders(parcel, &change, now, rules, &mut outcome);
+    }
+    outcome
+}
+
 /// Fires the parcel's reminder if it is due at `now`, and schedules the next one.
 ///
 /// Returns the reminder to send, or `None` when nothing is due or the parcel no longer waits.
@@ -289,11 +436,11 @@ pub fn fire_reminder(parcel: &mut Parcel, now: Timestamp, rules: &Rules) -> Opti
         parcel.next_reminder_at = None;
         return None;
     };
-    if now >= arrival.deadline {
+    if now >= arrival.deadline.at {
         parcel.next_reminder_at = None;
         return None;
     }
-    let last_at = sub(arrival.deadline, rules.last_reminder_before);
+    let last_at = sub(arrival.deadline.at, rules.last_reminder_before);
     let marks = &mut parcel.marks;
     let intent = if now >= last_at {
         if marks.last_reminder {
@@ -301,7 +448,8 @@ pub fn fire_reminder(parcel: &mut Parcel, now: Timestamp, rules: &Rules) -> Opti
             return None;
         }
         marks.last_reminder = true;
-        Intent::new(NotificationKind::LastReminder, marks.arrivals.max(1))
+        marks.last_reminders += 1;
+        Intent::new(NotificationKind::LastReminder, marks.last_reminders)
     } else {
         marks.reminders += 1;
         Intent::new(NotificationKind::Reminder, marks.reminders)
@@ -316,11 +464,21 @@ pub fn is_stuck(parcel: &Parcel, now: Timestamp, rules: &Rules) -> bool {
     !parcel.status.is_final() && add(parcel.last_activity(), rules.stuck_after) < now
 }
 
-/// Whole days left before the storage deadline (0 on the last day), if the parcel waits.
-pub fn days_left(parcel: &Parcel, now: Timestamp) -> Option<i64> {
+/// Whether the carrier has said nothing about a live parcel for `give_up_after`: it is no longer
+/// worth asking about.
+pub fn should_give_up(parcel: &Parcel, now: Timestamp, rules: &Rules) -> bool {
+    !parcel.status.is_final() && add(parcel.silent_since(), rules.give_up_after) <= now
+}
+
+/// Whole days left before the storage deadline (0 on the last day), in the office's zone, if
+/// the parcel waits.
+pub fn days_left(parcel: &Parcel, now: Timestamp, terms: &ShopTerms) -> Option<i64> {
     let arrival = parcel.arrival.as_ref()?;
-    let secs = arrival.deadline.as_second() - now.as_second();
-    Some((secs.max(0)) / 86_400)
+    Some(storage::days_left(
+        arrival.deadline.at,
+        now,
+        &office_zone(&arrival.office, terms),
+    ))
 }
 
 #[cfg(test)]
@@ -330,6 +488,7 @@ mod tests {
     use crate::domain::money::Kopecks;
     use crate::domain::parcel::{Customer, NotifyMarks, PollState};
     use crate::domain::shop::ShopId;
+    use crate::domain::storage::{CountFrom, Extender, StorageSignal};
     use crate::domain::track::TrackNumber;
 
     const HOUR: i64 = 3600;
@@ -363,6 +522,11 @@ mod tests {
             cod_paid_at: None,
             previous_tracks: vec![],
             tracked_as: None,
+            storage_days: None,
+            mail_type: None,
+            handed_over_from: None,
+            abandoned_at: None,
+            revived_at: None,
         }
     }
 
@@ -381,6 +545,7 @@ mod tests {
             code: code.into(),
             description: code.into(),
             office: Some(office(office_index)),
+            storage: None,
         }
     }
 
@@ -388,8 +553,21 @@ mod tests {
         o.intents.iter().map(|i| (i.kind, i.occurrence)).collect()
     }
 
+    /// The default rules, with the storage period counted from the arrival moment (30 days)
+    /// so that the arithmetic below stays simple.
     fn rules() -> Rules {
-        Rules::default()
+        Rules {
+            storage: StorageRules {
+                count_from: CountFrom::Arrival,
+                periods: [Duration::from_secs(30 * DAY as u64); 7],
+                extension: Duration::from_secs(15 * DAY as u64),
+            },
+            ..Rules::default()
+        }
+    }
+
+    fn terms() -> ShopTerms {
+        ShopTerms::default()
     }
 
     #[test]
@@ -400,6 +578,7 @@ mod tests {
             vec![ev(0, Status::Accepted, "1/1", "101000")],
             t(HOUR),
             &rules(),
+            &terms(),
         );
         assert_eq!(kinds(&o), [(NotificationKind::Accepted, 1)]);
         assert_eq!(p.status, Status::Accepted);
@@ -411,6 +590,7 @@ mod tests {
             vec![ev(0, Status::Accepted, "1/1", "101000")],
             t(2 * HOUR),
             &rules(),
+            &terms(),
         );
         assert!(!o.changed());
         assert!(o.intents.is_empty());
@@ -421,6 +601,7 @@ mod tests {
             vec![ev(HOUR, Status::InTransit, "8/0", "140980")],
             t(3 * HOUR),
             &rules(),
+            &terms(),
         );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::InTransit);
@@ -438,6 +619,7 @@ mod tests {
             ],
             t(4 * DAY),
             &rules(),
+            &terms(),
         );
         assert_eq!(kinds(&o), [(NotificationKind::Arrived, 1)]);
         assert!(p.marks.accepted);
@@ -451,17 +633,19 @@ mod tests {
             vec![ev(0, Status::Accepted, "1/1", "101000")],
             t(0),
             &rules(),
+            &terms(),
         );
         let o = apply_events(
             &mut p,
             vec![ev(3 * DAY, Status::ArrivedAtPickup, "8/2", "630099")],
             t(3 * DAY + HOUR),
             &rules(),
+            &terms(),
         );
         assert_eq!(kinds(&o), [(NotificationKind::Arrived, 1)]);
         let a = p.arrival.clone().unwrap();
         assert_eq!(a.office.index.as_deref(), Some("630099"));
-        assert_eq!(a.deadline, t(33 * DAY));
+        assert_eq!(a.deadline.at, t(33 * DAY));
         assert_eq!(p.next_reminder_at, Some(t(8 * DAY + HOUR)));
         assert!(p.is_waiting_for_pickup());
     }
@@ -478,6 +662,7 @@ mod tests {
             ],
             t(4 * DAY),
             &rules(),
+            &terms(),
         );
         assert_eq!(p.status, Status::ArrivedAtPickup);
         assert_eq!(p.events[0].code, "1/1");
@@ -492,6 +677,7 @@ mod tests {
             vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
             t(0),
             &rules(),
+            &terms(),
         );
         // deadline day 30, last reminder at day 28; reminders on days 5, 10, 15, 20, 25.
         let mut fired = vec![];
@@ -538,6 +724,7 @@ mod tests {
             vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
             t(0),
             &rules(),
+            &terms(),
         );
         // The daemon was down for 8 days: one reminder, then the next one a period later.
         let i = fire_reminder(&mut p, t(13 * DAY), &rules()).unwrap();
@@ -554,6 +741,7 @@ mod tests {
             vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
             t(0),
             &rules(),
+            &terms(),
         );
         assert!(p.next_reminder_at.is_some());
         let o = apply_events(
@@ -561,6 +749,7 @@ mod tests {
             vec![ev(2 * DAY, Status::Delivered, "2/1", "630099")],
             t(2 * DAY),
             &rules(),
+            &terms(),
         );
         assert_eq!(kinds(&o), [(NotificationKind::Delivered, 1)]);
         assert_eq!(p.status, Status::Delivered);
@@ -575,6 +764,7 @@ mod tests {
             vec![ev(3 * DAY, Status::InTransit, "8/0", "1")],
             t(3 * DAY),
             &rules(),
+            &terms(),
         );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::Delivered);
@@ -588,18 +778,21 @@ mod tests {
             vec![ev(0, Status::Accepted, "1/1", "101000")],
             t(0),
             &rules(),
+            &terms(),
         );
         apply_events(
             &mut p,
             vec![ev(5 * DAY, Status::ArrivedAtPickup, "8/2", "630099")],
             t(5 * DAY),
             &rules(),
+            &terms(),
         );
         let o = apply_events(
             &mut p,
             vec![ev(36 * DAY, Status::Returning, "3/1", "630099")],
             t(36 * DAY),
             &rules(),
+            &terms(),
         );
         assert_eq!(kinds(&o), [(NotificationKind::ReturnStarted, 1)]);
         assert_eq!(p.next_reminder_at, None);
@@ -610,6 +803,7 @@ mod tests {
             vec![ev(42 * DAY, Status::ArrivedAtPickup, "8/2", "101000")],
             t(42 * DAY),
             &rules(),
+            &terms(),
         );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::Returning);
@@ -618,6 +812,7 @@ mod tests {
             vec![ev(43 * DAY, Status::ReturnedToSender, "2/2", "101000")],
             t(43 * DAY),
             &rules(),
+            &terms(),
         );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::ReturnedToSender);
@@ -633,12 +828,14 @@ mod tests {
             vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
             t(0),
             &rules(),
+            &terms(),
         );
         let o = apply_events(
             &mut p,
             vec![ev(DAY, Status::InTransit, "4/1", "630099")],
             t(DAY),
             &rules(),
+            &terms(),
         );
         assert!(o.intents.is_empty());
         assert_eq!(p.next_reminder_at, None);
@@ -647,21 +844,24 @@ mod tests {
             vec![ev(2 * DAY, Status::ArrivedAtPickup, "8/2", "630100")],
             t(2 * DAY),
             &rules(),
+            &terms(),
         );
         assert_eq!(kinds(&o), [(NotificationKind::Arrived, 2)]);
-        assert_eq!(p.arrival.as_ref().unwrap().deadline, t(32 * DAY));
+        assert_eq!(p.arrival.as_ref().unwrap().deadline.at, t(32 * DAY));
         // Back at the first office again: no third announcement.
         apply_events(
             &mut p,
             vec![ev(3 * DAY, Status::InTransit, "4/1", "630100")],
             t(3 * DAY),
             &rules(),
+            &terms(),
         );
         let o = apply_events(
             &mut p,
             vec![ev(4 * DAY, Status::ArrivedAtPickup, "8/2", "630099")],
             t(4 * DAY),
             &rules(),
+            &terms(),
         );
         assert!(o.intents.is_empty());
     }
@@ -674,12 +874,14 @@ mod tests {
             vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
             t(0),
             &rules(),
+            &terms(),
         );
         let o = apply_events(
             &mut p,
             vec![ev(DAY, Status::DeliveryFailed, "12/9", "630099")],
             t(DAY),
             &rules(),
+            &terms(),
         );
         assert!(o.intents.is_empty());
         assert_eq!(p.status, Status::DeliveryFailed);
@@ -695,12 +897,14 @@ mod tests {
             vec![ev(0, Status::Accepted, "1/1", "101000")],
             t(0),
             &rules(),
+            &terms(),
         );
         apply_events(
             &mut p,
             vec![ev(DAY, Status::Lost, "5/1", "101000")],
             t(DAY),
             &rules(),
+            &terms(),
         );
         assert_eq!(p.status, Status::Lost);
         assert_eq!(p.next_poll_at, None);
@@ -709,6 +913,7 @@ mod tests {
             vec![ev(2 * DAY, Status::InTransit, "8/0", "1")],
             t(2 * DAY),
             &rules(),
+            &terms(),
         );
         assert_eq!(p.status, Status::Lost);
     }
@@ -727,6 +932,7 @@ mod tests {
             vec![ev(5 * DAY, Status::Accepted, "1/1", "101000")],
             t(5 * DAY),
             &r,
+            &terms(),
         );
         assert!(!is_stuck(&p, t(11 * DAY), &r));
         assert!(is_stuck(&p, t(12 * DAY + 1), &r));
@@ -735,6 +941,7 @@ mod tests {
             vec![ev(6 * DAY, Status::Delivered, "2/1", "101000")],
             t(6 * DAY),
             &r,
+            &terms(),
         );
         assert!(
             !is_stuck(&p, t(100 * DAY), &r),
@@ -750,9 +957,166 @@ mod tests {
             vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
             t(0),
             &rules(),
+            &terms(),
         );
-        assert_eq!(days_left(&p, t(0)), Some(30));
-        assert_eq!(days_left(&p, t(29 * DAY + 1)), Some(0));
-        assert_eq!(days_left(&p, t(40 * DAY)), Some(0));
+        assert_eq!(days_left(&p, t(0), &terms()), Some(30));
+        // Calendar days in the office's zone: a day before the deadline's day is one day left.
+        assert_eq!(days_left(&p, t(29 * DAY + 1), &terms()), Some(1));
+        assert_eq!(days_left(&p, t(30 * DAY - 1), &terms()), Some(0));
+        assert_eq!(days_left(&p, t(40 * DAY), &terms()), Some(0));
+    }
+
+    fn said(at: i64, code: &str, signal: StorageSignal) -> CarrierEvent {
+        CarrierEvent {
+            storage: Some(signal),
+            ..ev(at, Status::Registered, code, "630099")
+        }
+    }
+
+    #[test]
+    fn an_extension_after_the_last_reminder_plans_another() {
+        let mut p = parcel();
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+            &terms(),
+        );
+        // The last reminder goes two days before day 30.
+        let i = fire_reminder(&mut p, t(28 * DAY), &rules()).unwrap();
+        assert_eq!((i.kind, i.occurrence), (NotificationKind::LastReminder, 1));
+        assert_eq!(p.next_reminder_at, None);
+        // The addressee extends storage: 15 more days; the last reminder spoke of day 30.
+        let o = apply_events(
+            &mut p,
+            vec![said(
+                28 * DAY + HOUR,
+                "8/23",
+                StorageSignal::Extended(Extender::Addressee),
+            )],
+            t(28 * DAY + 2 * HOUR),
+            &rules(),
+            &terms(),
+        );
+        assert!(o.intents.is_empty());
+        assert_eq!(
+            o.deadline_moved,
+            Some(DeadlineChange {
+                from: Some(t(30 * DAY)),
+                to: t(45 * DAY)
+            })
+        );
+        assert_eq!(o.withdraw, [Intent::new(NotificationKind::LastReminder, 1)]);
+        assert!(!p.marks.last_reminder);
+        let next = p.next_reminder_at.expect("reminders planned again");
+        assert!(next <= t(43 * DAY), "{next}");
+        // Reminders run on to a second last reminder before the new deadline.
+        let mut fired = vec![];
+        for _ in 0..10 {
+            let Some(due) = p.next_reminder_at else { break };
+            if let Some(i) = fire_reminder(&mut p, due, &rules()) {
+                fired.push((i.kind, i.occurrence));
+            }
+        }
+        assert_eq!(fired.last(), Some(&(NotificationKind::LastReminder, 2)));
+    }
+
+    #[test]
+    fn fewer_days_left_than_believed_bring_the_last_reminder_forward() {
+        let mut p = parcel();
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+            &terms(),
+        );
+        assert_eq!(p.next_reminder_at, Some(t(5 * DAY)));
+        // On day 2 the post says one day is left: the customer must hear it now.
+        let o = apply_events(
+            &mut p,
+            vec![said(2 * DAY, "8/42", StorageSignal::DaysLeft(1))],
+            t(2 * DAY + HOUR),
+            &rules(),
+            &terms(),
+        );
+        assert_eq!(
+            o.deadline_moved.as_ref().map(|c| c.to),
+            Some(t(3 * DAY)),
+            "one day after the record"
+        );
+        assert_eq!(p.next_reminder_at, Some(t(2 * DAY + HOUR)));
+        let i = fire_reminder(&mut p, t(2 * DAY + HOUR), &rules()).unwrap();
+        assert_eq!(i.kind, NotificationKind::LastReminder);
+    }
+
+    #[test]
+    fn storage_expired_per_the_post_ends_the_reminders() {
+        let mut p = parcel();
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+            &terms(),
+        );
+        apply_events(
+            &mut p,
+            vec![said(10 * DAY, "8/40", StorageSignal::Expired)],
+            t(10 * DAY),
+            &rules(),
+            &terms(),
+        );
+        assert_eq!(p.arrival.as_ref().unwrap().deadline.at, t(10 * DAY));
+        assert_eq!(p.next_reminder_at, None);
+        assert_eq!(fire_reminder(&mut p, t(11 * DAY), &rules()), None);
+    }
+
+    #[test]
+    fn a_changed_period_moves_the_deadline_of_a_waiting_parcel() {
+        let mut p = parcel();
+        apply_events(
+            &mut p,
+            vec![ev(0, Status::ArrivedAtPickup, "8/2", "630099")],
+            t(0),
+            &rules(),
+            &terms(),
+        );
+        assert_eq!(
+            refresh_deadline(&mut p, t(HOUR), &rules(), &terms()),
+            Outcome::default(),
+            "nothing changed"
+        );
+        // The shop sets 7 days for its parcels.
+        let shop = ShopTerms {
+            storage_days: Some(7),
+            ..terms()
+        };
+        let o = refresh_deadline(&mut p, t(HOUR), &rules(), &shop);
+        assert_eq!(o.deadline_moved.map(|c| c.to), Some(t(7 * DAY)));
+        assert_eq!(p.next_reminder_at, Some(t(5 * DAY)));
+        // The parcel's own period wins over the shop's.
+        p.storage_days = Some(10);
+        refresh_deadline(&mut p, t(2 * HOUR), &rules(), &shop);
+        assert_eq!(p.arrival.as_ref().unwrap().deadline.at, t(10 * DAY));
+    }
+
+    #[test]
+    fn giving_up_counts_from_the_last_sign_of_life_or_a_revival() {
+        let mut p = parcel();
+        let r = rules();
+        apply_events(
+            &mut p,
+            vec![ev(DAY, Status::Accepted, "1/1", "101000")],
+            t(DAY),
+            &r,
+            &terms(),
+        );
+        assert!(!should_give_up(&p, t(60 * DAY), &r));
+        assert!(should_give_up(&p, t(61 * DAY), &r));
+        p.revived_at = Some(t(61 * DAY));
+        assert!(!should_give_up(&p, t(100 * DAY), &r));
+        assert!(should_give_up(&p, t(121 * DAY), &r));
     }
 }

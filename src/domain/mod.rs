@@ -23,5 +23,6 @@ pub mod retention;
 pub mod schedule;
 pub mod shop;
 pub mod status;
+pub mod storage;
 pub mod template;
 pub mod track;

@@ -30,6 +30,7 @@ use super::postal_zone;
 use super::schedule::{DailyWindow, backoff};
 use super::shop::{Language, Shop};
 use super::status::Status;
+use super::storage::Basis;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -481,6 +482,13 @@ pub fn stale_reason(
     if waiting_kinds && !parcel.is_waiting_for_pickup() {
         return Some("the parcel no longer waits at the office");
     }
+    let expired = parcel
+        .arrival
+        .as_ref()
+        .is_some_and(|a| matches!(a.deadline.basis, Basis::Expired { .. }));
+    if waiting_kinds && expired {
+        return Some("the post says storage expired");
+    }
     if kind == NotificationKind::Accepted && parcel.status.is_final() {
         return Some("the parcel already finished its journey");
     }
@@ -509,18 +517,9 @@ pub struct SendTiming<'a> {
     pub window: &'a DailyWindow,
 }
 
-/// Turns an intent into the outbox entries it needs: one per channel that can reach its
-/// audience. Customer messages wait for the send window in the customer's time zone.
-pub fn plan(
-    parcel: &Parcel,
-    shop: &Shop,
-    intent: Intent,
-    now: Timestamp,
-    timing: &SendTiming<'_>,
-) -> Vec<OutboxEntry> {
-    let tz_name = recipient_timezone(parcel, shop);
-    let tz = TimeZone::get(&tz_name).unwrap_or(TimeZone::UTC);
-    let facts = MessageFacts {
+/// What a message about the parcel says, as the parcel and the shop are now.
+pub fn facts(parcel: &Parcel, shop: &Shop) -> MessageFacts {
+    MessageFacts {
         shop_name: shop.name.clone(),
         shop_phone: shop.phone.clone(),
         shop_email: shop.report_email.as_ref().map(|e| e.as_str().to_string()),
@@ -535,9 +534,65 @@ pub fn plan(
         status: parcel.status,
         office: parcel.arrival.as_ref().map(|a| a.office.clone()),
         arrived_at: parcel.arrival.as_ref().map(|a| a.at),
-        deadline: parcel.arrival.as_ref().map(|a| a.deadline),
-        timezone: tz_name,
+        deadline: parcel.arrival.as_ref().map(|a| a.deadline.at),
+        timezone: recipient_timezone(parcel, shop),
+    }
+}
+
+/// Where a message of `kind` over `channel` goes now: the customer's current contact, or the
+/// shop's report address for messages to the shop.
+pub fn recipient(
+    kind: NotificationKind,
+    channel: Channel,
+    parcel: &Parcel,
+    shop: &Shop,
+) -> Option<String> {
+    match (kind.audience(), channel) {
+        (Audience::Customer, Channel::Sms) => parcel
+            .customer
+            .phone
+            .as_ref()
+            .map(|p| p.as_str().to_string()),
+        (Audience::Customer, Channel::Email) => parcel
+            .customer
+            .email
+            .as_ref()
+            .map(|e| e.as_str().to_string()),
+        (Audience::Shop, Channel::Email) => {
+            shop.report_email.as_ref().map(|e| e.as_str().to_string())
+        }
+        (Audience::Shop, Channel::Sms) => None,
+    }
+}
+
+/// Brings an unsent entry up to date before it goes: the recipient is the parcel's current
+/// contact on its channel and the facts are the parcel's and the shop's current ones (a phone
+/// corrected by the shop, a deadline extended by the post). Returns why it cannot go any more
+/// when the contact was removed.
+pub fn refresh(entry: &mut OutboxEntry, parcel: &Parcel, shop: &Shop) -> Result<(), &'static str> {
+    let Some(to) = recipient(entry.key.kind, entry.key.channel, parcel, shop) else {
+        return Err(match (entry.key.kind.audience(), entry.key.channel) {
+            (Audience::Customer, Channel::Sms) => "the customer has no phone number any more",
+            (Audience::Customer, Channel::Email) => "the customer has no e-mail address any more",
+            _ => "the shop has no report address any more",
+        });
     };
+    entry.recipient = to;
+    entry.facts = facts(parcel, shop);
+    Ok(())
+}
+
+/// Turns an intent into the outbox entries it needs: one per channel that can reach its
+/// audience. Customer messages wait for the send window in the customer's time zone.
+pub fn plan(
+    parcel: &Parcel,
+    shop: &Shop,
+    intent: Intent,
+    now: Timestamp,
+    timing: &SendTiming<'_>,
+) -> Vec<OutboxEntry> {
+    let facts = facts(parcel, shop);
+    let tz = TimeZone::get(&facts.timezone).unwrap_or(TimeZone::UTC);
     let mut recipients: Vec<(Channel, String, Timestamp)> = Vec::new();
     match intent.kind.audience() {
         Audience::Customer => {

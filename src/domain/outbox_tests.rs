@@ -22,6 +22,7 @@ fn shop(report: Option<&str>) -> Shop {
         token_sha256: String::new(),
         created_at: t("2025-03-01T00:00:00Z"),
         messaging: Default::default(),
+        storage_days: None,
         plan: Default::default(),
         report_at: None,
     }
@@ -49,7 +50,10 @@ fn parcel() -> Parcel {
         arrival: Some(Arrival {
             office: Office::default(),
             at: t("2025-03-05T00:00:00Z"),
-            deadline: t("2025-04-04T00:00:00Z"),
+            deadline: crate::domain::storage::Deadline::plain(
+                t("2025-03-05T00:00:00Z"),
+                t("2025-04-04T00:00:00Z"),
+            ),
         }),
         marks: NotifyMarks::default(),
         next_poll_at: None,
@@ -59,6 +63,11 @@ fn parcel() -> Parcel {
         cod_paid_at: None,
         previous_tracks: vec![],
         tracked_as: None,
+        storage_days: None,
+        mail_type: None,
+        handed_over_from: None,
+        abandoned_at: None,
+        revived_at: None,
     }
 }
 

@@ -10,6 +10,7 @@ use super::notification::Channel;
 use super::phone::Phone;
 use super::shop::ShopId;
 use super::status::Status;
+use super::storage::{Deadline, MailType, StorageSignal};
 use super::track::TrackNumber;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -77,6 +78,8 @@ pub struct CarrierEvent {
     pub description: String,
     /// Where it happened.
     pub office: Option<Office>,
+    /// What it says about the storage period, if anything (days left, an extension).
+    pub storage: Option<StorageSignal>,
 }
 
 impl CarrierEvent {
@@ -94,9 +97,8 @@ pub struct Arrival {
     /// When it arrived there.
     #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
     pub at: Timestamp,
-    /// When the office sends it back if nobody collects it.
-    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
-    pub deadline: Timestamp,
+    /// Until when the office keeps it, and why parceld believes so.
+    pub deadline: Deadline,
 }
 
 /// Which notifications the lifecycle has already asked for, so that each is asked for once.
@@ -108,8 +110,10 @@ pub struct NotifyMarks {
     pub arrivals: u32,
     /// How many reminders were asked for.
     pub reminders: u32,
-    /// The last reminder before the storage deadline was asked for.
+    /// The last reminder before the storage deadline in force was asked for.
     pub last_reminder: bool,
+    /// How many last reminders were asked for (a deadline that moves later gets one more).
+    pub last_reminders: u32,
     /// "Delivered, thank you" was asked for.
     pub delivered: bool,
     /// The shop was alerted that the parcel is going back.
@@ -181,6 +185,19 @@ pub struct Parcel {
     /// The number the carrier knows the parcel by now, when it re-registered it under a new one
     /// (Russian Post's 8/26); polls ask for this number. The parcel keeps its key `track`.
     pub tracked_as: Option<TrackNumber>,
+    /// The storage period the shop gave this parcel, in days (most specific of all).
+    pub storage_days: Option<u16>,
+    /// The kind of item, as the carrier last reported it.
+    pub mail_type: Option<MailType>,
+    /// The carrier the shop handed it over with, when a carrier handed it to another
+    /// (17TRACK to Russian Post): handing it over again with that carrier keeps the new one.
+    pub handed_over_from: Option<CarrierId>,
+    /// When polling stopped because the carrier reported nothing for `rules.give_up_after`.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
+    pub abandoned_at: Option<Timestamp>,
+    /// When the shop last revived it after polling stopped: the silence counts from then.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
+    pub revived_at: Option<Timestamp>,
 }
 
 impl Parcel {
@@ -192,6 +209,13 @@ impl Parcel {
     /// When the parcel last showed any sign of life: its newest event, or its creation.
     pub fn last_activity(&self) -> Timestamp {
         self.last_event().map_or(self.created_at, |e| e.at)
+    }
+
+    /// Since when the carrier has said nothing, as far as giving up is concerned: the newest
+    /// event, its creation, or when the shop revived it.
+    pub fn silent_since(&self) -> Timestamp {
+        self.revived_at
+            .map_or(self.last_activity(), |r| r.max(self.last_activity()))
     }
 
     /// Whether it is waiting at a pickup office for the customer.

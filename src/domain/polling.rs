@@ -172,6 +172,11 @@ mod tests {
             cod_paid_at: None,
             previous_tracks: vec![],
             tracked_as: None,
+            storage_days: None,
+            mail_type: None,
+            handed_over_from: None,
+            abandoned_at: None,
+            revived_at: None,
         }
     }
 
@@ -182,6 +187,7 @@ mod tests {
             code: "8/0".into(),
             description: String::new(),
             office: None,
+            storage: None,
         }
     }
 
@@ -241,7 +247,10 @@ mod tests {
         waiting.arrival = Some(Arrival {
             office: Office::default(),
             at: at("2025-03-05T00:00:00Z"),
-            deadline: at("2025-04-04T00:00:00Z"),
+            deadline: crate::domain::storage::Deadline::plain(
+                at("2025-03-05T00:00:00Z"),
+                at("2025-04-04T00:00:00Z"),
+            ),
         });
         let mut moving = parcel("M");
         moving.status = Status::InTransit;

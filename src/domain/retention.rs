@@ -51,8 +51,8 @@ mod tests {
     fn parcel() -> Parcel {
         let v = validate(&ParcelDraft {
             track: "SANDBOX-DELIVERED-1".into(),
-            name: Some("Иванов Иван".into()),
-            phone: Some("+79123456789".into()),
+            name: crate::domain::intake::Patch::Set("Иванов Иван".into()),
+            phone: crate::domain::intake::Patch::Set("+79123456789".into()),
             ..ParcelDraft::default()
         })
         .unwrap();
@@ -74,6 +74,7 @@ mod tests {
             code: "2/1".into(),
             description: String::new(),
             office: None,
+            storage: None,
         });
         assert!(!due_for_erasure(&p, t(99), ninety));
         assert!(due_for_erasure(&p, t(100), ninety));

@@ -91,6 +91,10 @@ pub struct Shop {
     pub report_at: Option<jiff::civil::Time>,
     /// How its messages go out and which links they carry.
     pub messaging: Messaging,
+    /// How long offices keep its parcels, in days, when its contract with the post sets a
+    /// period of its own (online-shop parcels, "from 5 days"); the config's table by mail type
+    /// when absent. A parcel's own period wins over it.
+    pub storage_days: Option<u16>,
 }
 
 /// A shop's choices about its messages. Everything absent falls back to the daemon's config.

@@ -64,17 +64,20 @@ pub enum SandboxScenario {
     Lost,
     /// A courier attempt fails, the customer collects it at the office.
     Failed,
+    /// Arrives; the post says 5 days are left, then extends storage; collected.
+    Extended,
 }
 
 impl SandboxScenario {
     /// Every scenario, in the order the README documents them.
-    pub const ALL: [SandboxScenario; 6] = [
+    pub const ALL: [SandboxScenario; 7] = [
         SandboxScenario::Delivered,
         SandboxScenario::Arrived,
         SandboxScenario::Returned,
         SandboxScenario::Stuck,
         SandboxScenario::Lost,
         SandboxScenario::Failed,
+        SandboxScenario::Extended,
     ];
 
     /// The upper-case name used in test numbers.
@@ -86,6 +89,7 @@ impl SandboxScenario {
             SandboxScenario::Stuck => "STUCK",
             SandboxScenario::Lost => "LOST",
             SandboxScenario::Failed => "FAILED",
+            SandboxScenario::Extended => "EXTENDED",
         }
     }
 

@@ -5,7 +5,7 @@
 //! A header is normalised (lower case, `ё` as `е`, text in brackets, units and punctuation
 //! dropped) and compared with each field's names.
 
-use crate::domain::intake::ParcelDraft;
+use crate::domain::intake::{ParcelDraft, Patch};
 
 /// A column the import understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,11 +26,13 @@ pub enum Field {
     Contents,
     /// The carrier.
     Carrier,
+    /// The storage period in days (when the shop's contract sets one per parcel).
+    StorageDays,
 }
 
 impl Field {
     /// Every field, in template order.
-    pub const ALL: [Field; 8] = [
+    pub const ALL: [Field; 9] = [
         Field::Track,
         Field::Order,
         Field::Name,
@@ -39,6 +41,7 @@ impl Field {
         Field::Amount,
         Field::Contents,
         Field::Carrier,
+        Field::StorageDays,
     ];
 
     /// The name the API gives this field in errors (`customer.phone`).
@@ -52,6 +55,7 @@ impl Field {
             Field::Amount => "cod_amount",
             Field::Contents => "contents",
             Field::Carrier => "carrier",
+            Field::StorageDays => "storage_days",
         }
     }
 
@@ -71,6 +75,7 @@ impl Field {
             Field::Amount => "Сумма (amount)",
             Field::Contents => "Состав (contents)",
             Field::Carrier => "Служба (carrier)",
+            Field::StorageDays => "Срок хранения, дней (storage days)",
         }
     }
 
@@ -173,20 +178,36 @@ impl Field {
                 "carrier",
                 "service",
             ],
+            Field::StorageDays => &[
+                "срокхранения",
+                "срокхранениядней",
+                "срокхранениявднях",
+                "хранение",
+                "storagedays",
+                "storage",
+                "storageperiod",
+            ],
         }
     }
 
-    /// Sets this field of a draft.
-    pub fn set(self, d: &mut ParcelDraft, value: String) {
+    /// Sets this field of a draft from a cell's text: an empty cell keeps what is stored, a
+    /// lone dash clears it (see [`Patch::from_cell`]).
+    pub fn set(self, d: &mut ParcelDraft, value: &str) {
+        let patch = Patch::from_cell(value);
         match self {
-            Field::Track => d.track = value,
-            Field::Order => d.order_id = Some(value),
-            Field::Name => d.name = Some(value),
-            Field::Phone => d.phone = Some(value),
-            Field::Email => d.email = Some(value),
-            Field::Amount => d.cod_amount = Some(value),
-            Field::Contents => d.contents = Some(value),
-            Field::Carrier => d.carrier = Some(carrier_name(&value)),
+            Field::Track => d.track = value.trim().to_string(),
+            Field::Order => d.order_id = patch,
+            Field::Name => d.name = patch,
+            Field::Phone => d.phone = patch,
+            Field::Email => d.email = patch,
+            Field::Amount => d.cod_amount = patch,
+            Field::Contents => d.contents = patch,
+            Field::Carrier => {
+                if let Patch::Set(v) = patch {
+                    d.carrier = Some(carrier_name(&v));
+                }
+            }
+            Field::StorageDays => d.storage_days = patch,
         }
     }
 }
@@ -284,11 +305,11 @@ mod tests {
     #[test]
     fn carriers_in_russian() {
         let mut d = ParcelDraft::default();
-        Field::Carrier.set(&mut d, "Почта России".into());
+        Field::Carrier.set(&mut d, "Почта России");
         assert_eq!(d.carrier.as_deref(), Some("russian_post"));
-        Field::Carrier.set(&mut d, "ЕМС".into());
+        Field::Carrier.set(&mut d, "ЕМС");
         assert_eq!(d.carrier.as_deref(), Some("ems"));
-        Field::Carrier.set(&mut d, "DHL".into());
+        Field::Carrier.set(&mut d, "DHL");
         assert_eq!(d.carrier.as_deref(), Some("DHL"));
     }
 }

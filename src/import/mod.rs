@@ -311,7 +311,7 @@ pub fn table(
             let Some(cell) = cells.get(*i) else { continue };
             match cell.text_for(*f) {
                 Ok(v) if v.is_empty() => {}
-                Ok(v) => f.set(&mut draft, v),
+                Ok(v) => f.set(&mut draft, &v),
                 Err(why) => errors.push(FieldError::new(f.api_name(), why)),
             }
         }

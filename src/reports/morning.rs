@@ -188,7 +188,7 @@ impl Builder {
                 .arrival
                 .as_ref()
                 .filter(|_| p.is_waiting_for_pickup())
-                .map(|a| a.deadline),
+                .map(|a| a.deadline.at),
             stuck,
         };
         if arrived {
@@ -264,9 +264,9 @@ pub(crate) mod tests {
     pub(crate) fn parcel(track: &str, order: &str, events: &[(f64, Status)]) -> Parcel {
         let v = validate(&ParcelDraft {
             track: track.into(),
-            order_id: Some(order.into()),
-            name: Some("Иванов Иван".into()),
-            phone: Some("+79123456789".into()),
+            order_id: crate::domain::intake::Patch::Set(order.into()),
+            name: crate::domain::intake::Patch::Set("Иванов Иван".into()),
+            phone: crate::domain::intake::Patch::Set("+79123456789".into()),
             ..ParcelDraft::default()
         })
         .unwrap();
@@ -286,6 +286,7 @@ pub(crate) mod tests {
                     name: "Новосибирск 630099".into(),
                     ..Office::default()
                 }),
+                storage: None,
             });
             p.status = *s;
         }

@@ -2,7 +2,7 @@
 //! limit, behind a one-byte record version.
 //!
 //! bincode's format has no field names, so a struct that changes shape must get a new version
-//! number and a migration (see [`super::schema`]). The size limit turns a corrupt length prefix
+//! number and a way to read the old one (see [`super::legacy`]). The size limit turns a corrupt length prefix
 //! into an error instead of a huge allocation.
 
 use bincode::Options;
@@ -44,13 +44,24 @@ pub fn encode<T: Serialize>(version: u8, value: &T) -> Result<Vec<u8>, CodecErro
 
 /// Decodes a record that must be of version `version`.
 pub fn decode<T: DeserializeOwned>(version: u8, bytes: &[u8]) -> Result<T, CodecError> {
-    let (&found, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    let (found, body) = split(bytes)?;
     if found != version {
         return Err(CodecError::Version {
             found,
             expected: version,
         });
     }
+    body_of(body)
+}
+
+/// A record's version byte and its body.
+pub fn split(bytes: &[u8]) -> Result<(u8, &[u8]), CodecError> {
+    let (&found, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    Ok((found, body))
+}
+
+/// Decodes a record's body (after its version byte), whatever its version.
+pub fn body_of<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
     Ok(options().deserialize(body)?)
 }
 

@@ -12,6 +12,7 @@ pub mod codec;
 mod commit;
 mod flush;
 pub mod keys;
+mod legacy;
 mod offices;
 mod optouts;
 mod outbox;
@@ -27,7 +28,7 @@ pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
 pub use optouts::OptOutOutcome;
 pub use outbox::{Claim, OutboxStats};
-pub use parcels::{Admission, ParcelFilter, ParcelPage, Stored};
+pub use parcels::{Admission, ParcelFilter, ParcelPage, Revived, Stored};
 pub use polling::{DueItem, Report, ReportFor, ReportOutcome};
 
 pub use commit::Committer;
@@ -57,8 +58,6 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 
 /// Record versions of the stored types.
 pub(crate) mod versions {
-    pub const SHOP: u8 = 1;
-    pub const PARCEL: u8 = 1;
     pub const OUTBOX: u8 = 1;
     pub const OFFICE: u8 = 1;
     pub const TICKET: u8 = 1;
@@ -204,6 +203,20 @@ fn decode<T: serde::de::DeserializeOwned>(
         key: printable(key),
         source,
     })
+}
+
+/// Decodes a record of a type that has older versions (see [`legacy`]).
+fn decode_record<T: legacy::Record>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    T::decode(bytes).map_err(|source| StoreError::Codec {
+        tree: T::TREE,
+        key: printable(key),
+        source,
+    })
+}
+
+/// Encodes a record of a type that has older versions, in today's version.
+fn encode_record<T: legacy::Record>(key: &[u8], value: &T) -> Result<Vec<u8>, StoreError> {
+    encode(T::TREE, T::VERSION, key, value)
 }
 
 fn encode<T: serde::Serialize>(
@@ -368,6 +381,24 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `f` once in the store's life (a step after an upgrade): the first time it is asked
+    /// for under `name`, remembered in `meta` once `f` succeeded and the store is flushed.
+    /// Returns what `f` returned, or `None` when it ran before.
+    pub fn once(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Store) -> Result<usize, StoreError>,
+    ) -> Result<Option<usize>, StoreError> {
+        let key = format!("once/{name}");
+        if self.meta.contains_key(key.as_bytes())? {
+            return Ok(None);
+        }
+        let n = f(self)?;
+        self.meta.insert(key.as_bytes(), &[])?;
+        self.flush()?;
+        Ok(Some(n))
+    }
+
     /// The store's directory.
     pub fn path(&self) -> &Path {
         &self.path
@@ -456,7 +487,7 @@ pub(crate) mod test_support {
             .unwrap();
         let v = crate::domain::intake::validate(&crate::domain::intake::ParcelDraft {
             track: "SANDBOX-ARRIVED-1".into(),
-            phone: Some("+79123456789".into()),
+            phone: crate::domain::intake::Patch::Set("+79123456789".into()),
             ..Default::default()
         })
         .unwrap();

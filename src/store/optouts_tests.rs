@@ -20,8 +20,8 @@ fn store_with(tracks: &[&str]) -> (tempfile::TempDir, Store) {
     for track in tracks {
         let v = validate(&ParcelDraft {
             track: (*track).into(),
-            phone: Some("+79123456789".into()),
-            email: Some("ivan@example.ru".into()),
+            phone: crate::domain::intake::Patch::Set("+79123456789".into()),
+            email: crate::domain::intake::Patch::Set("ivan@example.ru".into()),
             ..ParcelDraft::default()
         })
         .unwrap();
@@ -356,5 +356,61 @@ fn a_store_with_stops_for_every_shop_moves_them_to_the_shop_they_answered() {
             .scan_prefix([keys::LEGACY_OPTOUT])
             .next()
             .is_some()
+    );
+}
+
+#[test]
+fn a_store_of_release_1_opens_keeps_its_opt_outs_and_gets_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let untar = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/store/release-1.tar.gz"
+        ))
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(untar.success());
+    let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+    assert!(store.meta.get(MIGRATED).unwrap().is_some());
+    // Its opt-out (one parcel's e-mail) is kept, and shown with its source.
+    let p = store.parcel("acme", "SANDBOX-ARRIVED-2").unwrap().unwrap();
+    let kept = store.customer_optouts(&p).unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        (kept[0].0, kept[0].1.channel),
+        (OptOutScope::Parcel, Channel::Email)
+    );
+    // Both shops wrote to +79123456789; the index knows every SMS sent, the latest first.
+    let sent = store
+        .sent_through(Channel::Sms, "+79123456789", "file", 50)
+        .unwrap();
+    let slugs: Vec<String> = sent.iter().map(|e| e.key.slug()).collect();
+    assert_eq!(slugs.len(), 5, "{slugs:?}");
+    assert!(sent.windows(2).all(|w| w[0].sent_at >= w[1].sent_at));
+    assert!(slugs.iter().any(|s| s.starts_with("books-")));
+    assert!(slugs.iter().any(|s| s.starts_with("acme-")));
+    // A STOP now goes to one shop only.
+    let o = store
+        .opt_out_shop_recipient(
+            "books",
+            Channel::Sms,
+            "+79123456789",
+            OptOutSource::SmsStop,
+            t(0),
+        )
+        .unwrap();
+    assert_eq!(o.new_channels, 1);
+    assert!(
+        store
+            .shop_opted_out("books", Channel::Sms, "+79123456789")
+            .unwrap()
+    );
+    assert!(
+        !store
+            .shop_opted_out("acme", Channel::Sms, "+79123456789")
+            .unwrap()
     );
 }

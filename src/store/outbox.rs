@@ -7,7 +7,7 @@
 use super::keys::{self, Queue};
 use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, versions};
 use crate::domain::notification::{Audience, Channel};
-use crate::domain::outbox::{OutboxEntry, OutboxKey, stale_reason};
+use crate::domain::outbox::{self, OutboxEntry, OutboxKey, stale_reason};
 use jiff::Timestamp;
 
 /// Counts of one channel's queues.
@@ -96,6 +96,36 @@ impl Tx<'_> {
         }
         self.put_entry(None, &entry)?;
         Ok(true)
+    }
+
+    /// Withdraws a parcel's unsent messages of these intents, on every channel.
+    pub(super) fn withdraw(
+        &self,
+        parcel: &crate::domain::parcel::Parcel,
+        intents: &[crate::domain::notification::Intent],
+        reason: &str,
+    ) -> TxResult<usize> {
+        let mut n = 0;
+        for intent in intents {
+            for channel in Channel::ALL {
+                let key = keys::outbox(&OutboxKey {
+                    shop: parcel.shop.as_str().to_string(),
+                    track: parcel.track.as_str().to_string(),
+                    parcel_id: parcel.id,
+                    kind: intent.kind,
+                    occurrence: intent.occurrence,
+                    channel,
+                });
+                if let Some(old) = self.get_entry(&key)? {
+                    let mut e = old.clone();
+                    if e.cancel(reason) {
+                        self.put_entry(Some(&old), &e)?;
+                        n += 1;
+                    }
+                }
+            }
+        }
+        Ok(n)
     }
 
     /// Removes an entry with its queue key, its receipt index entry and its recipient-index
@@ -223,14 +253,25 @@ impl Store {
             };
             let mut e = old.clone();
             let parcel = t.get_parcel(&key.shop, &key.track)?;
-            let reason = match &parcel {
+            let mut reason = match &parcel {
                 None => Some("the parcel was deleted"),
                 Some(p) if p.id != key.parcel_id => Some("the parcel was deleted"),
                 Some(p) => stale_reason(key.kind, key.channel, p),
             };
+            // What goes out is what is true now: the current contact and facts (a corrected
+            // phone, an extended deadline), whenever the message was queued.
+            if let (None, Some(p), false) = (reason, &parcel, e.state.is_final()) {
+                let mut p = p.clone();
+                if let Some(a) = p.arrival.as_mut() {
+                    t.complete_office(&mut a.office)?;
+                }
+                if let Some(shop) = t.shop_record(&key.shop)? {
+                    reason = outbox::refresh(&mut e, &p, &shop).err();
+                }
+            }
             let reason = match reason {
                 None if key.kind.audience() == Audience::Customer
-                    && t.opted_out(&key.shop, key.channel, &old.recipient)? =>
+                    && t.opted_out(&key.shop, key.channel, &e.recipient)? =>
                 {
                     Some(STOPPED)
                 }
@@ -344,6 +385,7 @@ mod tests {
                 code: "8/2".into(),
                 description: String::new(),
                 office: Some(Office::default()),
+                storage: None,
             }],
             ..Report::default()
         };

@@ -1,8 +1,8 @@
 //! Parcels: intake, lookup by track and by order number, listing, deletion.
 
-use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, keys, versions};
+use super::{Store, StoreError, Tx, TxResult, abort, decode_record, encode_record, keys};
 use crate::domain::intake::{Upsert, ValidParcel, upsert};
-use crate::domain::lifecycle::{self, Rules};
+use crate::domain::lifecycle::{self, Rules, ShopTerms};
 use crate::domain::parcel::Parcel;
 use crate::domain::plan::{Plan, Refusal, ShopDay};
 use crate::domain::shop::ShopId;
@@ -17,9 +17,27 @@ pub enum Stored {
     /// Same details as stored: nothing changed.
     Unchanged(Box<Parcel>),
     /// The shop's details changed.
-    Updated(Box<Parcel>),
+    Updated {
+        /// The parcel as stored now.
+        parcel: Box<Parcel>,
+        /// The fields that changed, as the API names them.
+        changed: Vec<&'static str>,
+    },
     /// New, but the shop's plan does not allow it (quota used up, trial over): not stored.
     Refused(Refusal),
+}
+
+/// What reviving a parcel did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revived {
+    /// No such parcel.
+    NotFound,
+    /// Its journey is over.
+    Finished(Status),
+    /// It is polled anyway.
+    NotAbandoned,
+    /// It is polled again.
+    Done(Box<Parcel>),
 }
 
 /// What a new parcel is checked against: the shop's plan on the shop's day.
@@ -53,6 +71,10 @@ pub struct ParcelPage {
     pub next: Option<String>,
 }
 
+/// Why an unsent message is withdrawn when the deadline it was planned for moved.
+pub(super) const DEADLINE_MOVED: &str =
+    "the storage deadline moved; the message planned for the old one is not sent";
+
 pub(super) fn tag(p: &Parcel) -> [u8; 1] {
     [p.carrier.tag()]
 }
@@ -62,7 +84,7 @@ impl Tx<'_> {
         let key = keys::parcel(shop, track);
         match self.parcels.get(&key)? {
             None => Ok(None),
-            Some(v) => match decode("parcels", versions::PARCEL, &key, &v) {
+            Some(v) => match decode_record::<Parcel>(&key, &v) {
                 Ok(p) => Ok(Some(p)),
                 Err(e) => abort(e),
             },
@@ -73,7 +95,7 @@ impl Tx<'_> {
     pub(super) fn put_parcel(&self, old: Option<&Parcel>, new: &Parcel) -> TxResult<()> {
         let (shop, track) = (new.shop.as_str(), new.track.as_str());
         let key = keys::parcel(shop, track);
-        let value = match encode("parcels", versions::PARCEL, &key, new) {
+        let value = match encode_record(&key, new) {
             Ok(v) => v,
             Err(e) => return abort(e),
         };
@@ -125,8 +147,7 @@ impl Store {
         self.intake_admitted(shop, parcel, now, first_poll_at, None)
     }
 
-    /// Like [`Store::intake`], and a new parcel must fit the shop's plan: it is counted against
-    /// the month's quota in the same transaction that stores it, or refused.
+    /// [`Store::intake_batch`] with the default rules: for tests and tools.
     pub fn intake_admitted(
         &self,
         shop: &ShopId,
@@ -135,7 +156,13 @@ impl Store {
         first_poll_at: Timestamp,
         admission: Option<&Admission>,
     ) -> Result<Stored, StoreError> {
-        let mut stored = self.intake_batch(shop, &[(parcel, first_poll_at)], now, admission)?;
+        let mut stored = self.intake_batch(
+            shop,
+            &[(parcel, first_poll_at)],
+            now,
+            admission,
+            &Rules::default(),
+        )?;
         stored
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("parcel {}", parcel.track.number)))
@@ -145,13 +172,15 @@ impl Store {
     /// first asked about, and answers one result per parcel in order, exactly as
     /// [`Store::intake_admitted`] would one after the other: a track number given twice is
     /// created once and then found unchanged (or updated), and every new parcel is counted
-    /// against the month's quota or refused.
+    /// against the month's quota or refused. A waiting parcel whose storage period changed
+    /// gets its deadline worked out again under `rules`.
     pub fn intake_batch(
         &self,
         shop: &ShopId,
         parcels: &[(&ValidParcel, Timestamp)],
         now: Timestamp,
         admission: Option<&Admission>,
+        rules: &Rules,
     ) -> Result<Vec<Stored>, StoreError> {
         let ids = parcels
             .iter()
@@ -159,6 +188,9 @@ impl Store {
             .collect::<Result<Vec<u64>, _>>()?;
         let usage_key = admission.map(|a| keys::usage(shop.as_str(), &a.day.month));
         self.tx(|t| {
+            let terms = t
+                .shop_record(shop.as_str())?
+                .map_or_else(ShopTerms::default, |s| ShopTerms::of(&s));
             let mut used = match &usage_key {
                 Some(k) => Some(t.usage.get(k)?.map_or(0, |v| keys::read_u64(&v))),
                 None => None,
@@ -185,9 +217,16 @@ impl Store {
                             t.put_parcel(None, &p)?;
                             Stored::Created(p)
                         }
-                        Upsert::Updated(p) => {
+                        Upsert::Updated {
+                            parcel: mut p,
+                            changed,
+                        } => {
+                            if changed.contains(&"storage_days") {
+                                let o = lifecycle::refresh_deadline(&mut p, now, rules, &terms);
+                                t.withdraw(&p, &o.withdraw, DEADLINE_MOVED)?;
+                            }
                             t.put_parcel(existing.as_ref(), &p)?;
-                            Stored::Updated(p)
+                            Stored::Updated { parcel: p, changed }
                         }
                     },
                 );
@@ -201,13 +240,83 @@ impl Store {
         })
     }
 
+    /// Works the deadline out again for every parcel waiting at an office (of one shop, or of
+    /// all), after a storage period changed, a few dozen parcels a transaction; unsent messages
+    /// planned for a deadline that moved later are withdrawn. Returns how many deadlines moved.
+    pub fn refresh_deadlines(
+        &self,
+        shop: Option<&str>,
+        rules: &Rules,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut waiting = Vec::new();
+        self.for_each_parcel(shop, |p| {
+            if p.arrival.is_some() && !p.status.is_final() {
+                waiting.push((p.shop.as_str().to_string(), p.track.as_str().to_string()));
+            }
+            true
+        })?;
+        let mut moved = 0;
+        for chunk in waiting.chunks(super::TX_CHUNK) {
+            moved += self.tx(|t| {
+                let mut n = 0;
+                for (shop, track) in chunk {
+                    let Some(old) = t.get_parcel(shop, track)? else {
+                        continue;
+                    };
+                    let terms = t
+                        .shop_record(shop)?
+                        .map_or_else(ShopTerms::default, |s| ShopTerms::of(&s));
+                    let mut p = old.clone();
+                    let o = lifecycle::refresh_deadline(&mut p, now, rules, &terms);
+                    if p != old {
+                        t.withdraw(&p, &o.withdraw, DEADLINE_MOVED)?;
+                        t.put_parcel(Some(&old), &p)?;
+                    }
+                    n += usize::from(o.deadline_moved.is_some());
+                }
+                Ok(n)
+            })?;
+        }
+        Ok(moved)
+    }
+
+    /// Polls again a parcel that was given up on: the silence that counts towards giving up
+    /// starts afresh at `now`, and it is polled at `first_poll(carrier)`.
+    pub fn revive_parcel(
+        &self,
+        shop: &str,
+        track: &str,
+        now: Timestamp,
+        first_poll: impl Fn(crate::domain::carrier::CarrierId) -> Timestamp,
+    ) -> Result<Revived, StoreError> {
+        self.tx(|t| {
+            let Some(old) = t.get_parcel(shop, track)? else {
+                return Ok(Revived::NotFound);
+            };
+            if old.status.is_final() {
+                return Ok(Revived::Finished(old.status));
+            }
+            if old.abandoned_at.is_none() {
+                return Ok(Revived::NotAbandoned);
+            }
+            let mut p = old.clone();
+            p.abandoned_at = None;
+            p.revived_at = Some(now);
+            p.next_poll_at = Some(first_poll(p.carrier));
+            p.updated_at = now;
+            t.put_parcel(Some(&old), &p)?;
+            Ok(Revived::Done(Box::new(p)))
+        })
+    }
+
     /// The parcel with this track number in this shop.
     pub fn parcel(&self, shop: &str, track: &str) -> Result<Option<Parcel>, StoreError> {
         let key = keys::parcel(shop, track);
         self.t
             .parcels
             .get(&key)?
-            .map(|v| decode("parcels", versions::PARCEL, &key, &v))
+            .map(|v| decode_record::<Parcel>(&key, &v))
             .transpose()
     }
 
@@ -246,7 +355,7 @@ impl Store {
         let mut next = None;
         for kv in self.t.parcels.range(start..end) {
             let (k, v) = kv?;
-            let p: Parcel = decode("parcels", versions::PARCEL, &k, &v)?;
+            let p: Parcel = decode_record::<Parcel>(&k, &v)?;
             if filter.status.is_some_and(|s| s != p.status) {
                 continue;
             }
@@ -278,7 +387,7 @@ impl Store {
         };
         for kv in iter {
             let (k, v) = kv?;
-            let p: Parcel = decode("parcels", versions::PARCEL, &k, &v)?;
+            let p: Parcel = decode_record::<Parcel>(&k, &v)?;
             if !f(p) {
                 break;
             }
@@ -341,8 +450,8 @@ mod tests {
     fn valid(track: &str, order: &str) -> ValidParcel {
         validate(&ParcelDraft {
             track: track.into(),
-            order_id: Some(order.into()),
-            phone: Some("+79123456789".into()),
+            order_id: crate::domain::intake::Patch::set(order),
+            phone: crate::domain::intake::Patch::set("+79123456789"),
             ..ParcelDraft::default()
         })
         .unwrap()
@@ -370,7 +479,7 @@ mod tests {
         let by_order = store.parcels_by_order("acme", "A-1").unwrap();
         assert_eq!(by_order.len(), 2);
         // Moving a parcel to another order moves its index entry.
-        let Stored::Updated(p) = store
+        let Stored::Updated { parcel: p, .. } = store
             .intake(&shop, &valid("SANDBOX-ARRIVED-2", "B-7"), t(2), t(2))
             .unwrap()
         else {

@@ -3,15 +3,16 @@
 //! committed together.
 
 pub use super::keys::DueKind;
-use super::{Store, StoreError, Tx, TxResult, abort, decode, keys, versions};
+use super::{Store, StoreError, Tx, TxResult, abort, decode_record, keys};
 use crate::domain::carrier::CarrierId;
-use crate::domain::lifecycle::{self, Rules};
+use crate::domain::lifecycle::{self, Rules, ShopTerms};
 use crate::domain::notification::Intent;
 use crate::domain::outbox::{self, SendTiming};
 use crate::domain::parcel::{CarrierEvent, Parcel};
 use crate::domain::polling;
 use crate::domain::shop::Shop;
 use crate::domain::status::Status;
+use crate::domain::storage::MailType;
 use crate::domain::track::TrackNumber;
 use jiff::Timestamp;
 
@@ -78,13 +79,15 @@ pub struct Report {
     /// How long a delivered parcel with unconfirmed cash on delivery is still polled (zero:
     /// not at all).
     pub cod_follow_up: std::time::Duration,
+    /// The kind of item, when the carrier says.
+    pub mail_type: Option<MailType>,
 }
 
 impl Tx<'_> {
-    fn shop_record(&self, shop: &str) -> TxResult<Option<Shop>> {
+    pub(super) fn shop_record(&self, shop: &str) -> TxResult<Option<Shop>> {
         match self.shops.get(shop.as_bytes())? {
             None => Ok(None),
-            Some(v) => match decode("shops", versions::SHOP, shop.as_bytes(), &v) {
+            Some(v) => match decode_record::<crate::domain::shop::Shop>(shop.as_bytes(), &v) {
                 Ok(s) => Ok(Some(s)),
                 Err(e) => abort(e),
             },
@@ -168,7 +171,24 @@ impl Tx<'_> {
             }
         }
         let started = std::time::Instant::now();
-        let outcome = lifecycle::apply_events(&mut p, events, now, rules);
+        let terms = t
+            .shop_record(shop)?
+            .map_or_else(ShopTerms::default, |s| ShopTerms::of(&s));
+        let typed = match &report.mail_type {
+            Some(m) if p.mail_type.as_ref() != Some(m) => {
+                p.mail_type = Some(m.clone());
+                true
+            }
+            _ => false,
+        };
+        let mut outcome = lifecycle::apply_events(&mut p, events, now, rules, &terms);
+        if typed && outcome.new_events == 0 {
+            // The type alone is news: the period by mail type may differ.
+            let o = lifecycle::refresh_deadline(&mut p, now, rules, &terms);
+            outcome.deadline_moved = o.deadline_moved;
+            outcome.withdraw = o.withdraw;
+        }
+        t.withdraw(&p, &outcome.withdraw, super::parcels::DEADLINE_MOVED)?;
         if let (Some(paid), None) = (report.cod_paid_at, p.cod_paid_at) {
             p.cod_paid_at = Some(paid);
             p.updated_at = now;
@@ -185,6 +205,7 @@ impl Tx<'_> {
         if let Some(c) = report.carrier
             && c != p.carrier
         {
+            p.handed_over_from = p.handed_over_from.or(Some(p.carrier));
             p.carrier = c;
             p.updated_at = now;
         }
@@ -192,6 +213,11 @@ impl Tx<'_> {
         p.poll.failures = 0;
         p.poll.last_error = None;
         p.next_poll_at = polling::wants_poll(&p, now, report.cod_follow_up).then_some(r.next_poll);
+        if p.next_poll_at.is_some() && lifecycle::should_give_up(&p, now, rules) {
+            p.next_poll_at = None;
+            p.abandoned_at = Some(now);
+            p.updated_at = now;
+        }
         let lifecycle = started.elapsed();
         let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
         let outbox = started.elapsed() - lifecycle;
@@ -420,12 +446,16 @@ impl Store {
     }
 
     /// Records a failed poll; `next_poll` says when to try again given the failures in a row.
+    /// A parcel the carrier has said nothing about for `rules.give_up_after` is no longer
+    /// polled (it is abandoned).
     pub fn record_poll_failure(
         &self,
         shop: &str,
         track: &str,
         error: &str,
         next_poll: impl Fn(u32) -> Timestamp,
+        now: Timestamp,
+        rules: &Rules,
     ) -> Result<u32, StoreError> {
         self.tx(|t| {
             let Some(old) = t.get_parcel(shop, track)? else {
@@ -436,6 +466,10 @@ impl Store {
             p.poll.last_error = Some(error.chars().take(500).collect());
             if !p.status.is_final() || p.awaits_cod_payment() {
                 p.next_poll_at = Some(next_poll(p.poll.failures));
+            }
+            if p.next_poll_at.is_some() && lifecycle::should_give_up(&p, now, rules) {
+                p.next_poll_at = None;
+                p.abandoned_at = Some(now);
             }
             t.put_parcel(Some(&old), &p)?;
             t.leases.remove(keys::parcel(shop, track))?;
@@ -504,6 +538,7 @@ mod tests {
                 name: "Москва 101000".into(),
                 ..Office::default()
             }),
+            storage: None,
         }
     }
 
@@ -516,8 +551,8 @@ mod tests {
         store.create_shop(&shop).unwrap();
         let v = validate(&ParcelDraft {
             track: "SANDBOX-DELIVERED-1".into(),
-            phone: Some("+79123456789".into()),
-            email: Some("ivan@example.ru".into()),
+            phone: crate::domain::intake::Patch::Set("+79123456789".into()),
+            email: crate::domain::intake::Patch::Set("ivan@example.ru".into()),
             ..ParcelDraft::default()
         })
         .unwrap();
@@ -688,17 +723,27 @@ mod tests {
         let (_d, store) = setup();
         assert_eq!(
             store
-                .record_poll_failure("acme", "SANDBOX-DELIVERED-1", "timeout", |n| t(
-                    60 * i64::from(n)
-                ))
+                .record_poll_failure(
+                    "acme",
+                    "SANDBOX-DELIVERED-1",
+                    "timeout",
+                    |n| t(60 * i64::from(n)),
+                    t(0),
+                    &Rules::default()
+                )
                 .unwrap(),
             1
         );
         assert_eq!(
             store
-                .record_poll_failure("acme", "SANDBOX-DELIVERED-1", "timeout", |n| t(
-                    60 * i64::from(n)
-                ))
+                .record_poll_failure(
+                    "acme",
+                    "SANDBOX-DELIVERED-1",
+                    "timeout",
+                    |n| t(60 * i64::from(n)),
+                    t(0),
+                    &Rules::default()
+                )
                 .unwrap(),
             2
         );

@@ -156,7 +156,7 @@ pub(crate) mod tests {
         for (shop, track) in tracks {
             let v = validate(&ParcelDraft {
                 track: (*track).into(),
-                phone: Some("+79123456789".into()),
+                phone: crate::domain::intake::Patch::Set("+79123456789".into()),
                 ..ParcelDraft::default()
             })
             .unwrap();

@@ -7,7 +7,7 @@
 //! no shop with that id can be created while it stands.
 
 use super::keys::{self, Queue};
-use super::{Store, StoreError, abort, decode, versions};
+use super::{Store, StoreError, abort, decode, decode_record, versions};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::OutboxEntry;
 use crate::domain::parcel::Parcel;
@@ -130,10 +130,11 @@ impl Store {
             let Some(v) = t.shops.get(key)? else {
                 return Ok(stone);
             };
-            let s: crate::domain::shop::Shop = match decode("shops", versions::SHOP, key, &v) {
-                Ok(s) => s,
-                Err(e) => return abort(e),
-            };
+            let s: crate::domain::shop::Shop =
+                match decode_record::<crate::domain::shop::Shop>(key, &v) {
+                    Ok(s) => s,
+                    Err(e) => return abort(e),
+                };
             t.tokens.remove(s.token_sha256.as_bytes())?;
             t.shops.remove(key)?;
             if !stone {
@@ -214,6 +215,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::intake::{ParcelDraft, validate};
+    use crate::domain::lifecycle::Rules;
     use crate::domain::plan::{Plan, Refusal, ShopDay};
     use crate::domain::shop::ShopId;
     use crate::store::shops::tests::shop;
@@ -223,8 +225,8 @@ mod tests {
     fn valid(track: &str) -> crate::domain::intake::ValidParcel {
         validate(&ParcelDraft {
             track: track.into(),
-            order_id: Some("A-1".into()),
-            phone: Some("+79123456789".into()),
+            order_id: crate::domain::intake::Patch::Set("A-1".into()),
+            phone: crate::domain::intake::Patch::Set("+79123456789".into()),
             ..ParcelDraft::default()
         })
         .unwrap()
@@ -282,7 +284,7 @@ mod tests {
             valid("SANDBOX-STUCK-4"),
         );
         let mut two_again = two.clone();
-        two_again.order_id = Some("A-2".into());
+        two_again.order_id = crate::domain::intake::Patch::set("A-2");
         let batch = [
             (&one, t(1)),
             (&two, t(1)),
@@ -291,14 +293,16 @@ mod tests {
             (&three, t(1)),
             (&four, t(1)),
         ];
-        let out = store.intake_batch(&id, &batch, t(1), Some(&a)).unwrap();
+        let out = store
+            .intake_batch(&id, &batch, t(1), Some(&a), &Rules::default())
+            .unwrap();
         assert!(matches!(out[0], Stored::Unchanged(_)), "{out:?}");
         assert!(matches!(out[1], Stored::Created(_)));
         assert!(
             matches!(out[2], Stored::Unchanged(_)),
             "seen earlier in the batch"
         );
-        assert!(matches!(out[3], Stored::Updated(_)));
+        assert!(matches!(out[3], Stored::Updated { .. }));
         assert!(matches!(out[4], Stored::Created(_)));
         assert!(matches!(
             out[5],

@@ -1,13 +1,13 @@
 //! Shops and their API tokens.
 
-use super::{Store, StoreError, abort, decode, encode, versions};
+use super::{Store, StoreError, abort, decode_record, encode_record};
 use crate::domain::shop::{Shop, ShopId};
 
 impl Store {
     /// Stores a new shop and its token hash; fails if the id is taken.
     pub fn create_shop(&self, shop: &Shop) -> Result<(), StoreError> {
         let key = shop.id.as_str().as_bytes();
-        let value = encode("shops", versions::SHOP, key, shop)?;
+        let value = encode_record(key, shop)?;
         self.tx(|t| {
             if t.shops.get(key)?.is_some() {
                 return abort(StoreError::Exists(format!("shop {}", shop.id)));
@@ -29,7 +29,7 @@ impl Store {
         self.t
             .shops
             .get(id.as_bytes())?
-            .map(|v| decode("shops", versions::SHOP, id.as_bytes(), &v))
+            .map(|v| decode_record::<crate::domain::shop::Shop>(id.as_bytes(), &v))
             .transpose()
     }
 
@@ -40,7 +40,7 @@ impl Store {
             .iter()
             .map(|kv| {
                 let (k, v) = kv?;
-                decode("shops", versions::SHOP, &k, &v)
+                decode_record::<crate::domain::shop::Shop>(&k, &v)
             })
             .collect()
     }
@@ -48,12 +48,12 @@ impl Store {
     /// Replaces a shop's record (its token hash may change: the old token stops working).
     pub fn update_shop(&self, shop: &Shop) -> Result<(), StoreError> {
         let key = shop.id.as_str().as_bytes();
-        let value = encode("shops", versions::SHOP, key, shop)?;
+        let value = encode_record(key, shop)?;
         self.tx(|t| {
             let Some(old) = t.shops.get(key)? else {
                 return abort(StoreError::NotFound(format!("shop {}", shop.id)));
             };
-            let old: Shop = match decode("shops", versions::SHOP, key, &old) {
+            let old: Shop = match decode_record::<crate::domain::shop::Shop>(key, &old) {
                 Ok(s) => s,
                 Err(e) => return abort(e),
             };
@@ -95,6 +95,7 @@ pub(crate) mod tests {
             plan: crate::domain::plan::Plan::default(),
             report_at: None,
             messaging: Default::default(),
+            storage_days: None,
         }
     }
 

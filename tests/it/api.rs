@@ -152,7 +152,7 @@ async fn intake_is_idempotent_and_names_every_bad_field() {
 
     // A corrected phone updates the parcel and keeps it.
     let mut p = parcel("SANDBOX-DELIVERED-1", "A-1001");
-    p.customer.as_mut().unwrap().phone = Some("+7 999 000-11-22".into());
+    p.customer.as_mut().unwrap().phone = "+7 999 000-11-22".into();
     let upd = d.socket.add_parcels("acme", &[p]).await.unwrap();
     assert_eq!(upd.results[0].outcome, IntakeOutcome::Updated);
     let view = d

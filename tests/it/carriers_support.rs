@@ -2,7 +2,7 @@
 //! with or without cash on delivery.
 
 use crate::harness::{Daemon, parcel, wait_for};
-use parceld::api::dto::{CarrierHealthView, ParcelIn, ParcelView, PollRequest};
+use parceld::api::dto::{CarrierHealthView, Field, ParcelIn, ParcelView, PollRequest};
 use parceld::carriers::poll::PollSummary;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ pub async fn poll_all(d: &Daemon) -> PollSummary {
 /// A parcel without cash on delivery.
 pub fn prepaid(track: &str, order: &str) -> ParcelIn {
     ParcelIn {
-        cod_amount: None,
+        cod_amount: Field::Absent,
         ..parcel(track, order)
     }
 }

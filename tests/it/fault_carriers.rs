@@ -9,7 +9,7 @@ use crate::fakes::front::Front;
 use crate::fakes::russian_post::{FakeRussianPost, Fault, PASSWORD};
 use crate::fakes::track17::FakeTrack17;
 use crate::harness::{Daemon, parcel, set, wait_for};
-use parceld::api::dto::ParcelIn;
+use parceld::api::dto::{Field, ParcelIn};
 use parceld::domain::track::{domestic_check_digit, s10_check_digit};
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ fn cn_track(n: u32) -> String {
 
 fn prepaid(track: &str) -> ParcelIn {
     ParcelIn {
-        cod_amount: None,
+        cod_amount: Field::Absent,
         ..parcel(track, track)
     }
 }

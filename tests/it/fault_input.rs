@@ -4,7 +4,7 @@
 //! refusal of a value names its field.
 
 use crate::harness::{Daemon, set, wait_for, walk};
-use parceld::api::dto::{CustomerIn, ParcelIn};
+use parceld::api::dto::{CustomerIn, Field, ParcelIn};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -190,15 +190,17 @@ async fn sql_and_html_in_names_are_kept_as_given_and_shown_escaped() {
     let evil = "<script>alert('x')</script> Robert'); DROP TABLE parcels;-- \" OR 1=1 <img src=x onerror=alert(1)>";
     let p = ParcelIn {
         track: "SANDBOX-STUCK-1".into(),
-        order_id: Some("<b>A-1</b>' OR '1'='1".into()),
-        customer: Some(CustomerIn {
-            name: Some(evil.into()),
-            phone: Some("+79121234567".into()),
-            email: Some("ivan@example.ru".into()),
-        }),
-        cod_amount: None,
-        contents: Some("<iframe src=//evil></iframe>".into()),
+        order_id: "<b>A-1</b>' OR '1'='1".into(),
+        customer: CustomerIn {
+            name: evil.into(),
+            phone: "+79121234567".into(),
+            email: "ivan@example.ru".into(),
+        }
+        .into(),
+        cod_amount: Field::Absent,
+        contents: "<iframe src=//evil></iframe>".into(),
         carrier: None,
+        storage_days: Field::Absent,
     };
     let r = d.socket.add_parcels("acme", &[p]).await.unwrap();
     assert_eq!(r.created, 1);
@@ -266,11 +268,12 @@ async fn sql_and_html_in_names_are_kept_as_given_and_shown_escaped() {
         "{v}"
     );
     let bad = ParcelIn {
-        customer: Some(CustomerIn {
-            name: Some("Иван\r\nBcc: all@evil.example".into()),
-            email: Some("a@b.ru\r\nBcc: all@evil.example".into()),
-            phone: None,
-        }),
+        customer: CustomerIn {
+            name: "Иван\r\nBcc: all@evil.example".into(),
+            email: "a@b.ru\r\nBcc: all@evil.example".into(),
+            phone: Field::Absent,
+        }
+        .into(),
         track: "SANDBOX-STUCK-2".into(),
         ..ParcelIn::default()
     };

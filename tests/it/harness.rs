@@ -2,7 +2,7 @@
 //! control socket and shop listener, waits until it answers, and reads what it sent (the `.eml`
 //! folder and the SMS file). Tests talk to it only through the socket and the listener.
 
-use parceld::api::dto::{CreateShop, CustomerIn, ParcelIn};
+use parceld::api::dto::{CreateShop, CustomerIn, Field, ParcelIn};
 use parceld::client::Client;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -403,15 +403,17 @@ pub async fn wait_for<T>(
 pub fn parcel(track: &str, order: &str) -> ParcelIn {
     ParcelIn {
         track: track.into(),
-        order_id: Some(order.into()),
-        customer: Some(CustomerIn {
-            name: Some("Иванов Иван Иванович".into()),
-            phone: Some("8 (912) 345-67-89".into()),
-            email: Some("ivan@example.ru".into()),
-        }),
-        cod_amount: Some("1490.00".into()),
-        contents: Some("Книга «Мастер и Маргарита»".into()),
+        order_id: order.into(),
+        customer: CustomerIn {
+            name: "Иванов Иван Иванович".into(),
+            phone: "8 (912) 345-67-89".into(),
+            email: "ivan@example.ru".into(),
+        }
+        .into(),
+        cod_amount: "1490.00".into(),
+        contents: "Книга «Мастер и Маргарита»".into(),
         carrier: None,
+        storage_days: Field::Absent,
     }
 }
 

@@ -3,7 +3,7 @@
 //! parcels are flagged, and the shop hears about returns.
 
 use crate::harness::{Daemon, parcel, set, wait_for, walk};
-use parceld::api::dto::PollRequest;
+use parceld::api::dto::{Field, PollRequest};
 use std::time::Duration;
 
 async fn poll_all(d: &Daemon) {
@@ -134,7 +134,7 @@ async fn reminders_repeat_while_the_parcel_waits_and_stop_when_collected() {
     .await;
     d.create_shop("acme").await;
     let mut p = parcel("SANDBOX-FAILED-1", "R-1");
-    p.customer.as_mut().unwrap().email = None;
+    p.customer.as_mut().unwrap().email = Field::Absent;
     d.socket.add_parcels("acme", &[p]).await.unwrap();
     walk(&d, "acme", "SANDBOX-FAILED-1", "arrived_at_pickup").await;
     let reminders = wait_for(Duration::from_secs(20), "two reminders", async || {

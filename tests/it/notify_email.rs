@@ -5,7 +5,7 @@
 use crate::fakes::smtp::{SmtpSink, fixture_path};
 use crate::harness::{Daemon, parcel, set, wait_for, walk};
 use crate::notify_support::{metrics, wait_idle, wait_state};
-use parceld::api::dto::PatchShop;
+use parceld::api::dto::{Field, PatchShop};
 use std::time::Duration;
 
 #[tokio::test]
@@ -216,11 +216,11 @@ async fn refused_recipients_retry_or_end_as_dead_letters_and_bad_credentials_pau
     let d = Daemon::start_with(|c| sink.config(&c)).await;
     d.create_shop("acme").await;
     let mut gone = parcel("SANDBOX-STUCK-1", "G-1");
-    gone.customer.as_mut().unwrap().email = Some("nobody@example.ru".into());
-    gone.customer.as_mut().unwrap().phone = None;
+    gone.customer.as_mut().unwrap().email = "nobody@example.ru".into();
+    gone.customer.as_mut().unwrap().phone = Field::Absent;
     let mut busy = parcel("SANDBOX-STUCK-2", "B-1");
-    busy.customer.as_mut().unwrap().email = Some("busy@example.ru".into());
-    busy.customer.as_mut().unwrap().phone = None;
+    busy.customer.as_mut().unwrap().email = "busy@example.ru".into();
+    busy.customer.as_mut().unwrap().phone = Field::Absent;
     d.socket.add_parcels("acme", &[gone, busy]).await.unwrap();
     // The first poll reports "accepted": one e-mail each.
     let dead = wait_state(&d, "acme", "SANDBOX-STUCK-1", "accepted", "email", "dead").await;

@@ -3,22 +3,24 @@
 //! notifications.
 
 use crate::harness::{Daemon, wait_for};
-use parceld::api::dto::{CustomerIn, NotificationView, ParcelIn, PollRequest};
+use parceld::api::dto::{CustomerIn, Field, NotificationView, ParcelIn, PollRequest};
 use std::time::Duration;
 
 /// A parcel whose customer has this phone and e-mail.
 pub fn parcel_to(track: &str, order: &str, phone: &str, email: Option<&str>) -> ParcelIn {
     ParcelIn {
         track: track.into(),
-        order_id: Some(order.into()),
-        customer: Some(CustomerIn {
-            name: Some("Петрова Мария".into()),
-            phone: Some(phone.into()),
-            email: email.map(str::to_string),
-        }),
-        cod_amount: Some("990.00".into()),
-        contents: Some("Кружка".into()),
+        order_id: order.into(),
+        customer: CustomerIn {
+            name: "Петрова Мария".into(),
+            phone: phone.into(),
+            email: email.map(str::to_string).into(),
+        }
+        .into(),
+        cod_amount: "990.00".into(),
+        contents: "Кружка".into(),
         carrier: None,
+        storage_days: Field::Absent,
     }
 }
 

@@ -4,7 +4,7 @@ use crate::table::{
     PARCEL_HEADER, office_time, opt, parcel_rows, print_intake, print_json, table, ts,
 };
 use clap::{Args, Subcommand};
-use parceld::api::dto::{CustomerIn, ParcelIn};
+use parceld::api::dto::{CustomerIn, Field, ParcelIn};
 use parceld::client::Client;
 use std::path::PathBuf;
 
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[derive(Subcommand)]
 pub enum Cmd {
     /// Hand over one parcel (or a JSON file of parcels with --file).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Show one parcel with its events and notifications.
     Show {
         /// Shop id.
@@ -52,6 +52,13 @@ pub enum Cmd {
         /// Track number.
         track: String,
     },
+    /// Poll a parcel again that was given up on (no carrier event for `rules.give_up_after`).
+    Revive {
+        /// Shop id.
+        shop: String,
+        /// Track number.
+        track: String,
+    },
 }
 
 #[derive(Args)]
@@ -82,9 +89,63 @@ pub struct AddArgs {
     /// Carrier (default: guessed from the track number).
     #[arg(long)]
     carrier: Option<String>,
+    /// How long the office keeps it, in days, when the shop's contract sets it per parcel.
+    #[arg(long)]
+    storage_days: Option<String>,
+    /// Clear a field of a parcel handed over before (repeatable): order, name, phone, email,
+    /// cod, contents, storage-days. Fields not named and not given keep their values.
+    #[arg(long, value_name = "FIELD")]
+    clear: Vec<String>,
     /// A JSON file with one parcel object or an array of them, as the API takes them.
     #[arg(long, conflicts_with = "track")]
     file: Option<PathBuf>,
+}
+
+impl AddArgs {
+    /// The parcel the flags describe: a flag given sets its field, `--clear` clears one, and
+    /// the rest keep what is stored.
+    fn parcel(&self) -> Result<ParcelIn, String> {
+        const CLEARABLE: [&str; 7] = [
+            "order",
+            "name",
+            "phone",
+            "email",
+            "cod",
+            "contents",
+            "storage-days",
+        ];
+        if let Some(bad) = self.clear.iter().find(|c| !CLEARABLE.contains(&c.as_str())) {
+            return Err(format!(
+                "--clear {bad}: not a field; use one of {}",
+                CLEARABLE.join(", ")
+            ));
+        }
+        let field = |name: &str, v: &Option<String>| match v {
+            Some(v) => Field::Value(v.clone()),
+            None if self.clear.iter().any(|c| c == name) => Field::Null,
+            None => Field::Absent,
+        };
+        let customer = CustomerIn {
+            name: field("name", &self.name),
+            phone: field("phone", &self.phone),
+            email: field("email", &self.email),
+        };
+        let untouched =
+            customer.name.is_absent() && customer.phone.is_absent() && customer.email.is_absent();
+        Ok(ParcelIn {
+            track: self.track.clone().unwrap_or_default(),
+            order_id: field("order", &self.order),
+            customer: if untouched {
+                Field::Absent
+            } else {
+                customer.into()
+            },
+            cod_amount: field("cod", &self.cod),
+            contents: field("contents", &self.contents),
+            carrier: self.carrier.clone(),
+            storage_days: field("storage-days", &self.storage_days),
+        })
+    }
 }
 
 /// Runs a parcel command.
@@ -100,21 +161,10 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                         .map_err(|err| format!("{}: not JSON: {err}", path.display()))?;
                     client.add_json(&a.shop, &v).await.map_err(e)?
                 }
-                None => {
-                    let p = ParcelIn {
-                        track: a.track.clone().unwrap_or_default(),
-                        order_id: a.order.clone(),
-                        customer: Some(CustomerIn {
-                            name: a.name.clone(),
-                            phone: a.phone.clone(),
-                            email: a.email.clone(),
-                        }),
-                        cod_amount: a.cod.clone(),
-                        contents: a.contents.clone(),
-                        carrier: a.carrier.clone(),
-                    };
-                    client.add_parcels(&a.shop, &[p]).await.map_err(e)?
-                }
+                None => client
+                    .add_parcels(&a.shop, &[a.parcel()?])
+                    .await
+                    .map_err(e)?,
             };
             if json {
                 print_json(&r);
@@ -155,6 +205,12 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             if let Some(n) = &p.tracked_as {
                 println!("now:       tracked as {n} (the carrier re-registered it)");
             }
+            if let Some(m) = &p.mail_type {
+                println!("item:      {} ({} {})", m.class, m.code, m.name);
+            }
+            if let Some(d) = p.storage_days {
+                println!("storage:   {d} days (the shop's period for this parcel)");
+            }
             if let Some(a) = &p.arrival {
                 println!(
                     "waiting:   {} {} ({}), until {} ({} days left)",
@@ -163,6 +219,16 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                     opt(&a.office.hours),
                     office_time(a.timezone.as_deref(), a.deadline),
                     a.days_left
+                );
+                println!("deadline:  {}", a.deadline_basis);
+                for n in &a.storage_notes {
+                    println!("           {n}");
+                }
+            }
+            if let Some(at) = &p.abandoned_at {
+                println!(
+                    "abandoned: {} — no carrier event for too long; `parcelctl revive` polls it again",
+                    ts(&Some(*at))
                 );
             }
             if let Some(w) = &p.track_warning {
@@ -282,6 +348,14 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 print_json(&v);
             } else {
                 println!("deleted {track}");
+            }
+        }
+        Cmd::Revive { shop, track } => {
+            let p = client.revive(shop, track).await.map_err(e)?;
+            if json {
+                print_json(&p);
+            } else {
+                println!("{track} is polled again from {}", ts(&p.next_poll_at));
             }
         }
     }

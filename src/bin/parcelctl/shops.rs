@@ -2,7 +2,7 @@
 
 use crate::table::{opt, print_json, table};
 use clap::{Args, Subcommand};
-use parceld::api::dto::{CreateShop, PatchShop, ShopView};
+use parceld::api::dto::{CreateShop, Field, PatchShop, ShopView};
 use parceld::client::Client;
 use parceld::domain::shop::Language;
 
@@ -45,6 +45,10 @@ pub enum Cmd {
         /// Message language: ru or en.
         #[arg(long)]
         language: Option<String>,
+        /// How long offices keep its parcels, in days, when its contract with the post sets
+        /// its own period (default: the post's rules by mail type).
+        #[arg(long)]
+        storage_days: Option<String>,
         #[command(flatten)]
         messaging: MessagingArgs,
     },
@@ -81,11 +85,26 @@ pub enum Cmd {
         /// daemon's default).
         #[arg(long)]
         report_at: Option<String>,
+        /// Its storage period in days ("" returns to the post's rules by mail type); deadlines
+        /// of parcels waiting now are worked out again.
+        #[arg(long)]
+        storage_days: Option<String>,
         #[command(flatten)]
         messaging: MessagingArgs,
     },
     #[command(flatten)]
     Admin(crate::plans::Cmd),
+}
+
+fn storage_days(s: &Option<String>) -> Result<Field<u16>, String> {
+    match s.as_deref().map(str::trim) {
+        None => Ok(Field::Absent),
+        Some("") => Ok(Field::Null),
+        Some(d) => d
+            .parse()
+            .map(Field::Value)
+            .map_err(|_| format!("--storage-days takes a number of days, not {d:?}")),
+    }
 }
 
 fn language(s: &Option<String>) -> Result<Option<Language>, String> {
@@ -121,6 +140,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             timezone,
             phone,
             language: lang,
+            storage_days: days,
             messaging: m,
         } => {
             let r = client
@@ -135,6 +155,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                     sms_sender: m.sms_sender.clone(),
                     tracking_url: m.tracking_url.clone(),
                     review_url: m.review_url.clone(),
+                    storage_days: storage_days(days)?,
                 })
                 .await
                 .map_err(e)?;
@@ -183,6 +204,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             language: lang,
             rotate_token,
             report_at,
+            storage_days: days,
             messaging: m,
         } => {
             let s = client
@@ -200,6 +222,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                         sms_sender: m.sms_sender.clone(),
                         tracking_url: m.tracking_url.clone(),
                         review_url: m.review_url.clone(),
+                        storage_days: storage_days(days)?,
                     },
                 )
                 .await
@@ -210,6 +233,9 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 println!("shop {} updated", s.id);
                 if let Some(at) = &s.report_at {
                     println!("report at {at}");
+                }
+                if let Some(d) = s.storage_days {
+                    println!("storage period {d} days");
                 }
                 if let Some(t) = &s.token {
                     println!("new token: {t}");

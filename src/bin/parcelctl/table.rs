@@ -96,5 +96,13 @@ pub fn print_intake(r: &IntakeResponse) {
                 item.track.as_deref().unwrap_or("-")
             );
         }
+        if !item.changed.is_empty() {
+            println!(
+                "  #{} {}: changed: {}",
+                item.index,
+                item.track.as_deref().unwrap_or("-"),
+                item.changed.join(", ")
+            );
+        }
     }
 }

@@ -28,6 +28,7 @@ use crate::config::secret::Secret;
 use crate::domain::carrier::CarrierId;
 use crate::domain::parcel::{CarrierEvent, Office};
 use crate::domain::status::Status;
+use crate::domain::storage::MailType;
 use crate::domain::track;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -48,6 +49,7 @@ struct Op {
     description: String,
     office: Option<Office>,
     barcode: Option<String>,
+    mail_type: Option<(u16, String)>,
 }
 
 impl From<wire::Record> for Op {
@@ -74,6 +76,7 @@ impl From<wire::Record> for Op {
             description,
             office,
             barcode: r.barcode,
+            mail_type: r.mail_type,
         }
     }
 }
@@ -95,6 +98,7 @@ impl From<batch::BatchOp> for Op {
                 ..Office::default()
             }),
             barcode: None,
+            mail_type: None,
         }
     }
 }
@@ -124,8 +128,19 @@ fn report(asked: &str, ops: impl IntoIterator<Item = Op>) -> TrackReport {
             code: format!("{}/{}", op.oper_type, op.oper_attr),
             description: op.description.clone(),
             office: op.office.clone(),
+            storage: ops::storage_signal(op.oper_type, op.oper_attr),
         });
     }
+    // The kind of item, as the newest record that names it says.
+    out.mail_type = ops
+        .iter()
+        .rev()
+        .find_map(|o| o.mail_type.clone())
+        .map(|(code, name)| MailType {
+            class: ops::mail_class(code),
+            code,
+            name,
+        });
     // A re-registration: the newest record carries the new number.
     out.new_track = ops
         .last()
@@ -450,6 +465,7 @@ mod tests {
                 ..Office::default()
             }),
             barcode: Some(barcode.into()),
+            mail_type: None,
         }
     }
 

@@ -12,6 +12,7 @@
 //! a waiting parcel back into one in transit.
 
 use crate::domain::status::Status;
+use crate::domain::storage::{Extender, MailClass, StorageSignal};
 
 /// What an operation means for parceld.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +133,50 @@ pub fn classify(oper_type: u32, attr: u32) -> OpClass {
         56 if attr == 1 || attr == 0 => Arrived,
         63 => CodPaid,
         _ => Info,
+    }
+}
+
+/// What an operation says about the storage period (PROTOCOLS §3; the office's own count of
+/// days left, extensions asked for, granted and refused, expiry).
+pub fn storage_signal(oper_type: u32, attr: u32) -> Option<StorageSignal> {
+    use StorageSignal::*;
+    match (oper_type, attr) {
+        (8, 27) => Some(DaysLeft(25)),
+        (8, 33) => Some(DaysLeft(23)),
+        (8, 35) => Some(DaysLeft(10)),
+        (8, 28) => Some(DaysLeft(5)),
+        // "Истек срок хранения (осталось 2 дня)", as the dictionary names it.
+        (8, 43) => Some(DaysLeft(2)),
+        (8, 42) => Some(DaysLeft(1)),
+        (8, 10) => Some(LockerExpiring),
+        (8, 23) | (6, 4) => Some(Extended(Extender::Addressee)),
+        (6, 5) => Some(Extended(Extender::Sender)),
+        (8, 37) => Some(ExtensionRequested(Extender::Sender)),
+        (8, 38) => Some(ExtensionRequested(Extender::Addressee)),
+        (49, _) => Some(ExtensionRefused),
+        (8, 40) => Some(Expired),
+        _ => None,
+    }
+}
+
+/// [`storage_signal`] of a code written `type/attr` (`8/28`).
+pub fn storage_signal_of(code: &str) -> Option<StorageSignal> {
+    let (t, a) = code.split_once('/')?;
+    storage_signal(t.parse().ok()?, a.parse().ok()?)
+}
+
+/// The storage class of a `MailType` id (PROTOCOLS §1.3's dictionary): 2 letter, 3 printed
+/// matter, 6 postcard and 1 money order form are written correspondence; 4 and 47 parcels; 5
+/// small packets; 7 and 34 EMS; 23 and 24 online-shop parcels; 53 and 54 ECOM.
+pub fn mail_class(mail_type: u16) -> MailClass {
+    match mail_type {
+        4 | 47 => MailClass::Parcel,
+        7 | 34 => MailClass::Ems,
+        1 | 2 | 3 | 6 => MailClass::Letter,
+        5 => MailClass::SmallPacket,
+        23 | 24 => MailClass::ParcelOnline,
+        53 | 54 => MailClass::Ecom,
+        _ => MailClass::Other,
     }
 }
 
@@ -339,5 +384,37 @@ mod tests {
             Info,
             "an unknown attribute of 8 changes nothing"
         );
+    }
+
+    #[test]
+    fn storage_operations_and_mail_types() {
+        use crate::domain::storage::StorageSignal as S;
+        for (t, a, days) in [
+            (8, 27, 25),
+            (8, 33, 23),
+            (8, 35, 10),
+            (8, 28, 5),
+            (8, 43, 2),
+            (8, 42, 1),
+        ] {
+            assert_eq!(storage_signal(t, a), Some(S::DaysLeft(days)), "{t}/{a}");
+        }
+        assert_eq!(
+            storage_signal(8, 23),
+            Some(S::Extended(Extender::Addressee))
+        );
+        assert_eq!(storage_signal(6, 5), Some(S::Extended(Extender::Sender)));
+        assert_eq!(storage_signal(49, 3), Some(S::ExtensionRefused));
+        assert_eq!(storage_signal(8, 40), Some(S::Expired));
+        assert_eq!(storage_signal(8, 2), None);
+        assert_eq!(
+            storage_signal(3, 1),
+            None,
+            "a return ends storage through its status"
+        );
+        assert_eq!(mail_class(4), MailClass::Parcel);
+        assert_eq!(mail_class(23), MailClass::ParcelOnline);
+        assert_eq!(mail_class(5), MailClass::SmallPacket);
+        assert_eq!(mail_class(0), MailClass::Other);
     }
 }

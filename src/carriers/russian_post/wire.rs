@@ -59,6 +59,8 @@ pub struct Record {
     pub place: Option<String>,
     /// The number the parcel had at this operation.
     pub barcode: Option<String>,
+    /// `ItemParameters/MailType`: the kind of item (id, name), when given.
+    pub mail_type: Option<(u16, String)>,
 }
 
 /// One `PostalOrderEvent` (cash-on-delivery money order).
@@ -206,6 +208,18 @@ fn record(r: &Element) -> Option<Record> {
         barcode: r
             .text_at(Some(DATA), &["ItemParameters", "Barcode"])
             .map(str::to_string),
+        mail_type: r
+            .text_at(Some(DATA), &["ItemParameters", "MailType", "Id"])
+            .and_then(|id| id.trim().parse::<u16>().ok())
+            .filter(|id| *id != 0)
+            .map(|id| {
+                let name = r
+                    .text_at(Some(DATA), &["ItemParameters", "MailType", "Name"])
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                (id, name)
+            }),
     })
 }
 

@@ -275,6 +275,7 @@ fn event(e: &Event) -> Option<CarrierEvent> {
         code,
         description: e.description.clone().unwrap_or_default(),
         office,
+        storage: None,
     })
 }
 

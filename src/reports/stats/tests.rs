@@ -15,9 +15,12 @@ fn t(days: f64) -> Timestamp {
 fn parcel(track: &str, order: Option<&str>, created: f64, events: &[(f64, Status)]) -> Parcel {
     let v = validate(&ParcelDraft {
         track: track.into(),
-        order_id: order.map(Into::into),
-        phone: Some("+79123456789".into()),
-        email: Some("a@example.ru".into()),
+        order_id: order.map_or(
+            crate::domain::intake::Patch::Keep,
+            crate::domain::intake::Patch::set,
+        ),
+        phone: crate::domain::intake::Patch::Set("+79123456789".into()),
+        email: crate::domain::intake::Patch::Set("a@example.ru".into()),
         ..ParcelDraft::default()
     })
     .unwrap();
@@ -39,6 +42,7 @@ fn parcel(track: &str, order: Option<&str>, created: f64, events: &[(f64, Status
             code: String::new(),
             description: String::new(),
             office: None,
+            storage: None,
         });
         p.status = *s;
     }
