@@ -19,12 +19,14 @@ mod outbox;
 mod parcels;
 mod polling;
 mod receipts;
+mod recipients;
 mod shopdata;
 pub(crate) mod shops;
 mod templates;
 
 pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
+pub use optouts::OptOutOutcome;
 pub use outbox::{Claim, OutboxStats};
 pub use parcels::{Admission, ParcelFilter, ParcelPage, Revived, Stored};
 pub use polling::{DueItem, Report, ReportFor, ReportOutcome};
@@ -288,7 +290,7 @@ macro_rules! trees {
 
 trees!(
     shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
-    offices, templates, optouts, receipts
+    offices, templates, optouts, receipts, recipients
 );
 
 impl Store {
@@ -329,6 +331,7 @@ impl Store {
             db,
         };
         store.check_schema()?;
+        store.migrate_optouts_per_shop()?;
         Ok(store)
     }
 

@@ -26,6 +26,7 @@ mod lifecycle;
 mod notify_crash;
 mod notify_email;
 mod notify_sms;
+mod notify_stop;
 mod notify_templates;
 mod notify_unsubscribe;
 mod notify_window;
