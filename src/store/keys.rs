@@ -19,7 +19,8 @@
 //! | `templates`| shop `\0` kind(1) part(1)                                   | template       |
 //! | `optouts`  | `p` shop `\0` track `\0` channel(1), or `r` channel(1) recipient | opt-out  |
 //! | `receipts` | provider `\0` provider's message id                         | outbox key     |
-//! | `meta`     | name: `schema_version`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>` | value |
+//! | `counts`   | channel(1) queue(1), as in `queue`: pending, sending, dead  | entries(8)     |
+//! | `meta`     | name: `schema_version`, `outbox_counts`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>` | value |
 
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::{DeliveryState, OutboxEntry, OutboxKey};

@@ -15,6 +15,7 @@ pub mod keys;
 mod offices;
 mod optouts;
 mod outbox;
+mod outbox_counts;
 mod parcels;
 mod polling;
 mod receipts;
@@ -268,7 +269,7 @@ macro_rules! trees {
 
 trees!(
     shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
-    offices, templates, optouts, receipts
+    offices, templates, optouts, receipts, counts
 );
 
 impl Store {
@@ -308,6 +309,7 @@ impl Store {
             db,
         };
         store.check_schema()?;
+        store.ensure_outbox_counts()?;
         Ok(store)
     }
 
