@@ -1,11 +1,15 @@
 //! SMS through a fake gateway on loopback speaking the SMS.ru and SMSC.ru protocols: sender
 //! names, the gateway's message id kept, delivery reports polled and pushed, a shop choosing its
 //! own gateway, replies of STOP, and the gateway's faults (connection refused, 5xx, slow answers,
-//! refused numbers, refused accounts) ending in retries, pauses or dead letters.
+//! refused numbers, refused accounts) ending in retries, pauses or dead letters. The parcels are
+//! Russian Post's (the fake): the sandbox carrier's messages never reach a gateway.
 
+use crate::fakes::russian_post::FakeRussianPost;
 use crate::fakes::sms_gateway::{Fault, Gateway, copies};
 use crate::harness::{Daemon, parcel, set, wait_for, walk};
-use crate::notify_support::{metrics, notification, parcel_to, poll_all, wait_state, window};
+use crate::notify_support::{
+    journey, load_offices, metrics, notification, parcel_to, poll_all, rp_track, wait_state, window,
+};
 use parceld::api::dto::PatchShop;
 use std::time::Duration;
 
@@ -16,22 +20,39 @@ fn smsru(c: &str, gw: &Gateway, dir: &std::path::Path) -> String {
     gw.smsru_config(&c, dir)
 }
 
+/// The `n`th Russian Post number of a test.
+fn rp(n: u32) -> String {
+    rp_track(n)
+}
+
+/// The Russian Post fake with these numbers on these journeys.
+fn post(parcels: impl IntoIterator<Item = (u32, &'static [&'static str])>) -> FakeRussianPost {
+    let post = FakeRussianPost::start();
+    for (n, j) in parcels {
+        post.journey(&rp(n), j);
+    }
+    post
+}
+
 #[tokio::test]
 async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pushed() {
+    let post = post([(1, journey::ARRIVED)]);
     let gw = Gateway::start();
     gw.deliver_as(102);
     let secrets = tempfile::tempdir().unwrap();
     let d = Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = smsru(&c, &gw, secrets.path());
         set(&c, "sms.smsru", "sender", "\"KnigaDom\"")
     })
     .await;
+    load_offices(&d).await;
     d.create_shop("acme").await;
     d.socket
-        .add_parcels("acme", &[parcel("SANDBOX-ARRIVED-1", "A-1001")])
+        .add_parcels("acme", &[parcel(&rp(1), "A-1001")])
         .await
         .unwrap();
-    walk(&d, "acme", "SANDBOX-ARRIVED-1", "arrived_at_pickup").await;
+    walk(&d, "acme", &rp(1), "arrived_at_pickup").await;
     let sent = wait_for(
         Duration::from_secs(20),
         "two SMS at the gateway",
@@ -51,14 +72,14 @@ async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pus
         .iter()
         .find(|s| s.text.contains("ждёт"))
         .expect("the arrival SMS");
-    for needle in ["A-1001", "630099", "1\u{a0}490,00 ₽", "SANDBOX-ARRIVED-1"] {
+    for needle in ["A-1001", "630099", "1\u{a0}490,00 ₽", &rp(1)] {
         assert!(
             arrival.text.contains(needle),
             "{needle} in {}",
             arrival.text
         );
     }
-    let n = wait_state(&d, "acme", "SANDBOX-ARRIVED-1", "arrived", "sms", "sent").await;
+    let n = wait_state(&d, "acme", &rp(1), "arrived", "sms", "sent").await;
     assert_eq!(n.provider.as_deref(), Some("smsru"));
     assert_eq!(
         n.provider_id.as_deref(),
@@ -68,7 +89,7 @@ async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pus
     assert_eq!(n.segments, Some(2), "Cyrillic: two UCS-2 segments");
     // Polled: the gateway says "in transit".
     wait_for(Duration::from_secs(20), "a polled report", async || {
-        let n = notification(&d, "acme", "SANDBOX-ARRIVED-1", "arrived", "sms").await?;
+        let n = notification(&d, "acme", &rp(1), "arrived", "sms").await?;
         (n.delivery_status.as_deref() == Some("in_transit")).then_some(())
     })
     .await;
@@ -95,7 +116,7 @@ async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pus
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "100");
-    let n = notification(&d, "acme", "SANDBOX-ARRIVED-1", "arrived", "sms")
+    let n = notification(&d, "acme", &rp(1), "arrived", "sms")
         .await
         .unwrap();
     assert_eq!(n.delivery_status.as_deref(), Some("delivered"));
@@ -118,9 +139,11 @@ async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pus
 
 #[tokio::test]
 async fn a_shop_chooses_smsc_with_its_own_sender_and_reports_are_polled() {
+    let post = post([1, 2].map(|n| (n, journey::ACCEPTED)));
     let gw = Gateway::start();
     let secrets = tempfile::tempdir().unwrap();
     let d = Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = smsru(&c, &gw, secrets.path());
         gw.smsc_config(&c, secrets.path())
     })
@@ -153,17 +176,11 @@ async fn a_shop_chooses_smsc_with_its_own_sender_and_reports_are_polled() {
         .unwrap();
     assert_eq!(v.sms_provider.as_deref(), Some("smsc"));
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-1", "A-1", "+79120000001", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(1), "A-1", "+79120000001", None)])
         .await
         .unwrap();
     d.socket
-        .add_parcels(
-            "books",
-            &[parcel_to("SANDBOX-STUCK-2", "B-1", "+79120000002", None)],
-        )
+        .add_parcels("books", &[parcel_to(&rp(2), "B-1", "+79120000002", None)])
         .await
         .unwrap();
     let sent = wait_for(Duration::from_secs(20), "one SMS per shop", async || {
@@ -179,7 +196,7 @@ async fn a_shop_chooses_smsc_with_its_own_sender_and_reports_are_polled() {
         Duration::from_secs(20),
         "SMSC's delivery report",
         async || {
-            let n = notification(&d, "books", "SANDBOX-STUCK-2", "accepted", "sms").await?;
+            let n = notification(&d, "books", &rp(2), "accepted", "sms").await?;
             (n.delivery_status.as_deref() == Some("delivered")).then_some(n)
         },
     )
@@ -190,6 +207,7 @@ async fn a_shop_chooses_smsc_with_its_own_sender_and_reports_are_polled() {
 
 #[tokio::test]
 async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() {
+    let post = post((1..=4).map(|n| (n, journey::ACCEPTED)));
     // Nothing listens on the gateway's port at first: connection refused.
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
@@ -198,6 +216,7 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     let key = secrets.path().join("smsru.key");
     std::fs::write(&key, crate::fakes::sms_gateway::SECRET).unwrap();
     let d = Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = set(&c, "sms", "transport", "\"smsru\"");
         let c = set(
             &c,
@@ -219,17 +238,14 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     .await;
     d.create_shop("acme").await;
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-1", "R-1", "+79120000001", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(1), "R-1", "+79120000001", None)])
         .await
         .unwrap();
     let failed = wait_for(
         Duration::from_secs(20),
         "a refused connection to be retried",
         async || {
-            let n = notification(&d, "acme", "SANDBOX-STUCK-1", "accepted", "sms").await?;
+            let n = notification(&d, "acme", &rp(1), "accepted", "sms").await?;
             (n.attempts >= 2 && n.state == "pending").then_some(n)
         },
     )
@@ -241,7 +257,7 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     // The gateway comes up on that port, answering 503 once: then the message goes.
     let gw = Gateway::start_on(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
     gw.fail_next([Fault::Http(503)]);
-    let sent = wait_state(&d, "acme", "SANDBOX-STUCK-1", "accepted", "sms", "sent").await;
+    let sent = wait_state(&d, "acme", &rp(1), "accepted", "sms", "sent").await;
     assert_eq!(gw.sent().len(), 1);
     assert_eq!(
         sent.doubtful_resends, 0,
@@ -252,13 +268,10 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     // sent again: a doubtful resend, counted.
     gw.fail_next([Fault::Slow(Duration::from_millis(2500))]);
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-2", "R-2", "+79120000002", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(2), "R-2", "+79120000002", None)])
         .await
         .unwrap();
-    let slow = wait_state(&d, "acme", "SANDBOX-STUCK-2", "accepted", "sms", "sent").await;
+    let slow = wait_state(&d, "acme", &rp(2), "accepted", "sms", "sent").await;
     assert_eq!(slow.doubtful_resends, 1, "{slow:?}");
     let n = wait_for(
         Duration::from_secs(10),
@@ -277,13 +290,10 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     // A refused number: dead at once, listed, counted.
     gw.fail_next([Fault::NumberCode(207)]);
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-3", "R-3", "+79120000003", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(3), "R-3", "+79120000003", None)])
         .await
         .unwrap();
-    let dead = wait_state(&d, "acme", "SANDBOX-STUCK-3", "accepted", "sms", "dead").await;
+    let dead = wait_state(&d, "acme", &rp(3), "accepted", "sms", "dead").await;
     assert_eq!(dead.attempts, 1);
     assert!(
         dead.last_error.as_deref().unwrap_or("").contains("207"),
@@ -300,10 +310,7 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     // A refused account: the gateway pauses, the message waits without using attempts.
     gw.fail_next([Fault::Code(201)]);
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-4", "R-4", "+79120000004", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(4), "R-4", "+79120000004", None)])
         .await
         .unwrap();
     let h = wait_for(
@@ -316,20 +323,22 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     )
     .await;
     assert!(h.channels["sms"].paused[0].starts_with("smsru: "), "{h:?}");
-    let waiting = notification(&d, "acme", "SANDBOX-STUCK-4", "accepted", "sms")
+    let waiting = notification(&d, "acme", &rp(4), "accepted", "sms")
         .await
         .unwrap();
     assert_eq!((waiting.state.as_str(), waiting.attempts), ("pending", 0));
     // The sender is not stuck: health answers, and the pause ends (retry_cap) with a send.
-    wait_state(&d, "acme", "SANDBOX-STUCK-4", "accepted", "sms", "sent").await;
+    wait_state(&d, "acme", &rp(4), "accepted", "sms", "sent").await;
 }
 
 #[tokio::test]
 async fn a_stop_reply_withdraws_every_message_to_that_number() {
+    let post = post((1..=3).map(|n| (n, journey::ACCEPTED)));
     let gw = Gateway::start();
     let secrets = tempfile::tempdir().unwrap();
     // Closed now everywhere in Russia's European part: customer messages wait.
     let d = Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = set(&c, "sms", "transport", "\"smsc\"");
         let c = gw.smsc_config(&c, secrets.path());
         set(&c, "notify", "send_window", &window("Europe/Moscow", 6))
@@ -340,18 +349,13 @@ async fn a_stop_reply_withdraws_every_message_to_that_number() {
         .add_parcels(
             "acme",
             &[
-                parcel_to(
-                    "SANDBOX-STUCK-1",
-                    "S-1",
-                    "+79120000001",
-                    Some("maria@example.ru"),
-                ),
-                parcel_to("SANDBOX-STUCK-2", "S-2", "+79120000009", None),
+                parcel_to(&rp(1), "S-1", "+79120000001", Some("maria@example.ru")),
+                parcel_to(&rp(2), "S-2", "+79120000009", None),
             ],
         )
         .await
         .unwrap();
-    wait_state(&d, "acme", "SANDBOX-STUCK-1", "accepted", "sms", "pending").await;
+    wait_state(&d, "acme", &rp(1), "accepted", "sms", "pending").await;
     let url = d.socket.callback_urls().await.unwrap()["smsc"].clone();
     let r = reqwest::Client::new()
         .post(&url)
@@ -360,7 +364,7 @@ async fn a_stop_reply_withdraws_every_message_to_that_number() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let n = notification(&d, "acme", "SANDBOX-STUCK-1", "accepted", "sms")
+    let n = notification(&d, "acme", &rp(1), "accepted", "sms")
         .await
         .unwrap();
     assert_eq!(n.state, "cancelled");
@@ -371,31 +375,20 @@ async fn a_stop_reply_withdraws_every_message_to_that_number() {
             .contains("no more messages"),
         "{n:?}"
     );
-    let other = notification(&d, "acme", "SANDBOX-STUCK-2", "accepted", "sms")
+    let other = notification(&d, "acme", &rp(2), "accepted", "sms")
         .await
         .unwrap();
     assert_eq!(other.state, "pending", "another number is not affected");
-    let mail = notification(&d, "acme", "SANDBOX-STUCK-1", "accepted", "email")
+    let mail = notification(&d, "acme", &rp(1), "accepted", "email")
         .await
         .unwrap();
     assert_eq!(mail.state, "pending", "STOP by SMS stops SMS");
     // A later parcel to that number gets no SMS either.
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-3", "S-3", "+79120000001", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(3), "S-3", "+79120000001", None)])
         .await
         .unwrap();
-    wait_state(
-        &d,
-        "acme",
-        "SANDBOX-STUCK-3",
-        "accepted",
-        "sms",
-        "cancelled",
-    )
-    .await;
+    wait_state(&d, "acme", &rp(3), "accepted", "sms", "cancelled").await;
     poll_all(&d).await;
     assert!(gw.sent().is_empty());
     let m = metrics(&d).await;
@@ -407,9 +400,11 @@ async fn a_stop_reply_withdraws_every_message_to_that_number() {
 
 #[tokio::test]
 async fn a_resting_gateway_does_not_hold_up_the_other() {
+    let post = post((0..=99).map(|n| (n, journey::ACCEPTED)));
     let gw = Gateway::start();
     let secrets = tempfile::tempdir().unwrap();
     let d = Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = smsru(&c, &gw, secrets.path());
         let c = gw.smsc_config(&c, secrets.path());
         // A refused account rests the gateway for an hour; a slow channel rate.
@@ -431,10 +426,7 @@ async fn a_resting_gateway_does_not_hold_up_the_other() {
         .unwrap();
     gw.fail_next([Fault::Code(201)]);
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-0", "A-0", "+79120000100", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(0), "A-0", "+79120000100", None)])
         .await
         .unwrap();
     wait_for(Duration::from_secs(20), "SMS.ru to rest", async || {
@@ -445,7 +437,7 @@ async fn a_resting_gateway_does_not_hold_up_the_other() {
     let many: Vec<_> = (1..=20)
         .map(|i| {
             parcel_to(
-                &format!("SANDBOX-STUCK-{i}"),
+                &rp(i),
                 &format!("A-{i}"),
                 &format!("+791200001{i:02}"),
                 None,
@@ -454,15 +446,12 @@ async fn a_resting_gateway_does_not_hold_up_the_other() {
         .collect();
     d.socket.add_parcels("acme", &many).await.unwrap();
     d.socket
-        .add_parcels(
-            "books",
-            &[parcel_to("SANDBOX-STUCK-99", "B-1", "+79120000999", None)],
-        )
+        .add_parcels("books", &[parcel_to(&rp(99), "B-1", "+79120000999", None)])
         .await
         .unwrap();
-    wait_state(&d, "books", "SANDBOX-STUCK-99", "accepted", "sms", "sent").await;
+    wait_state(&d, "books", &rp(99), "accepted", "sms", "sent").await;
     for i in 1..=20 {
-        let n = notification(&d, "acme", &format!("SANDBOX-STUCK-{i}"), "accepted", "sms")
+        let n = notification(&d, "acme", &rp(i), "accepted", "sms")
             .await
             .unwrap();
         assert_eq!((n.state.as_str(), n.attempts), ("pending", 0), "{i}: {n:?}");

@@ -407,6 +407,25 @@ impl FakeRussianPost {
         self.lock().histories.insert(barcode.into(), (seq, 0));
     }
 
+    /// Serves these fixtures for `barcode`, one per request and the last one from then on, each
+    /// with the number it was written for replaced by `barcode`.
+    pub fn journey(&self, barcode: &str, fixtures: &[&str]) {
+        let seq = fixtures
+            .iter()
+            .map(|f| {
+                let text = fixture(&format!("russian_post/{f}"));
+                let original = text
+                    .split("Barcode>")
+                    .nth(1)
+                    .and_then(|r| r.split('<').next())
+                    .unwrap_or_else(|| panic!("{f} names no barcode"))
+                    .to_string();
+                text.replace(&original, barcode)
+            })
+            .collect();
+        self.lock().histories.insert(barcode.into(), (seq, 0));
+    }
+
     /// Serves cash-on-delivery events for `barcode`.
     pub fn cod(&self, barcode: &str, fixture_name: &str) {
         let body = fixture(&format!("russian_post/{fixture_name}"));
