@@ -68,3 +68,81 @@ impl Transport for Mailer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::carrier::CarrierId;
+    use crate::domain::notification::{Channel, NotificationKind};
+    use crate::domain::outbox::OutboxKey;
+    use crate::notify::{Rendered, route};
+
+    /// A mailer whose SMTP server is a closed port, and its folder.
+    fn mailer() -> (tempfile::TempDir, Mailer) {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let s = crate::config::parse(
+            &format!(
+                "[email]\ntransport = \"smtp\"\noutbox_dir = {:?}\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nconnect_timeout = \"1s\"\n",
+                dir.path().join("out").display().to_string()
+            ),
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let e = s.email.unwrap();
+        let crate::config::EmailTransport::Smtp(smtp) = &e.transport else {
+            panic!("smtp")
+        };
+        let smtp = SmtpMailer::new(smtp, &e, 1, Duration::from_secs(1)).unwrap();
+        let file = FileMailer::new(e.outbox_dir.clone(), e.from.clone(), None);
+        (dir, Mailer::new(file, Some(smtp)))
+    }
+
+    fn outgoing(gateway: &str) -> Outgoing {
+        Outgoing {
+            key: OutboxKey {
+                shop: "acme".into(),
+                track: "SANDBOX-ARRIVED-1".into(),
+                parcel_id: 1,
+                kind: NotificationKind::Arrived,
+                occurrence: 1,
+                channel: Channel::Email,
+            },
+            recipient: "ivan@example.ru".into(),
+            shop_name: "Acme".into(),
+            reply_to: None,
+            body: Rendered::Email {
+                subject: "s".into(),
+                text: "t".into(),
+                html: "<p>t</p>".into(),
+                attachments: Vec::new(),
+            },
+            unsubscribe_url: None,
+            gateway: Some(gateway.into()),
+            sender: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn sandbox_messages_take_the_folder_and_others_smtp() {
+        let (dir, m) = mailer();
+        assert_eq!(m.name(), "smtp");
+        assert_eq!(route(&m, None, CarrierId::Sandbox), FILE_ROUTE);
+        assert_eq!(route(&m, None, CarrierId::RussianPost), "smtp");
+        let r = m.send(&outgoing(FILE_ROUTE)).await.unwrap();
+        assert_eq!(r.provider.as_deref(), Some(FILE_ROUTE));
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+            1
+        );
+        // The SMTP route goes to the (closed) server.
+        let e = m.send(&outgoing("smtp")).await.unwrap_err();
+        assert!(e.message().contains("smtp"), "{e:?}");
+        // A paused SMTP server does not hold the folder's messages.
+        assert_eq!(m.paused_for(FILE_ROUTE), None);
+    }
+}

@@ -172,8 +172,8 @@ pub trait Transport: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// The gateway a shop's messages go through; recorded on the entry when it is claimed, so
-    /// that after a crash the same gateway is asked. Use [`route`], which keeps the sandbox
-    /// carrier's messages on the file route.
+    /// that after a crash the same gateway is asked. Callers use [`crate::notify::route`], which
+    /// keeps the sandbox carrier's messages on the file route.
     fn route(&self, shop: Option<&Shop>) -> &'static str {
         let _ = shop;
         self.name()
