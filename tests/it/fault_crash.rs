@@ -287,8 +287,10 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
         beyond.is_empty(),
         "sent twice without a doubtful resend: {beyond:?}"
     );
+    // A carrier's answer lost to a kill is asked again, and the fake then answers the next step:
+    // such a parcel is first seen at the office and skips "accepted". Most still walk both.
     assert!(
-        heard_accepted * 10 >= parcels.len() * 9,
+        heard_accepted * 3 >= parcels.len() * 2,
         "most parcels walk both steps: {heard_accepted} of {}",
         parcels.len()
     );

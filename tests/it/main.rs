@@ -35,3 +35,5 @@ mod notify_window;
 mod offices;
 mod reports;
 mod supervision;
+mod updates;
+mod upgrade;

@@ -25,19 +25,6 @@ fn real_transports(
     gw.smsru_config(&c, dir)
 }
 
-/// The log without its colours.
-fn plain(log: &str) -> String {
-    let mut out = String::with_capacity(log.len());
-    let mut rest = log;
-    while let Some(i) = rest.find('\u{1b}') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        rest = rest.find('m').map_or("", |end| &rest[end + 1..]);
-    }
-    out.push_str(rest);
-    out
-}
-
 #[tokio::test]
 async fn sandbox_messages_go_to_the_files_whatever_the_transports_and_the_shop_say() {
     let sink = SmtpSink::start();
@@ -132,7 +119,7 @@ async fn sandbox_messages_go_to_the_files_whatever_the_transports_and_the_shop_s
             );
         }
     }
-    let log = plain(&d.log());
+    let log = d.plain_log();
     let sent: Vec<_> = log
         .lines()
         .filter(|l| l.contains("Message sent") && l.contains(sandbox))
