@@ -111,6 +111,18 @@ impl Actor for Sender {
     fn started(&mut self, ctx: &mut Self::Context) {
         let delay = Duration::from_millis(u64::from(self.restarts.min(30)) * 1000);
         self.timer = Some(ctx.notify_later(Tick, delay));
+        // A message queued anywhere (a poll's answer applied, a reminder, a push) goes at once,
+        // not at the next timer: the store rings after each commit that queued one.
+        let mut bell = self.svc.store.outbox_changes();
+        let me = ctx.address();
+        ctx.spawn(
+            async move {
+                while bell.changed().await.is_ok() {
+                    me.do_send(Wake);
+                }
+            }
+            .into_actor(self),
+        );
         let ch = self.channel();
         self.svc
             .health

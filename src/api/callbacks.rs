@@ -1,15 +1,15 @@
-//! SMS gateways' callbacks: delivery reports pushed by the gateway, and replies from phones
-//! (a "STOP" stops every message to that number). The path carries a secret token derived from
+//! SMS gateways' callbacks: delivery reports pushed by the gateway, and replies from phones (a
+//! stop word unsubscribes from the shop whose SMS it answers, see [`crate::notify::replies`]).
+//! The path carries a secret token derived from
 //! the link secret, so only the gateway the URL was given to can call it; `GET
 //! /v1/sms/callbacks` on the control socket lists the URLs to register.
 
 use super::dto::CallbackUrls;
 use super::error::ApiError;
 use super::{AppState, Caller};
-use crate::domain::notification::Channel;
-use crate::domain::optout::{OptOutSource, is_stop_word};
 use crate::domain::outbox::ReportPolicy;
 use crate::notify::receipts::record_callback;
+use crate::notify::replies::{ReplyOutcome, handle_reply};
 use crate::notify::sms;
 use actix_web::{HttpResponse, web};
 
@@ -42,35 +42,44 @@ pub async fn callback(
     let Some(events) = sms::parse_callback(&gateway, &form.into_inner()) else {
         return Err(ApiError::not_found("this gateway has no callbacks"));
     };
-    let policy = match &state.svc.settings.sms {
-        Some(s) => ReportPolicy {
-            every: s.status_every,
-            give_up_after: s.status_for,
-        },
-        None => return Err(ApiError::not_found("SMS is not enabled")),
+    let Some(sms_settings) = state.svc.settings.sms.clone() else {
+        return Err(ApiError::not_found("SMS is not enabled"));
+    };
+    let policy = ReportPolicy {
+        every: sms_settings.status_every,
+        give_up_after: sms_settings.status_for,
     };
     let store = state.svc.store.clone();
     let now = state.svc.clock.now();
     let g = gateway.clone();
     let (recorded, replies) = web::block(move || {
         let (recorded, replies) = record_callback(&store, &g, events, policy, now)?;
-        let mut stops = Vec::new();
-        for (phone, text) in replies {
-            if is_stop_word(&text) {
-                let n =
-                    store.opt_out_recipient(Channel::Sms, &phone, OptOutSource::SmsStop, now)?;
-                stops.push((phone, n));
-            }
+        let mut done = Vec::with_capacity(replies.len());
+        for r in replies {
+            let outcome = handle_reply(&store, &sms_settings, &g, &r, now)?;
+            done.push((r.phone, outcome));
         }
         store.flush()?;
-        Ok::<_, crate::store::StoreError>((recorded, stops))
+        Ok::<_, crate::store::StoreError>((recorded, done))
     })
     .await??;
-    for (phone, withdrawn) in &replies {
-        let masked = super::parcels::mask(phone);
-        tracing::info!(gateway = %gateway, phone = %masked, withdrawn, "Recipient replied STOP; no more SMS to this number");
-        metrics::counter!("parceld_unsubscribes_total", "channel" => "sms", "source" => "sms_stop")
-            .increment(1);
+    for (phone, outcome) in &replies {
+        let phone = super::parcels::mask(phone);
+        match outcome {
+            ReplyOutcome::NotStop => {
+                tracing::debug!(gateway = %gateway, phone = %phone, "A reply that is not a stop word; nothing to do");
+            }
+            ReplyOutcome::NoMessage => {
+                tracing::info!(gateway = %gateway, phone = %phone, "A stop from a number no SMS went to through this gateway; nothing recorded");
+            }
+            ReplyOutcome::Stopped { shop, outcome } => {
+                tracing::info!(gateway = %gateway, phone = %phone, shop = %shop, withdrawn = outcome.cancelled, "The recipient replied STOP; no more SMS from this shop to this number");
+                if outcome.new_channels > 0 {
+                    metrics::counter!("parceld_unsubscribes_total", "channel" => "sms", "source" => "sms_stop")
+                        .increment(1);
+                }
+            }
+        }
     }
     tracing::debug!(gateway = %gateway, reports = recorded, "Gateway callback");
     Ok(HttpResponse::Ok()

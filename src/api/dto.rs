@@ -530,6 +530,10 @@ pub struct ParcelView {
     /// Channels the customer unsubscribed from for this parcel.
     #[serde(default)]
     pub unsubscribed: Vec<String>,
+    /// Every opt-out that applies to the customer: this parcel's, and the shop-wide ones of
+    /// the customer's phone or address (a STOP reply) (only in single-parcel answers).
+    #[serde(default)]
+    pub optouts: Vec<OptOutView>,
     /// The parcel's own storage period in days, when the shop gave one.
     #[serde(default)]
     pub storage_days: Option<u16>,
@@ -541,6 +545,20 @@ pub struct ParcelView {
     /// shop can revive it (`POST …/parcels/{track}/revive`).
     #[serde(default)]
     pub abandoned_at: Option<Timestamp>,
+}
+
+/// An opt-out that applies to a parcel's customer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OptOutView {
+    /// `sms` or `email`.
+    pub channel: String,
+    /// `parcel` (this parcel's messages) or `shop` (every message of this shop to that phone
+    /// or address).
+    pub scope: String,
+    /// `link`, `one_click`, `sms_stop` or `shop`.
+    pub source: String,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// The kind of item as the carrier reported it.

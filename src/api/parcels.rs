@@ -3,13 +3,14 @@
 
 use super::dto::{
     ArrivalView, CustomerView, EventView, Field, IntakeItem, IntakeOutcome, IntakeResponse,
-    MailTypeView, NotificationView, OfficeView, ParcelIn, ParcelList, ParcelView,
+    MailTypeView, NotificationView, OfficeView, OptOutView, ParcelIn, ParcelList, ParcelView,
 };
 use super::error::ApiError;
 use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, parse_query, read_body};
 use crate::domain::contact::EmailAddress;
 use crate::domain::intake::{FieldError, ParcelDraft, Patch};
 use crate::domain::lifecycle;
+use crate::domain::optout::{OptOut, OptOutScope};
 use crate::domain::outbox::{self, OutboxEntry};
 use crate::domain::parcel::{Office, Parcel};
 use crate::domain::phone::Phone;
@@ -72,10 +73,11 @@ fn notification(e: &OutboxEntry) -> NotificationView {
     }
 }
 
-/// The view of a parcel; `full` adds events and notifications.
+/// The view of a parcel; `full` adds events, notifications and opt-outs.
 pub fn view(
     p: &Parcel,
     entries: &[OutboxEntry],
+    optouts: &[(OptOutScope, OptOut)],
     now: Timestamp,
     rules: &lifecycle::Rules,
     terms: &lifecycle::ShopTerms,
@@ -148,6 +150,15 @@ pub fn view(
             .unsubscribed
             .iter()
             .map(|c| c.as_str().to_string())
+            .collect(),
+        optouts: optouts
+            .iter()
+            .map(|(scope, o)| OptOutView {
+                channel: o.channel.as_str().into(),
+                scope: scope.as_str().into(),
+                source: o.source.as_str().into(),
+                at: o.at,
+            })
             .collect(),
         storage_days: p.storage_days,
         mail_type: p.mail_type.as_ref().map(|m| MailTypeView {
@@ -277,18 +288,28 @@ pub async fn get(
     let store = state.svc.store.clone();
     let (s, t) = (shop.as_str().to_string(), track.clone());
     let found = web::block(move || -> Result<_, crate::store::StoreError> {
+        let terms = store
+            .shop(&s)?
+            .map_or_else(lifecycle::ShopTerms::default, |sh| {
+                lifecycle::ShopTerms::of(&sh)
+            });
         match store.parcel(&s, &t)? {
             None => Ok(None),
-            Some(p) => Ok(Some((store.parcel_entries(&s, &t)?, p))),
+            Some(p) => Ok(Some((
+                store.parcel_entries(&s, &t)?,
+                store.customer_optouts(&p)?,
+                p,
+                terms,
+            ))),
         }
     })
     .await??;
-    let (entries, p) = found
+    let (entries, optouts, p, terms) = found
         .ok_or_else(|| ApiError::not_found(format!("parcel {track} not found in shop {shop}")))?;
-    let terms = lifecycle::ShopTerms::of(&existing_shop(&state, &shop).await?);
     Ok(HttpResponse::Ok().json(view(
         &p,
         &entries,
+        &optouts,
         state.svc.clock.now(),
         &state.svc.settings.rules,
         &terms,
@@ -328,10 +349,14 @@ pub async fn list(
     }
     let now = state.svc.clock.now();
     let rules = state.svc.settings.rules.clone();
-    let terms = lifecycle::ShopTerms::of(&existing_shop(&state, &shop).await?);
     let store = state.svc.store.clone();
     let s = shop.as_str().to_string();
     let page = web::block(move || -> Result<ParcelList, crate::store::StoreError> {
+        let terms = store
+            .shop(&s)?
+            .map_or_else(lifecycle::ShopTerms::default, |sh| {
+                lifecycle::ShopTerms::of(&sh)
+            });
         let (parcels, next) = match &q.order_id {
             Some(order) => (store.parcels_by_order(&s, order.trim())?, None),
             None => {
@@ -350,7 +375,7 @@ pub async fn list(
         Ok(ParcelList {
             parcels: parcels
                 .iter()
-                .map(|p| view(p, &[], now, &rules, &terms, false))
+                .map(|p| view(p, &[], &[], now, &rules, &terms, false))
                 .collect(),
             next,
         })
@@ -430,6 +455,7 @@ pub async fn revive(
             state.scheduler.do_send(crate::actors::Wake);
             Ok(HttpResponse::Ok().json(view(
                 &p,
+                &[],
                 &[],
                 now,
                 &state.svc.settings.rules,

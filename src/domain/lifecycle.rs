@@ -1106,6 +1106,18 @@ mod tests {
     fn giving_up_counts_from_the_last_sign_of_life_or_a_revival() {
         let mut p = parcel();
         let r = rules();
+        // Handed over with a history already months old: watched afresh.
+        let mut late = parcel();
+        late.created_at = t(100 * DAY);
+        apply_events(
+            &mut late,
+            vec![ev(DAY, Status::Accepted, "1/1", "101000")],
+            t(100 * DAY),
+            &r,
+            &terms(),
+        );
+        assert!(!should_give_up(&late, t(150 * DAY), &r));
+        assert!(should_give_up(&late, t(160 * DAY), &r));
         apply_events(
             &mut p,
             vec![ev(DAY, Status::Accepted, "1/1", "101000")],

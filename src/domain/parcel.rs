@@ -211,11 +211,15 @@ impl Parcel {
         self.last_event().map_or(self.created_at, |e| e.at)
     }
 
-    /// Since when the carrier has said nothing, as far as giving up is concerned: the newest
-    /// event, its creation, or when the shop revived it.
+    /// Since when parceld has watched the carrier say nothing, as far as giving up is
+    /// concerned: the newest event, when the shop handed the parcel over or revived it,
+    /// whichever is latest (a parcel handed over with an old history is watched afresh).
     pub fn silent_since(&self) -> Timestamp {
-        self.revived_at
-            .map_or(self.last_activity(), |r| r.max(self.last_activity()))
+        let watched = self
+            .revived_at
+            .unwrap_or(self.created_at)
+            .max(self.created_at);
+        watched.max(self.last_activity())
     }
 
     /// Whether it is waiting at a pickup office for the customer.

@@ -6,7 +6,8 @@
 //! permanent, or an account problem that pauses the channel); the sender owns claiming, rate
 //! limits, timeouts and retries ([`deliver`]), and asks for delivery reports ([`receipts`]). A
 //! transport that can tell whether a message already went out ([`Transport::find_sent`]) closes
-//! the crash window between "provider accepted" and "receipt written" for its channel.
+//! the crash window between "provider accepted" and "receipt written" for its channel. Replies
+//! from phones that ask to stop are read in [`replies`].
 
 pub mod dates;
 pub mod defaults;
@@ -14,6 +15,7 @@ pub mod deliver;
 pub mod email;
 pub mod links;
 pub mod receipts;
+pub mod replies;
 pub mod segments;
 pub mod sms;
 pub mod smtp;

@@ -3,7 +3,7 @@
 //! (waits double), until `sms.status_for` after sending.
 
 use super::deliver::SendContext;
-use super::sms::CallbackEvent;
+use super::sms::{CallbackEvent, Reply};
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::outbox::{OutboxEntry, ReportPolicy};
 use crate::store::blocking;
@@ -63,14 +63,14 @@ impl SendContext {
 }
 
 /// Records what a gateway pushed: delivery reports by the gateway's message id. Replies are
-/// returned for the caller to act on (STOP). Returns (reports recorded, replies).
+/// returned for the caller to act on ([`super::replies`]). Returns (reports recorded, replies).
 pub fn record_callback(
     store: &Store,
     gateway: &str,
     events: Vec<CallbackEvent>,
     policy: ReportPolicy,
     now: Timestamp,
-) -> Result<(usize, Vec<(String, String)>), StoreError> {
+) -> Result<(usize, Vec<Reply>), StoreError> {
     let mut recorded = 0;
     let mut replies = Vec::new();
     for ev in events {
@@ -89,7 +89,7 @@ pub fn record_callback(
                     recorded += 1;
                 }
             }
-            CallbackEvent::Inbound { phone, text } => replies.push((phone, text)),
+            CallbackEvent::Inbound(r) => replies.push(r),
         }
     }
     store.flush()?;

@@ -17,9 +17,10 @@
 //! | `tickets`  | carrier tag(1) ticket id                                    | ticket record  |
 //! | `offices`  | postal index                                                | office entry   |
 //! | `templates`| shop `\0` kind(1) part(1)                                   | template       |
-//! | `optouts`  | `p` shop `\0` track `\0` channel(1), or `r` channel(1) recipient | opt-out  |
+//! | `optouts`  | `p` shop `\0` track `\0` channel(1), or `s` shop `\0` channel(1) recipient (`r` channel(1) recipient in stores before opt-outs were per shop) | opt-out |
+//! | `recipients` | `e` channel(1) recipient `\0` outbox key (every message), `s` channel(1) recipient `\0` sent at(8) outbox key (sent ones) | empty |
 //! | `receipts` | provider `\0` provider's message id                         | outbox key     |
-//! | `meta`     | name: `schema_version`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>` | value |
+//! | `meta`     | name: `schema_version`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>`, `migrated/<what>` | value |
 
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::{DeliveryState, OutboxEntry, OutboxKey};
@@ -276,11 +277,103 @@ pub fn optout_parcel(shop: &str, track: &str, channel: Channel) -> Vec<u8> {
     k
 }
 
-/// `r channel recipient`: a recipient who asked for nothing more on a channel (inbound STOP).
-pub fn optout_recipient(channel: Channel, recipient: &str) -> Vec<u8> {
-    let mut k = vec![b'r', channel.tag()];
-    k.extend_from_slice(recipient.to_lowercase().as_bytes());
+/// A recipient as keys hold it: e-mail addresses in any case are one address.
+fn recipient_bytes(recipient: &str) -> Vec<u8> {
+    recipient.to_lowercase().into_bytes()
+}
+
+/// `s shop \0`: the prefix of a shop's recipient opt-outs.
+pub fn optout_shop_prefix(shop: &str) -> Vec<u8> {
+    let mut k = vec![b's'];
+    k.extend_from_slice(&shop_prefix(shop));
     k
+}
+
+/// `s shop \0 channel recipient`: a recipient who asked one shop for nothing more on a channel
+/// (a reply with a stop word to that shop's SMS).
+pub fn optout_shop(shop: &str, channel: Channel, recipient: &str) -> Vec<u8> {
+    let mut k = optout_shop_prefix(shop);
+    k.push(channel.tag());
+    k.extend_from_slice(&recipient_bytes(recipient));
+    k
+}
+
+/// `r`: the prefix of the opt-outs from every shop that stores kept before opt-outs were per
+/// shop; read only to move them ([`super::optouts`]).
+pub const LEGACY_OPTOUT: u8 = b'r';
+
+/// `r channel recipient`: a recipient who asked every shop for nothing more on a channel, as
+/// stores kept it before opt-outs were per shop.
+pub fn legacy_optout_recipient(channel: Channel, recipient: &str) -> Vec<u8> {
+    let mut k = vec![LEGACY_OPTOUT, channel.tag()];
+    k.extend_from_slice(&recipient_bytes(recipient));
+    k
+}
+
+/// Decodes an `r channel recipient` key.
+pub fn read_legacy_optout(key: &[u8]) -> Option<(Channel, String)> {
+    let (&tag, rest) = key.strip_prefix(&[LEGACY_OPTOUT])?.split_first()?;
+    Some((
+        Channel::from_tag(tag)?,
+        std::str::from_utf8(rest).ok()?.to_string(),
+    ))
+}
+
+/// `e channel recipient \0`: the prefix of every message to a recipient on a channel.
+pub fn recipient_prefix(channel: Channel, recipient: &str) -> Vec<u8> {
+    let mut k = vec![b'e', channel.tag()];
+    k.extend_from_slice(&recipient_bytes(recipient));
+    k.push(SEP);
+    k
+}
+
+/// `e channel recipient \0 shop \0`: the prefix of one shop's messages to a recipient (an
+/// outbox key starts with the shop).
+pub fn recipient_shop_prefix(channel: Channel, recipient: &str, shop: &str) -> Vec<u8> {
+    let mut k = recipient_prefix(channel, recipient);
+    k.extend_from_slice(&shop_prefix(shop));
+    k
+}
+
+/// `e channel recipient \0 outbox key`: one message to a recipient.
+pub fn recipient_entry(channel: Channel, recipient: &str, outbox_key: &[u8]) -> Vec<u8> {
+    let mut k = recipient_prefix(channel, recipient);
+    k.extend_from_slice(outbox_key);
+    k
+}
+
+/// `s channel recipient \0`: the prefix of the messages sent to a recipient, oldest first.
+pub fn sent_prefix(channel: Channel, recipient: &str) -> Vec<u8> {
+    let mut k = vec![b's', channel.tag()];
+    k.extend_from_slice(&recipient_bytes(recipient));
+    k.push(SEP);
+    k
+}
+
+/// `s channel recipient \0 sent at outbox key`: one message sent to a recipient. The outbox key
+/// keeps two messages sent in the same millisecond apart.
+pub fn recipient_sent(
+    channel: Channel,
+    recipient: &str,
+    at: Timestamp,
+    outbox_key: &[u8],
+) -> Vec<u8> {
+    let mut k = sent_prefix(channel, recipient);
+    k.extend_from_slice(&time(at));
+    k.extend_from_slice(outbox_key);
+    k
+}
+
+/// The outbox key at the end of a `recipients` key (`e …` or `s …`).
+pub fn read_recipient_key(key: &[u8]) -> Option<&[u8]> {
+    let (&family, _) = key.split_first()?;
+    let sep = 2 + key.get(2..)?.iter().position(|&b| b == SEP)?;
+    let rest = key.get(sep + 1..)?;
+    match family {
+        b'e' => Some(rest),
+        b's' => rest.get(8..),
+        _ => None,
+    }
 }
 
 /// `provider \0 id`: where a provider's message id points.
@@ -355,14 +448,53 @@ mod tests {
             Some((NotificationKind::LastReminder, Part::Html))
         );
         assert_eq!(read_template(b"x"), None);
+    }
+
+    #[test]
+    fn opt_out_keys_tell_channels_apart_and_ignore_case() {
         assert_ne!(
-            optout_recipient(Channel::Email, "A@x.ru"),
-            optout_recipient(Channel::Sms, "a@x.ru")
+            optout_shop("acme", Channel::Email, "A@x.ru"),
+            optout_shop("acme", Channel::Sms, "a@x.ru")
         );
         assert_eq!(
-            optout_recipient(Channel::Email, "A@x.ru"),
-            optout_recipient(Channel::Email, "a@x.ru")
+            optout_shop("acme", Channel::Email, "A@x.ru"),
+            optout_shop("acme", Channel::Email, "a@x.ru")
         );
+        assert!(optout_shop("acme", Channel::Sms, "+7").starts_with(&optout_shop_prefix("acme")));
+        assert!(
+            !optout_shop("acme-2", Channel::Sms, "+7").starts_with(&optout_shop_prefix("acme"))
+        );
+        let legacy = legacy_optout_recipient(Channel::Email, "A@x.ru");
+        assert_eq!(
+            read_legacy_optout(&legacy),
+            Some((Channel::Email, "a@x.ru".to_string()))
+        );
+        assert_eq!(read_legacy_optout(b"s"), None);
+    }
+
+    #[test]
+    fn recipient_keys_sort_by_time_and_lead_back_to_the_entry() {
+        let k = OutboxKey {
+            shop: "acme".into(),
+            track: "SANDBOX-DELIVERED-1".into(),
+            parcel_id: 258,
+            kind: NotificationKind::Arrived,
+            occurrence: 1,
+            channel: Channel::Sms,
+        };
+        let okey = outbox(&k);
+        let e = recipient_entry(Channel::Sms, "+79123456789", &okey);
+        assert!(e.starts_with(&recipient_shop_prefix(Channel::Sms, "+79123456789", "acme")));
+        assert!(!e.starts_with(&recipient_shop_prefix(Channel::Sms, "+79123456789", "acm")));
+        assert_eq!(read_recipient_key(&e), Some(okey.as_slice()));
+        let t = |s| Timestamp::from_second(s).unwrap();
+        let early = recipient_sent(Channel::Sms, "+79123456789", t(100), &okey);
+        let late = recipient_sent(Channel::Sms, "+79123456789", t(200), b"a");
+        assert!(early < late);
+        assert!(early.starts_with(&sent_prefix(Channel::Sms, "+79123456789")));
+        assert!(!early.starts_with(&sent_prefix(Channel::Sms, "+7912345678")));
+        assert_eq!(read_recipient_key(&early), Some(okey.as_slice()));
+        assert_eq!(read_recipient_key(b"x"), None);
     }
 
     #[test]

@@ -19,12 +19,14 @@ mod outbox;
 mod parcels;
 mod polling;
 mod receipts;
+mod recipients;
 mod shopdata;
 pub(crate) mod shops;
 mod templates;
 
 pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
+pub use optouts::OptOutOutcome;
 pub use outbox::{Claim, OutboxStats};
 pub use parcels::{Admission, ParcelFilter, ParcelPage, Revived, Stored};
 pub use polling::{DueItem, Report, ReportFor, ReportOutcome};
@@ -242,6 +244,8 @@ pub struct Store {
     tickets: sled::Tree,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
     flusher: std::sync::Arc<flush::GroupFlush>,
+    /// Rung after a transaction that queued a message commits ([`Store::outbox_changes`]).
+    outbox_bell: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Declares the trees that transactions span: the plain trees, their transactional views, and
@@ -267,13 +271,18 @@ macro_rules! trees {
         /// The trees inside a transaction.
         struct Tx<'a> {
             $($name: &'a TransactionalTree,)*
+            /// Set when the transaction queued a message to send.
+            queued: &'a std::cell::Cell<bool>,
         }
 
         impl<'a> Tx<'a> {
             /// Names the views sled hands a transaction, in the order of [`Trees::all`].
-            fn view(v: &'a [TransactionalTree]) -> Option<Tx<'a>> {
+            fn view(
+                v: &'a [TransactionalTree],
+                queued: &'a std::cell::Cell<bool>,
+            ) -> Option<Tx<'a>> {
                 let mut it = v.iter();
-                Some(Tx { $($name: it.next()?,)* })
+                Some(Tx { $($name: it.next()?,)* queued })
             }
         }
     };
@@ -281,7 +290,7 @@ macro_rules! trees {
 
 trees!(
     shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
-    offices, templates, optouts, receipts
+    offices, templates, optouts, receipts, recipients
 );
 
 impl Store {
@@ -318,9 +327,11 @@ impl Store {
             path: path.to_path_buf(),
             writer: std::sync::Arc::default(),
             flusher: std::sync::Arc::default(),
+            outbox_bell: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             db,
         };
         store.check_schema()?;
+        store.migrate_optouts_per_shop()?;
         Ok(store)
     }
 
@@ -418,16 +429,27 @@ impl Store {
     /// turns here first, and a reader waits for at most the one running.
     fn tx<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
         let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        unwrap_tx(
-            self.all
-                .as_slice()
-                .transaction(|views| match Tx::view(views) {
-                    Some(tx) => f(&tx),
-                    None => abort(StoreError::Sled(sled::Error::ReportableBug(
-                        "a transaction got fewer views than trees".into(),
-                    ))),
-                }),
-        )
+        let queued = std::cell::Cell::new(false);
+        let r = unwrap_tx(self.all.as_slice().transaction(|views| {
+            // A conflict runs the closure again: only the attempt that commits counts.
+            queued.set(false);
+            match Tx::view(views, &queued) {
+                Some(tx) => f(&tx),
+                None => abort(StoreError::Sled(sled::Error::ReportableBug(
+                    "a transaction got fewer views than trees".into(),
+                ))),
+            }
+        }));
+        if r.is_ok() && queued.get() {
+            self.outbox_bell.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        r
+    }
+
+    /// Changes each time a committed transaction queued a message to send (or made one due
+    /// again): senders wait on it to go at once instead of at their next timer.
+    pub fn outbox_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.outbox_bell.subscribe()
     }
 }
 

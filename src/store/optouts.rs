@@ -1,11 +1,15 @@
 //! Opt-outs: a parcel's customer unsubscribed from a channel (link, one-click, the shop), or a
-//! recipient sent STOP. Recording one and withdrawing every unsent message it concerns happen
-//! in one transaction; future messages are never created (the parcel's `unsubscribed` list) or
-//! created already cancelled (the recipient list).
+//! recipient replied STOP to a shop's SMS. Recording one and withdrawing every unsent message it
+//! concerns happen in one transaction; future messages are never created (the parcel's
+//! `unsubscribed` list) or created already cancelled (the shop's recipient opt-outs).
+//!
+//! Stores written before opt-outs were per shop kept a STOP as an opt-out from every shop;
+//! [`Store::migrate_optouts_per_shop`] gives each to the shop it answered, once.
 
 use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, keys, versions};
 use crate::domain::notification::{Audience, Channel};
-use crate::domain::optout::{OptOut, OptOutSource};
+use crate::domain::optout::{OptOut, OptOutScope, OptOutSource};
+use crate::domain::parcel::Parcel;
 use jiff::Timestamp;
 
 /// What an opt-out did.
@@ -17,20 +21,28 @@ pub struct OptOutOutcome {
     pub new_channels: usize,
 }
 
+/// The marker, in the `meta` tree, of a store whose opt-outs are per shop.
+pub(super) const MIGRATED: &[u8] = b"migrated/optouts-per-shop";
+
 fn reason(source: OptOutSource) -> &'static str {
     match source {
         OptOutSource::Link | OptOutSource::OneClick => "the customer unsubscribed",
-        OptOutSource::SmsStop => "the recipient asked for no more messages",
+        OptOutSource::SmsStop => super::outbox::STOPPED,
         OptOutSource::Shop => "the shop unsubscribed the customer",
     }
 }
 
 impl Tx<'_> {
-    /// Whether a recipient asked for nothing more on a channel.
-    pub(super) fn opted_out(&self, channel: Channel, recipient: &str) -> TxResult<bool> {
+    /// Whether a recipient asked a shop for nothing more on a channel.
+    pub(super) fn opted_out(
+        &self,
+        shop: &str,
+        channel: Channel,
+        recipient: &str,
+    ) -> TxResult<bool> {
         Ok(self
             .optouts
-            .get(keys::optout_recipient(channel, recipient))?
+            .get(keys::optout_shop(shop, channel, recipient))?
             .is_some())
     }
 
@@ -118,43 +130,46 @@ impl Store {
         })
     }
 
-    /// Records that a recipient wants nothing more on a channel (an inbound STOP) and withdraws
-    /// every unsent customer message to them. Returns how many were withdrawn.
-    pub fn opt_out_recipient(
+    /// Records that a recipient wants nothing more from one shop on a channel (a STOP reply to
+    /// that shop's message) and withdraws the shop's unsent customer messages to them, in one
+    /// transaction. Other shops keep writing to the recipient. A message the shop queues for
+    /// them while this runs is cancelled when a sender takes it ([`Store::claim`] checks).
+    pub fn opt_out_shop_recipient(
         &self,
+        shop: &str,
         channel: Channel,
         recipient: &str,
         source: OptOutSource,
         now: Timestamp,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<OptOutOutcome, StoreError> {
+        let entry_keys = self.shop_entries_to(channel, recipient, shop)?;
+        let key = keys::optout_shop(shop, channel, recipient);
         self.tx(|t| {
-            t.put_optout(
-                keys::optout_recipient(channel, recipient),
-                &OptOut {
-                    channel,
-                    source,
-                    at: now,
-                },
-            )
-        })?;
-        // Entries created from now on are created cancelled; withdraw those already waiting.
-        let waiting = self.entries_in(
-            keys::queue_prefix(channel, keys::Queue::Pending),
-            None,
-            usize::MAX,
-        )?;
-        let mut n = 0;
-        for e in waiting.iter().filter(|e| {
-            e.recipient.eq_ignore_ascii_case(recipient)
-                && e.key.kind.audience() == Audience::Customer
-        }) {
-            if let Some(done) = self.finish(&e.key, |x| {
-                x.cancel(reason(source));
-            })? {
-                n += usize::from(done.state == crate::domain::outbox::DeliveryState::Cancelled);
+            let mut out = OptOutOutcome::default();
+            if t.optouts.get(&key)?.is_none() {
+                t.put_optout(
+                    key.clone(),
+                    &OptOut {
+                        channel,
+                        source,
+                        at: now,
+                    },
+                )?;
+                out.new_channels = 1;
             }
-        }
-        Ok(n)
+            for k in &entry_keys {
+                let Some(e) = t.get_entry(k)? else { continue };
+                if e.key.kind.audience() != Audience::Customer {
+                    continue;
+                }
+                let mut x = e.clone();
+                if x.cancel(reason(source)) {
+                    t.put_entry(Some(&e), &x)?;
+                    out.cancelled += 1;
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// A parcel's recorded opt-outs.
@@ -169,166 +184,175 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether a recipient opted out of a channel altogether.
-    pub fn recipient_opted_out(
+    /// Every opt-out that applies to a parcel's customer: the parcel's own, and the shop-wide
+    /// ones of its phone (SMS) and e-mail address.
+    pub fn customer_optouts(&self, p: &Parcel) -> Result<Vec<(OptOutScope, OptOut)>, StoreError> {
+        let shop = p.shop.as_str();
+        let mut out: Vec<(OptOutScope, OptOut)> = self
+            .parcel_optouts(shop, p.track.as_str())?
+            .into_iter()
+            .map(|o| (OptOutScope::Parcel, o))
+            .collect();
+        let contacts = [
+            (Channel::Sms, p.customer.phone.as_ref().map(|x| x.as_str())),
+            (
+                Channel::Email,
+                p.customer.email.as_ref().map(|x| x.as_str()),
+            ),
+        ];
+        for (c, recipient) in contacts {
+            let Some(r) = recipient else { continue };
+            let k = keys::optout_shop(shop, c, r);
+            if let Some(v) = self.t.optouts.get(&k)? {
+                out.push((
+                    OptOutScope::Shop,
+                    decode("optouts", versions::OPTOUT, &k, &v)?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a recipient asked a shop for nothing more on a channel.
+    pub fn shop_opted_out(
         &self,
+        shop: &str,
         channel: Channel,
         recipient: &str,
     ) -> Result<bool, StoreError> {
         Ok(self
             .t
             .optouts
-            .contains_key(keys::optout_recipient(channel, recipient))?)
+            .contains_key(keys::optout_shop(shop, channel, recipient))?)
+    }
+
+    /// Forgets an erased shop's recipient opt-outs.
+    pub(super) fn remove_shop_optouts(&self, shop: &str) -> Result<(), StoreError> {
+        for k in self
+            .t
+            .optouts
+            .scan_prefix(keys::optout_shop_prefix(shop))
+            .keys()
+        {
+            self.t.optouts.remove(k?)?;
+        }
+        Ok(())
+    }
+
+    /// Moves a store written before opt-outs were per shop, once (a marker in `meta` says it
+    /// ran; a crash midway runs it again, and every step can be repeated):
+    ///
+    /// 1. builds the recipient index of the outbox ([`super::recipients`]);
+    /// 2. gives each opt-out from every shop (`r channel recipient`, left by a STOP) to the
+    ///    shop whose message it answered: the shop of the latest message sent to that recipient
+    ///    on that channel (every shop that sent one at that same moment); if nothing was ever
+    ///    sent there, every shop with a message queued for them; if no shop ever wrote to them,
+    ///    the record is dropped with a log line. Each record moves in one transaction.
+    pub(super) fn migrate_optouts_per_shop(&self) -> Result<(), StoreError> {
+        if self.meta.get(MIGRATED)?.is_some() {
+            return Ok(());
+        }
+        let indexed = self.build_recipient_index()?;
+        let legacy: Vec<(sled::IVec, sled::IVec)> = self
+            .t
+            .optouts
+            .scan_prefix([keys::LEGACY_OPTOUT])
+            .collect::<Result<_, _>>()?;
+        let mut moved = 0;
+        for (k, v) in &legacy {
+            let record: Option<(Channel, String, OptOut)> = match keys::read_legacy_optout(k) {
+                Some((c, r)) => Some((c, r, decode("optouts", versions::OPTOUT, k, v)?)),
+                None => None,
+            };
+            let shops = match &record {
+                Some((c, r, _)) => self.shops_that_wrote_to(*c, r)?,
+                None => Vec::new(),
+            };
+            self.tx(|t| {
+                if let Some((c, r, o)) = &record {
+                    for shop in &shops {
+                        let key = keys::optout_shop(shop, *c, r);
+                        if t.optouts.get(&key)?.is_none() {
+                            t.put_optout(key, o)?;
+                        }
+                    }
+                }
+                t.optouts.remove(k)?;
+                Ok(())
+            })?;
+            match &record {
+                Some((c, _, _)) if shops.is_empty() => tracing::warn!(
+                    channel = c.as_str(),
+                    "An opt-out from every shop names a recipient no shop wrote to; dropped"
+                ),
+                Some((c, _, _)) => {
+                    moved += 1;
+                    tracing::info!(channel = c.as_str(), shops = %shops.join(","), "An opt-out from every shop now applies to the shop it answered");
+                }
+                None => tracing::warn!("An unreadable opt-out key was dropped"),
+            }
+        }
+        self.meta.insert(MIGRATED, &[1])?;
+        self.flush()?;
+        if indexed > 0 || !legacy.is_empty() {
+            tracing::info!(
+                entries = indexed,
+                optouts = moved,
+                dropped = legacy.len() - moved,
+                "Store moved to opt-outs per shop"
+            );
+        }
+        Ok(())
+    }
+
+    /// The shops an opt-out from every shop is given to (see
+    /// [`Store::migrate_optouts_per_shop`]).
+    fn shops_that_wrote_to(
+        &self,
+        channel: Channel,
+        recipient: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let shop_of = |k: &[u8]| {
+            keys::read_recipient_key(k)
+                .and_then(keys::read_outbox)
+                .map(|o| o.shop)
+        };
+        let mut shops: Vec<String> = Vec::new();
+        let mut latest = None;
+        for k in self
+            .t
+            .recipients
+            .scan_prefix(keys::sent_prefix(channel, recipient))
+            .keys()
+            .rev()
+        {
+            let k = k?;
+            let at = k.get(keys::sent_prefix(channel, recipient).len()..);
+            let at = at.and_then(keys::read_time);
+            if latest.is_some() && at != latest {
+                break;
+            }
+            latest = at;
+            if let Some(s) = shop_of(&k).filter(|s| !shops.contains(s)) {
+                shops.push(s);
+            }
+        }
+        if shops.is_empty() {
+            for k in self
+                .t
+                .recipients
+                .scan_prefix(keys::recipient_prefix(channel, recipient))
+                .keys()
+            {
+                if let Some(s) = shop_of(&k?).filter(|s| !shops.contains(s)) {
+                    shops.push(s);
+                }
+            }
+        }
+        Ok(shops)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::intake::{ParcelDraft, validate};
-    use crate::domain::notification::{Intent, NotificationKind};
-    use crate::domain::outbox::{DeliveryState, SendTiming};
-    use crate::domain::schedule::DailyWindow;
-    use crate::domain::shop::ShopId;
-    use crate::store::test_support::{t, temp_store};
-
-    fn store_with(tracks: &[&str]) -> (tempfile::TempDir, Store) {
-        let (d, store) = temp_store();
-        let mut shop = crate::store::shops::tests::shop("acme", "h");
-        shop.report_email = Some(crate::domain::contact::EmailAddress::from_trusted(
-            "ops@acme.ru",
-        ));
-        store.create_shop(&shop).unwrap();
-        for track in tracks {
-            let v = validate(&ParcelDraft {
-                track: (*track).into(),
-                phone: crate::domain::intake::Patch::Set("+79123456789".into()),
-                email: crate::domain::intake::Patch::Set("ivan@example.ru".into()),
-                ..ParcelDraft::default()
-            })
-            .unwrap();
-            store
-                .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
-                .unwrap();
-        }
-        (d, store)
-    }
-
-    fn queue(store: &Store, track: &str, kind: NotificationKind) {
-        let w = DailyWindow::ALWAYS;
-        let shop = store.shop("acme").unwrap().unwrap();
-        store
-            .tx(|tx| {
-                let p = tx.get_parcel("acme", track)?.unwrap();
-                for e in crate::domain::outbox::plan(
-                    &p,
-                    &shop,
-                    Intent::new(kind, 1),
-                    t(1),
-                    &SendTiming { window: &w },
-                ) {
-                    tx.insert_entry_if_absent(&e)?;
-                }
-                Ok(())
-            })
-            .unwrap();
-    }
-
-    #[test]
-    fn a_parcel_opt_out_withdraws_its_waiting_messages_and_is_recorded() {
-        let (_d, store) = store_with(&["SANDBOX-ARRIVED-1"]);
-        queue(&store, "SANDBOX-ARRIVED-1", NotificationKind::Accepted);
-        let id = store
-            .parcel("acme", "SANDBOX-ARRIVED-1")
-            .unwrap()
-            .unwrap()
-            .id;
-        assert_eq!(
-            store
-                .opt_out_parcel(
-                    "acme",
-                    "SANDBOX-ARRIVED-1",
-                    Some(id + 1),
-                    &[Channel::Email],
-                    OptOutSource::Link,
-                    t(2)
-                )
-                .unwrap(),
-            None,
-            "a link of an earlier parcel with this number does nothing"
-        );
-        let o = store
-            .opt_out_parcel(
-                "acme",
-                "SANDBOX-ARRIVED-1",
-                Some(id),
-                &[Channel::Email],
-                OptOutSource::OneClick,
-                t(2),
-            )
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            o,
-            OptOutOutcome {
-                cancelled: 1,
-                new_channels: 1
-            }
-        );
-        let entries = store.parcel_entries("acme", "SANDBOX-ARRIVED-1").unwrap();
-        let state = |c: Channel| entries.iter().find(|e| e.key.channel == c).unwrap().state;
-        assert_eq!(state(Channel::Email), DeliveryState::Cancelled);
-        assert_eq!(state(Channel::Sms), DeliveryState::Pending);
-        let p = store.parcel("acme", "SANDBOX-ARRIVED-1").unwrap().unwrap();
-        assert_eq!(p.unsubscribed, [Channel::Email]);
-        let rec = store.parcel_optouts("acme", "SANDBOX-ARRIVED-1").unwrap();
-        assert_eq!(rec[0].source, OptOutSource::OneClick);
-        let again = store
-            .opt_out_parcel(
-                "acme",
-                "SANDBOX-ARRIVED-1",
-                None,
-                &[Channel::Email],
-                OptOutSource::Shop,
-                t(3),
-            )
-            .unwrap()
-            .unwrap();
-        assert_eq!(again, OptOutOutcome::default());
-        // Deleting the parcel forgets its records.
-        store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
-        assert!(
-            store
-                .parcel_optouts("acme", "SANDBOX-ARRIVED-1")
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn a_stop_withdraws_waiting_messages_and_cancels_future_ones() {
-        let (_d, store) = store_with(&["SANDBOX-ARRIVED-1", "SANDBOX-ARRIVED-2"]);
-        queue(&store, "SANDBOX-ARRIVED-1", NotificationKind::Accepted);
-        let n = store
-            .opt_out_recipient(Channel::Sms, "+79123456789", OptOutSource::SmsStop, t(2))
-            .unwrap();
-        assert_eq!(n, 1);
-        assert!(
-            store
-                .recipient_opted_out(Channel::Sms, "+79123456789")
-                .unwrap()
-        );
-        queue(&store, "SANDBOX-ARRIVED-2", NotificationKind::Accepted);
-        let later = store.parcel_entries("acme", "SANDBOX-ARRIVED-2").unwrap();
-        let sms = later
-            .iter()
-            .find(|e| e.key.channel == Channel::Sms)
-            .unwrap();
-        assert_eq!(sms.state, DeliveryState::Cancelled);
-        let mail = later
-            .iter()
-            .find(|e| e.key.channel == Channel::Email)
-            .unwrap();
-        assert_eq!(mail.state, DeliveryState::Pending);
-    }
-}
+#[path = "optouts_tests.rs"]
+mod tests;

@@ -7,7 +7,7 @@
 use super::keys::{self, Queue};
 use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, versions};
 use crate::domain::notification::{Audience, Channel};
-use crate::domain::outbox::{self, OutboxEntry, OutboxKey, stale_reason};
+use crate::domain::outbox::{self, DeliveryState, OutboxEntry, OutboxKey, stale_reason};
 use jiff::Timestamp;
 
 /// Counts of one channel's queues.
@@ -35,8 +35,8 @@ pub enum Claim {
     Held(Timestamp),
 }
 
-/// Why a customer message is withdrawn when its recipient sent STOP.
-const STOPPED: &str = "the recipient asked for no more messages";
+/// Why a customer message is withdrawn when its recipient asked its shop for no more (STOP).
+pub(super) const STOPPED: &str = "the recipient asked for no more messages";
 
 impl Tx<'_> {
     pub(super) fn get_entry(&self, key: &[u8]) -> TxResult<Option<OutboxEntry>> {
@@ -49,7 +49,7 @@ impl Tx<'_> {
         }
     }
 
-    /// Writes an entry and moves its queue key from where `old` had it.
+    /// Writes an entry and moves its queue and recipient-index keys from where `old` had them.
     pub(super) fn put_entry(&self, old: Option<&OutboxEntry>, new: &OutboxEntry) -> TxResult<()> {
         let key = keys::outbox(&new.key);
         let value = match encode("outbox", versions::OUTBOX, &key, new) {
@@ -58,6 +58,11 @@ impl Tx<'_> {
         };
         let old_q = old.and_then(keys::queue);
         let new_q = keys::queue(new);
+        if new.state == DeliveryState::Pending
+            && old.is_none_or(|o| o.state != DeliveryState::Pending)
+        {
+            self.queued.set(true);
+        }
         if old_q != new_q {
             if let Some(q) = old_q {
                 self.queue.remove(q)?;
@@ -75,12 +80,14 @@ impl Tx<'_> {
                     .insert(keys::receipt(provider, id), key.clone())?;
             }
         }
+        self.index_recipient(old, Some(new))?;
         self.outbox.insert(key, value)?;
         Ok(())
     }
 
     /// Inserts a new entry unless one with its key exists. Returns whether it was inserted. A
-    /// customer message to a recipient who sent STOP is recorded as cancelled.
+    /// customer message to a recipient who asked its shop for no more (a STOP reply) is
+    /// recorded as cancelled.
     pub(super) fn insert_entry_if_absent(&self, entry: &OutboxEntry) -> TxResult<bool> {
         let key = keys::outbox(&entry.key);
         if self.outbox.get(&key)?.is_some() {
@@ -88,7 +95,7 @@ impl Tx<'_> {
         }
         let mut entry = entry.clone();
         if entry.key.kind.audience() == Audience::Customer
-            && self.opted_out(entry.key.channel, &entry.recipient)?
+            && self.opted_out(&entry.key.shop, entry.key.channel, &entry.recipient)?
         {
             entry.cancel(STOPPED);
         }
@@ -126,9 +133,11 @@ impl Tx<'_> {
         Ok(n)
     }
 
-    /// Removes an entry with its queue key and its receipt index entry.
+    /// Removes an entry with its queue key, its receipt index entry and its recipient-index
+    /// keys.
     pub(super) fn remove_entry(&self, key: &[u8]) -> TxResult<()> {
         if let Some(e) = self.get_entry(key)? {
+            self.index_recipient(Some(&e), None)?;
             if let Some(q) = keys::queue(&e) {
                 self.queue.remove(q)?;
             }
@@ -267,7 +276,7 @@ impl Store {
             }
             let reason = match reason {
                 None if key.kind.audience() == Audience::Customer
-                    && t.opted_out(key.channel, &e.recipient)? =>
+                    && t.opted_out(&key.shop, key.channel, &e.recipient)? =>
                 {
                     Some(STOPPED)
                 }

@@ -147,7 +147,8 @@ impl Store {
     }
 
     /// Erases everything a tombstoned shop left: parcels with their indexes, due entries,
-    /// leases and messages, usage counters and report markers; then the tombstone. Safe to run
+    /// leases and messages, usage counters, report markers and its customers' opt-outs; then
+    /// the tombstone. Safe to run
     /// again after a crash. Returns how many parcels went.
     pub fn finish_shop_erasure(&self, shop: &str) -> Result<usize, StoreError> {
         let prefix = keys::shop_prefix(shop);
@@ -202,6 +203,8 @@ impl Store {
                 }
             }
         }
+        self.remove_shop_optouts(shop)?;
+        self.remove_shop_from_index(shop)?;
         self.t.tombstones.remove(shop.as_bytes())?;
         self.flush()?;
         Ok(parcels)

@@ -28,7 +28,6 @@ public_url = "http://127.0.0.1:{port}"
 reminder_every = "1h"
 last_reminder_before = "1s"
 stuck_after = "7d"
-storage_period = "30d"
 
 [carriers.sandbox]
 rate = "200/s"

@@ -34,11 +34,13 @@ async fn arrival_tells_the_customer_where_what_and_until_when() {
     assert_eq!(p.status, "arrived_at_pickup");
     let arrival = p.arrival.expect("waiting");
     assert_eq!(arrival.office.index.as_deref(), Some("630099"));
-    // Whole days left: 30 within the second of arrival, 29 a moment later.
+    // A parcel (the sandbox reports Russian Post's MailType 4) waits 15 calendar days from the
+    // day after it arrived, in the office's zone.
+    assert_eq!(arrival.days_left, 15);
     assert!(
-        (29..=30).contains(&arrival.days_left),
+        arrival.deadline_basis.starts_with("15 days, parcel, from "),
         "{}",
-        arrival.days_left
+        arrival.deadline_basis
     );
 
     let sms = wait_for(Duration::from_secs(20), "the arrival SMS", async || {
@@ -128,7 +130,8 @@ async fn arrival_tells_the_customer_where_what_and_until_when() {
 async fn reminders_repeat_while_the_parcel_waits_and_stop_when_collected() {
     let d = Daemon::start_with(|c| {
         let c = set(&c, "rules", "reminder_every", "\"2s\"");
-        let c = set(&c, "rules", "storage_period", "\"60s\"");
+        let c = set(&c, "rules.storage", "count_from", "\"arrival\"");
+        let c = set(&c, "rules.storage", "parcel", "\"60s\"");
         set(&c, "rules", "last_reminder_before", "\"1s\"")
     })
     .await;

@@ -1,11 +1,12 @@
 //! SMS through a fake gateway on loopback speaking the SMS.ru and SMSC.ru protocols: sender
 //! names, the gateway's message id kept, delivery reports polled and pushed, a shop choosing its
-//! own gateway, replies of STOP, and the gateway's faults (connection refused, 5xx, slow answers,
-//! refused numbers, refused accounts) ending in retries, pauses or dead letters.
+//! own gateway, and the gateway's faults (connection refused, 5xx, slow answers, refused numbers,
+//! refused accounts) ending in retries, pauses or dead letters. Replies of STOP are in
+//! `notify_stop`.
 
 use crate::fakes::sms_gateway::{Fault, Gateway, copies};
 use crate::harness::{Daemon, parcel, set, wait_for, walk};
-use crate::notify_support::{metrics, notification, parcel_to, poll_all, wait_state, window};
+use crate::notify_support::{metrics, notification, parcel_to, wait_state};
 use parceld::api::dto::PatchShop;
 use std::time::Duration;
 
@@ -322,87 +323,6 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     assert_eq!((waiting.state.as_str(), waiting.attempts), ("pending", 0));
     // The sender is not stuck: health answers, and the pause ends (retry_cap) with a send.
     wait_state(&d, "acme", "SANDBOX-STUCK-4", "accepted", "sms", "sent").await;
-}
-
-#[tokio::test]
-async fn a_stop_reply_withdraws_every_message_to_that_number() {
-    let gw = Gateway::start();
-    let secrets = tempfile::tempdir().unwrap();
-    // Closed now everywhere in Russia's European part: customer messages wait.
-    let d = Daemon::start_with(|c| {
-        let c = set(&c, "sms", "transport", "\"smsc\"");
-        let c = gw.smsc_config(&c, secrets.path());
-        set(&c, "notify", "send_window", &window("Europe/Moscow", 6))
-    })
-    .await;
-    d.create_shop("acme").await;
-    d.socket
-        .add_parcels(
-            "acme",
-            &[
-                parcel_to(
-                    "SANDBOX-STUCK-1",
-                    "S-1",
-                    "+79120000001",
-                    Some("maria@example.ru"),
-                ),
-                parcel_to("SANDBOX-STUCK-2", "S-2", "+79120000009", None),
-            ],
-        )
-        .await
-        .unwrap();
-    wait_state(&d, "acme", "SANDBOX-STUCK-1", "accepted", "sms", "pending").await;
-    let url = d.socket.callback_urls().await.unwrap()["smsc"].clone();
-    let r = reqwest::Client::new()
-        .post(&url)
-        .form(&[("phone", "79120000001"), ("mes", "СТОП"), ("to", "parceld")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let n = notification(&d, "acme", "SANDBOX-STUCK-1", "accepted", "sms")
-        .await
-        .unwrap();
-    assert_eq!(n.state, "cancelled");
-    assert!(
-        n.last_error
-            .as_deref()
-            .unwrap_or("")
-            .contains("no more messages"),
-        "{n:?}"
-    );
-    let other = notification(&d, "acme", "SANDBOX-STUCK-2", "accepted", "sms")
-        .await
-        .unwrap();
-    assert_eq!(other.state, "pending", "another number is not affected");
-    let mail = notification(&d, "acme", "SANDBOX-STUCK-1", "accepted", "email")
-        .await
-        .unwrap();
-    assert_eq!(mail.state, "pending", "STOP by SMS stops SMS");
-    // A later parcel to that number gets no SMS either.
-    d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-3", "S-3", "+79120000001", None)],
-        )
-        .await
-        .unwrap();
-    wait_state(
-        &d,
-        "acme",
-        "SANDBOX-STUCK-3",
-        "accepted",
-        "sms",
-        "cancelled",
-    )
-    .await;
-    poll_all(&d).await;
-    assert!(gw.sent().is_empty());
-    let m = metrics(&d).await;
-    assert!(
-        m.contains("parceld_unsubscribes_total{channel=\"sms\",source=\"sms_stop\"} 1"),
-        "{m}"
-    );
 }
 
 #[tokio::test]

@@ -261,6 +261,18 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             if !p.unsubscribed.is_empty() {
                 println!("unsubscribed from: {}", p.unsubscribed.join(", "));
             }
+            for o in &p.optouts {
+                let scope = match o.scope.as_str() {
+                    "shop" => "every message of this shop to this customer",
+                    _ => "this parcel",
+                };
+                println!(
+                    "opted out: {} ({scope}), by {} on {}",
+                    o.channel,
+                    o.source,
+                    ts(&Some(o.at))
+                );
+            }
             println!();
             table(
                 &[

@@ -87,12 +87,29 @@ pub enum CallbackEvent {
         report: DeliveryReport,
     },
     /// A reply from a phone.
-    Inbound {
-        /// The phone, E.164.
-        phone: String,
-        /// The text.
-        text: String,
-    },
+    Inbound(Reply),
+}
+
+/// A reply from a phone, as a gateway forwarded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The phone it came from, E.164.
+    pub phone: String,
+    /// The text.
+    pub text: String,
+    /// The sender name or number it was written to, when the gateway says.
+    pub to: Option<String>,
+}
+
+/// The sender name a shop's SMS carry through a gateway: the shop's own, else the gateway's
+/// (`sms.<gateway>.sender`), else `sms.sender`.
+pub fn sender_name(s: &SmsSettings, gateway: &str, shop_sender: Option<&str>) -> String {
+    let configured = match gateway {
+        "smsru" => s.smsru.as_ref().and_then(|c| c.sender.as_deref()),
+        "smsc" => s.smsc.as_ref().and_then(|c| c.sender.as_deref()),
+        _ => None,
+    };
+    shop_sender.or(configured).unwrap_or(&s.sender).to_string()
 }
 
 /// Reads a gateway's callback (form fields); `None` if the gateway has no callbacks.
@@ -137,20 +154,14 @@ impl SmsRouter {
             .map_err(std::io::Error::other)?;
         let mut routes = BTreeMap::new();
         for t in SmsTransport::ALL {
-            let (gateway, sender): (Arc<dyn SmsGateway>, Option<&String>) = match t {
-                SmsTransport::File => (Arc::new(file::SmsFile::new(s.file.clone())?), None),
+            let gateway: Arc<dyn SmsGateway> = match t {
+                SmsTransport::File => Arc::new(file::SmsFile::new(s.file.clone())?),
                 SmsTransport::SmsRu => match &s.smsru {
-                    Some(c) => (
-                        Arc::new(smsru::SmsRu::new(http.clone(), c, pause)),
-                        c.sender.as_ref(),
-                    ),
+                    Some(c) => Arc::new(smsru::SmsRu::new(http.clone(), c, pause)),
                     None => continue,
                 },
                 SmsTransport::Smsc => match &s.smsc {
-                    Some(c) => (
-                        Arc::new(smsc::Smsc::new(http.clone(), c, pause)),
-                        c.sender.as_ref(),
-                    ),
+                    Some(c) => Arc::new(smsc::Smsc::new(http.clone(), c, pause)),
                     None => continue,
                 },
             };
@@ -158,7 +169,7 @@ impl SmsRouter {
                 t.as_str(),
                 Route {
                     gateway,
-                    sender: sender.unwrap_or(&s.sender).clone(),
+                    sender: sender_name(s, t.as_str(), None),
                 },
             );
         }

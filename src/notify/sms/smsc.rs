@@ -7,7 +7,7 @@
 //! has it, and it is not sent twice.
 
 use super::http::{digits, post_form};
-use super::{Accepted, CallbackEvent, SmsGateway, SmsMessage};
+use super::{Accepted, CallbackEvent, Reply, SmsGateway, SmsMessage};
 use crate::config::SmscSettings;
 use crate::config::secret::Secret;
 use crate::domain::delivery::{DeliveryReport, DeliveryStatus};
@@ -135,14 +135,16 @@ pub fn delivery(code: i64) -> DeliveryReport {
     }
 }
 
-/// Reads a callback: a status report (`id`, `phone`, `status`) or a reply (`phone`, `mes`).
+/// Reads a callback: a status report (`id`, `phone`, `status`) or a reply (`phone`, `mes`, and
+/// `to`, the number or name it was written to).
 pub fn parse_callback(form: &[(String, String)]) -> Vec<CallbackEvent> {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim());
     if let (Some(phone), Some(text)) = (get("phone"), get("mes")) {
-        return vec![CallbackEvent::Inbound {
+        return vec![CallbackEvent::Inbound(Reply {
             phone: format!("+{}", digits(phone)),
             text: text.to_string(),
-        }];
+            to: get("to").filter(|t| !t.is_empty()).map(str::to_string),
+        })];
     }
     match (get("id"), get("status").and_then(|s| s.parse::<i64>().ok())) {
         (Some(id), Some(code)) => vec![CallbackEvent::Report {
@@ -287,10 +289,24 @@ mod tests {
         let ev = parse_callback(&f(&[("phone", "79123456789"), ("mes", "STOP")]));
         assert_eq!(
             ev,
-            vec![CallbackEvent::Inbound {
+            vec![CallbackEvent::Inbound(Reply {
                 phone: "+79123456789".into(),
-                text: "STOP".into()
-            }]
+                text: "STOP".into(),
+                to: None,
+            })]
+        );
+        let ev = parse_callback(&f(&[
+            ("phone", "+7 912 345-67-89"),
+            ("mes", " Стоп "),
+            ("to", "Acme"),
+        ]));
+        assert_eq!(
+            ev,
+            vec![CallbackEvent::Inbound(Reply {
+                phone: "+79123456789".into(),
+                text: "Стоп".into(),
+                to: Some("Acme".into()),
+            })]
         );
         assert!(parse_callback(&f(&[("x", "1")])).is_empty());
     }

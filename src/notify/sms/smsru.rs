@@ -1,6 +1,11 @@
 //! SMS.ru: `POST <url>/sms/send` with `api_id`, `to`, `msg`, `from`, `json=1`; delivery reports
-//! from `POST <url>/sms/status` (up to 100 ids a request) or pushed to the callback
-//! (`data[]` = `sms_status\n<id>\n<code>`, answered with `100`).
+//! from `POST <url>/sms/status` (up to 100 ids a request) or pushed to the callback, with the
+//! replies from phones (`data[]` entries, one per event, lines separated by `\n`, the first
+//! naming the event: `sms_status\n<id>\n<code>[\n<time>]`, or [`INBOUND`]; answered with `100`).
+//!
+//! The layout of a reply's entry (see [`INBOUND`]) follows the status entry's pattern; the public
+//! material at hand names only the status and call-check entries, so it is not confirmed
+//! against SMS.ru's own description and lives in this one place.
 //!
 //! SMS.ru takes no client id, so after a crash it cannot tell whether it has a message: those
 //! go out again and are counted as doubtful resends. Its duplicate guard (codes 231 and 232: the
@@ -8,7 +13,7 @@
 //! fires, so those codes count as "already accepted".
 
 use super::http::{digits, post_form};
-use super::{Accepted, CallbackEvent, SmsGateway, SmsMessage};
+use super::{Accepted, CallbackEvent, Reply, SmsGateway, SmsMessage};
 use crate::config::SmsRuSettings;
 use crate::config::secret::Secret;
 use crate::domain::delivery::{DeliveryReport, DeliveryStatus};
@@ -159,21 +164,43 @@ pub fn parse_status(body: &str) -> Vec<(String, DeliveryReport)> {
         .unwrap_or_default()
 }
 
-/// Reads a callback: every `data[…]` field is `sms_status\n<id>\n<code>[\n<time>]`.
+/// The first line of a callback entry that carries a reply from a phone. The entry's lines:
+/// this name, SMS.ru's id of the reply, the phone it came from, the number or sender name it
+/// was written to, the unix time, then the text (which may run over several lines).
+pub const INBOUND: &str = "sms_incoming";
+
+/// Reads a callback: every `data[…]` field is one event, a delivery report
+/// (`sms_status\n<id>\n<code>[\n<time>]`) or a reply ([`INBOUND`]); others are skipped.
 pub fn parse_callback(form: &[(String, String)]) -> Vec<CallbackEvent> {
     form.iter()
         .filter(|(k, _)| k.starts_with("data"))
         .filter_map(|(_, v)| {
-            let mut lines = v.lines().map(str::trim);
-            if lines.next()? != "sms_status" {
-                return None;
+            let mut lines = v.split('\n').map(|l| l.trim_end_matches('\r'));
+            match lines.next()?.trim() {
+                "sms_status" => {
+                    let id = lines.next()?.trim().to_string();
+                    let code: i64 = lines.next()?.trim().parse().ok()?;
+                    Some(CallbackEvent::Report {
+                        id,
+                        report: delivery(code),
+                    })
+                }
+                INBOUND => {
+                    let _id = lines.next()?;
+                    let phone = digits(lines.next()?);
+                    let to = lines.next()?.trim();
+                    let _time = lines.next()?;
+                    let text = lines.collect::<Vec<_>>().join("\n");
+                    (!phone.is_empty()).then(|| {
+                        CallbackEvent::Inbound(Reply {
+                            phone: format!("+{phone}"),
+                            text: text.trim().to_string(),
+                            to: (!to.is_empty()).then(|| to.to_string()),
+                        })
+                    })
+                }
+                _ => None,
             }
-            let id = lines.next()?.to_string();
-            let code: i64 = lines.next()?.parse().ok()?;
-            Some(CallbackEvent::Report {
-                id,
-                report: delivery(code),
-            })
         })
         .collect()
 }
@@ -319,5 +346,33 @@ mod tests {
         assert!(
             matches!(&ev[1], CallbackEvent::Report { id, report } if id == "000000-000002" && report.status == DeliveryStatus::Undeliverable)
         );
+    }
+
+    #[test]
+    fn replies_pushed_with_their_sender_name() {
+        let entry = |v: &str| vec![("data[0]".to_string(), v.to_string())];
+        assert_eq!(
+            parse_callback(&entry(
+                "sms_incoming\n201-77\n79123456789\nAcme\n1798794000\nСТОП"
+            )),
+            vec![CallbackEvent::Inbound(Reply {
+                phone: "+79123456789".into(),
+                text: "СТОП".into(),
+                to: Some("Acme".into()),
+            })]
+        );
+        // The text may run over several lines; no name it was written to.
+        assert_eq!(
+            parse_callback(&entry(
+                "sms_incoming\r\n201-78\r\n+7 912 345-67-89\r\n\r\n1798794000\r\nстоп\r\nпожалуйста"
+            )),
+            vec![CallbackEvent::Inbound(Reply {
+                phone: "+79123456789".into(),
+                text: "стоп\nпожалуйста".into(),
+                to: None,
+            })]
+        );
+        assert!(parse_callback(&entry("sms_incoming\n201-79\n79123456789")).is_empty());
+        assert!(parse_callback(&entry("sms_incoming\n201-80\n\nAcme\n1\nstop")).is_empty());
     }
 }

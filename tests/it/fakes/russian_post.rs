@@ -73,6 +73,7 @@ struct State {
     not_ready: u32,
     asks: HashMap<String, u32>,
     expire: u32,
+    holds: HashMap<String, Arc<tokio::sync::Semaphore>>,
 }
 
 /// The fake service.
@@ -163,6 +164,13 @@ async fn rtm34(
             .map(|(_, v)| v.clone()),
         _ => None,
     };
+    let hold = barcode
+        .as_ref()
+        .and_then(|b| state.lock().unwrap().holds.get(b).cloned());
+    if let Some(gate) = hold {
+        // The answer about this number waits until the test lets it go.
+        let _ = gate.acquire().await.map(|p| p.forget());
+    }
     let (fault, answer) = {
         let mut s = state.lock().unwrap();
         s.seen.push(Seen {
@@ -407,6 +415,24 @@ impl FakeRussianPost {
         self.lock().histories.insert(barcode.into(), (seq, 0));
     }
 
+    /// Serves these histories for `barcode`, one per request, the last one from then on; each
+    /// is the list of operations the service knows at that point.
+    pub fn records(&self, barcode: &str, histories: &[&[Op]]) {
+        let seq = histories
+            .iter()
+            .map(|ops| history_xml(barcode, ops))
+            .collect();
+        self.lock().histories.insert(barcode.into(), (seq, 0));
+    }
+
+    /// Holds every answer about `barcode` until the returned gate gets a permit (one answer
+    /// per permit).
+    pub fn hold(&self, barcode: &str) -> Arc<tokio::sync::Semaphore> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        self.lock().holds.insert(barcode.into(), gate.clone());
+        gate
+    }
+
     /// Serves cash-on-delivery events for `barcode`.
     pub fn cod(&self, barcode: &str, fixture_name: &str) {
         let body = fixture(&format!("russian_post/{fixture_name}"));
@@ -450,4 +476,83 @@ impl FakeRussianPost {
     pub fn count(&self, op: &str) -> usize {
         self.seen().iter().filter(|s| s.op == op).count()
     }
+}
+
+/// One operation of a history written by a test: type and attribute, when (as the office's
+/// local time with its offset, as the service writes it), where, and the item's MailType.
+#[derive(Debug, Clone)]
+pub struct Op {
+    /// OperType id.
+    pub oper_type: u32,
+    /// OperAttr id.
+    pub attr: u32,
+    /// The operation's name as the dictionary gives it.
+    pub name: &'static str,
+    /// When.
+    pub at: jiff::Timestamp,
+    /// The office's index.
+    pub index: &'static str,
+    /// The office's short name.
+    pub place: &'static str,
+    /// `ItemParameters/MailType` (id, name), when the record carries it.
+    pub mail_type: Option<(u16, &'static str)>,
+}
+
+impl Op {
+    /// An operation at Novosibirsk 630099 (UTC+7), of a parcel (MailType 4).
+    pub fn at_office(oper_type: u32, attr: u32, name: &'static str, at: jiff::Timestamp) -> Op {
+        Op {
+            oper_type,
+            attr,
+            name,
+            at,
+            index: "630099",
+            place: "Новосибирск 630099",
+            mail_type: Some((4, "Посылка")),
+        }
+    }
+
+    /// The same operation with another MailType (or none).
+    pub fn typed(self, mail_type: Option<(u16, &'static str)>) -> Op {
+        Op { mail_type, ..self }
+    }
+}
+
+/// A `getOperationHistory` answer with these operations, as the service writes it (SOAP 1.2,
+/// JAX-WS prefixes, dates with the office's offset).
+pub fn history_xml(barcode: &str, ops: &[Op]) -> String {
+    let tz = jiff::tz::TimeZone::get("Asia/Novosibirsk").expect("zone");
+    let mut records = String::new();
+    for op in ops {
+        let date = op
+            .at
+            .to_zoned(tz.clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .to_string();
+        let mail = op
+            .mail_type
+            .map(|(id, name)| {
+                format!(
+                    "<ns3:MailType><ns3:Id>{id}</ns3:Id><ns3:Name>{name}</ns3:Name></ns3:MailType>"
+                )
+            })
+            .unwrap_or_default();
+        records.push_str(&format!(
+            "<ns3:historyRecord><ns3:AddressParameters><ns3:DestinationAddress><ns3:Index>630099</ns3:Index><ns3:Description>Новосибирск 630099</ns3:Description></ns3:DestinationAddress>\
+<ns3:OperationAddress><ns3:Index>{index}</ns3:Index><ns3:Description>{place}</ns3:Description></ns3:OperationAddress></ns3:AddressParameters>\
+<ns3:ItemParameters><ns3:Barcode>{barcode}</ns3:Barcode>{mail}</ns3:ItemParameters>\
+<ns3:OperationParameters><ns3:OperType><ns3:Id>{t}</ns3:Id><ns3:Name>{name}</ns3:Name></ns3:OperType><ns3:OperAttr><ns3:Id>{a}</ns3:Id><ns3:Name>{name}</ns3:Name></ns3:OperAttr>\
+<ns3:OperDate>{date}</ns3:OperDate></ns3:OperationParameters></ns3:historyRecord>",
+            index = op.index,
+            place = op.place,
+            t = op.oper_type,
+            a = op.attr,
+            name = op.name,
+        ));
+    }
+    format!(
+        "<?xml version='1.0' encoding='UTF-8'?><S:Envelope xmlns:S=\"http://www.w3.org/2003/05/soap-envelope\"><S:Body>\
+<ns7:getOperationHistoryResponse xmlns:ns3=\"{DATA}\" xmlns:ns7=\"{OPER}\"><ns3:OperationHistoryData>{records}</ns3:OperationHistoryData>\
+</ns7:getOperationHistoryResponse></S:Body></S:Envelope>"
+    )
 }

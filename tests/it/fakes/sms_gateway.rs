@@ -2,7 +2,9 @@
 //! `/sms/status`, form in, JSON out) and SMSC.ru (`/sys/send.php`, `/sys/status.php`, `fmt=3`
 //! JSON). It keeps every message it accepted, answers delivery-status questions, and can be
 //! told to fail the next send requests: an HTTP status, a gateway error code, a per-number error,
-//! or a slow answer (accepted, but after a delay).
+//! or a slow answer (accepted, but after a delay). Like the real gateways it calls the daemon
+//! back: SMS.ru posts `data[]` entries (a delivery report, a reply from a phone) and wants
+//! `100` in answer; SMSC.ru posts a reply as form fields.
 
 use super::Server;
 use actix_web::{HttpResponse, web};
@@ -272,6 +274,75 @@ impl Gateway {
             "password_file",
             &format!("\"{}\"", pw.display()),
         )
+    }
+}
+
+/// What the daemon answered a callback with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: String,
+}
+
+impl Gateway {
+    fn next_id(&self) -> u64 {
+        let mut s = self.state.lock().unwrap();
+        s.next_id += 1;
+        s.next_id
+    }
+
+    /// Posts form fields to a callback URL, as the gateways do.
+    async fn call_back(&self, url: &str, form: &[(&str, String)]) -> Answer {
+        let r = reqwest::Client::new()
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .expect("the daemon takes the callback");
+        Answer {
+            status: r.status().as_u16(),
+            body: r.text().await.unwrap_or_default(),
+        }
+    }
+
+    /// SMS.ru pushes a delivery report: `data[]` = `sms_status`, the message id, the code and
+    /// the unix time.
+    pub async fn smsru_report(&self, url: &str, id: &str, code: i64) -> Answer {
+        let entry = format!(
+            "sms_status\n{id}\n{code}\n{}",
+            jiff::Timestamp::now().as_second()
+        );
+        self.call_back(url, &[("data[]", entry)]).await
+    }
+
+    /// SMS.ru forwards a reply from `phone` (digits), written to the sender name or number `to`
+    /// (empty: not said): `data[]` = `sms_incoming`, its id, the phone, `to`, the unix time and
+    /// the text.
+    pub async fn smsru_reply(&self, url: &str, phone: &str, to: &str, text: &str) -> Answer {
+        let entry = format!(
+            "sms_incoming\n{:06}-{:06}\n{phone}\n{to}\n{}\n{text}",
+            self.next_id(),
+            self.next_id(),
+            jiff::Timestamp::now().as_second()
+        );
+        self.call_back(url, &[("data[]", entry)]).await
+    }
+
+    /// SMSC.ru forwards a reply from `phone` (digits): fields `phone`, `mes`, `to` (the number
+    /// or name it was written to; left out when `None`), with its id and time.
+    pub async fn smsc_reply(&self, url: &str, phone: &str, to: Option<&str>, text: &str) -> Answer {
+        let mut form = vec![
+            ("id", self.next_id().to_string()),
+            ("phone", phone.to_string()),
+            ("mes", text.to_string()),
+            ("sent", jiff::Timestamp::now().as_second().to_string()),
+        ];
+        if let Some(to) = to {
+            form.push(("to", to.to_string()));
+        }
+        self.call_back(url, &form).await
     }
 }
 
