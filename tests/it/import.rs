@@ -362,7 +362,7 @@ async fn xlsx_with_declined_headers_repeated_columns_and_total_rows() {
     ws.write(2, 0, 2).unwrap();
     ws.write(2, 1, "RA644000005RU").unwrap();
     ws.write(2, 2, "Белова Ольга").unwrap();
-    ws.write(2, 3, 79160001122u64 as f64).unwrap();
+    ws.write(2, 3, 79_160_001_122_f64).unwrap();
     ws.write(2, 6, 0).unwrap();
     ws.write(2, 8, "Шарф").unwrap();
     // Totals: a label under the names with the sums beside it, and Excel's "Общий итог".
