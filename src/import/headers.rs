@@ -2,7 +2,7 @@
 //! decorated Russian ("Сумма наложенного платежа, руб.", "Наложенным платежом", "Трек номер
 //! посылки", "Ф.И.О. получателя", "Номер заказа в магазине", "Срок хранения, дней") or in
 //! English, so a header is read as words and matched against a small table of rules over
-//! word stems ([`RULES`]), not compared with a list of phrases.
+//! word stems (`RULES`), not compared with a list of phrases.
 //!
 //! **Words.** Text in brackets is left out ("Трек (track)" reads as "Трек"); the rest is
 //! lower-cased, `ё` read as `е`, and split at everything that is not a letter, a digit or `№`
@@ -13,7 +13,7 @@
 //! суммы, сумме); a stem without it matches that word only (`тел`, `нп`, `cod`), since a short
 //! stem would also catch unrelated words (телевизор, code). Russian inflects at the end of a
 //! word, so a stem cut before the ending covers every case form. The few words that begin like
-//! a stem but are other words ("заказчик") are listed in [`NOT_STEMS`].
+//! a stem but are other words ("заказчик") are listed in `NOT_STEMS`.
 //!
 //! Why stems written here and not a stemming library: Snowball's Russian stemmer (the
 //! `rust-stemmers` crate) was tried on these headers' words. It stems "состав" to "соста" but
@@ -24,7 +24,7 @@
 //! below, and cannot change under a library update.
 //!
 //! **Rules.** A rule names a field and stems that must each name a word of the header
-//! (`сумм*` and `нп`). A rule made with [`alone`] also wants no other words in the header
+//! (`сумм*` and `нп`). A rule made with `alone` also wants no other words in the header
 //! (prepositions aside), for words too general to stand with others: "Сумма" alone is the
 //! cash on delivery, "Сумма заказа" is the order's total. A rule may list stems that rule it
 //! out (`товар*` is the contents, but "Количество товара" is not). A header that the rules of
@@ -33,7 +33,7 @@
 //! **Look-alikes.** A header that no rule accepts but that has a key word of a field
 //! ([`hints`]) looks like that field: the import ignores it and says so ("Сумма заказа", "Дата
 //! заказа"), unless another of its words says it is about something a parcel does not keep
-//! (address, weight, price, comment: [`OTHER_THINGS`]).
+//! (address, weight, price, comment: `OTHER_THINGS`).
 
 use super::columns::Field::{self, *};
 
