@@ -54,13 +54,6 @@ max_rows = 100000
 /// Channels off: notifications are planned and stored, nothing is sent.
 pub const NO_CHANNELS: &str = "[email]\nenabled = false\n[sms]\nenabled = false\n";
 
-/// The sandbox carrier with no rate limit, polling in `window`.
-pub fn sandbox(window: &str) -> String {
-    format!(
-        "[carriers.sandbox]\nrate = \"1000000/s\"\nconcurrency = 4\nbatch_size = 100\nwindow = \"{window}\"\npoll_every = \"1d\"\n"
-    )
-}
-
 /// Russian Post against the fake at `base`: batch access (tickets of 3000, answered at once,
 /// a partial ticket after 10 s: the one-minute window is a night in small) or single access,
 /// at `rate`, polling in `window`. The password file goes into `dir`.

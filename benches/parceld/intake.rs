@@ -41,14 +41,6 @@ pub fn parcel(i: usize) -> ParcelIn {
     }
 }
 
-/// A sandbox parcel whose first poll says "accepted" (one SMS and one e-mail).
-pub fn sandbox_parcel(i: usize) -> ParcelIn {
-    ParcelIn {
-        track: format!("SANDBOX-ARRIVED-{i}"),
-        ..parcel(i)
-    }
-}
-
 /// Parcels `from..to` as a CSV file the way Russian Excel saves it (`;`, decimal comma),
 /// with the template's header.
 pub fn csv(from: usize, to: usize) -> Vec<u8> {

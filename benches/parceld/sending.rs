@@ -1,10 +1,12 @@
-//! Sending: the outbox filled with one "accepted" SMS and e-mail for each of `n` parcels (the
-//! sandbox's first poll, with both channels off), then the daemon restarted with one channel
-//! on: e-mail through SMTP to the counting sink, then SMS through SMS.ru's protocol to the
+//! Sending: the outbox filled with one "accepted" SMS and e-mail for each of `n` parcels (a
+//! first poll of the fake Russian Post's single access, with both channels off; the sandbox
+//! carrier's messages would go to the files whatever the transport), then the daemon restarted
+//! with one channel on: e-mail through SMTP to the counting sink, then SMS through SMS.ru's protocol to the
 //! gateway fake. Messages per second from READY to the last message the sink counted, against
 //! the sink's own capacity measured by a plain client in the same run.
 
 use crate::daemon::{self, Daemon, NO_CHANNELS};
+use crate::fake_post::FakePost;
 use crate::intake::{self, Via};
 use crate::sinks::{self, SmsGateway, SmtpSink};
 use parceld::api::dto::PollRequest;
@@ -74,13 +76,21 @@ async fn wait_count(what: &str, n: usize, count: impl Fn() -> u64) -> Duration {
 
 /// Fills the outbox with `n` SMS and `n` e-mails, then sends each channel on its own.
 pub async fn run(dir: &Path, n: usize) -> SendResult {
-    let sandbox = daemon::sandbox(&daemon::closed_window());
+    let fake = FakePost::start(2);
+    // Polled only when asked: every parcel once, then never again.
+    let carrier = daemon::russian_post(
+        dir,
+        &fake.base,
+        false,
+        "1000000/s",
+        &daemon::closed_window(),
+    );
     let mut d = Daemon::start(
         dir,
-        &daemon::config(dir, &format!("{sandbox}{NO_CHANNELS}")),
+        &daemon::config(dir, &format!("{carrier}{NO_CHANNELS}")),
     );
     d.create_bench_shop().await;
-    intake::through_daemon(&d, n, Via::Json(10_000), intake::sandbox_parcel, &[]).await;
+    intake::through_daemon(&d, n, Via::Json(10_000), intake::parcel, &[]).await;
     let s = d
         .socket
         .poll(&PollRequest {
@@ -98,7 +108,7 @@ pub async fn run(dir: &Path, n: usize) -> SendResult {
     let sink = SmtpSink::start();
     let d = Daemon::start(
         dir,
-        &daemon::config(dir, &format!("{sandbox}{}", channels(Some(&sink), None))),
+        &daemon::config(dir, &format!("{carrier}{}", channels(Some(&sink), None))),
     );
     let cpu = d.cpu_seconds();
     let took = wait_count("e-mail", n, || sink.count()).await + d.ready_after;
@@ -120,7 +130,7 @@ pub async fn run(dir: &Path, n: usize) -> SendResult {
         dir,
         &daemon::config(
             dir,
-            &format!("{sandbox}{}", channels(None, Some((&gateway, dir)))),
+            &format!("{carrier}{}", channels(None, Some((&gateway, dir)))),
         ),
     );
     let cpu = d.cpu_seconds();

@@ -20,6 +20,7 @@ mod reports;
 pub mod shop_dto;
 mod shops;
 mod templates;
+pub mod throttle;
 mod unsubscribe;
 mod webhooks;
 

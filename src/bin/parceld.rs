@@ -71,8 +71,8 @@ fn main() -> ExitCode {
                 }
                 if let Some(e) = &s.email {
                     match &e.transport {
-                        parceld::config::EmailTransport::File { dir } => {
-                            println!("  email:   .eml files in {}", dir.display())
+                        parceld::config::EmailTransport::File => {
+                            println!("  email:   .eml files in {}", e.outbox_dir.display())
                         }
                         parceld::config::EmailTransport::Smtp(m) => println!(
                             "  email:   smtp {}:{} ({:?}){}",
@@ -110,6 +110,9 @@ fn main() -> ExitCode {
                             ""
                         }
                     );
+                }
+                for w in s.warnings() {
+                    println!("  warning: {w}");
                 }
                 ExitCode::SUCCESS
             }

@@ -80,11 +80,8 @@ struct RawSmsc {
 /// How e-mail leaves the daemon.
 #[derive(Debug, Clone)]
 pub enum EmailTransport {
-    /// Each message is written as an `.eml` file into a folder.
-    File {
-        /// The folder.
-        dir: PathBuf,
-    },
+    /// Each message is written as an `.eml` file into `email.outbox_dir`.
+    File,
     /// An SMTP server (a relay or the mail provider's submission port).
     Smtp(SmtpSettings),
 }
@@ -149,6 +146,9 @@ pub struct EmailSettings {
     pub from: lettre::Address,
     /// Transport.
     pub transport: EmailTransport,
+    /// The folder of the `.eml` files: the file transport's, and where the sandbox carrier's
+    /// messages go whatever the transport.
+    pub outbox_dir: PathBuf,
     /// Messages per time span.
     pub rate: Rate,
     /// DKIM signing, if configured.
@@ -291,9 +291,7 @@ impl Validator<'_> {
             )
         })?;
         let transport = match e.transport.as_deref().unwrap_or("file") {
-            "file" => EmailTransport::File {
-                dir: self.path("email.outbox_dir", &e.outbox_dir, "var/outbox")?,
-            },
+            "file" => EmailTransport::File,
             "smtp" => EmailTransport::Smtp(self.smtp(e.smtp.as_ref())?),
             other => {
                 return Err(self.err(
@@ -306,6 +304,7 @@ impl Validator<'_> {
         Ok(Some(EmailSettings {
             from,
             transport,
+            outbox_dir: self.path("email.outbox_dir", &e.outbox_dir, "var/outbox")?,
             rate: self.value("email.rate", &e.rate, "20/s", values::rate)?,
             dkim,
         }))

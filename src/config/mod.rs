@@ -11,6 +11,7 @@ mod rules;
 pub mod secret;
 pub mod shopside;
 pub mod values;
+mod warnings;
 
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;
@@ -111,6 +112,9 @@ struct RawApi {
     max_body_mb: Option<u64>,
     max_items: Option<usize>,
     link_secret_file: Option<String>,
+    public_rate: Option<String>,
+    public_burst: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -198,6 +202,12 @@ pub struct ApiSettings {
     pub max_items: usize,
     /// File holding the secret that signs links; generated in the state directory if absent.
     pub link_secret_file: Option<PathBuf>,
+    /// How fast one client address may call the listener's routes that take no token.
+    pub public_rate: Rate,
+    /// How many such calls one address may make at once before `public_rate` applies.
+    pub public_burst: std::num::NonZeroU32,
+    /// Proxies in front of the listener whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How one carrier is polled.
@@ -454,6 +464,22 @@ impl Validator<'_> {
                     Some(PathBuf::from(p))
                 }
             },
+            public_rate: self.value("api.public_rate", &a.public_rate, "10/s", values::rate)?,
+            public_burst: std::num::NonZeroU32::new(a.public_burst.unwrap_or(20))
+                .ok_or_else(|| self.err("api.public_burst", "must be at least 1"))?,
+            trusted_proxies: a
+                .trusted_proxies
+                .iter()
+                .flatten()
+                .map(|p| {
+                    p.trim().parse().map_err(|_| {
+                        self.err(
+                            "api.trusted_proxies",
+                            format!("{p:?} is not an IP address; write e.g. \"127.0.0.1\""),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
         };
 
         let rules = self.rules(&raw.rules)?;
@@ -641,7 +667,13 @@ mod tests {
         let s = load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(s.carriers.contains_key(&CarrierId::Sandbox));
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/parceld.system.toml");
-        load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let s = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !s.carriers.contains_key(&CarrierId::Sandbox),
+            "the service's config ships with the sandbox carrier off"
+        );
+        assert_eq!(s.api.public_rate, values::rate("10/s").unwrap());
+        assert_eq!(s.api.public_burst.get(), 20);
     }
 
     #[test]

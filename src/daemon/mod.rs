@@ -128,6 +128,9 @@ fn bind_socket(path: &Path, mode: u32) -> Result<std::os::unix::net::UnixListene
 /// Runs the daemon until SIGTERM or SIGINT, or until the store must be reopened.
 pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
     let settings = Arc::new(settings);
+    for warning in settings.warnings() {
+        tracing::warn!(config = %settings.file.display(), "{warning}");
+    }
     let clock = Clock::system();
     std::fs::create_dir_all(&settings.daemon.state_dir).map_err(io(format!(
         "cannot create the state directory {}",
@@ -219,10 +222,13 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
             None => None,
             Some(addr) => {
                 let st = state.clone();
+                let throttle = web::Data::new(api::throttle::Throttle::new(&settings.api));
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(st.clone())
                         .app_data(Listener::Tcp)
+                        .app_data(throttle.clone())
+                        .wrap(actix_web::middleware::from_fn(api::throttle::limit))
                         .configure(api::routes)
                 })
                 .workers(2)

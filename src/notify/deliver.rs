@@ -1,6 +1,6 @@
 //! Delivering the outbox of one channel: wait for the rate limit and a free slot, claim a due
-//! entry (recording the gateway it goes through, or holding it if the send window is closed in
-//! the recipient's zone), ask the provider first if an earlier attempt may have reached it,
+//! entry (recording the gateway it goes through, the file for the sandbox carrier's parcels,
+//! or holding it if the send window is closed in the recipient's zone), ask the provider first if an earlier attempt may have reached it,
 //! render it with the shop's templates, send it within the overall time limit, and record the
 //! outcome; each step its own transaction, flushed before anything leaves the machine (claims
 //! and receipts through the store's group commit, [`Committer`], which shares one flush among
@@ -201,13 +201,14 @@ impl SendContext {
         let now = self.clock.now();
         let transport = self.transport.clone();
         let window = self.window;
+        let carrier = entry.facts.carrier;
         let hold = entry.window_hold(now, &window);
         // Usually nothing holds it, and the store need not be asked.
         let may_wait = hold.is_some() || !self.transport.paused().is_empty();
         let deferred = may_wait
             && blocking(move || {
                 let shop = store.shop(&key.shop)?;
-                let route = transport.route(shop.as_ref());
+                let route = super::route(&*transport, shop.as_ref(), carrier);
                 let until = hold.or_else(|| {
                     transport
                         .paused_for(route)
@@ -237,7 +238,7 @@ impl SendContext {
             .committer
             .run(move |store| {
                 let shop = store.shop(&key.shop)?;
-                let route = transport.route(shop.as_ref());
+                let route = super::route(&*transport, shop.as_ref(), carrier);
                 let c = store.claim(&key, now, |e| e.window_hold(now, &window), route)?;
                 let extra = match &c {
                     Claim::Claimed(_) => Some((

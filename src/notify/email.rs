@@ -1,12 +1,14 @@
 //! E-mail: building the MIME message (text + HTML, a Message-ID derived from the outbox key,
 //! the shop as display name and Reply-To, RFC 8058 one-click unsubscribe headers) and the file
-//! transport; SMTP is in [`super::smtp`].
+//! transport; SMTP is in [`super::smtp`], the choice between them in [`super::mailer`].
 //!
 //! The file transport writes each message to `<outbox key>.eml` through a temporary file and a
-//! rename. lettre's own file transport names files by a random UUID, so a message re-sent after
-//! a crash would appear twice; a name derived from the outbox key makes a resend overwrite the
-//! same file, and lets [`FileMailer::find_sent`] prove the message went out.
+//! rename, signed with DKIM when `[email.dkim]` is set, so the file holds exactly what SMTP
+//! would carry. lettre's own file transport names files by a random UUID, so a message re-sent
+//! after a crash would appear twice; a name derived from the outbox key makes a resend
+//! overwrite the same file, and lets [`FileMailer::find_sent`] prove the message went out.
 
+use super::dkim::Signer;
 use super::{Lookup, Outgoing, Receipt, Rendered, Transport};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{Failure, OutboxEntry, OutboxKey};
@@ -90,13 +92,19 @@ impl Outgoing {
 pub struct FileMailer {
     dir: PathBuf,
     from: lettre::Address,
+    dkim: Option<Signer>,
 }
 
 impl FileMailer {
-    /// A mailer writing into `dir` (created if missing).
-    pub fn new(dir: PathBuf, from: lettre::Address) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&dir)?;
-        Ok(FileMailer { dir, from })
+    /// A mailer writing into `dir`, signing with `dkim` if given. The folder is created when the
+    /// first message is written, if it is missing then.
+    pub fn new(dir: PathBuf, from: lettre::Address, dkim: Option<Signer>) -> Self {
+        FileMailer { dir, from, dkim }
+    }
+
+    /// The folder it writes into.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
     }
 
     fn path(&self, key: &OutboxKey) -> PathBuf {
@@ -123,12 +131,23 @@ impl Transport for FileMailer {
     }
 
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, Failure> {
-        let email = build(msg, &self.from)?;
+        let mut email = build(msg, &self.from)?;
+        if let Some(signer) = &self.dkim {
+            signer
+                .sign(&mut email)
+                .map_err(|e| Failure::Transient(format!("file: {e}")))?;
+        }
         let path = self.path(&msg.key);
         let tmp = path.with_extension("eml.tmp");
         let bytes = email.formatted();
         let write = async {
-            tokio::fs::write(&tmp, &bytes).await?;
+            if let Err(e) = tokio::fs::write(&tmp, &bytes).await {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(e);
+                }
+                tokio::fs::create_dir_all(&self.dir).await?;
+                tokio::fs::write(&tmp, &bytes).await?;
+            }
             let f = tokio::fs::File::open(&tmp).await?;
             f.sync_all().await?;
             tokio::fs::rename(&tmp, &path).await
@@ -223,8 +242,8 @@ mod tests {
         let m = FileMailer::new(
             dir.path().join("out"),
             "noreply@example.ru".parse().unwrap(),
-        )
-        .unwrap();
+            None,
+        );
         let o = outgoing();
         let entry = crate::notify::sms::tests_support::entry_for(&o.key, &o.recipient);
         assert_eq!(m.find_sent(&entry).await, Lookup::NotSent);

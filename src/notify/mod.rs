@@ -8,12 +8,19 @@
 //! transport that can tell whether a message already went out ([`Transport::find_sent`]) closes
 //! the crash window between "provider accepted" and "receipt written" for its channel. Replies
 //! from phones that ask to stop are read in [`replies`].
+//!
+//! Each channel's transport is a router over named routes ([`mailer`] for e-mail, [`sms`] for
+//! SMS), one of which is always the local file ([`FILE_ROUTE`]). [`route`] chooses a message's
+//! route when it is claimed: the sandbox carrier's parcels are test mode, like a payment API's,
+//! and their messages always go to the files, whatever the shop and the config say.
 
 pub mod dates;
 pub mod defaults;
 pub mod deliver;
+pub mod dkim;
 pub mod email;
 pub mod links;
+pub mod mailer;
 pub mod receipts;
 pub mod replies;
 pub mod segments;
@@ -23,6 +30,7 @@ pub mod templates;
 pub mod validate;
 
 use crate::config::{EmailTransport, Settings};
+use crate::domain::carrier::CarrierId;
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{Failure, OutboxEntry, OutboxKey};
@@ -30,22 +38,44 @@ use crate::domain::shop::Shop;
 use async_trait::async_trait;
 use std::sync::Arc;
 
+/// The route every channel's transport has: the `.eml` folder (`email.outbox_dir`) for e-mail,
+/// the SMS file (`sms.file`) for SMS.
+pub const FILE_ROUTE: &str = "file";
+
+/// The route a message goes through, recorded on it when it is claimed: the file for the
+/// sandbox carrier's parcels (test mode: they never reach a real gateway or mailbox, whatever
+/// the shop chose and whatever `email.transport` and `sms.transport` say), else the one the
+/// transport chooses for the shop.
+pub fn route(transport: &dyn Transport, shop: Option<&Shop>, carrier: CarrierId) -> &'static str {
+    match carrier {
+        CarrierId::Sandbox => FILE_ROUTE,
+        _ => transport.route(shop),
+    }
+}
+
 /// The transports the config enables, one per channel. `pause` is how long a channel waits
 /// after a provider refused the account (credentials, funds, sender name).
 pub fn transports(settings: &Settings) -> std::io::Result<Vec<Arc<dyn Transport>>> {
     let pause = settings.notify.retry_cap;
     let mut out: Vec<Arc<dyn Transport>> = Vec::new();
     if let Some(e) = &settings.email {
-        match &e.transport {
-            EmailTransport::File { dir } => out.push(Arc::new(email::FileMailer::new(
-                dir.clone(),
-                e.from.clone(),
-            )?)),
-            EmailTransport::Smtp(smtp) => out.push(Arc::new(
+        let file = email::FileMailer::new(
+            e.outbox_dir.clone(),
+            e.from.clone(),
+            e.dkim.as_ref().map(dkim::Signer::new),
+        );
+        let smtp = match &e.transport {
+            EmailTransport::File => {
+                // The folder is the transport: a folder that cannot be made stops the start.
+                std::fs::create_dir_all(&e.outbox_dir)?;
+                None
+            }
+            EmailTransport::Smtp(smtp) => Some(
                 smtp::SmtpMailer::new(smtp, e, settings.notify.concurrency, pause)
                     .map_err(std::io::Error::other)?,
-            )),
-        }
+            ),
+        };
+        out.push(Arc::new(mailer::Mailer::new(file, smtp)));
     }
     if let Some(s) = &settings.sms {
         out.push(Arc::new(sms::SmsRouter::new(
@@ -144,7 +174,8 @@ pub trait Transport: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// The gateway a shop's messages go through; recorded on the entry when it is claimed, so
-    /// that after a crash the same gateway is asked.
+    /// that after a crash the same gateway is asked. Callers use [`crate::notify::route`], which
+    /// keeps the sandbox carrier's messages on the file route.
     fn route(&self, shop: Option<&Shop>) -> &'static str {
         let _ = shop;
         self.name()

@@ -17,17 +17,13 @@
 //! (measured: 42 ms per send before, 0.2 ms after). Implicit TLS (port 465) goes through
 //! lettre's own connect, which does not set it; prefer STARTTLS (port 587).
 
+use super::dkim::Signer;
 use super::email::{build, message_id};
 use super::{Outgoing, Receipt, Transport};
-use crate::config::{DkimAlgorithm, EmailSettings, SmtpSettings, SmtpTls};
+use crate::config::{EmailSettings, SmtpSettings, SmtpTls};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::Failure;
 use async_trait::async_trait;
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
-    DkimSigningKey,
-};
-use lettre::message::header::HeaderName;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -40,20 +36,6 @@ const IDLE: Duration = Duration::from_secs(60);
 /// The time limit of the NOOP that checks an idle connection.
 const NOOP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Headers DKIM signs when the message has them (RFC 8058 asks for both unsubscribe headers).
-const SIGNED: [&str; 10] = [
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "Reply-To",
-    "MIME-Version",
-    "Content-Type",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-];
-
 /// Sends e-mail through an SMTP server.
 pub struct SmtpMailer {
     host: String,
@@ -64,7 +46,7 @@ pub struct SmtpMailer {
     connect_timeout: Duration,
     hello: ClientId,
     from: lettre::Address,
-    dkim: Option<(String, String, DkimAlgorithm, crate::config::secret::Secret)>,
+    dkim: Option<Signer>,
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
     max_idle: usize,
     pause: Duration,
@@ -110,14 +92,7 @@ impl SmtpMailer {
                 .map(ClientId::Domain)
                 .unwrap_or_default(),
             from: email.from.clone(),
-            dkim: email.dkim.as_ref().map(|d| {
-                (
-                    d.selector.clone(),
-                    d.domain.clone(),
-                    d.algorithm,
-                    d.key.clone(),
-                )
-            }),
+            dkim: email.dkim.as_ref().map(Signer::new),
             idle: Mutex::new(Vec::new()),
             max_idle: max_idle.max(1),
             pause,
@@ -245,34 +220,13 @@ impl SmtpMailer {
     }
 
     fn sign(&self, message: &mut lettre::Message) -> Result<(), Failure> {
-        let Some((selector, domain, alg, key)) = &self.dkim else {
-            return Ok(());
-        };
-        let alg = match alg {
-            DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
-            DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
-        };
-        let key = DkimSigningKey::new(key.expose(), alg).map_err(|e| Failure::Paused {
-            reason: format!("smtp: the DKIM key cannot be used: {e}"),
-            retry_after: self.pause,
-        })?;
-        let headers: Vec<HeaderName> = SIGNED
-            .iter()
-            .filter(|h| message.headers().get_raw(h).is_some())
-            .map(|h| HeaderName::new_from_ascii_str(h))
-            .collect();
-        let config = DkimConfig::new(
-            selector.clone(),
-            domain.clone(),
-            key,
-            headers,
-            DkimCanonicalization {
-                header: DkimCanonicalizationType::Relaxed,
-                body: DkimCanonicalizationType::Relaxed,
-            },
-        );
-        message.sign(&config);
-        Ok(())
+        match &self.dkim {
+            None => Ok(()),
+            Some(signer) => signer.sign(message).map_err(|e| Failure::Paused {
+                reason: format!("smtp: {e}"),
+                retry_after: self.pause,
+            }),
+        }
     }
 }
 

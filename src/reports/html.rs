@@ -155,10 +155,12 @@ fn text(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
                 contacts(l),
                 l.last_place,
                 l.last_event_at.map(|a| when(a, tz)).unwrap_or_default(),
-                if l.stuck {
-                    format!(" | без движения {} дн.", l.silent_days)
-                } else {
-                    String::new()
+                match (l.stuck, note(l)) {
+                    (true, n) if !n.is_empty() =>
+                        format!(" | без движения {} дн.; {n}", l.silent_days),
+                    (true, _) => format!(" | без движения {} дн.", l.silent_days),
+                    (false, n) if !n.is_empty() => format!(" | {n}"),
+                    _ => String::new(),
                 }
             );
         }
@@ -170,13 +172,24 @@ fn text(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
     t
 }
 
+/// What a line says beyond its columns: polling stopped, or until when it is kept and why.
+fn note(l: &Line) -> String {
+    match (l.abandoned, &l.storage) {
+        (true, _) => {
+            "опрос остановлен: нет событий дольше срока (возобновить: parcelctl revive)".to_string()
+        }
+        (false, Some(storage)) => format!("хранится {storage}"),
+        (false, None) => String::new(),
+    }
+}
+
 fn table(h: &mut String, title: &str, lines: &[Line], tz: &TimeZone, red: bool) {
     if lines.is_empty() {
         return;
     }
     let _ = write!(
         h,
-        r#"<h3 style="margin:18px 0 6px">{} ({})</h3><table cellpadding="4" cellspacing="0" style="border-collapse:collapse;font-size:13px"><tr style="background:#eeeeee"><th align="left">Трек</th><th align="left">Заказ</th><th align="left">Покупатель</th><th align="left">Телефон, e-mail</th><th align="left">Где</th><th align="left">Последнее событие</th><th align="left">Без движения, дн.</th></tr>"#,
+        r#"<h3 style="margin:18px 0 6px">{} ({})</h3><table cellpadding="4" cellspacing="0" style="border-collapse:collapse;font-size:13px"><tr style="background:#eeeeee"><th align="left">Трек</th><th align="left">Заказ</th><th align="left">Покупатель</th><th align="left">Телефон, e-mail</th><th align="left">Где</th><th align="left">Последнее событие</th><th align="left">Без движения, дн.</th><th align="left">Примечание</th></tr>"#,
         esc(title),
         lines.len()
     );
@@ -188,14 +201,15 @@ fn table(h: &mut String, title: &str, lines: &[Line], tz: &TimeZone, red: bool) 
         };
         let _ = write!(
             h,
-            "<tr{style}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td align=\"right\">{}</td></tr>",
+            "<tr{style}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td align=\"right\">{}</td><td>{}</td></tr>",
             esc(&l.track),
             esc(&order(l)),
             esc(&l.name),
             esc(&contacts(l)),
             esc(&l.last_place),
             l.last_event_at.map(|a| when(a, tz)).unwrap_or_default(),
-            l.silent_days
+            l.silent_days,
+            esc(&note(l))
         );
     }
     h.push_str("</table>");

@@ -8,6 +8,7 @@ use super::stats::first_event;
 use crate::domain::lifecycle::{self, Rules};
 use crate::domain::money::Kopecks;
 use crate::domain::parcel::Parcel;
+use crate::domain::shop::Language;
 use crate::domain::status::Status;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -43,8 +44,13 @@ pub struct Line {
     pub contents: Option<String>,
     /// Storage deadline, while it waits at an office.
     pub deadline: Option<Timestamp>,
+    /// The deadline and what it rests on, in the report's words, dated in the office's zone:
+    /// "до 22.12.2026: 15 дней, посылка, с 2026-12-08".
+    pub storage: Option<String>,
     /// No carrier event for longer than `stuck_after`.
     pub stuck: bool,
+    /// Polling stopped: no carrier event for `give_up_after` (the shop can revive it).
+    pub abandoned: bool,
 }
 
 /// The report.
@@ -98,6 +104,7 @@ pub struct Builder {
     report: MorningReport,
     rules: Rules,
     orders: HashMap<String, usize>,
+    terms: lifecycle::ShopTerms,
 }
 
 fn last_place(p: &Parcel) -> String {
@@ -147,6 +154,7 @@ impl Builder {
                 period_days,
             },
             rules: rules.clone(),
+            terms: lifecycle::ShopTerms::of(shop),
             orders: HashMap::new(),
         }
     }
@@ -170,6 +178,7 @@ impl Builder {
         {
             return;
         }
+        let waiting = p.arrival.as_ref().filter(|_| p.is_waiting_for_pickup());
         let line = Line {
             track: p.track.as_str().to_string(),
             carrier: p.carrier.as_str().to_string(),
@@ -184,12 +193,17 @@ impl Builder {
             silent_days: now.duration_since(p.last_activity()).as_secs().max(0) / 86_400,
             cod: p.cod,
             contents: p.contents.clone(),
-            deadline: p
-                .arrival
-                .as_ref()
-                .filter(|_| p.is_waiting_for_pickup())
-                .map(|a| a.deadline.at),
+            deadline: waiting.map(|a| a.deadline.at),
+            storage: waiting.map(|a| {
+                let tz = lifecycle::office_zone(&a.office, &self.terms);
+                format!(
+                    "до {}: {}",
+                    a.deadline.at.to_zoned(tz.clone()).strftime("%d.%m.%Y"),
+                    a.deadline.basis.describe(&tz, Language::Ru)
+                )
+            }),
             stuck,
+            abandoned: p.abandoned_at.is_some() && !p.status.is_final(),
         };
         if arrived {
             r.arrived.push(line.clone());

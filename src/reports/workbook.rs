@@ -14,7 +14,7 @@ pub const PARCELS_SHEET: &str = "Посылки";
 pub const SUMMARY_SHEET: &str = "Сводка";
 
 /// The parcels sheet's columns.
-pub const HEADERS: [&str; 13] = [
+pub const HEADERS: [&str; 15] = [
     "Трек",
     "Служба",
     "Заказ",
@@ -28,6 +28,8 @@ pub const HEADERS: [&str; 13] = [
     "Дней без движения",
     "Застряла",
     "Сумма НП",
+    "Срок хранения",
+    "Опрос остановлен",
 ];
 
 fn hex(c: &str) -> Color {
@@ -90,10 +92,12 @@ pub fn build(r: &MorningReport) -> Result<Vec<u8>, XlsxError> {
             Some(_) => ws.write_number_with_format(row, 12, rub, &red_money)?,
             None => ws.write_number_with_format(row, 12, rub, &money)?,
         };
+        put(ws, 13, l.storage.as_deref().unwrap_or(""))?;
+        put(ws, 14, if l.abandoned { "да" } else { "" })?;
     }
     ws.set_freeze_panes(1, 0)?;
     ws.autofilter(0, 0, r.all.len() as u32, HEADERS.len() as u16 - 1)?;
-    for (c, w) in [18, 12, 12, 8, 28, 14, 24, 24, 17, 36, 10, 9, 11]
+    for (c, w) in [18, 12, 12, 8, 28, 14, 24, 24, 17, 36, 10, 9, 11, 40, 9]
         .iter()
         .enumerate()
     {

@@ -20,7 +20,8 @@
 //! | `optouts`  | `p` shop `\0` track `\0` channel(1), or `s` shop `\0` channel(1) recipient (`r` channel(1) recipient in stores before opt-outs were per shop) | opt-out |
 //! | `recipients` | `e` channel(1) recipient `\0` outbox key (every message), `s` channel(1) recipient `\0` sent at(8) outbox key (sent ones) | empty |
 //! | `receipts` | provider `\0` provider's message id                         | outbox key     |
-//! | `meta`     | name: `schema_version`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>`, `migrated/<what>` | value |
+//! | `counts`   | channel(1) queue(1), as in `queue`: pending, sending, dead  | entries(8)     |
+//! | `meta`     | name: `schema_version`, `outbox_counts`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>`, `migrated/<what>`, `once/<what>` | value |
 
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::{DeliveryState, OutboxEntry, OutboxKey};

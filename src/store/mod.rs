@@ -16,6 +16,7 @@ mod legacy;
 mod offices;
 mod optouts;
 mod outbox;
+mod outbox_counts;
 mod parcels;
 mod polling;
 mod receipts;
@@ -290,7 +291,7 @@ macro_rules! trees {
 
 trees!(
     shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
-    offices, templates, optouts, receipts, recipients
+    offices, templates, optouts, receipts, recipients, counts
 );
 
 impl Store {
@@ -332,6 +333,7 @@ impl Store {
         };
         store.check_schema()?;
         store.migrate_optouts_per_shop()?;
+        store.ensure_outbox_counts()?;
         Ok(store)
     }
 

@@ -70,6 +70,7 @@ impl Tx<'_> {
             if let Some(q) = new_q {
                 self.queue.insert(q, &[])?;
             }
+            self.recount(old, Some(new))?;
         }
         if let (Some(provider), Some(id)) = (&new.provider, &new.provider_id) {
             let known = old.is_some_and(|o| {
@@ -141,6 +142,7 @@ impl Tx<'_> {
             if let Some(q) = keys::queue(&e) {
                 self.queue.remove(q)?;
             }
+            self.recount(Some(&e), None)?;
             if let (Some(p), Some(id)) = (&e.provider, &e.provider_id) {
                 self.receipts.remove(keys::receipt(p, id))?;
             }
@@ -210,21 +212,6 @@ impl Store {
             .next()
             .transpose()?
             .and_then(|(k, _)| keys::read_queue(&k).map(|(at, _)| at)))
-    }
-
-    /// Queue sizes of a channel (scans the queue).
-    pub fn outbox_stats(&self, channel: Channel) -> Result<OutboxStats, StoreError> {
-        let count = |q| {
-            self.t
-                .queue
-                .scan_prefix(keys::queue_prefix(channel, q))
-                .count()
-        };
-        Ok(OutboxStats {
-            pending: count(Queue::Pending),
-            sending: count(Queue::Sending),
-            dead: count(Queue::Dead),
-        })
     }
 
     /// Every outbox entry of a parcel.

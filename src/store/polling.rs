@@ -347,7 +347,8 @@ impl Store {
     ) -> Result<LiveLease, StoreError> {
         let mut targets = Vec::new();
         self.for_each_parcel(shop, |p| {
-            if !p.status.is_final() || p.awaits_cod_payment() {
+            // A parcel given up on waits for the shop to revive it.
+            if (!p.status.is_final() || p.awaits_cod_payment()) && p.abandoned_at.is_none() {
                 targets.push((
                     p.shop.as_str().to_string(),
                     p.track.as_str().to_string(),

@@ -96,13 +96,9 @@ impl Store {
         Ok(out)
     }
 
-    /// How many dead letters a channel has.
+    /// How many dead letters a channel has (from the counters).
     pub fn dead_count(&self, channel: Channel) -> Result<usize, StoreError> {
-        Ok(self
-            .t
-            .queue
-            .scan_prefix(keys::queue_prefix(channel, Queue::Dead))
-            .count())
+        Ok(self.outbox_stats(channel)?.dead)
     }
 
     /// Gives dead letters (of one channel or all, one shop or all) a fresh start. Returns how

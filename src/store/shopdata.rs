@@ -198,7 +198,7 @@ impl Store {
                 {
                     let k = k?;
                     if keys::read_queue(&k).is_some_and(|(_, okey)| okey.starts_with(&prefix)) {
-                        self.t.queue.remove(k)?;
+                        self.remove_stray_queue_key(&k, channel, q)?;
                     }
                 }
             }

@@ -8,6 +8,7 @@ use crate::fakes::fixture;
 use crate::fakes::russian_post::FakeRussianPost;
 use crate::fakes::track17::{FakeTrack17, TOKEN};
 use crate::harness::Daemon;
+use parceld::api::dto::{IntakeOutcome, ParcelIn};
 use parceld::carriers::track17::wire::sign;
 
 const RR: &str = "RR123456785CN";
@@ -98,6 +99,32 @@ async fn china_post_is_registered_polled_in_forties_and_handed_to_russian_post()
     assert_eq!(p.arrival.unwrap().office.index.as_deref(), Some("630099"));
     assert!(t17.stopped().contains(&RR.to_string()));
     assert_eq!(rp.asked(RR), 0);
+    // The shop uploads the same sheet again, which names China Post: the parcel stays with
+    // Russian Post, and the answer says why.
+    let again = d
+        .socket
+        .add_parcels(
+            "acme",
+            &[ParcelIn {
+                carrier: Some("china_post".into()),
+                ..prepaid(RR, "A-1")
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.results[0].outcome,
+        IntakeOutcome::AlreadyPresent,
+        "{again:?}"
+    );
+    assert!(
+        again.results[0]
+            .warnings
+            .iter()
+            .any(|w| w.contains("china_post handed the parcel over to russian_post")),
+        "{again:?}"
+    );
+    assert_eq!(show(&d, RR).await.carrier, "russian_post");
     poll_all(&d).await;
     assert_eq!(rp.asked(RR), 1, "Russian Post's poller asks now");
     assert_eq!(show(&d, RR).await.status, "delivered");

@@ -5,12 +5,18 @@
 //! doubtful resend (the documented crash window: the provider accepted it and the daemon died
 //! before writing the receipt). Copies beyond that window would fail the test; the counts are
 //! printed. `PARCELD_FAULT_SEED` replays a run's choices.
+//!
+//! The parcels are Russian Post's (the fake, one step of the journey per answer): the sandbox
+//! carrier's messages never reach SMS.ru or SMTP. An answer lost in a kill mid-poll makes the
+//! next one, at the office, the first the daemon hears of the parcel, as with the real
+//! service: that parcel gets no "accepted" message. Every message the daemon queued must arrive.
 
+use crate::fakes::russian_post::FakeRussianPost;
 use crate::fakes::sms_gateway::{Gateway, copies};
 use crate::fakes::smtp::{self, SmtpSink};
 use crate::fault_support::{Rng, seed};
 use crate::harness::{Daemon, set, wait_for, walk_all};
-use crate::notify_support::{parcel_to, wait_idle};
+use crate::notify_support::{journey, parcel_to, rp_track, wait_idle};
 use parceld::api::dto::PollRequest;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -18,8 +24,17 @@ use std::time::Duration;
 const KILLS: usize = 54;
 const BATCH: usize = 5;
 
-fn config(c: &str, gw: &Gateway, sink: &SmtpSink, secrets: &std::path::Path) -> String {
-    let c = sink.config(c);
+fn config(
+    c: &str,
+    post: &FakeRussianPost,
+    gw: &Gateway,
+    sink: &SmtpSink,
+    secrets: &std::path::Path,
+) -> String {
+    let c = post.config(
+        sink.config(c),
+        &[("rate", "\"200/s\""), ("concurrency", "4")],
+    );
     let c = set(&c, "sms", "transport", "\"smsru\"");
     let c = gw.smsru_config(&c, secrets);
     let c = set(&c, "sms", "rate", "\"100/s\"");
@@ -30,7 +45,12 @@ fn config(c: &str, gw: &Gateway, sink: &SmtpSink, secrets: &std::path::Path) -> 
 }
 
 fn track(i: usize) -> String {
-    format!("SANDBOX-ARRIVED-{i}")
+    rp_track(i as u32)
+}
+
+/// The `i` of [`track`]`(i)`.
+fn index_of(track: &str) -> usize {
+    track[7..13].parse().expect("a test number")
 }
 
 fn phone(i: usize) -> String {
@@ -60,8 +80,9 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
     let mut rng = Rng(seed);
     let gw = Gateway::start();
     let sink = SmtpSink::start();
+    let post = FakeRussianPost::start();
     let secrets = tempfile::tempdir().unwrap();
-    let mut d = Daemon::start_with(|c| config(&c, &gw, &sink, secrets.path())).await;
+    let mut d = Daemon::start_with(|c| config(&c, &post, &gw, &sink, secrets.path())).await;
     d.create_shop("acme").await;
 
     let mut next = 0usize;
@@ -77,6 +98,9 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
                 let socket = d.socket.clone();
                 let start = next;
                 next += 4 * BATCH;
+                for i in start..next {
+                    post.journey(&track(i), journey::ARRIVED);
+                }
                 let sending = tokio::spawn(async move {
                     let mut ok = Vec::new();
                     for b in 0..4 {
@@ -164,15 +188,17 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
     let mut doubtful: HashMap<(String, String, String), u32> = HashMap::new();
     let index: HashMap<String, String> = parcels
         .iter()
-        .map(|t| {
-            (
-                phone(t.trim_start_matches("SANDBOX-ARRIVED-").parse().unwrap())[1..].to_string(),
-                t.clone(),
-            )
-        })
+        .map(|t| (phone(index_of(t))[1..].to_string(), t.clone()))
         .collect();
+    let (mut due, mut heard_accepted) = (0, 0);
     for t in &parcels {
         let p = d.socket.parcel("acme", t).await.unwrap();
+        let queued = |channel: &str| {
+            p.notifications
+                .iter()
+                .filter(|n| n.channel == channel)
+                .count()
+        };
         for n in &p.notifications {
             assert_eq!(n.state, "sent", "{t}: {n:?}");
             doubtful.insert(
@@ -180,16 +206,27 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
                 n.doubtful_resends,
             );
         }
+        for channel in ["sms", "email"] {
+            assert!(
+                p.notifications
+                    .iter()
+                    .any(|n| n.kind == "arrived" && n.channel == channel),
+                "{t}: the arrival by {channel}: {:?}",
+                p.notifications
+            );
+        }
         let texts = sms
             .keys()
             .filter(|(ph, _)| index.get(ph) == Some(t))
             .count();
-        assert_eq!(texts, 2, "{t}: accepted and arrived SMS");
+        assert_eq!(texts, queued("sms"), "{t}: every SMS queued arrived");
         let ids = mails
             .keys()
             .filter(|id| id.starts_with(&format!("acme-{t}-")))
             .count();
-        assert_eq!(ids, 2, "{t}: accepted and arrived e-mails");
+        assert_eq!(ids, queued("email"), "{t}: every e-mail queued arrived");
+        due += p.notifications.len();
+        heard_accepted += usize::from(p.notifications.len() == 4);
     }
 
     // Copies beyond the first: each must be a resend the daemon counted (the window).
@@ -235,7 +272,8 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
     let recorded: u32 = doubtful.values().sum();
     println!(
         "fault_crash (seed {seed:#x}): {KILLS} SIGKILLs ({} during intake, {} polling, {} sending); \
-         {} parcels acknowledged, {} stored, {} messages due, all arrived; \
+         {} parcels acknowledged, {} stored ({heard_accepted} heard accepted before the office), \
+         {due} messages due, all arrived; \
          duplicates within the crash window: {within} (doubtful resends recorded: {recorded}); \
          beyond it: {}",
         tally.intake,
@@ -243,12 +281,18 @@ async fn fifty_sigkills_during_intake_polling_and_sending_lose_nothing() {
         tally.sending,
         acked.len(),
         parcels.len(),
-        parcels.len() * 4,
         beyond.len()
     );
     assert!(
         beyond.is_empty(),
         "sent twice without a doubtful resend: {beyond:?}"
+    );
+    // A carrier's answer lost to a kill is asked again, and the fake then answers the next step:
+    // such a parcel is first seen at the office and skips "accepted". Most still walk both.
+    assert!(
+        heard_accepted * 3 >= parcels.len() * 2,
+        "most parcels walk both steps: {heard_accepted} of {}",
+        parcels.len()
     );
     assert!(
         within <= recorded as usize,

@@ -275,6 +275,20 @@ impl Daemon {
         std::fs::read_to_string(self.dir.path().join("parceld.log")).unwrap_or_default()
     }
 
+    /// The daemon's log so far, without its colours.
+    pub fn plain_log(&self) -> String {
+        let log = self.log();
+        let mut out = String::with_capacity(log.len());
+        let mut rest = log.as_str();
+        while let Some(i) = rest.find('\u{1b}') {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            rest = rest.find('m').map_or("", |end| &rest[end + 1..]);
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// Kills the process with SIGKILL (no chance to clean up).
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -1,17 +1,23 @@
 //! E-mail through a real SMTP server on loopback: what arrives (headers, both MIME parts,
 //! macros, RFC 8058 unsubscribe headers, one message per event), STARTTLS with AUTH and DKIM,
-//! and the server's refusals ending in retries or dead letters.
+//! the server's refusals ending in retries or dead letters, and DKIM in the `.eml` files. The
+//! parcels are Russian Post's (the fake): the sandbox carrier's messages never reach SMTP.
 
+use crate::fakes::russian_post::FakeRussianPost;
 use crate::fakes::smtp::{SmtpSink, fixture_path};
 use crate::harness::{Daemon, parcel, set, wait_for, walk};
-use crate::notify_support::{metrics, wait_idle, wait_state};
+use crate::notify_support::{journey, load_offices, metrics, rp_track, wait_idle, wait_state};
 use parceld::api::dto::{Field, PatchShop};
 use std::time::Duration;
 
 #[tokio::test]
 async fn smtp_delivers_each_event_once_with_both_parts_and_unsubscribe_headers() {
     let sink = SmtpSink::start();
-    let mut d = Daemon::start_with(|c| sink.config(&c)).await;
+    let post = FakeRussianPost::start();
+    let track = rp_track(1);
+    post.journey(&track, journey::DELIVERED);
+    let mut d = Daemon::start_with(|c| post.config(sink.config(&c), &[])).await;
+    load_offices(&d).await;
     d.create_shop("acme").await;
     d.socket
         .patch_shop(
@@ -24,10 +30,10 @@ async fn smtp_delivers_each_event_once_with_both_parts_and_unsubscribe_headers()
         .await
         .unwrap();
     d.socket
-        .add_parcels("acme", &[parcel("SANDBOX-DELIVERED-1", "A-1001")])
+        .add_parcels("acme", &[parcel(&track, "A-1001")])
         .await
         .unwrap();
-    walk(&d, "acme", "SANDBOX-DELIVERED-1", "delivered").await;
+    walk(&d, "acme", &track, "delivered").await;
     wait_idle(&d, Duration::from_secs(30)).await;
     let got = wait_for(Duration::from_secs(20), "three e-mails", async || {
         let r = sink.received();
@@ -75,7 +81,7 @@ async fn smtp_delivers_each_event_once_with_both_parts_and_unsubscribe_headers()
         .to_string();
     assert!(
         url.starts_with(&format!(
-            "http://127.0.0.1:{}/u/acme/SANDBOX-DELIVERED-1/email/",
+            "http://127.0.0.1:{}/u/acme/{track}/email/",
             d.port
         )),
         "{url}"
@@ -91,7 +97,7 @@ async fn smtp_delivers_each_event_once_with_both_parts_and_unsubscribe_headers()
         "Здравствуйте, Иван!",
         "Советская, 33",
         "1\u{a0}490,00 ₽",
-        "SANDBOX-DELIVERED-1",
+        &track,
         "Хранится до",
     ] {
         assert!(
@@ -117,15 +123,7 @@ async fn smtp_delivers_each_event_once_with_both_parts_and_unsubscribe_headers()
             .contains("https://acme.example/review"),
         "the review link"
     );
-    let n = wait_state(
-        &d,
-        "acme",
-        "SANDBOX-DELIVERED-1",
-        "arrived",
-        "email",
-        "sent",
-    )
-    .await;
+    let n = wait_state(&d, "acme", &track, "arrived", "email", "sent").await;
     assert_eq!(n.provider.as_deref(), Some("smtp"));
     assert_eq!(n.provider_id, Some(format!("<{}>", arrived.message_id())));
     // Pooled SMTP connections do not get in the way of a clean stop.
@@ -139,24 +137,17 @@ async fn starttls_auth_and_dkim_signing() {
     let secrets = tempfile::tempdir().unwrap();
     let pw = secrets.path().join("smtp.password");
     std::fs::write(&pw, "s3cret\n").unwrap();
-    let d = Daemon::start_with(|c| {
-        let c = sink.starttls_config(&c, &pw);
-        let c = set(&c, "email.dkim", "selector", "\"mail2027\"");
-        let c = set(&c, "email.dkim", "domain", "\"parceld.test\"");
-        set(
-            &c,
-            "email.dkim",
-            "private_key_file",
-            &format!("\"{}\"", fixture_path("dkim", "rsa.pem")),
-        )
-    })
-    .await;
+    let post = FakeRussianPost::start();
+    let track = rp_track(1);
+    post.journey(&track, journey::ARRIVED);
+    let d =
+        Daemon::start_with(|c| dkim_config(&post.config(sink.starttls_config(&c, &pw), &[]))).await;
     d.create_shop("acme").await;
     d.socket
-        .add_parcels("acme", &[parcel("SANDBOX-ARRIVED-1", "T-1")])
+        .add_parcels("acme", &[parcel(&track, "T-1")])
         .await
         .unwrap();
-    walk(&d, "acme", "SANDBOX-ARRIVED-1", "arrived_at_pickup").await;
+    walk(&d, "acme", &track, "arrived_at_pickup").await;
     let got = wait_for(
         Duration::from_secs(30),
         "two e-mails over STARTTLS",
@@ -168,44 +159,80 @@ async fn starttls_auth_and_dkim_signing() {
     .await;
     for m in &got {
         assert_eq!(m.user.as_deref(), Some("mailer"), "authenticated");
-        let raw = m.raw();
-        let sig: String = raw
-            .split("\r\n")
-            .skip_while(|l| !l.starts_with("DKIM-Signature:"))
-            .take_while(|l| {
-                l.starts_with("DKIM-Signature:") || l.starts_with(' ') || l.starts_with('\t')
-            })
-            .collect::<Vec<_>>()
-            .join("")
-            .to_lowercase();
-        assert!(
-            sig.contains("d=parceld.test") && sig.contains("s=mail2027"),
-            "{sig}"
-        );
-        assert!(sig.contains("a=rsa-sha256"), "{sig}");
-        let h: String = sig
-            .split("h=")
-            .nth(1)
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        for header in [
-            "from",
-            "subject",
-            "message-id",
-            "list-unsubscribe",
-            "list-unsubscribe-post",
-        ] {
-            assert!(
-                h.split(':').any(|x| x == header),
-                "{header} is signed: h={h}"
-            );
-        }
+        check_dkim(&m.raw());
     }
     assert!(d.log().contains("Message sent"));
+}
+
+/// Checks the `DKIM-Signature` of a raw message: the test key's domain, selector and
+/// algorithm, covering the headers RFC 8058 and mailbox providers care about.
+fn check_dkim(raw: &str) {
+    let sig: String = raw
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("DKIM-Signature:"))
+        .take_while(|l| {
+            l.starts_with("DKIM-Signature:") || l.starts_with(' ') || l.starts_with('\t')
+        })
+        .collect::<Vec<_>>()
+        .join("")
+        .to_lowercase();
+    assert!(
+        sig.contains("d=parceld.test") && sig.contains("s=mail2027"),
+        "{sig}\n{raw}"
+    );
+    assert!(sig.contains("a=rsa-sha256"), "{sig}");
+    let h: String = sig
+        .split("h=")
+        .nth(1)
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    for header in [
+        "from",
+        "subject",
+        "message-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    ] {
+        assert!(
+            h.split(':').any(|x| x == header),
+            "{header} is signed: h={h}"
+        );
+    }
+}
+
+/// `[email.dkim]` with the test key (selector `mail2027`, domain `parceld.test`).
+fn dkim_config(c: &str) -> String {
+    let c = set(c, "email.dkim", "selector", "\"mail2027\"");
+    let c = set(&c, "email.dkim", "domain", "\"parceld.test\"");
+    set(
+        &c,
+        "email.dkim",
+        "private_key_file",
+        &format!("\"{}\"", fixture_path("dkim", "rsa.pem")),
+    )
+}
+
+#[tokio::test]
+async fn eml_files_are_dkim_signed_as_smtp_would_carry_them() {
+    let d = Daemon::start_with(|c| dkim_config(&c)).await;
+    d.create_shop("acme").await;
+    d.socket
+        .add_parcels("acme", &[parcel("SANDBOX-ARRIVED-1", "E-1")])
+        .await
+        .unwrap();
+    walk(&d, "acme", "SANDBOX-ARRIVED-1", "arrived_at_pickup").await;
+    let mails = wait_for(Duration::from_secs(20), "two .eml files", async || {
+        let m = d.mails();
+        (m.len() >= 2).then_some(m)
+    })
+    .await;
+    for m in &mails {
+        check_dkim(&m.raw);
+    }
 }
 
 #[tokio::test]
@@ -213,23 +240,27 @@ async fn refused_recipients_retry_or_end_as_dead_letters_and_bad_credentials_pau
     let sink = SmtpSink::start();
     sink.reject("nobody@example.ru");
     sink.busy("busy@example.ru", 2);
-    let d = Daemon::start_with(|c| sink.config(&c)).await;
+    let post = FakeRussianPost::start();
+    let (gone_track, busy_track) = (rp_track(1), rp_track(2));
+    post.journey(&gone_track, journey::ACCEPTED);
+    post.journey(&busy_track, journey::ACCEPTED);
+    let d = Daemon::start_with(|c| post.config(sink.config(&c), &[])).await;
     d.create_shop("acme").await;
-    let mut gone = parcel("SANDBOX-STUCK-1", "G-1");
+    let mut gone = parcel(&gone_track, "G-1");
     gone.customer.as_mut().unwrap().email = "nobody@example.ru".into();
     gone.customer.as_mut().unwrap().phone = Field::Absent;
-    let mut busy = parcel("SANDBOX-STUCK-2", "B-1");
+    let mut busy = parcel(&busy_track, "B-1");
     busy.customer.as_mut().unwrap().email = "busy@example.ru".into();
     busy.customer.as_mut().unwrap().phone = Field::Absent;
     d.socket.add_parcels("acme", &[gone, busy]).await.unwrap();
     // The first poll reports "accepted": one e-mail each.
-    let dead = wait_state(&d, "acme", "SANDBOX-STUCK-1", "accepted", "email", "dead").await;
+    let dead = wait_state(&d, "acme", &gone_track, "accepted", "email", "dead").await;
     assert_eq!(dead.attempts, 1, "a permanent refusal is not retried");
     assert!(
         dead.last_error.as_deref().unwrap_or("").contains("550"),
         "{dead:?}"
     );
-    let sent = wait_state(&d, "acme", "SANDBOX-STUCK-2", "accepted", "email", "sent").await;
+    let sent = wait_state(&d, "acme", &busy_track, "accepted", "email", "sent").await;
     assert_eq!(sent.attempts, 3, "two 451 answers, then accepted");
     assert_eq!(
         sink.received()
@@ -241,7 +272,7 @@ async fn refused_recipients_retry_or_end_as_dead_letters_and_bad_credentials_pau
 
     let letters = d.socket.dead_letters(Some("email"), None).await.unwrap();
     assert_eq!(letters.dead.len(), 1);
-    assert_eq!(letters.dead[0].track, "SANDBOX-STUCK-1");
+    assert_eq!(letters.dead[0].track, gone_track);
     assert_eq!(letters.dead[0].recipient, "n***@example.ru", "masked");
     let m = wait_for(
         Duration::from_secs(10),
@@ -277,14 +308,17 @@ async fn a_server_that_refuses_the_credentials_pauses_the_channel_without_burnin
     let secrets = tempfile::tempdir().unwrap();
     let pw = secrets.path().join("smtp.password");
     std::fs::write(&pw, "wrong").unwrap();
+    let post = FakeRussianPost::start();
+    let track = rp_track(1);
+    post.journey(&track, journey::ACCEPTED);
     let d = Daemon::start_with(|c| {
-        let c = sink.starttls_config(&c, &pw);
+        let c = post.config(sink.starttls_config(&c, &pw), &[]);
         set(&c, "notify", "max_attempts", "1")
     })
     .await;
     d.create_shop("acme").await;
     d.socket
-        .add_parcels("acme", &[parcel("SANDBOX-STUCK-1", "P-1")])
+        .add_parcels("acme", &[parcel(&track, "P-1")])
         .await
         .unwrap();
     let h = wait_for(
@@ -305,7 +339,7 @@ async fn a_server_that_refuses_the_credentials_pauses_the_channel_without_burnin
             .contains("535"),
         "{h:?}"
     );
-    let n = crate::notify_support::notification(&d, "acme", "SANDBOX-STUCK-1", "accepted", "email")
+    let n = crate::notify_support::notification(&d, "acme", &track, "accepted", "email")
         .await
         .unwrap();
     assert_eq!(

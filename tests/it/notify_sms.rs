@@ -2,11 +2,15 @@
 //! names, the gateway's message id kept, delivery reports polled and pushed, a shop choosing its
 //! own gateway, and the gateway's faults (connection refused, 5xx, slow answers, refused numbers,
 //! refused accounts) ending in retries, pauses or dead letters. Replies of STOP are in
-//! `notify_stop`.
+//! `notify_stop`. The parcels are Russian Post's (the fake): the sandbox carrier's messages never
+//! reach a gateway.
 
+use crate::fakes::russian_post::FakeRussianPost;
 use crate::fakes::sms_gateway::{Fault, Gateway, copies};
 use crate::harness::{Daemon, parcel, set, wait_for, walk};
-use crate::notify_support::{metrics, notification, parcel_to, wait_state};
+use crate::notify_support::{
+    journey, load_offices, metrics, notification, parcel_to, rp_track, wait_state,
+};
 use parceld::api::dto::PatchShop;
 use std::time::Duration;
 
@@ -17,22 +21,39 @@ fn smsru(c: &str, gw: &Gateway, dir: &std::path::Path) -> String {
     gw.smsru_config(&c, dir)
 }
 
+/// The `n`th Russian Post number of a test.
+fn rp(n: u32) -> String {
+    rp_track(n)
+}
+
+/// The Russian Post fake with these numbers on these journeys.
+fn post(parcels: impl IntoIterator<Item = (u32, &'static [&'static str])>) -> FakeRussianPost {
+    let post = FakeRussianPost::start();
+    for (n, j) in parcels {
+        post.journey(&rp(n), j);
+    }
+    post
+}
+
 #[tokio::test]
 async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pushed() {
+    let post = post([(1, journey::ARRIVED)]);
     let gw = Gateway::start();
     gw.deliver_as(102);
     let secrets = tempfile::tempdir().unwrap();
     let d = Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = smsru(&c, &gw, secrets.path());
         set(&c, "sms.smsru", "sender", "\"KnigaDom\"")
     })
     .await;
+    load_offices(&d).await;
     d.create_shop("acme").await;
     d.socket
-        .add_parcels("acme", &[parcel("SANDBOX-ARRIVED-1", "A-1001")])
+        .add_parcels("acme", &[parcel(&rp(1), "A-1001")])
         .await
         .unwrap();
-    walk(&d, "acme", "SANDBOX-ARRIVED-1", "arrived_at_pickup").await;
+    walk(&d, "acme", &rp(1), "arrived_at_pickup").await;
     let sent = wait_for(
         Duration::from_secs(20),
         "two SMS at the gateway",
@@ -52,14 +73,14 @@ async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pus
         .iter()
         .find(|s| s.text.contains("ждёт"))
         .expect("the arrival SMS");
-    for needle in ["A-1001", "630099", "1\u{a0}490,00 ₽", "SANDBOX-ARRIVED-1"] {
+    for needle in ["A-1001", "630099", "1\u{a0}490,00 ₽", &rp(1)] {
         assert!(
             arrival.text.contains(needle),
             "{needle} in {}",
             arrival.text
         );
     }
-    let n = wait_state(&d, "acme", "SANDBOX-ARRIVED-1", "arrived", "sms", "sent").await;
+    let n = wait_state(&d, "acme", &rp(1), "arrived", "sms", "sent").await;
     assert_eq!(n.provider.as_deref(), Some("smsru"));
     assert_eq!(
         n.provider_id.as_deref(),
@@ -69,7 +90,7 @@ async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pus
     assert_eq!(n.segments, Some(2), "Cyrillic: two UCS-2 segments");
     // Polled: the gateway says "in transit".
     wait_for(Duration::from_secs(20), "a polled report", async || {
-        let n = notification(&d, "acme", "SANDBOX-ARRIVED-1", "arrived", "sms").await?;
+        let n = notification(&d, "acme", &rp(1), "arrived", "sms").await?;
         (n.delivery_status.as_deref() == Some("in_transit")).then_some(())
     })
     .await;
@@ -96,7 +117,7 @@ async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pus
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "100");
-    let n = notification(&d, "acme", "SANDBOX-ARRIVED-1", "arrived", "sms")
+    let n = notification(&d, "acme", &rp(1), "arrived", "sms")
         .await
         .unwrap();
     assert_eq!(n.delivery_status.as_deref(), Some("delivered"));
@@ -119,9 +140,11 @@ async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pus
 
 #[tokio::test]
 async fn a_shop_chooses_smsc_with_its_own_sender_and_reports_are_polled() {
+    let post = post([1, 2].map(|n| (n, journey::ACCEPTED)));
     let gw = Gateway::start();
     let secrets = tempfile::tempdir().unwrap();
     let d = Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = smsru(&c, &gw, secrets.path());
         gw.smsc_config(&c, secrets.path())
     })
@@ -154,17 +177,11 @@ async fn a_shop_chooses_smsc_with_its_own_sender_and_reports_are_polled() {
         .unwrap();
     assert_eq!(v.sms_provider.as_deref(), Some("smsc"));
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-1", "A-1", "+79120000001", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(1), "A-1", "+79120000001", None)])
         .await
         .unwrap();
     d.socket
-        .add_parcels(
-            "books",
-            &[parcel_to("SANDBOX-STUCK-2", "B-1", "+79120000002", None)],
-        )
+        .add_parcels("books", &[parcel_to(&rp(2), "B-1", "+79120000002", None)])
         .await
         .unwrap();
     let sent = wait_for(Duration::from_secs(20), "one SMS per shop", async || {
@@ -180,7 +197,7 @@ async fn a_shop_chooses_smsc_with_its_own_sender_and_reports_are_polled() {
         Duration::from_secs(20),
         "SMSC's delivery report",
         async || {
-            let n = notification(&d, "books", "SANDBOX-STUCK-2", "accepted", "sms").await?;
+            let n = notification(&d, "books", &rp(2), "accepted", "sms").await?;
             (n.delivery_status.as_deref() == Some("delivered")).then_some(n)
         },
     )
@@ -191,6 +208,7 @@ async fn a_shop_chooses_smsc_with_its_own_sender_and_reports_are_polled() {
 
 #[tokio::test]
 async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() {
+    let post = post((1..=4).map(|n| (n, journey::ACCEPTED)));
     // Nothing listens on the gateway's port at first: connection refused.
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
@@ -199,6 +217,7 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     let key = secrets.path().join("smsru.key");
     std::fs::write(&key, crate::fakes::sms_gateway::SECRET).unwrap();
     let d = Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = set(&c, "sms", "transport", "\"smsru\"");
         let c = set(
             &c,
@@ -220,17 +239,14 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     .await;
     d.create_shop("acme").await;
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-1", "R-1", "+79120000001", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(1), "R-1", "+79120000001", None)])
         .await
         .unwrap();
     let failed = wait_for(
         Duration::from_secs(20),
         "a refused connection to be retried",
         async || {
-            let n = notification(&d, "acme", "SANDBOX-STUCK-1", "accepted", "sms").await?;
+            let n = notification(&d, "acme", &rp(1), "accepted", "sms").await?;
             (n.attempts >= 2 && n.state == "pending").then_some(n)
         },
     )
@@ -242,7 +258,7 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     // The gateway comes up on that port, answering 503 once: then the message goes.
     let gw = Gateway::start_on(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
     gw.fail_next([Fault::Http(503)]);
-    let sent = wait_state(&d, "acme", "SANDBOX-STUCK-1", "accepted", "sms", "sent").await;
+    let sent = wait_state(&d, "acme", &rp(1), "accepted", "sms", "sent").await;
     assert_eq!(gw.sent().len(), 1);
     assert_eq!(
         sent.doubtful_resends, 0,
@@ -253,13 +269,10 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     // sent again: a doubtful resend, counted.
     gw.fail_next([Fault::Slow(Duration::from_millis(2500))]);
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-2", "R-2", "+79120000002", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(2), "R-2", "+79120000002", None)])
         .await
         .unwrap();
-    let slow = wait_state(&d, "acme", "SANDBOX-STUCK-2", "accepted", "sms", "sent").await;
+    let slow = wait_state(&d, "acme", &rp(2), "accepted", "sms", "sent").await;
     assert_eq!(slow.doubtful_resends, 1, "{slow:?}");
     let n = wait_for(
         Duration::from_secs(10),
@@ -278,13 +291,10 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     // A refused number: dead at once, listed, counted.
     gw.fail_next([Fault::NumberCode(207)]);
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-3", "R-3", "+79120000003", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(3), "R-3", "+79120000003", None)])
         .await
         .unwrap();
-    let dead = wait_state(&d, "acme", "SANDBOX-STUCK-3", "accepted", "sms", "dead").await;
+    let dead = wait_state(&d, "acme", &rp(3), "accepted", "sms", "dead").await;
     assert_eq!(dead.attempts, 1);
     assert!(
         dead.last_error.as_deref().unwrap_or("").contains("207"),
@@ -301,10 +311,7 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     // A refused account: the gateway pauses, the message waits without using attempts.
     gw.fail_next([Fault::Code(201)]);
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-4", "R-4", "+79120000004", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(4), "R-4", "+79120000004", None)])
         .await
         .unwrap();
     let h = wait_for(
@@ -317,19 +324,21 @@ async fn gateway_faults_retry_pause_or_dead_letter_and_never_stall_the_sender() 
     )
     .await;
     assert!(h.channels["sms"].paused[0].starts_with("smsru: "), "{h:?}");
-    let waiting = notification(&d, "acme", "SANDBOX-STUCK-4", "accepted", "sms")
+    let waiting = notification(&d, "acme", &rp(4), "accepted", "sms")
         .await
         .unwrap();
     assert_eq!((waiting.state.as_str(), waiting.attempts), ("pending", 0));
     // The sender is not stuck: health answers, and the pause ends (retry_cap) with a send.
-    wait_state(&d, "acme", "SANDBOX-STUCK-4", "accepted", "sms", "sent").await;
+    wait_state(&d, "acme", &rp(4), "accepted", "sms", "sent").await;
 }
 
 #[tokio::test]
 async fn a_resting_gateway_does_not_hold_up_the_other() {
+    let post = post((0..=99).map(|n| (n, journey::ACCEPTED)));
     let gw = Gateway::start();
     let secrets = tempfile::tempdir().unwrap();
     let d = Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = smsru(&c, &gw, secrets.path());
         let c = gw.smsc_config(&c, secrets.path());
         // A refused account rests the gateway for an hour; a slow channel rate.
@@ -351,10 +360,7 @@ async fn a_resting_gateway_does_not_hold_up_the_other() {
         .unwrap();
     gw.fail_next([Fault::Code(201)]);
     d.socket
-        .add_parcels(
-            "acme",
-            &[parcel_to("SANDBOX-STUCK-0", "A-0", "+79120000100", None)],
-        )
+        .add_parcels("acme", &[parcel_to(&rp(0), "A-0", "+79120000100", None)])
         .await
         .unwrap();
     wait_for(Duration::from_secs(20), "SMS.ru to rest", async || {
@@ -365,7 +371,7 @@ async fn a_resting_gateway_does_not_hold_up_the_other() {
     let many: Vec<_> = (1..=20)
         .map(|i| {
             parcel_to(
-                &format!("SANDBOX-STUCK-{i}"),
+                &rp(i),
                 &format!("A-{i}"),
                 &format!("+791200001{i:02}"),
                 None,
@@ -374,15 +380,12 @@ async fn a_resting_gateway_does_not_hold_up_the_other() {
         .collect();
     d.socket.add_parcels("acme", &many).await.unwrap();
     d.socket
-        .add_parcels(
-            "books",
-            &[parcel_to("SANDBOX-STUCK-99", "B-1", "+79120000999", None)],
-        )
+        .add_parcels("books", &[parcel_to(&rp(99), "B-1", "+79120000999", None)])
         .await
         .unwrap();
-    wait_state(&d, "books", "SANDBOX-STUCK-99", "accepted", "sms", "sent").await;
+    wait_state(&d, "books", &rp(99), "accepted", "sms", "sent").await;
     for i in 1..=20 {
-        let n = notification(&d, "acme", &format!("SANDBOX-STUCK-{i}"), "accepted", "sms")
+        let n = notification(&d, "acme", &rp(i), "accepted", "sms")
             .await
             .unwrap();
         assert_eq!((n.state.as_str(), n.attempts), ("pending", 0), "{i}: {n:?}");

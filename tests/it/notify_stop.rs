@@ -4,19 +4,42 @@
 //! withdrawn and who writes no more, while the other shop's SMS keep arriving. Replies that are
 //! not a stop word, and a STOP from a number nobody wrote to, change nothing.
 
+use crate::fakes::russian_post::FakeRussianPost;
 use crate::fakes::sms_gateway::{Answer, Gateway};
 use crate::harness::{Daemon, set, wait_for};
-use crate::notify_support::{metrics, notification, parcel_to, wait_state, window};
+use crate::notify_support::{
+    journey, metrics, notification, parcel_to, rp_track, wait_state, window,
+};
 use parceld::api::dto::PatchShop;
 use std::time::Duration;
 
 /// The customer both shops write to.
 const PHONE: &str = "+79120000001";
 
-/// The daemon with `gateway` (`smsru` or `smsc`) as its SMS transport, and a send window open
-/// now in Moscow (closed in Vladivostok).
-async fn daemon(gw: &Gateway, gateway: &str, dir: &std::path::Path) -> Daemon {
+/// Russian Post parcel `n` (the fake's): the sandbox carrier's messages never reach a gateway.
+fn rp(n: u32) -> String {
+    rp_track(n)
+}
+
+/// The Russian Post fake, where parcels 1 to 7 are accepted and go no further.
+fn post() -> FakeRussianPost {
+    let post = FakeRussianPost::start();
+    for n in 1..=7 {
+        post.journey(&rp(n), journey::ACCEPTED);
+    }
+    post
+}
+
+/// The daemon with `gateway` (`smsru` or `smsc`) as its SMS transport, Russian Post's fake as
+/// its carrier, and a send window open now in Moscow (closed in Vladivostok).
+async fn daemon(
+    gw: &Gateway,
+    post: &FakeRussianPost,
+    gateway: &str,
+    dir: &std::path::Path,
+) -> Daemon {
     Daemon::start_with(|c| {
+        let c = post.config(c, &[]);
         let c = set(&c, "sms", "transport", &format!("\"{gateway}\""));
         let c = set(&c, "notify", "send_window", &window("Europe/Moscow", 0));
         match gateway {
@@ -65,7 +88,7 @@ async fn two_shops_one_phone(d: &Daemon, gw: &Gateway, first: &str) -> (String, 
     }
     let second = if first == "acme" { "books" } else { "acme" };
     for (i, shop) in [first, second].into_iter().enumerate() {
-        let track = format!("SANDBOX-STUCK-{}", i + 1);
+        let track = rp(i as u32 + 1);
         hand_over(d, shop, &track, PHONE).await;
         wait_state(d, shop, &track, "accepted", "sms", "sent").await;
     }
@@ -73,12 +96,12 @@ async fn two_shops_one_phone(d: &Daemon, gw: &Gateway, first: &str) -> (String, 
     for (shop, sender) in [("acme", "Acme"), ("books", "Books")] {
         shop_zone(d, shop, "Asia/Vladivostok", sender).await;
     }
-    hand_over(d, "acme", "SANDBOX-STUCK-3", PHONE).await;
-    hand_over(d, "books", "SANDBOX-STUCK-4", PHONE).await;
-    for (shop, track) in [("acme", "SANDBOX-STUCK-3"), ("books", "SANDBOX-STUCK-4")] {
+    hand_over(d, "acme", &rp(3), PHONE).await;
+    hand_over(d, "books", &rp(4), PHONE).await;
+    for (shop, track) in [("acme", &rp(3)), ("books", &rp(4))] {
         wait_state(d, shop, track, "accepted", "sms", "pending").await;
     }
-    ("SANDBOX-STUCK-3".into(), "SANDBOX-STUCK-4".into())
+    (rp(3), rp(4))
 }
 
 /// After acme's customer replied STOP: acme's waiting SMS is withdrawn and the opt-out is on
@@ -127,10 +150,10 @@ async fn acme_stopped_books_goes_on(d: &Daemon, gw: &Gateway, acme: &str, books:
     for (shop, sender) in [("acme", "Acme"), ("books", "Books")] {
         shop_zone(d, shop, "Europe/Moscow", sender).await;
     }
-    hand_over(d, "acme", "SANDBOX-STUCK-5", PHONE).await;
-    hand_over(d, "books", "SANDBOX-STUCK-6", PHONE).await;
-    wait_state(d, "books", "SANDBOX-STUCK-6", "accepted", "sms", "sent").await;
-    wait_state(d, "acme", "SANDBOX-STUCK-5", "accepted", "sms", "cancelled").await;
+    hand_over(d, "acme", &rp(5), PHONE).await;
+    hand_over(d, "books", &rp(6), PHONE).await;
+    wait_state(d, "books", &rp(6), "accepted", "sms", "sent").await;
+    wait_state(d, "acme", &rp(5), "accepted", "sms", "cancelled").await;
     assert_eq!(
         (from(gw, "Acme"), from(gw, "Books")),
         (1, 2),
@@ -146,8 +169,9 @@ async fn acme_stopped_books_goes_on(d: &Daemon, gw: &Gateway, acme: &str, books:
 #[tokio::test]
 async fn a_stop_through_smsru_unsubscribes_from_the_shop_it_answered_only() {
     let gw = Gateway::start();
+    let post = post();
     let secrets = tempfile::tempdir().unwrap();
-    let d = daemon(&gw, "smsru", secrets.path()).await;
+    let d = daemon(&gw, &post, "smsru", secrets.path()).await;
     // books wrote last; the reply is written to acme's sender name.
     let (acme, books) = two_shops_one_phone(&d, &gw, "acme").await;
     let url = d.socket.callback_urls().await.unwrap()["smsru"].clone();
@@ -191,14 +215,14 @@ async fn a_stop_through_smsru_unsubscribes_from_the_shop_it_answered_only() {
     acme_stopped_books_goes_on(&d, &gw, &acme, &books).await;
 
     // Nobody wrote to +79120000099 before its STOP: a shop writing to it now is not stopped.
-    hand_over(&d, "acme", "SANDBOX-STUCK-7", "+79120000099").await;
-    wait_state(&d, "acme", "SANDBOX-STUCK-7", "accepted", "sms", "sent").await;
+    hand_over(&d, "acme", &rp(7), "+79120000099").await;
+    wait_state(&d, "acme", &rp(7), "accepted", "sms", "sent").await;
     // The gateway's delivery reports still come through the same callback.
     let sent = gw.sent();
     let last = sent.last().unwrap();
     assert_eq!(gw.smsru_report(&url, &last.id, 103).await, ok);
     wait_for(Duration::from_secs(20), "the pushed report", async || {
-        let n = notification(&d, "acme", "SANDBOX-STUCK-7", "accepted", "sms").await?;
+        let n = notification(&d, "acme", &rp(7), "accepted", "sms").await?;
         (n.delivery_status.as_deref() == Some("delivered")).then_some(())
     })
     .await;
@@ -207,8 +231,9 @@ async fn a_stop_through_smsru_unsubscribes_from_the_shop_it_answered_only() {
 #[tokio::test]
 async fn a_stop_through_smsc_unsubscribes_from_the_shop_of_the_latest_sms() {
     let gw = Gateway::start();
+    let post = post();
     let secrets = tempfile::tempdir().unwrap();
-    let d = daemon(&gw, "smsc", secrets.path()).await;
+    let d = daemon(&gw, &post, "smsc", secrets.path()).await;
     // books wrote first, acme last; the reply does not say to whom it was written.
     let (acme, books) = two_shops_one_phone(&d, &gw, "books").await;
     let url = d.socket.callback_urls().await.unwrap()["smsc"].clone();

@@ -1,6 +1,7 @@
-//! Helpers for the notification tests: parcels with their own contacts, polling, waiting for the
-//! outbox to drain, send windows relative to the current time, and reading a parcel's
-//! notifications.
+//! Helpers for the notification tests: parcels with their own contacts, Russian Post parcels
+//! for the tests that send through SMTP and SMS gateways (the sandbox carrier's messages never
+//! reach them), polling, waiting for the outbox to drain, send windows relative to the current
+//! time, and reading a parcel's notifications.
 
 use crate::harness::{Daemon, wait_for};
 use parceld::api::dto::{CustomerIn, Field, NotificationView, ParcelIn, PollRequest};
@@ -22,6 +23,57 @@ pub fn parcel_to(track: &str, order: &str, phone: &str, email: Option<&str>) -> 
         carrier: None,
         storage_days: Field::Absent,
     }
+}
+
+/// A Russian Post domestic number (14 digits, the last a GS1 check digit), the `n`th of a test.
+pub fn rp_track(n: u32) -> String {
+    let body = format!("1010001{:06}", n % 1_000_000);
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// What the Russian Post fake answers for a parcel, poll after poll
+/// ([`crate::fakes::russian_post::FakeRussianPost::journey`]): like the sandbox's scenarios.
+pub mod journey {
+    /// Accepted, then nothing more: one "accepted" message.
+    pub const ACCEPTED: &[&str] = &["history_accepted.xml"];
+    /// Accepted, then waiting at the office (630099, Novosibirsk).
+    pub const ARRIVED: &[&str] = &["history_accepted.xml", "history_arrived.xml"];
+    /// Accepted, waiting at the office, collected.
+    pub const DELIVERED: &[&str] = &[
+        "history_accepted.xml",
+        "history_arrived.xml",
+        "history_delivered.xml",
+    ];
+    /// Accepted, waiting at the office, not collected and sent back to the shop.
+    pub const RETURNED: &[&str] = &[
+        "history_accepted.xml",
+        "history_arrived.xml",
+        "history_returned.xml",
+    ];
+}
+
+/// Loads the sample office directory (`config/offices.sample.csv`), so that arrival messages
+/// of Russian Post parcels give the office's street address and hours, as the sandbox's do.
+pub async fn load_offices(d: &Daemon) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/offices.sample.csv");
+    let csv = std::fs::read(&path).expect("the sample directory");
+    let r = d
+        .socket
+        .raw(
+            reqwest::Method::POST,
+            "/v1/offices",
+            Some(csv),
+            Some("text/csv"),
+        )
+        .await
+        .expect("offices");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 }
 
 /// Polls every live parcel once.

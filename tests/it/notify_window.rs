@@ -2,9 +2,10 @@
 //! (from the pickup office's postal index, else the shop's zone); the shop's return alert goes
 //! at once, through SMTP, whatever the window.
 
+use crate::fakes::russian_post::FakeRussianPost;
 use crate::fakes::smtp::SmtpSink;
 use crate::harness::{Daemon, parcel, set, wait_for, walk};
-use crate::notify_support::{notification, wait_state, window};
+use crate::notify_support::{journey, notification, rp_track, wait_state, window};
 use std::time::Duration;
 
 #[tokio::test]
@@ -47,18 +48,22 @@ async fn customer_messages_wait_for_the_window_in_the_recipients_zone() {
 #[tokio::test]
 async fn the_return_alert_goes_at_once_through_smtp_whatever_the_window() {
     let sink = SmtpSink::start();
+    // A Russian Post parcel: the sandbox carrier's messages never reach SMTP.
+    let post = FakeRussianPost::start();
+    let track = rp_track(1);
+    post.journey(&track, journey::RETURNED);
     let d = Daemon::start_with(|c| {
-        let c = sink.config(&c);
+        let c = post.config(sink.config(&c), &[]);
         // Closed now in Moscow and in Novosibirsk.
         set(&c, "notify", "send_window", &window("Europe/Moscow", 8))
     })
     .await;
     d.create_shop("acme").await;
     d.socket
-        .add_parcels("acme", &[parcel("SANDBOX-RETURNED-1", "RET-1")])
+        .add_parcels("acme", &[parcel(&track, "RET-1")])
         .await
         .unwrap();
-    walk(&d, "acme", "SANDBOX-RETURNED-1", "returned_to_sender").await;
+    walk(&d, "acme", &track, "returned_to_sender").await;
     let alert = wait_for(Duration::from_secs(20), "the return alert", async || {
         sink.received()
             .into_iter()
@@ -80,7 +85,7 @@ async fn the_return_alert_goes_at_once_through_smtp_whatever_the_window() {
         1,
         "customer messages still wait for the window"
     );
-    let held = notification(&d, "acme", "SANDBOX-RETURNED-1", "accepted", "email")
+    let held = notification(&d, "acme", &track, "accepted", "email")
         .await
         .unwrap();
     assert_eq!(held.state, "pending");

@@ -425,6 +425,46 @@ impl FakeRussianPost {
         self.lock().histories.insert(barcode.into(), (seq, 0));
     }
 
+    /// Serves these fixtures for `barcode`, one per request and the last one from then on, each
+    /// with the number it was written for replaced by `barcode`, and its operations moved by
+    /// whole days so that the journey's last one happened within the last day (a parcel that
+    /// moves now, as the sandbox's do).
+    pub fn journey(&self, barcode: &str, fixtures: &[&str]) {
+        let texts: Vec<String> = fixtures
+            .iter()
+            .map(|f| {
+                let text = fixture(&format!("russian_post/{f}"));
+                let original = text
+                    .split("Barcode>")
+                    .nth(1)
+                    .and_then(|r| r.split('<').next())
+                    .unwrap_or_else(|| panic!("{f} names no barcode"))
+                    .to_string();
+                text.replace(&original, barcode)
+            })
+            .collect();
+        let latest = texts
+            .iter()
+            .flat_map(|t| oper_dates(t))
+            .map(|(_, at)| at)
+            .max()
+            .expect("operations with dates");
+        let day = jiff::SignedDuration::from_hours(24);
+        let days = jiff::Timestamp::now().duration_since(latest).as_secs() / 86_400;
+        let shift = day * i32::try_from(days).expect("days");
+        let seq = texts
+            .into_iter()
+            .map(|t| {
+                oper_dates(&t)
+                    .into_iter()
+                    .fold(t.clone(), |out, (text, at)| {
+                        out.replace(&text, &moved(&text, at + shift))
+                    })
+            })
+            .collect();
+        self.lock().histories.insert(barcode.into(), (seq, 0));
+    }
+
     /// Holds every answer about `barcode` until the returned gate gets a permit (one answer
     /// per permit).
     pub fn hold(&self, barcode: &str) -> Arc<tokio::sync::Semaphore> {
@@ -555,4 +595,26 @@ pub fn history_xml(barcode: &str, ops: &[Op]) -> String {
 <ns7:getOperationHistoryResponse xmlns:ns3=\"{DATA}\" xmlns:ns7=\"{OPER}\"><ns3:OperationHistoryData>{records}</ns3:OperationHistoryData>\
 </ns7:getOperationHistoryResponse></S:Body></S:Envelope>"
     )
+}
+
+/// Every `OperDate` of a history (`2025-03-08T09:12:00.000+07:00`) with the moment it names.
+fn oper_dates(text: &str) -> Vec<(String, jiff::Timestamp)> {
+    text.split("OperDate>")
+        .skip(1)
+        .filter_map(|r| r.split('<').next())
+        .filter(|d| d.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|d| (d.to_string(), d.parse().expect("an RFC 3339 date")))
+        .collect()
+}
+
+/// `at` written as `original` is: same offset, milliseconds.
+fn moved(original: &str, at: jiff::Timestamp) -> String {
+    let hm = &original[original.len() - 6..];
+    let minutes = |s: &str| s.parse::<i32>().expect("offset digits");
+    let secs = (minutes(&hm[1..3]) * 60 + minutes(&hm[4..6])) * 60;
+    let secs = if hm.starts_with('-') { -secs } else { secs };
+    let offset = jiff::tz::Offset::from_seconds(secs).expect("an offset");
+    at.to_zoned(jiff::tz::TimeZone::fixed(offset))
+        .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string()
 }
