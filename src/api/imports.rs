@@ -6,7 +6,7 @@
 //!
 //! Parsing is CPU work: it runs on the blocking pool, not on the event loop.
 
-use super::dto::{ColumnUsed, ImportResponse, RowError, RowResult};
+use super::dto::{ColumnUsed, ColumnWarning, ImportResponse, RowError, RowResult, SkippedRow};
 use super::error::ApiError;
 use super::intake::{Tally, hand_over, record};
 use super::{AppState, BodyLimit, Caller, existing_shop, read_body};
@@ -145,6 +145,23 @@ pub async fn upload(
             })
             .collect(),
         ignored_columns: table.ignored.clone(),
+        warnings: table
+            .warnings
+            .iter()
+            .map(|w| ColumnWarning {
+                column: w.header.clone(),
+                looks_like: w.fields.iter().map(|f| f.api_name().to_string()).collect(),
+                message: w.message.clone(),
+            })
+            .collect(),
+        skipped_rows: table
+            .skipped
+            .iter()
+            .map(|s| SkippedRow {
+                row: s.number,
+                reason: s.reason.clone(),
+            })
+            .collect(),
         rows: numbers.len(),
         created: tally.created,
         updated: tally.updated,

@@ -43,6 +43,27 @@ pub struct ColumnUsed {
     pub header: String,
 }
 
+/// A column the import did not read although its header looks like a parcel's field
+/// ("Сумма заказа", "Дата заказа", a second phone column).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ColumnWarning {
+    /// The header as written in the file.
+    pub column: String,
+    /// The fields it looks like or could be (`cod_amount`, `order_id`).
+    pub looks_like: Vec<String>,
+    /// Why it was not read, and what to do if it should be.
+    pub message: String,
+}
+
+/// A row of an imported file passed over on purpose.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SkippedRow {
+    /// The row number as Excel shows it.
+    pub row: usize,
+    /// Why: a total row ("Итого").
+    pub reason: String,
+}
+
 /// The answer to `POST /v1/shops/{shop}/parcels/import`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct ImportResponse {
@@ -54,7 +75,13 @@ pub struct ImportResponse {
     pub columns: Vec<ColumnUsed>,
     /// Headers that were not understood and were skipped.
     pub ignored_columns: Vec<String>,
-    /// Data rows read (empty rows left out).
+    /// Ignored columns that look like a parcel's field (each is in `ignored_columns` too).
+    #[serde(default)]
+    pub warnings: Vec<ColumnWarning>,
+    /// Rows passed over: total rows ("Итого", "Всего", "Total").
+    #[serde(default)]
+    pub skipped_rows: Vec<SkippedRow>,
+    /// Data rows read (empty and skipped rows left out).
     pub rows: usize,
     /// New parcels.
     pub created: usize,

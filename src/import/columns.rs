@@ -1,9 +1,8 @@
-//! Finding the columns of a parcel table by their header, in Russian or English, the way shops
-//! and their accounting programs write them: "Трек-номер", "ШПИ", "№ заказа", "ФИО получателя",
-//! "Сумма НП, руб.", "E-mail", "Tracking number"...
-//!
-//! A header is normalised (lower case, `ё` as `е`, text in brackets, units and punctuation
-//! dropped) and compared with each field's names.
+//! The columns of a parcel table: the fields the import understands, the headers the template
+//! gives them, and how a cell's text sets a field of a draft. Which field a header names, in
+//! Russian or English as shops and their accounting programs write it ("Трек-номер", "ШПИ",
+//! "№ заказа", "Ф.И.О. получателя", "Сумма наложенного платежа, руб.", "Tracking number"), is
+//! decided by the stem rules of [`super::headers`].
 
 use crate::domain::intake::{ParcelDraft, Patch};
 
@@ -79,114 +78,18 @@ impl Field {
         }
     }
 
-    /// Normalised names a header may have.
-    fn names(self) -> &'static [&'static str] {
+    /// A header that plainly names this field, suggested when a column only looks like it.
+    pub fn clear_header(self) -> &'static str {
         match self {
-            Field::Track => &[
-                "трек",
-                "трекномер",
-                "номертрека",
-                "треккод",
-                "шпи",
-                "почтовыйидентификатор",
-                "идентификатор",
-                "номеротправления",
-                "track",
-                "tracknumber",
-                "trackno",
-                "tracking",
-                "trackingnumber",
-                "trackingcode",
-                "barcode",
-            ],
-            Field::Order => &[
-                "заказ",
-                "заказа",
-                "номерзаказа",
-                "заказномер",
-                "заказ№",
-                "order",
-                "orderid",
-                "orderno",
-                "ordernumber",
-            ],
-            Field::Name => &[
-                "фио",
-                "фиополучателя",
-                "получатель",
-                "покупатель",
-                "клиент",
-                "имя",
-                "name",
-                "fullname",
-                "customer",
-                "customername",
-                "recipient",
-            ],
-            Field::Phone => &[
-                "телефон",
-                "тел",
-                "телефонполучателя",
-                "мобильный",
-                "мобильныйтелефон",
-                "phone",
-                "phonenumber",
-                "mobile",
-                "tel",
-            ],
-            Field::Email => &[
-                "email",
-                "емейл",
-                "имейл",
-                "эпочта",
-                "элпочта",
-                "электроннаяпочта",
-                "почта",
-                "mail",
-            ],
-            Field::Amount => &[
-                "сумма",
-                "суммакоплате",
-                "коплате",
-                "наложенныйплатеж",
-                "сумманп",
-                "нп",
-                "суммаоплаты",
-                "amount",
-                "cod",
-                "codamount",
-                "cashondelivery",
-            ],
-            Field::Contents => &[
-                "состав",
-                "составзаказа",
-                "содержимое",
-                "вложение",
-                "товары",
-                "товар",
-                "описание",
-                "contents",
-                "content",
-                "items",
-                "description",
-            ],
-            Field::Carrier => &[
-                "служба",
-                "службадоставки",
-                "перевозчик",
-                "доставка",
-                "carrier",
-                "service",
-            ],
-            Field::StorageDays => &[
-                "срокхранения",
-                "срокхранениядней",
-                "срокхранениявднях",
-                "хранение",
-                "storagedays",
-                "storage",
-                "storageperiod",
-            ],
+            Field::Track => "Трек-номер",
+            Field::Order => "Номер заказа",
+            Field::Name => "ФИО получателя",
+            Field::Phone => "Телефон",
+            Field::Email => "E-mail",
+            Field::Amount => "Сумма НП",
+            Field::Contents => "Состав заказа",
+            Field::Carrier => "Служба доставки",
+            Field::StorageDays => "Срок хранения, дней",
         }
     }
 
@@ -212,45 +115,15 @@ impl Field {
     }
 }
 
-/// Reduces a header to letters and digits: `"Сумма НП, руб."` → `"сумманп"`.
-pub fn normalise(header: &str) -> String {
-    let mut s = String::new();
-    let mut depth = 0usize;
-    for c in header.chars() {
-        match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth = depth.saturating_sub(1),
-            _ if depth > 0 => {}
-            'ё' | 'Ё' => s.push('е'),
-            '№' => s.push('№'),
-            c if c.is_alphanumeric() => s.extend(c.to_lowercase()),
-            _ => {}
-        }
-    }
-    for unit in ["руб", "rub"] {
-        if let Some(stripped) = s.strip_suffix(unit)
-            && !stripped.is_empty()
-        {
-            return stripped.to_string();
-        }
-    }
-    s
-}
-
-/// The field a header names, if any.
+/// The field a header names, if any (see [`super::headers`]).
 pub fn field_of(header: &str) -> Option<Field> {
-    let n = normalise(header);
-    if n.is_empty() {
-        return None;
-    }
-    let n = n.trim_start_matches('№');
-    let n = if n.is_empty() { "№" } else { n };
-    Field::ALL.into_iter().find(|f| f.names().contains(&n))
+    super::headers::classify(header).field()
 }
 
 /// Carrier names as shops write them, in the names the intake knows.
 fn carrier_name(value: &str) -> String {
-    let n = normalise(value);
+    // "Почта России" → "почтароссии".
+    let n = super::headers::words(value).concat();
     match n.as_str() {
         "почтароссии" | "почта" | "пр" | "russianpost" => "russian_post".into(),
         "емс" | "ems" | "emsпочтароссии" | "emsrussianpost" => "ems".into(),
@@ -298,6 +171,7 @@ mod tests {
     fn template_headers_are_understood() {
         for f in Field::ALL {
             assert_eq!(field_of(f.template_header()), Some(f));
+            assert_eq!(field_of(f.clear_header()), Some(f));
             assert_eq!(Field::from_api_name(f.api_name()), Some(f));
         }
     }

@@ -1,12 +1,13 @@
 //! Parcel tables uploaded as files to the real daemon: XLSX made here with rust_xlsxwriter,
-//! checked-in samples as Russian Excel writes them (Windows-1251 with semicolons; merged header
-//! cells, empty rows, formulas and a total line), a 50 000-row sheet, per-row outcomes with the
-//! row and column the user sees, idempotent re-uploads, limits, plans, and files that cannot be
-//! read changing nothing.
+//! checked-in samples as Russian Excel writes them (Windows-1251 with semicolons and declined
+//! headers; merged header cells, empty rows, formulas and total lines), headers that only look
+//! like a field named in warnings, a 50 000-row sheet, per-row outcomes with the row and column
+//! the user sees, idempotent re-uploads, clearing a field with a dash, limits, plans, and files
+//! that cannot be read changing nothing.
 
 use crate::harness::{Daemon, set};
 use crate::shopside_support::{XLSX, fixture, row, xlsx};
-use parceld::api::dto::{IntakeOutcome, PlanIn};
+use parceld::api::dto::{ImportResponse, IntakeOutcome, PlanIn};
 use parceld::client::ClientError;
 
 const HEADER: [&str; 8] = [
@@ -157,6 +158,7 @@ async fn xlsx_upload_answers_per_row_and_twice_changes_nothing() {
     let t = d.socket.import_file("other", template, XLSX).await.unwrap();
     assert_eq!(t.columns.len(), 9, "{t:?}");
     assert!(t.ignored_columns.is_empty());
+    assert!(t.warnings.is_empty() && t.skipped_rows.is_empty(), "{t:?}");
 }
 
 #[tokio::test]
@@ -206,15 +208,15 @@ async fn russian_excel_samples() {
         ]
     );
     assert_eq!(res.ignored_columns, ["Вес, кг"]);
-    assert_eq!((res.rows, res.created, res.rejected), (4, 2, 2));
+    assert!(res.warnings.is_empty(), "{:?}", res.warnings);
+    assert_eq!((res.rows, res.created, res.rejected), (3, 2, 1));
     assert_eq!(row(&res, 4).outcome, IntakeOutcome::Created);
     assert_eq!(row(&res, 7).outcome, IntakeOutcome::Created);
     assert_eq!(row(&res, 8).errors[0].column, "Телефон");
-    assert_eq!(
-        row(&res, 10).errors[0].column,
-        "Трек-номер",
-        "the total line"
-    );
+    // The total line ("Итого" and a SUM formula) is passed over, not refused.
+    let skipped: Vec<usize> = res.skipped_rows.iter().map(|s| s.row).collect();
+    assert_eq!(skipped, [10]);
+    assert!(res.results.iter().all(|r| r.row != 10), "{res:?}");
     let p = d.socket.parcel("acme", "10100012000016").await.unwrap();
     assert_eq!(p.cod_amount, "1490.00", "the formula's saved value");
     assert_eq!(p.customer.phone.as_deref(), Some("+79123456789"));
@@ -224,6 +226,215 @@ async fn russian_excel_samples() {
         .await
         .unwrap();
     assert_eq!(order.parcels.len(), 2);
+}
+
+fn warned(res: &ImportResponse) -> Vec<(&str, Vec<&str>)> {
+    res.warnings
+        .iter()
+        .map(|w| {
+            let fields = w.looks_like.iter().map(String::as_str).collect();
+            (w.column.as_str(), fields)
+        })
+        .collect()
+}
+
+fn columns(res: &ImportResponse) -> Vec<(&str, &str)> {
+    res.columns
+        .iter()
+        .map(|c| (c.field.as_str(), c.header.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn declined_headers_warnings_and_a_total_row_in_excel_csv() {
+    let d = Daemon::start().await;
+    d.create_shop("acme").await;
+    let res = d
+        .socket
+        .import_file("acme", fixture("excel-1251-declined.csv"), "text/csv")
+        .await
+        .unwrap();
+    assert_eq!(res.detected.as_deref(), Some("windows-1251, separator ';'"));
+    assert_eq!(
+        columns(&res),
+        [
+            ("track", "Трек номер посылки"),
+            ("order_id", "Номер заказа в магазине"),
+            ("customer.name", "Ф.И.О. получателя"),
+            ("customer.phone", "Телефон получателя"),
+            ("customer.email", "Email получателя"),
+            ("cod_amount", "Сумма наложенного платежа, руб."),
+            ("contents", "Состав заказа"),
+            ("storage_days", "Срок хранения, дней"),
+        ]
+    );
+    assert_eq!(
+        res.ignored_columns,
+        ["№ п/п", "Сумма заказа", "Дата заказа", "Адрес получателя"]
+    );
+    // The order's total and date look like fields and are named; the address is just ignored.
+    assert_eq!(
+        warned(&res),
+        [
+            ("Сумма заказа", vec!["order_id", "cod_amount"]),
+            ("Дата заказа", vec!["order_id"]),
+        ]
+    );
+    assert!(
+        res.warnings[0].message.contains("\"Сумма НП\""),
+        "{:?}",
+        res.warnings
+    );
+    assert_eq!(res.skipped_rows.len(), 1, "{:?}", res.skipped_rows);
+    assert_eq!(res.skipped_rows[0].row, 7);
+    assert!(res.skipped_rows[0].reason.contains("Итого"));
+    assert_eq!((res.rows, res.created, res.rejected), (3, 3, 0), "{res:?}");
+
+    let p = d.socket.parcel("acme", "10100012000016").await.unwrap();
+    assert_eq!(p.order_id.as_deref(), Some("L-101"));
+    assert_eq!(p.customer.name, "Смирнова Анна Сергеевна");
+    assert_eq!(p.customer.phone.as_deref(), Some("+79165550101"));
+    assert_eq!(p.customer.email.as_deref(), Some("anna@example.ru"));
+    assert_eq!(p.cod_amount, "1490.00");
+    assert_eq!(p.contents.as_deref(), Some("Платок пуховый"));
+    assert_eq!(p.storage_days, Some(30));
+    let p = d.socket.parcel("acme", "RA644000005RU").await.unwrap();
+    assert_eq!(p.customer.name, "Орлов Пётр");
+    assert_eq!(p.contents.as_deref(), Some("Книги; 3 шт."));
+    assert_eq!((p.customer.email, p.storage_days), (None, None));
+    let p = d.socket.parcel("acme", "10100012000023").await.unwrap();
+    assert_eq!(p.cod_amount, "990.50");
+
+    // Handed over again: an empty cell keeps what is stored, a lone dash clears it.
+    let again = "Трек-номер;Телефон покупателя;E-mail покупателя;Срок хранения, дней;Состав\r\n\
+                 10100012000016;;-;-;Платок пуховый, серый\r\n";
+    let res = d
+        .socket
+        .import_file("acme", again.as_bytes().to_vec(), "text/csv")
+        .await
+        .unwrap();
+    assert_eq!((res.updated, res.rejected), (1, 0), "{res:?}");
+    let p = d.socket.parcel("acme", "10100012000016").await.unwrap();
+    assert_eq!(p.customer.phone.as_deref(), Some("+79165550101"));
+    assert_eq!((p.customer.email, p.storage_days), (None, None));
+    assert_eq!(p.contents.as_deref(), Some("Платок пуховый, серый"));
+    assert_eq!(p.cod_amount, "1490.00");
+}
+
+#[tokio::test]
+async fn xlsx_with_declined_headers_repeated_columns_and_total_rows() {
+    let d = Daemon::start().await;
+    d.create_shop("acme").await;
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let header = [
+        "№",
+        "Номер отправления",
+        "ФИО покупателя",
+        "Телефон",
+        "Моб. телефон",
+        "E-mail покупателя",
+        "Наложенным платежом",
+        "Сумма НП",
+        "Вложение",
+        "Служба доставки",
+        "Дата отправления",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        ws.write(0, c as u16, *h).unwrap();
+    }
+    let first = [
+        "10100012000030",
+        "Сидоров Пётр",
+        "8 903 111-22-33",
+        "8 903 000-00-00",
+        "petr@example.ru",
+    ];
+    ws.write(1, 0, 1).unwrap();
+    for (c, v) in first.iter().enumerate() {
+        ws.write(1, c as u16 + 1, *v).unwrap();
+    }
+    ws.write(1, 6, 1250.5).unwrap();
+    ws.write(1, 7, 1250.5).unwrap();
+    ws.write(1, 8, "Чайник").unwrap();
+    ws.write(1, 9, "Почта России").unwrap();
+    ws.write(1, 10, "01.12.2026").unwrap();
+    ws.write(2, 0, 2).unwrap();
+    ws.write(2, 1, "RA644000005RU").unwrap();
+    ws.write(2, 2, "Белова Ольга").unwrap();
+    ws.write(2, 3, 79_160_001_122_f64).unwrap();
+    ws.write(2, 6, 0).unwrap();
+    ws.write(2, 8, "Шарф").unwrap();
+    // Totals: a label under the names with the sums beside it, and Excel's "Общий итог".
+    ws.write(3, 2, "Всего:").unwrap();
+    ws.write(3, 6, 1250.5).unwrap();
+    ws.write(3, 7, 1250.5).unwrap();
+    ws.write(5, 0, "Общий итог").unwrap();
+    ws.write(5, 6, 1250.5).unwrap();
+    let file = wb.save_to_buffer().unwrap();
+
+    let res = d
+        .socket
+        .import_file("acme", file.clone(), XLSX)
+        .await
+        .unwrap();
+    assert_eq!(
+        columns(&res),
+        [
+            ("track", "Номер отправления"),
+            ("customer.name", "ФИО покупателя"),
+            ("customer.phone", "Телефон"),
+            ("customer.email", "E-mail покупателя"),
+            ("cod_amount", "Наложенным платежом"),
+            ("contents", "Вложение"),
+            ("carrier", "Служба доставки"),
+        ]
+    );
+    assert_eq!(
+        warned(&res),
+        [
+            ("Моб. телефон", vec!["customer.phone"]),
+            ("Сумма НП", vec!["cod_amount"]),
+            ("Дата отправления", vec!["track"]),
+        ]
+    );
+    assert!(
+        res.warnings[1]
+            .message
+            .contains("\"Наложенным платежом\" already gives cod_amount"),
+        "{:?}",
+        res.warnings
+    );
+    let skipped: Vec<usize> = res.skipped_rows.iter().map(|s| s.row).collect();
+    assert_eq!(skipped, [4, 6]);
+    assert_eq!((res.rows, res.created, res.rejected), (2, 2, 0), "{res:?}");
+    let p = d.socket.parcel("acme", "10100012000030").await.unwrap();
+    assert_eq!(p.customer.name, "Сидоров Пётр");
+    assert_eq!(p.customer.phone.as_deref(), Some("+79031112233"));
+    assert_eq!(p.cod_amount, "1250.50");
+    assert_eq!(p.carrier, "russian_post");
+    let p = d.socket.parcel("acme", "RA644000005RU").await.unwrap();
+    assert_eq!(p.customer.phone.as_deref(), Some("+79160001122"));
+    assert_eq!(p.contents.as_deref(), Some("Шарф"));
+
+    // parcelctl shows the warnings and the skipped rows.
+    let path = d.path().join("declined.xlsx");
+    std::fs::write(&path, &file).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_parcelctl"))
+        .arg("--socket")
+        .arg(d.path().join("run/control.sock"))
+        .args(["import", "acme"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("2 unchanged"), "{text}");
+    assert!(
+        text.contains("warning: column \"Дата отправления\" is not read"),
+        "{text}"
+    );
+    assert!(text.contains("skipped row 6: a total row"), "{text}");
 }
 
 #[tokio::test]

@@ -68,6 +68,12 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             if !r.ignored_columns.is_empty() {
                 println!("ignored columns: {}", r.ignored_columns.join(", "));
             }
+            for w in &r.warnings {
+                println!("warning: {}", w.message);
+            }
+            for s in &r.skipped_rows {
+                println!("skipped row {}: {}", s.row, s.reason);
+            }
             let rows: Vec<Vec<String>> = r
                 .results
                 .iter()
