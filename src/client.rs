@@ -1,6 +1,7 @@
 //! A client of the control API, over the Unix control socket or a shop's TCP listener, with the
 //! same DTOs the daemon uses. `parcelctl` and the integration tests are its users.
 
+mod hooks;
 mod notify;
 mod shopside;
 

@@ -12,6 +12,7 @@
 //! - [`api`]: the HTTP/JSON control API on the Unix socket and the shops' TCP listener, with
 //!   the DTOs `parcelctl` shares.
 //! - [`config`], [`daemon`]: validated settings; start-up, signals, systemd, shutdown.
+//! - [`webhooks`]: the delivery engine of the shops' webhooks (signed, in order per parcel).
 //! - [`fuzzing`]: entry points that feed arbitrary bytes to the parsers of outside input.
 
 pub mod actors;
@@ -28,3 +29,4 @@ pub mod import;
 pub mod notify;
 pub mod reports;
 pub mod store;
+pub mod webhooks;

@@ -6,6 +6,7 @@
 //! - [`poller::Poller`], one per carrier, runs the shared poll loop;
 //! - [`reminder::ReminderTimer`] fires reminders;
 //! - [`sender::Sender`], one per channel, drains the outbox;
+//! - [`hooks::HookSender`] delivers the shops' webhooks and fires their stuck timers;
 //! - [`reporter::Reporter`] mails the shops' morning reports;
 //! - [`janitor::Janitor`] erases personal data past retention and finishes shop erasures;
 //! - [`watchdog::Watchdog`] pings the others and tells systemd the daemon is alive.
@@ -17,6 +18,7 @@
 //! sled. Start and stop order are in [`start`] and [`Actors::shutdown`].
 
 mod dispatch;
+pub mod hooks;
 pub mod janitor;
 pub mod poller;
 pub mod reminder;
@@ -170,6 +172,8 @@ pub struct Actors {
     pub reminder: Addr<reminder::ReminderTimer>,
     /// The senders, by channel.
     pub senders: BTreeMap<Channel, Addr<sender::Sender>>,
+    /// The webhook sender, when webhooks are enabled.
+    pub hooks: Option<Addr<hooks::HookSender>>,
     /// The reporter.
     pub reporter: Addr<reporter::Reporter>,
     /// The janitor.
@@ -202,6 +206,16 @@ pub fn start(
         });
         senders.insert(channel, addr);
     }
+    let hooks = match svc.settings.webhooks.enabled {
+        false => None,
+        true => match hooks::HookSender::new(svc.clone()) {
+            Ok(h) => Some(Supervisor::start_in_arbiter(&send_arbiter.handle(), move |_| h)),
+            Err(e) => {
+                tracing::error!(error = %e, "Webhooks cannot be sent");
+                None
+            }
+        },
+    };
     let _ = svc
         .notifier
         .senders
@@ -251,6 +265,7 @@ pub fn start(
                 .map(|a| a.clone().recipient())
                 .chain(pollers.values().map(|a| a.clone().recipient()))
                 .chain(std::iter::once(reporter.clone().recipient()))
+                .chain(hooks.iter().map(|a| a.clone().recipient()))
                 .collect(),
         };
         watchdog::Watchdog::new(targets, interval).start()
@@ -261,6 +276,7 @@ pub fn start(
         pollers,
         reminder,
         senders,
+        hooks,
         reporter,
         janitor,
         watchdog,
@@ -280,6 +296,9 @@ impl Actors {
         }
         for (ch, s) in &self.senders {
             recipients.push((format!("sender {ch}"), s.clone().recipient()));
+        }
+        if let Some(h) = &self.hooks {
+            recipients.push(("webhook sender".into(), h.clone().recipient()));
         }
         let waits: Vec<_> = recipients
             .into_iter()

@@ -1,8 +1,10 @@
 //! The API's request and response bodies. They are separate from the domain types so the wire
 //! format can stay stable while the domain changes; `parcelctl` and the tests use the same types.
 
+mod hooks;
 mod notify;
 
+pub use hooks::*;
 pub use notify::*;
 
 use crate::carriers::poll::PollSummary;

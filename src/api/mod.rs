@@ -9,6 +9,7 @@
 mod callbacks;
 pub mod dto;
 pub mod error;
+mod hooks;
 pub mod imports;
 pub mod intake;
 mod offices;
@@ -260,6 +261,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     plans::routes(cfg);
     offices::routes(cfg);
     webhooks::routes(cfg);
+    hooks::routes(cfg);
     templates::routes(cfg);
     unsubscribe::routes(cfg);
     callbacks::routes(cfg);

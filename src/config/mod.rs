@@ -12,6 +12,7 @@ pub mod secret;
 pub mod shopside;
 pub mod values;
 mod warnings;
+pub mod webhooks;
 
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;
@@ -89,6 +90,8 @@ struct RawConfig {
     retention: shopside::RawRetention,
     #[serde(default)]
     plans: shopside::RawPlans,
+    #[serde(default)]
+    webhooks: webhooks::RawWebhooks,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -287,6 +290,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// The plan new shops get.
     pub plans: PlanDefaults,
+    /// Webhooks to the shops' own systems.
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl Settings {
@@ -548,6 +553,7 @@ impl Validator<'_> {
             reports: self.reports(&raw.reports)?,
             retention: self.retention(&raw.retention)?,
             plans: self.plans(&raw.plans)?,
+            webhooks: self.webhooks(&raw.webhooks)?,
         })
     }
 

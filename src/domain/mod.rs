@@ -26,3 +26,4 @@ pub mod status;
 pub mod storage;
 pub mod template;
 pub mod track;
+pub mod webhook;

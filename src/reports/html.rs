@@ -131,6 +131,9 @@ fn text(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
             r.stuck_after_days
         );
     }
+    for w in &r.webhooks {
+        let _ = writeln!(t, "{w}");
+    }
     let sections: [(&str, &[Line]); 4] = [
         (
             "Застряли (нет движения дольше срока): позвоните покупателю и подайте заявку на розыск",
@@ -274,6 +277,9 @@ fn html(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
             r#"<p style="color:#a00000">Застряли: нет событий от службы доставки дольше {} дн. Позвоните покупателю и подайте заявку на розыск.</p>"#,
             r.stuck_after_days
         );
+    }
+    for w in &r.webhooks {
+        let _ = write!(h, r#"<p class="webhook" style="color:#a00000">{}</p>"#, esc(w));
     }
     table(&mut h, "Застряли", &r.stuck, tz, true);
     table(&mut h, "Прибыли в отделение", &r.arrived, tz, false);

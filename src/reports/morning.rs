@@ -86,6 +86,8 @@ pub struct MorningReport {
     pub previous_return_rate: Option<f64>,
     /// The statistics period, days.
     pub period_days: u32,
+    /// The shop's webhooks in trouble (disabled, failing, dead letters), one line each.
+    pub webhooks: Vec<String>,
 }
 
 impl MorningReport {
@@ -152,6 +154,7 @@ impl Builder {
                 return_rate: None,
                 previous_return_rate: None,
                 period_days,
+                webhooks: Vec::new(),
             },
             rules: rules.clone(),
             terms: lifecycle::ShopTerms::of(shop),

@@ -24,6 +24,7 @@ mod recipients;
 mod shopdata;
 pub(crate) mod shops;
 mod templates;
+mod webhooks;
 
 pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
@@ -31,6 +32,7 @@ pub use optouts::OptOutOutcome;
 pub use outbox::{Claim, OutboxStats};
 pub use parcels::{Admission, ParcelFilter, ParcelPage, Revived, Stored};
 pub use polling::{DueItem, Report, ReportFor, ReportOutcome};
+pub use webhooks::{DeadHook, EndpointInfo, HookClaim, HookError, HookFinished, Hooks};
 
 pub use commit::Committer;
 use sled::Transactional;
@@ -247,6 +249,9 @@ pub struct Store {
     flusher: std::sync::Arc<flush::GroupFlush>,
     /// Rung after a transaction that queued a message commits ([`Store::outbox_changes`]).
     outbox_bell: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Rung after a transaction that made a webhook delivery due commits
+    /// ([`Store::hook_changes`]).
+    hook_bell: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Declares the trees that transactions span: the plain trees, their transactional views, and
@@ -274,6 +279,8 @@ macro_rules! trees {
             $($name: &'a TransactionalTree,)*
             /// Set when the transaction queued a message to send.
             queued: &'a std::cell::Cell<bool>,
+            /// Set when the transaction made a webhook delivery due.
+            hooked: &'a std::cell::Cell<bool>,
         }
 
         impl<'a> Tx<'a> {
@@ -281,9 +288,10 @@ macro_rules! trees {
             fn view(
                 v: &'a [TransactionalTree],
                 queued: &'a std::cell::Cell<bool>,
+                hooked: &'a std::cell::Cell<bool>,
             ) -> Option<Tx<'a>> {
                 let mut it = v.iter();
-                Some(Tx { $($name: it.next()?,)* queued })
+                Some(Tx { $($name: it.next()?,)* queued, hooked })
             }
         }
     };
@@ -291,7 +299,7 @@ macro_rules! trees {
 
 trees!(
     shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
-    offices, templates, optouts, receipts, recipients, counts
+    offices, templates, optouts, receipts, recipients, counts, webhooks
 );
 
 impl Store {
@@ -329,6 +337,7 @@ impl Store {
             writer: std::sync::Arc::default(),
             flusher: std::sync::Arc::default(),
             outbox_bell: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            hook_bell: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             db,
         };
         store.check_schema()?;
@@ -432,10 +441,12 @@ impl Store {
     fn tx<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
         let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let queued = std::cell::Cell::new(false);
+        let hooked = std::cell::Cell::new(false);
         let r = unwrap_tx(self.all.as_slice().transaction(|views| {
             // A conflict runs the closure again: only the attempt that commits counts.
             queued.set(false);
-            match Tx::view(views, &queued) {
+            hooked.set(false);
+            match Tx::view(views, &queued, &hooked) {
                 Some(tx) => f(&tx),
                 None => abort(StoreError::Sled(sled::Error::ReportableBug(
                     "a transaction got fewer views than trees".into(),
@@ -444,6 +455,9 @@ impl Store {
         }));
         if r.is_ok() && queued.get() {
             self.outbox_bell.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        if r.is_ok() && hooked.get() {
+            self.hook_bell.send_modify(|n| *n = n.wrapping_add(1));
         }
         r
     }

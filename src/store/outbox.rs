@@ -82,6 +82,7 @@ impl Tx<'_> {
             }
         }
         self.index_recipient(old, Some(new))?;
+        self.hook_outbox(old, new)?;
         self.outbox.insert(key, value)?;
         Ok(())
     }

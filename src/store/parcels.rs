@@ -215,6 +215,7 @@ impl Store {
                                 *n += 1;
                             }
                             t.put_parcel(None, &p)?;
+                            t.hook_created(&p, now, rules)?;
                             Stored::Created(p)
                         }
                         Upsert::Updated {
@@ -224,6 +225,9 @@ impl Store {
                             if changed.contains(&"storage_days") {
                                 let o = lifecycle::refresh_deadline(&mut p, now, rules, &terms);
                                 t.withdraw(&p, &o.withdraw, DEADLINE_MOVED)?;
+                                if let Some(before) = &existing {
+                                    t.hook_deadline(before, &p, &o, now)?;
+                                }
                             }
                             t.put_parcel(existing.as_ref(), &p)?;
                             Stored::Updated { parcel: p, changed }
@@ -271,6 +275,7 @@ impl Store {
                     let o = lifecycle::refresh_deadline(&mut p, now, rules, &terms);
                     if p != old {
                         t.withdraw(&p, &o.withdraw, DEADLINE_MOVED)?;
+                        t.hook_deadline(&old, &p, &o, now)?;
                         t.put_parcel(Some(&old), &p)?;
                     }
                     n += usize::from(o.deadline_moved.is_some());

@@ -221,6 +221,7 @@ impl Tx<'_> {
         let lifecycle = started.elapsed();
         let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
         let outbox = started.elapsed() - lifecycle;
+        t.hook_report(&old, &p, &outcome, now, rules)?;
         t.put_parcel(Some(&old), &p)?;
         t.leases.remove(keys::parcel(shop, track))?;
         Ok(Some(ReportOutcome {

@@ -151,6 +151,7 @@ impl Store {
     /// the tombstone. Safe to run
     /// again after a crash. Returns how many parcels went.
     pub fn finish_shop_erasure(&self, shop: &str) -> Result<usize, StoreError> {
+        self.erase_shop_hooks(shop)?;
         let prefix = keys::shop_prefix(shop);
         let mut parcels = 0;
         loop {

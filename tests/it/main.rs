@@ -37,3 +37,4 @@ mod reports;
 mod supervision;
 mod updates;
 mod upgrade;
+mod webhooks;

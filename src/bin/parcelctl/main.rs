@@ -11,6 +11,7 @@ mod reports;
 mod shops;
 mod table;
 mod templates;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 use parceld::client::Client;
@@ -56,6 +57,9 @@ enum Command {
     Template(templates::Cmd),
     #[command(flatten)]
     Notifications(notifications::Cmd),
+    /// A shop's webhooks: signed event notices to its own systems.
+    #[command(subcommand)]
+    Webhook(webhooks::Cmd),
 }
 
 fn socket_path(cli: &Cli) -> Result<PathBuf, String> {
@@ -86,6 +90,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Offices(c) => offices::run(&client, c, cli.json).await,
         Command::Template(c) => templates::run(&client, c, cli.json).await,
         Command::Notifications(c) => notifications::run(&client, c, cli.json).await,
+        Command::Webhook(c) => webhooks::run(&client, c, cli.json).await,
     }
 }
 

@@ -5,6 +5,7 @@
 //! (mailin-embedded) and an SMS gateway speaking the SMS.ru and SMSC.ru HTTP protocols.
 
 pub mod front;
+pub mod receiver;
 pub mod russian_post;
 mod server;
 pub mod sms_gateway;
