@@ -86,7 +86,10 @@ impl Actor for HookSender {
             }
             .into_actor(self),
         );
-        tracing::info!(concurrency = self.ctx.settings.concurrency, "Webhook sender started");
+        tracing::info!(
+            concurrency = self.ctx.settings.concurrency,
+            "Webhook sender started"
+        );
     }
 }
 
@@ -96,7 +99,10 @@ impl Supervised for HookSender {
         self.state = State::Idle;
         self.recovered = false;
         self.timer = None;
-        tracing::warn!(restarts = self.restarts, "Webhook sender restarting; recovering from the store");
+        tracing::warn!(
+            restarts = self.restarts,
+            "Webhook sender restarting; recovering from the store"
+        );
     }
 }
 
@@ -153,7 +159,9 @@ impl Handler<Tick> for HookSender {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "Webhook sender cannot use the store; restarting");
-                    act.svc.health.store_failed(act.svc.clock.now(), e.to_string());
+                    act.svc
+                        .health
+                        .store_failed(act.svc.clock.now(), e.to_string());
                     ctx.stop();
                 }
             }

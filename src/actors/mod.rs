@@ -209,7 +209,10 @@ pub fn start(
     let hooks = match svc.settings.webhooks.enabled {
         false => None,
         true => match hooks::HookSender::new(svc.clone()) {
-            Ok(h) => Some(Supervisor::start_in_arbiter(&send_arbiter.handle(), move |_| h)),
+            Ok(h) => Some(Supervisor::start_in_arbiter(
+                &send_arbiter.handle(),
+                move |_| h,
+            )),
             Err(e) => {
                 tracing::error!(error = %e, "Webhooks cannot be sent");
                 None

@@ -21,17 +21,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/shops/{shop}/webhooks", web::get().to(list))
         .route("/v1/shops/{shop}/webhooks/{id}", web::get().to(get))
         .route("/v1/shops/{shop}/webhooks/{id}", web::delete().to(delete))
-        .route("/v1/shops/{shop}/webhooks/{id}/rotate", web::post().to(rotate))
-        .route("/v1/shops/{shop}/webhooks/{id}/enable", web::post().to(enable))
+        .route(
+            "/v1/shops/{shop}/webhooks/{id}/rotate",
+            web::post().to(rotate),
+        )
+        .route(
+            "/v1/shops/{shop}/webhooks/{id}/enable",
+            web::post().to(enable),
+        )
         .route("/v1/shops/{shop}/webhooks/{id}/dead", web::get().to(dead))
-        .route("/v1/shops/{shop}/webhooks/{id}/replay", web::post().to(replay));
+        .route(
+            "/v1/shops/{shop}/webhooks/{id}/replay",
+            web::post().to(replay),
+        );
 }
 
 impl From<HookError> for ApiError {
     fn from(e: HookError) -> Self {
         match e {
             HookError::Store(e) => e.into(),
-            e @ (HookError::NoShop(_) | HookError::NotFound(_)) => ApiError::not_found(e.to_string()),
+            e @ (HookError::NoShop(_) | HookError::NotFound(_)) => {
+                ApiError::not_found(e.to_string())
+            }
             e @ HookError::Exists(_) => ApiError::conflict(e.to_string()),
             e @ HookError::TooMany(_) => ApiError::invalid_field("url", e.to_string()),
         }
@@ -64,7 +75,12 @@ fn view(i: &EndpointInfo) -> WebhookView {
         id: e.id.clone(),
         url: e.url.clone(),
         events: e.events.iter().map(|t| t.as_str().to_string()).collect(),
-        state: if e.is_disabled() { "disabled" } else { "enabled" }.into(),
+        state: if e.is_disabled() {
+            "disabled"
+        } else {
+            "enabled"
+        }
+        .into(),
         created_at: e.created_at,
         disabled_at: e.disabled_at,
         disabled_reason: e.disabled_reason.clone(),

@@ -38,11 +38,16 @@ impl Client {
 
     /// `GET /v1/shops/{shop}/webhooks/{id}`.
     pub async fn webhook(&self, shop: &str, id: &str) -> Result<WebhookView, ClientError> {
-        self.call(Method::GET, &path(shop, id, ""), None::<&()>).await
+        self.call(Method::GET, &path(shop, id, ""), None::<&()>)
+            .await
     }
 
     /// `DELETE /v1/shops/{shop}/webhooks/{id}`.
-    pub async fn delete_webhook(&self, shop: &str, id: &str) -> Result<WebhookDeleted, ClientError> {
+    pub async fn delete_webhook(
+        &self,
+        shop: &str,
+        id: &str,
+    ) -> Result<WebhookDeleted, ClientError> {
         self.call(Method::DELETE, &path(shop, id, ""), None::<&()>)
             .await
     }
@@ -54,7 +59,11 @@ impl Client {
     }
 
     /// `POST /v1/shops/{shop}/webhooks/{id}/enable`.
-    pub async fn enable_webhook(&self, shop: &str, id: &str) -> Result<WebhookEnabled, ClientError> {
+    pub async fn enable_webhook(
+        &self,
+        shop: &str,
+        id: &str,
+    ) -> Result<WebhookEnabled, ClientError> {
         self.call(Method::POST, &path(shop, id, "/enable"), None::<&()>)
             .await
     }

@@ -61,13 +61,22 @@ pub fn address_range(s: &str) -> Result<ipnet::IpNet, String> {
     }
     s.parse::<std::net::IpAddr>()
         .map(ipnet::IpNet::from)
-        .map_err(|_| format!("{s:?} is not an address or a range; write e.g. \"127.0.0.1\" or \"10.0.0.0/8\""))
+        .map_err(|_| {
+            format!(
+                "{s:?} is not an address or a range; write e.g. \"127.0.0.1\" or \"10.0.0.0/8\""
+            )
+        })
 }
 
 impl Validator<'_> {
     pub(super) fn webhooks(&self, r: &RawWebhooks) -> Result<WebhookSettings, ConfigError> {
         let d = |key: &str, raw: &Option<String>, default: &str| {
-            self.value(&format!("webhooks.{key}"), raw, default, values::positive_duration)
+            self.value(
+                &format!("webhooks.{key}"),
+                raw,
+                default,
+                values::positive_duration,
+            )
         };
         let base = d("retry_base", &r.retry_base, "10s")?;
         let cap = d("retry_cap", &r.retry_cap, "1h")?;
@@ -83,7 +92,9 @@ impl Validator<'_> {
                 if h.is_empty() || h.contains('/') || h.contains(' ') {
                     Err(self.err(
                         "webhooks.allow_http",
-                        format!("{h:?} is not a host name; write e.g. \"crm.internal\" or \"127.0.0.1\""),
+                        format!(
+                            "{h:?} is not a host name; write e.g. \"crm.internal\" or \"127.0.0.1\""
+                        ),
                     ))
                 } else {
                     Ok(h.to_ascii_lowercase())
@@ -153,8 +164,14 @@ mod tests {
     fn bad_values_name_their_key() {
         for (text, key) in [
             ("[webhooks]\nretry_for = \"a day\"\n", "webhooks.retry_for"),
-            ("[webhooks]\nallow_addresses = [\"10.0.0.300/8\"]\n", "webhooks.allow_addresses"),
-            ("[webhooks]\nallow_http = [\"http://x/\"]\n", "webhooks.allow_http"),
+            (
+                "[webhooks]\nallow_addresses = [\"10.0.0.300/8\"]\n",
+                "webhooks.allow_addresses",
+            ),
+            (
+                "[webhooks]\nallow_http = [\"http://x/\"]\n",
+                "webhooks.allow_http",
+            ),
             ("[webhooks]\nretry_base = \"2h\"\n", "webhooks.retry_cap"),
             ("[webhooks]\nconcurrency = 0\n", "webhooks.concurrency"),
             ("[webhooks]\nsecret = \"x\"\n", "webhooks.secret"),

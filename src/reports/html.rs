@@ -279,7 +279,11 @@ fn html(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
         );
     }
     for w in &r.webhooks {
-        let _ = write!(h, r#"<p class="webhook" style="color:#a00000">{}</p>"#, esc(w));
+        let _ = write!(
+            h,
+            r#"<p class="webhook" style="color:#a00000">{}</p>"#,
+            esc(w)
+        );
     }
     table(&mut h, "Застряли", &r.stuck, tz, true);
     table(&mut h, "Прибыли в отделение", &r.arrived, tz, false);

@@ -108,7 +108,11 @@ pub fn prepare(
     let s = stats.finish();
     b.return_rates(s.return_rate(), s.previous_return_rate());
     let mut report = b.finish();
-    report.webhooks = super::webhooks::notes(shop.id.as_str(), &store.hook_troubles(shop.id.as_str())?, &shop_tz(shop));
+    report.webhooks = super::webhooks::notes(
+        shop.id.as_str(),
+        &store.hook_troubles(shop.id.as_str())?,
+        &shop_tz(shop),
+    );
     let rendered = html::render(&report);
     let xlsx = workbook::build(&report).map_err(|e| ReportError::Workbook(e.to_string()))?;
     let day = now.to_zoned(shop_tz(shop)).date();

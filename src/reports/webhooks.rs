@@ -6,7 +6,9 @@ use crate::store::EndpointInfo;
 use jiff::tz::TimeZone;
 
 fn when(t: jiff::Timestamp, tz: &TimeZone) -> String {
-    t.to_zoned(tz.clone()).strftime("%d.%m.%Y %H:%M").to_string()
+    t.to_zoned(tz.clone())
+        .strftime("%d.%m.%Y %H:%M")
+        .to_string()
 }
 
 /// One line per endpoint in trouble, in the report's language (Russian).

@@ -325,7 +325,13 @@ impl Tx<'_> {
         let seq = lane.next;
         lane.next += 1;
         let dkey = k::delivery(shop, &ep.id, &ev.track, seq);
-        let mut d = Delivery::new(ev.id.clone(), ev.kind, ev.body.clone(), now, seq == lane.head);
+        let mut d = Delivery::new(
+            ev.id.clone(),
+            ev.kind,
+            ev.body.clone(),
+            now,
+            seq == lane.head,
+        );
         d.parked = ep.is_disabled();
         self.put_delivery(&dkey, None, Some(&d))?;
         self.webhooks.insert(id, dkey)?;
@@ -334,7 +340,14 @@ impl Tx<'_> {
     }
 
     /// The lane's head is finished (delivered or dead): the next event, if any, is due now.
-    fn advance_lane(&self, shop: &str, ep: &Endpoint, track: &str, seq: u64, now: Timestamp) -> TxResult<()> {
+    fn advance_lane(
+        &self,
+        shop: &str,
+        ep: &Endpoint,
+        track: &str,
+        seq: u64,
+        now: Timestamp,
+    ) -> TxResult<()> {
         let lkey = k::lane(shop, &ep.id, track);
         let Some(v) = self.webhooks.get(&lkey)? else {
             return Ok(());
@@ -440,7 +453,9 @@ impl Tx<'_> {
             return Ok(());
         }
         let terms = self.terms(shop)?;
-        self.emit(shop, now, || event::from_report(before, p, outcome, &terms, now))?;
+        self.emit(shop, now, || {
+            event::from_report(before, p, outcome, &terms, now)
+        })?;
         if outcome.new_events > 0 || p.status.is_final() {
             self.rearm_stuck(&endpoints, p, rules)?;
         }
@@ -487,7 +502,9 @@ impl Tx<'_> {
             _ => new.claimed_at,
         }
         .unwrap_or(new.created_at);
-        self.emit(&new.key.shop, at, || vec![event::notification(new, kind, at)])
+        self.emit(&new.key.shop, at, || {
+            vec![event::notification(new, kind, at)]
+        })
     }
 
     fn terms(&self, shop: &str) -> TxResult<ShopTerms> {
@@ -527,7 +544,11 @@ impl Store {
     }
 
     /// Keys of deliveries due at or before `now` (lane heads and replays), oldest first.
-    pub(crate) fn hook_due(&self, now: Timestamp, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+    pub(crate) fn hook_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         let end = k::timed(b'P', now + jiff::SignedDuration::from_millis(1), b"");
         let mut out = Vec::new();
         for kv in self.t.webhooks.range(b"P".to_vec()..end).keys() {
@@ -594,7 +615,11 @@ impl Store {
             Ok(HookClaim::Claimed {
                 delivery: Box::new(d),
                 url: ep.url.clone(),
-                secrets: ep.signing_secrets(now).into_iter().map(String::from).collect(),
+                secrets: ep
+                    .signing_secrets(now)
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
                 sequence,
             })
         })
@@ -613,15 +638,24 @@ impl Store {
         random: u64,
     ) -> Result<HookFinished, StoreError> {
         let Some((shop, ep_id, track, seq)) = k::read_delivery(dkey) else {
-            return Ok(HookFinished { state: None, disabled: false });
+            return Ok(HookFinished {
+                state: None,
+                disabled: false,
+            });
         };
         self.tx(|t| {
-            let gone = HookFinished { state: None, disabled: false };
+            let gone = HookFinished {
+                state: None,
+                disabled: false,
+            };
             let Some(old) = t.get_delivery(dkey)? else {
                 return Ok(gone);
             };
             if old.state != HookState::Sending {
-                return Ok(HookFinished { state: Some(old.state), disabled: false });
+                return Ok(HookFinished {
+                    state: Some(old.state),
+                    disabled: false,
+                });
             }
             let mut endpoints = t.hook_endpoints(&shop)?;
             let Some(i) = endpoints.iter().position(|e| e.id == ep_id) else {
@@ -652,7 +686,10 @@ impl Store {
                         t.advance_lane(&shop, &endpoints[i], &track, seq, now)?;
                     }
                     t.put_hook_endpoints(&shop, &endpoints)?;
-                    Ok(HookFinished { state: Some(state), disabled })
+                    Ok(HookFinished {
+                        state: Some(state),
+                        disabled,
+                    })
                 }
             }
         })
@@ -753,7 +790,11 @@ impl Store {
     /// that wants `parcel.stuck`, at its last activity + `stuck_after`: for parcels handed
     /// over before such an endpoint existed, and after `stuck_after` changed. A few dozen
     /// parcels a transaction. Returns how many timers were set.
-    pub(crate) fn arm_stuck_timers(&self, shop: Option<&str>, rules: &Rules) -> Result<usize, StoreError> {
+    pub(crate) fn arm_stuck_timers(
+        &self,
+        shop: Option<&str>,
+        rules: &Rules,
+    ) -> Result<usize, StoreError> {
         let mut shops = Vec::new();
         let prefix = match shop {
             Some(s) => k::endpoints(s),
@@ -765,7 +806,10 @@ impl Store {
             if shop.is_some_and(|s| s != name) {
                 continue;
             }
-            if decode_endpoints(&key, &v)?.iter().any(|e| e.wants(EventType::Stuck)) {
+            if decode_endpoints(&key, &v)?
+                .iter()
+                .any(|e| e.wants(EventType::Stuck))
+            {
                 shops.push(name);
             }
         }
@@ -797,7 +841,10 @@ impl Store {
 
     /// Arms the stuck timers again when `rules.stuck_after` is not what they were armed with
     /// (remembered in the tree). Returns how many were set, if any were.
-    pub(crate) fn rearm_stuck_if_changed(&self, rules: &Rules) -> Result<Option<usize>, StoreError> {
+    pub(crate) fn rearm_stuck_if_changed(
+        &self,
+        rules: &Rules,
+    ) -> Result<Option<usize>, StoreError> {
         let secs = rules.stuck_after.as_secs().to_be_bytes();
         if self.t.webhooks.get(k::STUCK_AFTER)?.as_deref() == Some(&secs[..]) {
             return Ok(None);
@@ -987,7 +1034,11 @@ impl Hooks {
         let store = self.0.clone();
         let found = blocking(move || {
             let shop = shop.as_str();
-            match store.hook_endpoint_list(shop)?.into_iter().find(|e| e.id == id) {
+            match store
+                .hook_endpoint_list(shop)?
+                .into_iter()
+                .find(|e| e.id == id)
+            {
                 Some(e) => store.endpoint_info(shop, e).map(Ok),
                 None => Ok(Err(HookError::NotFound(id))),
             }
@@ -1095,7 +1146,12 @@ impl Hooks {
     }
 
     /// Queues an endpoint's dead letters again. Returns how many.
-    pub async fn replay(&self, shop: ShopId, id: String, now: Timestamp) -> Result<usize, HookError> {
+    pub async fn replay(
+        &self,
+        shop: ShopId,
+        id: String,
+        now: Timestamp,
+    ) -> Result<usize, HookError> {
         let store = self.0.clone();
         tokio::task::spawn_blocking(move || {
             let shop = shop.as_str();

@@ -31,7 +31,9 @@ fn setup(endpoints: Vec<Endpoint>) -> (tempfile::TempDir, Store) {
     store
         .create_shop(&crate::store::shops::tests::shop("acme", "h"))
         .unwrap();
-    store.tx(|t| t.put_hook_endpoints("acme", &endpoints)).unwrap();
+    store
+        .tx(|t| t.put_hook_endpoints("acme", &endpoints))
+        .unwrap();
     let v = crate::domain::intake::validate(&crate::domain::intake::ParcelDraft {
         track: TRACK.into(),
         phone: crate::domain::intake::Patch::Set("+79123456789".into()),
@@ -39,7 +41,12 @@ fn setup(endpoints: Vec<Endpoint>) -> (tempfile::TempDir, Store) {
     })
     .unwrap();
     store
-        .intake(&crate::domain::shop::ShopId::from_trusted("acme"), &v, t(0), t(0))
+        .intake(
+            &crate::domain::shop::ShopId::from_trusted("acme"),
+            &v,
+            t(0),
+            t(0),
+        )
         .unwrap();
     (d, store)
 }
@@ -62,7 +69,15 @@ fn report(store: &Store, at: i64, status: Status, code: &str) {
         ..Report::default()
     };
     store
-        .apply_report("acme", TRACK, &r, t(at + 1), &Rules::default(), t(99_999), &SendTiming { window: &w })
+        .apply_report(
+            "acme",
+            TRACK,
+            &r,
+            t(at + 1),
+            &Rules::default(),
+            t(99_999),
+            &SendTiming { window: &w },
+        )
         .unwrap();
 }
 
@@ -105,7 +120,12 @@ fn claim(store: &Store, now: i64) -> (Vec<u8>, Delivery) {
     let due = store.hook_due(t(now), 10).unwrap();
     assert_eq!(due.len(), 1, "one delivery due");
     match store.hook_claim(&due[0], t(now)).unwrap() {
-        HookClaim::Claimed { delivery, url, secrets, .. } => {
+        HookClaim::Claimed {
+            delivery,
+            url,
+            secrets,
+            ..
+        } => {
             assert!(url.starts_with("https://shop.example/"));
             assert_eq!(secrets, vec!["whsec_x".to_string()]);
             (due[0].clone(), *delivery)
@@ -119,12 +139,19 @@ fn events_are_queued_with_the_change_and_go_in_order_per_parcel() {
     let (_d, store) = setup(vec![endpoint("we_a", vec![])]);
     let mut bell = store.hook_changes();
     report(&store, 10, Status::ArrivedAtPickup, "8/2");
-    assert!(!bell.has_changed().unwrap(), "nothing new is due: the events wait behind the head");
+    assert!(
+        !bell.has_changed().unwrap(),
+        "nothing new is due: the events wait behind the head"
+    );
     use EventType::*;
     use HookState::*;
     assert_eq!(
         lane(&store, "we_a"),
-        vec![(ParcelCreated, Pending), (StatusChanged, Waiting), (Arrived, Waiting)]
+        vec![
+            (ParcelCreated, Pending),
+            (StatusChanged, Waiting),
+            (Arrived, Waiting)
+        ]
     );
     // Only the head is due; the next waits until it is delivered.
     let (k1, d1) = claim(&store, 20);
@@ -134,22 +161,40 @@ fn events_are_queued_with_the_change_and_go_in_order_per_parcel() {
         .hook_finish(&k1, &delivered(), t(21), &retry(), DAY, 0)
         .unwrap();
     assert_eq!(f.state, None, "delivered and removed");
-    assert!(bell.has_changed().unwrap(), "the next one is due: the bell rang");
-    assert_eq!(lane(&store, "we_a"), vec![(StatusChanged, Pending), (Arrived, Waiting)]);
+    assert!(
+        bell.has_changed().unwrap(),
+        "the next one is due: the bell rang"
+    );
+    assert_eq!(
+        lane(&store, "we_a"),
+        vec![(StatusChanged, Pending), (Arrived, Waiting)]
+    );
     // A failure keeps the lane's order: the next waits while the head retries.
     let (k2, _) = claim(&store, 22);
-    let f = store.hook_finish(&k2, &failed(), t(23), &retry(), DAY, 0).unwrap();
+    let f = store
+        .hook_finish(&k2, &failed(), t(23), &retry(), DAY, 0)
+        .unwrap();
     assert_eq!(f.state, Some(Pending));
-    assert_eq!(lane(&store, "we_a"), vec![(StatusChanged, Pending), (Arrived, Waiting)]);
+    assert_eq!(
+        lane(&store, "we_a"),
+        vec![(StatusChanged, Pending), (Arrived, Waiting)]
+    );
     // Spent its retry period: dead, and the next one goes.
     let (k2b, _) = claim(&store, 24);
     assert_eq!(k2b, k2);
-    let f = store.hook_finish(&k2, &failed(), t(200), &retry(), DAY, 0).unwrap();
+    let f = store
+        .hook_finish(&k2, &failed(), t(200), &retry(), DAY, 0)
+        .unwrap();
     assert_eq!(f.state, Some(Dead));
-    assert_eq!(lane(&store, "we_a"), vec![(StatusChanged, Dead), (Arrived, Pending)]);
+    assert_eq!(
+        lane(&store, "we_a"),
+        vec![(StatusChanged, Dead), (Arrived, Pending)]
+    );
     let (k3, d3) = claim(&store, 201);
     assert_eq!(d3.kind, Arrived);
-    store.hook_finish(&k3, &delivered(), t(202), &retry(), DAY, 0).unwrap();
+    store
+        .hook_finish(&k3, &delivered(), t(202), &retry(), DAY, 0)
+        .unwrap();
     assert_eq!(lane(&store, "we_a"), vec![(StatusChanged, Dead)]);
 }
 
@@ -161,8 +206,15 @@ fn the_same_event_is_queued_once_and_filters_apply() {
     ]);
     report(&store, 10, Status::ArrivedAtPickup, "8/2");
     report(&store, 10, Status::ArrivedAtPickup, "8/2");
-    assert_eq!(lane(&store, "we_a").len(), 3, "the same report again queues nothing");
-    assert!(lane(&store, "we_b").is_empty(), "we_b wants deliveries only");
+    assert_eq!(
+        lane(&store, "we_a").len(),
+        3,
+        "the same report again queues nothing"
+    );
+    assert!(
+        lane(&store, "we_b").is_empty(),
+        "we_b wants deliveries only"
+    );
     report(&store, 30, Status::Delivered, "2/1");
     assert_eq!(
         lane(&store, "we_b"),
@@ -210,7 +262,11 @@ fn notifications_sent_and_failed_are_told() {
     let v: serde_json::Value = serde_json::from_str(&d.body).unwrap();
     assert_eq!(v["data"]["notification"]["channel"], "sms");
     assert_eq!(v["data"]["notification"]["kind"], "arrived");
-    assert!(!d.body.contains("79123456789"), "no recipient in the body: {}", d.body);
+    assert!(
+        !d.body.contains("79123456789"),
+        "no recipient in the body: {}",
+        d.body
+    );
 }
 
 #[test]
@@ -227,21 +283,36 @@ fn a_failing_endpoint_is_disabled_its_events_wait_and_go_when_enabled() {
         .unwrap();
     assert!(f.disabled, "failing since t(2), 58 s > 50 s");
     assert_eq!(f.state, Some(HookState::Pending));
-    assert!(store.hook_due(t(1_000), 10).unwrap().is_empty(), "parked, not due");
+    assert!(
+        store.hook_due(t(1_000), 10).unwrap().is_empty(),
+        "parked, not due"
+    );
     report(&store, 70, Status::InTransit, "2/0");
-    assert!(store.hook_due(t(1_000), 10).unwrap().is_empty(), "new events wait behind it");
+    assert!(
+        store.hook_due(t(1_000), 10).unwrap().is_empty(),
+        "new events wait behind it"
+    );
     let troubles = store.hook_troubles("acme").unwrap();
     assert!(troubles[0].endpoint.is_disabled());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (e, resumed) = rt
-        .block_on(store.hooks().enable(ShopId::from_trusted("acme"), "we_a".into(), t(80)))
+        .block_on(
+            store
+                .hooks()
+                .enable(ShopId::from_trusted("acme"), "we_a".into(), t(80)),
+        )
         .unwrap();
     assert!(!e.is_disabled());
     assert_eq!(resumed, 1);
     let (k, d) = claim(&store, 81);
     assert_eq!(d.kind, EventType::ParcelCreated);
     assert_eq!(d.first_attempt_at, Some(t(81)), "a fresh retry period");
-    store.hook_finish(&k, &delivered(), t(82), &retry(), DAY, 0).unwrap();
+    store
+        .hook_finish(&k, &delivered(), t(82), &retry(), DAY, 0)
+        .unwrap();
     let (_, d) = claim(&store, 83);
     assert_eq!(d.kind, EventType::StatusChanged);
 }
@@ -250,14 +321,26 @@ fn a_failing_endpoint_is_disabled_its_events_wait_and_go_when_enabled() {
 fn dead_letters_replay_outside_their_lane_and_in_hand_ones_recover() {
     let (_d, store) = setup(vec![endpoint("we_a", vec![])]);
     let (k, _) = claim(&store, 1);
-    store.hook_finish(&k, &failed(), t(500), &retry(), DAY, 0).unwrap();
-    assert_eq!(lane(&store, "we_a"), vec![(EventType::ParcelCreated, HookState::Dead)]);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    store
+        .hook_finish(&k, &failed(), t(500), &retry(), DAY, 0)
+        .unwrap();
+    assert_eq!(
+        lane(&store, "we_a"),
+        vec![(EventType::ParcelCreated, HookState::Dead)]
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let shop = ShopId::from_trusted("acme");
-    let dead = rt.block_on(store.hooks().dead(shop.clone(), "we_a".into(), 10)).unwrap();
+    let dead = rt
+        .block_on(store.hooks().dead(shop.clone(), "we_a".into(), 10))
+        .unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].track, TRACK);
-    let n = rt.block_on(store.hooks().replay(shop.clone(), "we_a".into(), t(600))).unwrap();
+    let n = rt
+        .block_on(store.hooks().replay(shop.clone(), "we_a".into(), t(600)))
+        .unwrap();
     assert_eq!(n, 1);
     let (k, d) = claim(&store, 600);
     assert!(d.replay);
@@ -266,11 +349,14 @@ fn dead_letters_replay_outside_their_lane_and_in_hand_ones_recover() {
     let (k2, d) = claim(&store, 700);
     assert_eq!(k2, k);
     assert!(d.in_doubt);
-    store.hook_finish(&k, &delivered(), t(701), &retry(), DAY, 0).unwrap();
+    store
+        .hook_finish(&k, &delivered(), t(701), &retry(), DAY, 0)
+        .unwrap();
     assert!(lane(&store, "we_a").is_empty());
     // Deleting the endpoint takes everything of it.
     report(&store, 800, Status::InTransit, "2/0");
-    rt.block_on(store.hooks().delete(shop, "we_a".into())).unwrap();
+    rt.block_on(store.hooks().delete(shop, "we_a".into()))
+        .unwrap();
     assert_eq!(store.t.webhooks.scan_prefix(b"D").count(), 0);
     assert_eq!(store.t.webhooks.scan_prefix(b"P").count(), 0);
 }
@@ -287,9 +373,19 @@ fn stuck_fires_once_per_silence_and_moves_with_activity() {
     assert_eq!(store.stuck_due(t(99), 10).unwrap(), vec![]);
     let due = store.stuck_due(t(100), 10).unwrap();
     assert_eq!(due, vec![("acme".into(), TRACK.into(), t(100))]);
-    assert!(store.fire_stuck("acme", TRACK, t(100), t(101), &rules).unwrap());
-    assert!(store.stuck_due(t(10_000), 10).unwrap().is_empty(), "once per silence");
-    assert_eq!(lane(&store, "we_s"), vec![(EventType::Stuck, HookState::Pending)]);
+    assert!(
+        store
+            .fire_stuck("acme", TRACK, t(100), t(101), &rules)
+            .unwrap()
+    );
+    assert!(
+        store.stuck_due(t(10_000), 10).unwrap().is_empty(),
+        "once per silence"
+    );
+    assert_eq!(
+        lane(&store, "we_s"),
+        vec![(EventType::Stuck, HookState::Pending)]
+    );
     // Activity starts a new silence: a new timer at the last event + stuck_after.
     let w = DailyWindow::ALWAYS;
     let r = Report {
@@ -304,13 +400,37 @@ fn stuck_fires_once_per_silence_and_moves_with_activity() {
         ..Report::default()
     };
     store
-        .apply_report("acme", TRACK, &r, t(160), &rules, t(99_999), &SendTiming { window: &w })
+        .apply_report(
+            "acme",
+            TRACK,
+            &r,
+            t(160),
+            &rules,
+            t(99_999),
+            &SendTiming { window: &w },
+        )
         .unwrap();
     assert_eq!(store.stuck_due(t(250), 10).unwrap().len(), 1);
-    assert!(store.fire_stuck("acme", TRACK, t(250), t(251), &rules).unwrap());
-    assert_eq!(lane(&store, "we_s").len(), 2, "a second silence, a second event");
-    assert_eq!(store.rearm_stuck_if_changed(&rules).unwrap(), Some(1), "the live parcel armed again");
-    assert_eq!(store.rearm_stuck_if_changed(&rules).unwrap(), None, "remembered");
+    assert!(
+        store
+            .fire_stuck("acme", TRACK, t(250), t(251), &rules)
+            .unwrap()
+    );
+    assert_eq!(
+        lane(&store, "we_s").len(),
+        2,
+        "a second silence, a second event"
+    );
+    assert_eq!(
+        store.rearm_stuck_if_changed(&rules).unwrap(),
+        Some(1),
+        "the live parcel armed again"
+    );
+    assert_eq!(
+        store.rearm_stuck_if_changed(&rules).unwrap(),
+        None,
+        "remembered"
+    );
 }
 
 #[test]

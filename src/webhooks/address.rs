@@ -45,7 +45,9 @@ pub enum Refused {
     #[error("{0:?} is not a URL: {1}")]
     NotUrl(String, String),
     /// Not HTTPS (and not an allowed plain-HTTP host).
-    #[error("{0}: only https:// URLs are allowed (plain http only for the hosts webhooks.allow_http names)")]
+    #[error(
+        "{0}: only https:// URLs are allowed (plain http only for the hosts webhooks.allow_http names)"
+    )]
     Scheme(String),
     /// Credentials in the URL.
     #[error("the URL must not hold a user name or password")]
@@ -57,7 +59,9 @@ pub enum Refused {
     #[error("the URL is longer than 2048 characters")]
     TooLong,
     /// An address in a forbidden range.
-    #[error("{host} is {address}, a {range} address; webhooks go to the public internet only (webhooks.allow_addresses can allow it)")]
+    #[error(
+        "{host} is {address}, a {range} address; webhooks go to the public internet only (webhooks.allow_addresses can allow it)"
+    )]
     Address {
         /// The host as the URL names it.
         host: String,
@@ -182,8 +186,14 @@ pub fn check_url(url: &str, policy: &Policy) -> Result<Target, Refused> {
     }
     let parsed = reqwest::Url::parse(url.trim())
         .map_err(|e| Refused::NotUrl(url.chars().take(100).collect(), e.to_string()))?;
-    let raw = parsed.host_str().filter(|h| !h.is_empty()).ok_or(Refused::NoHost)?;
-    let host = raw.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let raw = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or(Refused::NoHost)?;
+    let host = raw
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     let literal = host.parse::<IpAddr>().ok();
     match parsed.scheme() {
         "https" => {}
@@ -305,7 +315,15 @@ mod tests {
         ] {
             assert_eq!(forbidden_range(ip(a)), Some(range), "{a}");
         }
-        for a in ["93.184.216.34", "8.8.8.8", "100.128.0.1", "172.32.0.1", "2a00:1450:4010::65", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
+        for a in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2a00:1450:4010::65",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
             assert_eq!(forbidden_range(ip(a)), None, "{a}");
         }
     }
@@ -330,19 +348,46 @@ mod tests {
         let e = check_url("http://shop.example/hook", &p).unwrap_err();
         assert!(matches!(e, Refused::Scheme(_)), "{e}");
         assert!(e.to_string().contains("only https://"), "{e}");
-        assert!(matches!(check_url("ftp://shop.example/", &p), Err(Refused::Scheme(_))));
-        assert_eq!(check_url("https://u:p@shop.example/", &p), Err(Refused::Credentials));
-        assert!(matches!(check_url("not a url", &p), Err(Refused::NotUrl(..))));
-        assert!(matches!(check_url("https://10.0.0.5/x", &p), Err(Refused::Address { .. })));
-        assert!(matches!(check_url("https://[::ffff:7f00:1]/x", &p), Err(Refused::Address { .. })));
-        assert!(matches!(check_url("https://0x7f.1/x", &p), Err(Refused::Address { .. })), "hex forms are addresses too");
+        assert!(matches!(
+            check_url("ftp://shop.example/", &p),
+            Err(Refused::Scheme(_))
+        ));
+        assert_eq!(
+            check_url("https://u:p@shop.example/", &p),
+            Err(Refused::Credentials)
+        );
+        assert!(matches!(
+            check_url("not a url", &p),
+            Err(Refused::NotUrl(..))
+        ));
+        assert!(matches!(
+            check_url("https://10.0.0.5/x", &p),
+            Err(Refused::Address { .. })
+        ));
+        assert!(matches!(
+            check_url("https://[::ffff:7f00:1]/x", &p),
+            Err(Refused::Address { .. })
+        ));
+        assert!(
+            matches!(
+                check_url("https://0x7f.1/x", &p),
+                Err(Refused::Address { .. })
+            ),
+            "hex forms are addresses too"
+        );
         let plain = Policy {
             allow_http: vec!["127.0.0.1".into()],
             allow: vec!["127.0.0.0/8".parse().unwrap()],
         };
         let t = check_url("http://127.0.0.1:8080/hook", &plain).unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.literal), ("127.0.0.1", 8080, true));
-        assert!(matches!(check_url("http://127.0.0.2/", &plain), Err(Refused::Scheme(_))));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.literal),
+            ("127.0.0.1", 8080, true)
+        );
+        assert!(matches!(
+            check_url("http://127.0.0.2/", &plain),
+            Err(Refused::Scheme(_))
+        ));
     }
 
     #[tokio::test]

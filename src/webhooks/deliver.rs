@@ -43,7 +43,10 @@ pub struct HookContext {
 pub struct ClientError(String);
 
 /// The HTTP client webhooks go out with.
-pub fn client(settings: &WebhookSettings, policy: Arc<Policy>) -> Result<reqwest::Client, ClientError> {
+pub fn client(
+    settings: &WebhookSettings,
+    policy: Arc<Policy>,
+) -> Result<reqwest::Client, ClientError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -51,7 +54,11 @@ pub fn client(settings: &WebhookSettings, policy: Arc<Policy>) -> Result<reqwest
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
         .pool_idle_timeout(Duration::from_secs(30))
-        .user_agent(concat!("parceld/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
+        .user_agent(concat!(
+            "parceld/",
+            env!("CARGO_PKG_VERSION"),
+            " (webhooks)"
+        ))
         .build()
         .map_err(|e| ClientError(e.to_string()))
 }
@@ -102,7 +109,10 @@ impl HookContext {
         })
         .await?;
         if n > 0 {
-            tracing::warn!(deliveries = n, "Webhooks that were in hand when the daemon stopped go again (same ids)");
+            tracing::warn!(
+                deliveries = n,
+                "Webhooks that were in hand when the daemon stopped go again (same ids)"
+            );
         }
         if let Some(armed) = armed.filter(|a| *a > 0) {
             tracing::info!(parcels = armed, "Stuck timers armed for rules.stuck_after");
@@ -173,10 +183,7 @@ impl HookContext {
     async fn deliver(&self, dkey: Vec<u8>) -> Result<Option<Outcome>, StoreError> {
         let now = self.clock.now();
         let key = dkey.clone();
-        let claim = self
-            .committer
-            .run(move |s| s.hook_claim(&key, now))
-            .await?;
+        let claim = self.committer.run(move |s| s.hook_claim(&key, now)).await?;
         let (delivery, url, secrets, sequence) = match claim {
             HookClaim::Claimed {
                 delivery,
@@ -210,7 +217,13 @@ impl HookContext {
 
     /// Posts the body, signed, and reads the answer (at most `max_response` bytes of it).
     /// `sequence` is the event's place among its parcel's events to this endpoint.
-    pub async fn post(&self, url: &str, secrets: &[String], d: &Delivery, sequence: u64) -> Attempt {
+    pub async fn post(
+        &self,
+        url: &str,
+        secrets: &[String],
+        d: &Delivery,
+        sequence: u64,
+    ) -> Attempt {
         let failed = |status, error: String| Attempt::Failed { status, error };
         // The config may have changed since the URL was registered: checked every time (names
         // are checked by the resolver when a connection is made).
@@ -224,7 +237,10 @@ impl HookContext {
             .client
             .post(target.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(signature::HEADER, signature::header(&refs, t, d.body.as_bytes()))
+            .header(
+                signature::HEADER,
+                signature::header(&refs, t, d.body.as_bytes()),
+            )
             .header("Idempotency-Key", &d.event_id)
             .header("Parceld-Event", d.kind.as_str())
             .header("Parceld-Sequence", sequence.to_string())
@@ -259,9 +275,10 @@ impl HookContext {
             ),
             Ok(Err(e)) => failed(e.status().map(|s| s.as_u16()), chain(&e)),
             Ok(Ok(status)) if (200..300).contains(&status) => Attempt::Delivered { status },
-            Ok(Ok(status)) if (300..400).contains(&status) => {
-                failed(Some(status), format!("HTTP {status}: redirects are not followed"))
-            }
+            Ok(Ok(status)) if (300..400).contains(&status) => failed(
+                Some(status),
+                format!("HTTP {status}: redirects are not followed"),
+            ),
             Ok(Ok(status)) => failed(Some(status), format!("HTTP {status}")),
         }
     }

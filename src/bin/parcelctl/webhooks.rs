@@ -76,10 +76,16 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             } else {
                 println!("webhook:  {}", r.id);
                 println!("url:      {}", r.url);
-                let events = if r.events.is_empty() { "every type".to_string() } else { r.events.join(", ") };
+                let events = if r.events.is_empty() {
+                    "every type".to_string()
+                } else {
+                    r.events.join(", ")
+                };
                 println!("events:   {events}");
                 println!("secret:   {}", r.secret);
-                println!("Keep the secret: it is not shown again. It signs every request (Parceld-Signature).");
+                println!(
+                    "Keep the secret: it is not shown again. It signs every request (Parceld-Signature)."
+                );
             }
         }
         Cmd::List { shop } => {
@@ -88,7 +94,16 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 print_json(&r);
             } else {
                 table(
-                    &["ID", "URL", "STATE", "QUEUED", "DEAD", "EVENTS", "FAILING SINCE", "LAST ERROR"],
+                    &[
+                        "ID",
+                        "URL",
+                        "STATE",
+                        "QUEUED",
+                        "DEAD",
+                        "EVENTS",
+                        "FAILING SINCE",
+                        "LAST ERROR",
+                    ],
                     r.webhooks
                         .iter()
                         .map(|w| {
@@ -98,7 +113,11 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                                 w.state.clone(),
                                 w.queued.to_string(),
                                 w.dead.to_string(),
-                                if w.events.is_empty() { "all".into() } else { w.events.join(",") },
+                                if w.events.is_empty() {
+                                    "all".into()
+                                } else {
+                                    w.events.join(",")
+                                },
                                 ts(&w.failing_since),
                                 opt(&w.last_error),
                             ]
@@ -132,7 +151,10 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             if json {
                 print_json(&r);
             } else {
-                println!("webhook {} enabled; {} waiting event(s) go now", r.webhook.id, r.resumed);
+                println!(
+                    "webhook {} enabled; {} waiting event(s) go now",
+                    r.webhook.id, r.resumed
+                );
             }
         }
         Cmd::Dead { shop, id } => {
@@ -141,7 +163,9 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 print_json(&r);
             } else {
                 table(
-                    &["EVENT", "TYPE", "TRACK", "ATTEMPTS", "STATUS", "CREATED", "ERROR"],
+                    &[
+                        "EVENT", "TYPE", "TRACK", "ATTEMPTS", "STATUS", "CREATED", "ERROR",
+                    ],
                     r.dead
                         .iter()
                         .map(|d| {

@@ -128,7 +128,13 @@ pub enum Attempt {
 impl Delivery {
     /// A new delivery of an event created at `now`: pending when it heads its lane, else
     /// waiting.
-    pub fn new(event_id: String, kind: EventType, body: String, now: Timestamp, head: bool) -> Self {
+    pub fn new(
+        event_id: String,
+        kind: EventType,
+        body: String,
+        now: Timestamp,
+        head: bool,
+    ) -> Self {
         Delivery {
             event_id,
             kind,
@@ -259,7 +265,11 @@ mod tests {
     fn full_jitter_stays_under_the_growing_ceiling() {
         let b = Duration::from_secs(10);
         let cap = Duration::from_secs(3600);
-        assert_eq!(full_jitter(1, b, cap, 0), Duration::ZERO, "full jitter may be zero");
+        assert_eq!(
+            full_jitter(1, b, cap, 0),
+            Duration::ZERO,
+            "full jitter may be zero"
+        );
         assert_eq!(full_jitter(1, b, cap, 10_000), Duration::from_secs(10));
         assert_eq!(full_jitter(3, b, cap, 40_000), Duration::from_secs(40));
         assert_eq!(full_jitter(3, b, cap, 40_001), Duration::ZERO);
@@ -271,16 +281,34 @@ mod tests {
 
     #[test]
     fn retried_for_the_period_then_dead() {
-        let mut d = Delivery::new("evt_1".into(), EventType::Delivered, "{}".into(), t(0), true);
+        let mut d = Delivery::new(
+            "evt_1".into(),
+            EventType::Delivered,
+            "{}".into(),
+            t(0),
+            true,
+        );
         assert!(d.claim(t(0)));
         assert!(!d.claim(t(0)), "claimed once");
-        assert_eq!(d.fail(Some(500), "HTTP 500", t(1), &retry(), 5_000), HookState::Pending);
+        assert_eq!(
+            d.fail(Some(500), "HTTP 500", t(1), &retry(), 5_000),
+            HookState::Pending
+        );
         assert_eq!(d.next_attempt_at, t(6));
         assert!(d.claim(t(6)));
-        assert_eq!(d.first_attempt_at, Some(t(0)), "the period counts from the first");
+        assert_eq!(
+            d.first_attempt_at,
+            Some(t(0)),
+            "the period counts from the first"
+        );
         let state = d.fail(None, "timed out", t(86_400), &retry(), 1);
         assert_eq!(state, HookState::Dead);
-        assert!(d.last_error.as_deref().unwrap().contains("gave up after 2 attempts"));
+        assert!(
+            d.last_error
+                .as_deref()
+                .unwrap()
+                .contains("gave up after 2 attempts")
+        );
         assert!(d.replay(t(90_000)));
         assert!(d.replay && d.state == HookState::Pending && d.first_attempt_at.is_none());
         assert!(!d.replay(t(90_000)), "only dead letters replay");

@@ -259,7 +259,13 @@ fn status_changed(s: &Subject<'_>, p: &Parcel, from: Status, now: Timestamp) -> 
     }
     let e = cause(p);
     let what = match e {
-        Some(e) => format!("{}>{}@{}/{}", from.as_str(), p.status.as_str(), e.at.as_millisecond(), e.code),
+        Some(e) => format!(
+            "{}>{}@{}/{}",
+            from.as_str(),
+            p.status.as_str(),
+            e.at.as_millisecond(),
+            e.code
+        ),
         None => format!("{}>{}", from.as_str(), p.status.as_str()),
     };
     s.event(
@@ -431,7 +437,12 @@ pub fn notification(e: &OutboxEntry, kind: EventType, now: Timestamp) -> Event {
         },
         parcel_id: k.parcel_id,
     };
-    let what = format!("{}/{}/{}", k.kind.as_str(), k.occurrence, k.channel.as_str());
+    let what = format!(
+        "{}/{}/{}",
+        k.kind.as_str(),
+        k.occurrence,
+        k.channel.as_str()
+    );
     let failed = kind == EventType::NotificationFailed;
     s.event(
         kind,
@@ -446,7 +457,11 @@ pub fn notification(e: &OutboxEntry, kind: EventType, now: Timestamp) -> Event {
                 provider_id: e.provider_id.as_deref(),
                 attempts: e.attempts,
                 sent_at: e.sent_at,
-                error: if failed { e.last_error.as_deref() } else { None },
+                error: if failed {
+                    e.last_error.as_deref()
+                } else {
+                    None
+                },
             },
         },
     )

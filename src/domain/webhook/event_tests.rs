@@ -83,7 +83,11 @@ fn a_created_event_names_the_parcel_and_no_customer() {
     assert_eq!(created(&parcel(), t(99)).id, e.id);
     let mut again = parcel();
     again.id = 8;
-    assert_ne!(created(&again, t(1)).id, e.id, "a parcel handed over again is new");
+    assert_ne!(
+        created(&again, t(1)).id,
+        e.id,
+        "a parcel handed over again is new"
+    );
 }
 
 #[test]
@@ -94,7 +98,10 @@ fn an_arrival_report_tells_the_status_change_and_the_deadline_with_its_basis() {
     let terms = ShopTerms::default();
     let o = apply_events(
         &mut p,
-        vec![ev(10, Status::Accepted, "1/1"), ev(20, Status::ArrivedAtPickup, "8/2")],
+        vec![
+            ev(10, Status::Accepted, "1/1"),
+            ev(20, Status::ArrivedAtPickup, "8/2"),
+        ],
         t(30),
         &rules,
         &terms,
@@ -122,7 +129,13 @@ fn an_arrival_report_tells_the_status_change_and_the_deadline_with_its_basis() {
     );
     // Collected: status change and delivery.
     let before = p.clone();
-    let o = apply_events(&mut p, vec![ev(40, Status::Delivered, "2/1")], t(50), &rules, &terms);
+    let o = apply_events(
+        &mut p,
+        vec![ev(40, Status::Delivered, "2/1")],
+        t(50),
+        &rules,
+        &terms,
+    );
     let events = from_report(&before, &p, &o, &terms, t(50));
     let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
     assert_eq!(kinds, vec![EventType::StatusChanged, EventType::Delivered]);
@@ -134,10 +147,18 @@ fn a_moved_deadline_names_both_and_the_new_basis() {
     let mut p = parcel();
     let rules = Rules::default();
     let terms = ShopTerms::default();
-    apply_events(&mut p, vec![ev(20, Status::ArrivedAtPickup, "8/2")], t(30), &rules, &terms);
+    apply_events(
+        &mut p,
+        vec![ev(20, Status::ArrivedAtPickup, "8/2")],
+        t(30),
+        &rules,
+        &terms,
+    );
     let before = p.clone();
     let mut extended = ev(3600, Status::ArrivedAtPickup, "8/23");
-    extended.storage = Some(crate::domain::storage::StorageSignal::Extended(crate::domain::storage::Extender::Addressee));
+    extended.storage = Some(crate::domain::storage::StorageSignal::Extended(
+        crate::domain::storage::Extender::Addressee,
+    ));
     let o = apply_events(&mut p, vec![extended], t(3700), &rules, &terms);
     let change = o.deadline_moved.clone().expect("moved");
     let events = from_report(&before, &p, &o, &terms, t(3700));
@@ -152,7 +173,12 @@ fn a_moved_deadline_names_both_and_the_new_basis() {
         v["data"]["to"]["at"],
         serde_json::to_value(change.to).unwrap(),
     );
-    assert_eq!(deadline_changed(&before, &p, &change, &terms, t(1)).unwrap().id, d.id);
+    assert_eq!(
+        deadline_changed(&before, &p, &change, &terms, t(1))
+            .unwrap()
+            .id,
+        d.id
+    );
 }
 
 #[test]

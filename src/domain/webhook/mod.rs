@@ -165,7 +165,12 @@ impl Endpoint {
 
     /// Records a failed attempt at `now`; returns true when it has now failed for
     /// `disable_after` without a success, and disables it.
-    pub fn failed(&mut self, now: Timestamp, error: &str, disable_after: std::time::Duration) -> bool {
+    pub fn failed(
+        &mut self,
+        now: Timestamp,
+        error: &str,
+        disable_after: std::time::Duration,
+    ) -> bool {
         let since = *self.failing_since.get_or_insert(now);
         self.last_error = Some(error.chars().take(300).collect());
         let long = since

@@ -75,7 +75,9 @@ fn verify(header: &str, secret: &str, body: &[u8]) -> bool {
         return false;
     }
     sigs.iter().any(|s| {
-        let Ok(given) = hex::decode(s) else { return false };
+        let Ok(given) = hex::decode(s) else {
+            return false;
+        };
         let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
         m.update(format!("{t}.").as_bytes());
         m.update(body);
@@ -83,7 +85,11 @@ fn verify(header: &str, secret: &str, body: &[u8]) -> bool {
     })
 }
 
-async fn hook(req: HttpRequest, body: web::Bytes, inner: web::Data<Arc<Mutex<Inner>>>) -> HttpResponse {
+async fn hook(
+    req: HttpRequest,
+    body: web::Bytes,
+    inner: web::Data<Arc<Mutex<Inner>>>,
+) -> HttpResponse {
     let header = |n: &str| {
         req.headers()
             .get(n)
@@ -122,7 +128,8 @@ async fn hook(req: HttpRequest, body: web::Bytes, inner: web::Data<Arc<Mutex<Inn
         return HttpResponse::Ok().body("ok");
     }
     inner.lock().unwrap().hits.push(Hit { answered, ..hit });
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).unwrap()).body("{\"ok\":true}")
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).unwrap())
+        .body("{\"ok\":true}")
 }
 
 impl Receiver {
@@ -147,11 +154,14 @@ impl Receiver {
             cfg.app_data(web::Data::new(inner.clone()))
                 .app_data(web::PayloadConfig::new(1 << 20))
                 .route("/hook", web::post().to(hook))
-                .route("/redirect", web::post().to(|| async {
-                    HttpResponse::TemporaryRedirect()
-                        .insert_header(("Location", "/hook"))
-                        .finish()
-                }));
+                .route(
+                    "/redirect",
+                    web::post().to(|| async {
+                        HttpResponse::TemporaryRedirect()
+                            .insert_header(("Location", "/hook"))
+                            .finish()
+                    }),
+                );
         }));
     }
 
@@ -186,7 +196,8 @@ impl Receiver {
 
     /// Listens again on the same port.
     pub fn restart(&mut self) {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).expect("the same port");
+        let listener =
+            std::net::TcpListener::bind(("127.0.0.1", self.port)).expect("the same port");
         self.serve(listener);
     }
 }
