@@ -2,7 +2,8 @@
 //! their messages sent (SMS.ru's protocol and a real SMTP server on loopback). After each
 //! restart the store opens and every parcel the API acknowledged is there; at the end every
 //! due message has arrived, and a message that arrived twice is one the daemon counted as a
-//! doubtful resend (the documented crash window: the provider accepted it and the daemon died
+//! doubtful resend; and every webhook the shop's receiver (on loopback) was due has arrived, in
+//! order per parcel, a repeat only under the same idempotency key (the documented crash window: the provider accepted it and the daemon died
 //! before writing the receipt). Copies beyond that window would fail the test; the counts are
 //! printed. `PARCELD_FAULT_SEED` replays a run's choices.
 //!
@@ -14,6 +15,7 @@
 //! The same at length, once, outside the normal run (figures in BENCHMARKS.md):
 //! `PARCELD_FAULT_KILLS=1000 cargo test --release --test it fault_crash::soak -- --ignored --nocapture`
 
+use crate::fakes::receiver::Receiver;
 use crate::fakes::russian_post::FakeRussianPost;
 use crate::fakes::sms_gateway::{Gateway, copies};
 use crate::fakes::smtp::{self, SmtpSink};
@@ -45,6 +47,7 @@ fn config(
     let c = set(&c, "sms.smsru", "rate", "\"100/s\"");
     let c = set(&c, "email", "rate", "\"100/s\"");
     let c = set(&c, "notify", "concurrency", "4");
+    let c = crate::webhooks::allow_loopback(&c);
     set(&c, "daemon", "shutdown_timeout", "\"2s\"")
 }
 
@@ -111,6 +114,8 @@ async fn sigkills_lose_nothing(kills: usize) {
     let secrets = tempfile::tempdir().unwrap();
     let mut d = Daemon::start_with(|c| config(&c, &post, &gw, &sink, secrets.path())).await;
     d.create_shop("acme").await;
+    let receiver = Receiver::start();
+    let hook = crate::webhooks::register(&d, "acme", &receiver, &[]).await;
 
     let mut next = 0usize;
     let mut acked: BTreeSet<String> = BTreeSet::new();
@@ -325,5 +330,37 @@ async fn sigkills_lose_nothing(kills: usize) {
     assert!(
         within <= recorded as usize,
         "{within} duplicates, {recorded} recorded"
+    );
+
+    // Every webhook went out: nothing queued or dead, and per parcel its creation, its arrival
+    // and a notice of each message sent, in order, each signed; a repeat has the same key.
+    wait_for(long, "every webhook delivered", async || {
+        let w = d.socket.webhook("acme", &hook).await.ok()?;
+        (w.queued == 0 && w.dead == 0).then_some(())
+    })
+    .await;
+    let events = crate::webhooks::in_order(&receiver.accepted());
+    let mut hooks_due = 0;
+    for t in &parcels {
+        let p = d.socket.parcel("acme", t).await.unwrap();
+        let got = events.get(t).map(Vec::as_slice).unwrap_or_default();
+        let kinds: Vec<&str> = got.iter().map(|h| h.kind.as_str()).collect();
+        assert_eq!(kinds.first(), Some(&"parcel.created"), "{t}: {kinds:?}");
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "parcel.arrived").count(),
+            1,
+            "{t}: {kinds:?}"
+        );
+        let sent = kinds.iter().filter(|k| **k == "notification.sent").count();
+        assert_eq!(
+            sent,
+            p.notifications.len(),
+            "{t}: a notice per message sent: {kinds:?}"
+        );
+        hooks_due += got.len();
+    }
+    let repeats = receiver.accepted().len() - hooks_due;
+    println!(
+        "fault_crash webhooks: {hooks_due} events delivered in order, {repeats} repeated with the same key"
     );
 }
