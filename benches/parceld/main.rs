@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo bench --bench parceld -- [--parcels N] [--send N] [--rate-parcels N] [--rate R]
-//!                                [--only intake,cycle,rate,sending] [--tag NAME]
+//!                                [--hooks N] [--only intake,cycle,rate,sending,webhooks] [--tag NAME]
 //! ```
 //!
 //! Defaults: a million parcels, 100 000 messages per channel, 12 000 parcels at 200 requests per
@@ -17,7 +17,9 @@
 //!   and during the cycle ([`cycle`], [`fake_post`], [`latency`]);
 //! - `rate`: the achieved request rate at a configured one ([`cycle`]);
 //! - `sending`: e-mail to an SMTP sink and SMS to a gateway fake against plain clients
-//!   ([`sending`], [`sinks`]).
+//!   ([`sending`], [`sinks`]);
+//! - `webhooks`: queued webhooks delivered to a receiver on loopback against a plain client
+//!   posting the same bodies ([`webhooks`]).
 //!
 //! Results go to `benches/results/<tag>.json` (tag `latest` by default), a table on stdout,
 //! and the plot `benches/results/cost.svg` (`<tag>-cost.svg` for other tags).
@@ -35,6 +37,7 @@ mod sending;
 #[path = "../../tests/it/fakes/server.rs"]
 mod server;
 mod sinks;
+mod webhooks;
 
 use daemon::{Daemon, NO_CHANNELS};
 use intake::Via;
@@ -46,6 +49,7 @@ struct Args {
     send: usize,
     rate_parcels: usize,
     rate: u32,
+    hooks: usize,
     only: Vec<String>,
     tag: String,
 }
@@ -56,6 +60,7 @@ fn args() -> Args {
         send: 100_000,
         rate_parcels: 12_000,
         rate: 200,
+        hooks: 20_000,
         only: Vec::new(),
         tag: "latest".into(),
     };
@@ -67,6 +72,7 @@ fn args() -> Args {
             "--send" => a.send = num(a.send),
             "--rate-parcels" => a.rate_parcels = num(a.rate_parcels),
             "--rate" => a.rate = num(a.rate as usize) as u32,
+            "--hooks" => a.hooks = num(a.hooks),
             "--only" => {
                 a.only = it
                     .next()
@@ -302,6 +308,22 @@ fn main() {
             results.insert(
                 "sending".into(),
                 serde_json::to_value(s).unwrap_or_default(),
+            );
+        }
+        if wants(&a, "webhooks") {
+            let h = webhooks::run(&work.path().join("webhooks"), a.hooks).await;
+            println!(
+                "webhooks: {} events of {} bytes, {:.0}/s through the daemon, plain client {:.0}/s, ratio {:.3}; {:.2} ms CPU per event",
+                h.events,
+                h.body_bytes,
+                h.daemon_rate,
+                h.plain_rate,
+                h.daemon_rate / h.plain_rate,
+                h.cpu_ms_per_event
+            );
+            results.insert(
+                "webhooks".into(),
+                serde_json::to_value(h).unwrap_or_default(),
             );
         }
     });
