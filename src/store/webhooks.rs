@@ -1032,7 +1032,7 @@ impl Hooks {
     /// One endpoint with its queues.
     pub async fn get(&self, shop: ShopId, id: String) -> Result<EndpointInfo, HookError> {
         let store = self.0.clone();
-        let found = blocking(move || {
+        blocking(move || {
             let shop = shop.as_str();
             match store
                 .hook_endpoint_list(shop)?
@@ -1043,8 +1043,7 @@ impl Hooks {
                 None => Ok(Err(HookError::NotFound(id))),
             }
         })
-        .await?;
-        found
+        .await?
     }
 
     /// Deletes an endpoint and everything queued for it.
@@ -1123,7 +1122,7 @@ impl Hooks {
         limit: usize,
     ) -> Result<Vec<DeadHook>, HookError> {
         let store = self.0.clone();
-        let r = blocking(move || {
+        blocking(move || {
             let shop = shop.as_str();
             if !store.hook_endpoint_list(shop)?.iter().any(|e| e.id == id) {
                 return Ok(Err(HookError::NotFound(id)));
@@ -1141,8 +1140,7 @@ impl Hooks {
             }
             Ok(Ok(out))
         })
-        .await?;
-        r
+        .await?
     }
 
     /// Queues an endpoint's dead letters again. Returns how many.

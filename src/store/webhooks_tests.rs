@@ -137,7 +137,7 @@ fn claim(store: &Store, now: i64) -> (Vec<u8>, Delivery) {
 #[test]
 fn events_are_queued_with_the_change_and_go_in_order_per_parcel() {
     let (_d, store) = setup(vec![endpoint("we_a", vec![])]);
-    let mut bell = store.hook_changes();
+    let bell = store.hook_changes();
     report(&store, 10, Status::ArrivedAtPickup, "8/2");
     assert!(
         !bell.has_changed().unwrap(),

@@ -197,7 +197,7 @@ pub fn check_url(url: &str, policy: &Policy) -> Result<Target, Refused> {
     let literal = host.parse::<IpAddr>().ok();
     match parsed.scheme() {
         "https" => {}
-        "http" if policy.allow_http.iter().any(|h| *h == host) => {}
+        "http" if policy.allow_http.contains(&host) => {}
         _ => return Err(Refused::Scheme(format!("{}://{host}", parsed.scheme()))),
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
