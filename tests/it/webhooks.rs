@@ -492,3 +492,56 @@ async fn urls_into_the_operators_network_or_over_plain_http_are_refused() {
         .unwrap_err();
     assert_eq!(api_error(e).0, 409, "one endpoint per URL");
 }
+
+#[tokio::test]
+async fn a_silent_parcel_is_reported_stuck_once_per_silence() {
+    let r = Receiver::start();
+    let d =
+        Daemon::start_with(|c| set(&allow_loopback(&c), "rules", "stuck_after", "\"2s\"")).await;
+    d.create_shop("acme").await;
+    register(&d, "acme", &r, &["parcel.status_changed", "parcel.stuck"]).await;
+    d.socket
+        .add_parcels("acme", &[parcel("SANDBOX-STUCK-1", "S-1")])
+        .await
+        .unwrap();
+    walk(&d, "acme", "SANDBOX-STUCK-1", "in_transit").await;
+    let stuck = wait_for(Duration::from_secs(20), "parcel.stuck", async || {
+        r.accepted().into_iter().find(|h| h.kind == "parcel.stuck")
+    })
+    .await;
+    // It names the silence: since the last carrier event.
+    let p = d.socket.parcel("acme", "SANDBOX-STUCK-1").await.unwrap();
+    let last = p.events.last().expect("carrier events").at;
+    assert_eq!(
+        stuck.body["data"]["silent_since"],
+        serde_json::to_value(last).unwrap()
+    );
+    assert_eq!(stuck.body["data"]["stuck_after"], "2s");
+    assert_eq!(
+        stuck.body["data"]["last_event"]["code"],
+        p.events.last().unwrap().code.as_str()
+    );
+    let listed = d
+        .socket
+        .list("acme", &[("stuck", "true".into())])
+        .await
+        .unwrap();
+    assert_eq!(listed.parcels.len(), 1, "the API agrees it is stuck");
+    // A poll that hears nothing new does not end the silence: no second event, however long.
+    poll_all(&d).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let events = in_order(&r.accepted());
+    let kinds: Vec<&str> = events["SANDBOX-STUCK-1"]
+        .iter()
+        .map(|h| h.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "parcel.status_changed",
+            "parcel.status_changed",
+            "parcel.stuck"
+        ],
+        "accepted, sorting, then stuck once"
+    );
+}
