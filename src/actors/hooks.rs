@@ -142,6 +142,7 @@ impl Handler<Tick> for HookSender {
             match res {
                 Ok((summary, next)) => {
                     act.recovered = true;
+                    act.svc.health.store_ok();
                     if summary.delivered + summary.retried + summary.dead > 0 {
                         tracing::debug!(
                             delivered = summary.delivered,

@@ -155,12 +155,13 @@ fn sled_message(e: &sled::Error) -> String {
 
 /// An I/O error as the operating system says it. sled hands out copies of the error that hold
 /// the original's debug text (`Os { code: 28, kind: StorageFull, message: "No space left on
-/// device" }`); those are read back into "No space left on device (os error 28)".
+/// device" }`), and a copy of a copy holds that text escaped inside another; those are read
+/// back into "No space left on device (os error 28)".
 fn io_message(io: &std::io::Error) -> String {
-    let text = io.to_string();
     if io.raw_os_error().is_some() {
-        return text;
+        return io.to_string();
     }
+    let text = io.to_string().replace('\\', "");
     let after = |key: &str| text.split_once(key).map(|(_, rest)| rest);
     let code = after("code: ").and_then(|r| r.split(',').next());
     let message = after("message: \"").and_then(|r| r.split('"').next());
@@ -566,6 +567,8 @@ mod tests {
         assert_eq!(io_message(&os), "No space left on device (os error 28)");
         let copied = std::io::Error::new(os.kind(), format!("{os:?}"));
         assert_eq!(io_message(&copied), "No space left on device (os error 28)");
+        let twice = std::io::Error::new(copied.kind(), format!("{copied:?}"));
+        assert_eq!(io_message(&twice), "No space left on device (os error 28)");
         let plain = std::io::Error::other("something else");
         assert_eq!(io_message(&plain), "something else");
         let e = StoreError::Sled(sled::Error::Io(copied));
