@@ -96,6 +96,7 @@ pub(crate) mod tests {
             report_at: None,
             messaging: Default::default(),
             storage_days: None,
+            brand: Default::default(),
         }
     }
 
