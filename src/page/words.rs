@@ -34,6 +34,8 @@ pub struct Words {
     pub map: &'static str,
     /// The deadline card's heading.
     pub deadline: &'static str,
+    /// Before the deadline in the status card.
+    pub collect_by: &'static str,
     /// Before the deadline's basis.
     pub basis: &'static str,
     /// The extension card's heading.
@@ -111,6 +113,7 @@ pub const RU: Words = Words {
     phone: "Телефон",
     map: "Открыть на карте",
     deadline: "Срок хранения",
+    collect_by: "Заберите до",
     basis: "Почему эта дата",
     extend: "Не успеваете забрать?",
     amount: "К оплате при получении",
@@ -158,6 +161,7 @@ pub const EN: Words = Words {
     phone: "Phone",
     map: "Open on a map",
     deadline: "Kept until",
+    collect_by: "Collect it by",
     basis: "Why this date",
     extend: "Cannot make it in time?",
     amount: "Due on collection",
