@@ -202,7 +202,7 @@ fn interpret(tokens: &[Token]) -> Option<Said> {
         }
     }
     let pairs = |ts: &[Time]| -> Option<Vec<(Time, Time)>> {
-        if ts.len() % 2 != 0 {
+        if !ts.len().is_multiple_of(2) {
             return None;
         }
         ts.chunks(2)
@@ -310,8 +310,8 @@ mod tests {
     #[test]
     fn the_directorys_usual_forms() {
         let w = read("пн–пт 08:00–20:00, сб 09:00–18:00, вс выходной").unwrap();
-        for d in 0..5 {
-            assert_eq!(w[d], open(&[("08:00", "20:00")]));
+        for d in &w[..5] {
+            assert_eq!(*d, open(&[("08:00", "20:00")]));
         }
         assert_eq!(w[5], open(&[("09:00", "18:00")]));
         assert_eq!(w[6], Day::Closed);

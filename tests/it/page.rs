@@ -177,8 +177,7 @@ async fn every_message_links_the_parcels_page_and_a_gone_parcel_is_not_found() {
     let again = d
         .sms()
         .into_iter()
-        .filter(|s| s.key.contains("-accepted-1-sms"))
-        .last()
+        .rfind(|s| s.key.contains("-accepted-1-sms"))
         .unwrap();
     assert!(!again.text.contains(&link), "{}", again.text);
     let (status, old, _) = get(&link).await;

@@ -103,7 +103,7 @@ pub enum Cmd {
         #[command(flatten)]
         messaging: MessagingArgs,
         #[command(flatten)]
-        brand: BrandArgs,
+        brand: Box<BrandArgs>,
     },
     #[command(flatten)]
     Admin(crate::plans::Cmd),
