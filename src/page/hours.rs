@@ -360,6 +360,74 @@ mod tests {
     }
 
     #[test]
+    fn any_text_is_read_or_refused_without_a_panic() {
+        // Text the directory could hold: pieces of real hours, cut and shuffled at random.
+        let pieces = [
+            "пн",
+            "–",
+            "-",
+            "пт",
+            " ",
+            "08:00",
+            "20:00",
+            "24:00",
+            "9.30",
+            ",",
+            ";",
+            "сб",
+            "вс",
+            "выходной",
+            "выходные",
+            "без",
+            "выходных",
+            "перерыв",
+            "с",
+            "до",
+            "24/7",
+            "24",
+            "/",
+            "7",
+            ":",
+            ".",
+            "круглосуточно",
+            "mon",
+            "closed",
+            "ежедневно",
+            "(",
+            ")",
+            "ё",
+            "\n",
+            "99:99",
+            "0:0",
+            "будни",
+            "пт-пн",
+            "x",
+        ];
+        let mut state = 0x5eed_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut read_some = 0;
+        for _ in 0..20_000 {
+            let len = next(12);
+            let text: String = (0..len).map(|_| pieces[next(pieces.len())]).collect();
+            if let Some(week) = read(&text) {
+                read_some += 1;
+                for day in week {
+                    if let Day::Open { ranges, breaks } = day {
+                        assert!(!ranges.is_empty(), "{text:?}");
+                        assert!(ranges.iter().chain(&breaks).all(|(a, b)| a < b), "{text:?}");
+                    }
+                }
+            }
+        }
+        assert!(read_some > 0, "some random text reads as hours");
+    }
+
+    #[test]
     fn what_cannot_be_read_is_refused() {
         for text in [
             "",
