@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// The chromium binary, if there is one.
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("PARCELD_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
