@@ -8,6 +8,7 @@ pub mod carrier;
 pub mod contact;
 pub mod delivery;
 pub mod intake;
+pub mod lanes;
 pub mod lifecycle;
 pub mod money;
 pub mod notification;
