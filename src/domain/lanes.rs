@@ -123,17 +123,17 @@ impl LaneKey {
             leg,
             scope,
         };
-        if let (Some(f), Some(t)) = (from, to) {
-            if let (Some(rf), Some(rt)) = (region(f), region(t)) {
-                out.push(key(Scope::Route {
-                    from: f.trim().to_string(),
-                    to: t.trim().to_string(),
-                }));
-                out.push(key(Scope::Regions {
-                    from: rf.to_string(),
-                    to: rt.to_string(),
-                }));
-            }
+        if let (Some(f), Some(t)) = (from, to)
+            && let (Some(rf), Some(rt)) = (region(f), region(t))
+        {
+            out.push(key(Scope::Route {
+                from: f.trim().to_string(),
+                to: t.trim().to_string(),
+            }));
+            out.push(key(Scope::Regions {
+                from: rf.to_string(),
+                to: rt.to_string(),
+            }));
         }
         out.push(key(Scope::Carrier));
         out
@@ -389,6 +389,7 @@ mod tests {
                 ..Office::default()
             }),
             storage: None,
+            presence: false,
         }
     }
 
