@@ -191,6 +191,7 @@ mod tests {
                     description: String::new(),
                     office: Some(Office::default()),
                     storage: None,
+                    presence: false,
                 }],
                 ..TrackReport::default()
             };

@@ -196,6 +196,7 @@ mod tests {
                         description: String::new(),
                         office: None,
                         storage: None,
+                        presence: false,
                     },
                     CarrierEvent {
                         at: t(5),
@@ -204,6 +205,7 @@ mod tests {
                         description: String::new(),
                         office: Some(Office::default()),
                         storage: None,
+                        presence: false,
                     },
                 ],
                 ..Report::default()

@@ -540,6 +540,7 @@ mod tests {
                 ..Office::default()
             }),
             storage: None,
+            presence: false,
         }
     }
 
