@@ -62,6 +62,7 @@ fn arrived(mut p: Parcel) -> Parcel {
             ..Office::default()
         }),
         storage: None,
+        presence: false,
     });
     p.events.push(CarrierEvent {
         at,
@@ -70,6 +71,7 @@ fn arrived(mut p: Parcel) -> Parcel {
         description: "Обработка. Прибыло в место вручения".into(),
         office: Some(pickup()),
         storage: None,
+        presence: false,
     });
     p.arrival = Some(Arrival {
         office: pickup(),
