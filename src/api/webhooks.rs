@@ -10,6 +10,8 @@ use super::{AppState, BodyLimit, read_body};
 use crate::carriers::apply::Applier;
 use crate::carriers::track17::wire;
 use crate::domain::carrier::CarrierId;
+use crate::domain::parcel::ParcelKey;
+use crate::domain::track::TrackNumber;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// The largest push accepted.
@@ -74,22 +76,22 @@ pub async fn track17(
     };
     let report = wire::report(&info, t17.handoff && svc.settings.russian_post.is_some());
     let applier = Applier::new(svc.store.clone(), &svc.settings);
-    let store = svc.store.clone();
     let now = svc.clock.now();
-    let track = number.clone();
-    let (applied, messages) = web::block(move || {
-        let mut applied = 0usize;
-        let mut messages = 0usize;
-        for shop in store.shops_with_parcel(&track, CarrierId::ChinaPost)? {
-            if let Some(o) = applier.apply(&shop, &track, report.clone(), now, &own)? {
-                applied += 1;
-                messages += o.messages;
-            }
+    let track = TrackNumber::from_trusted(number.as_str());
+    let mut applied = 0usize;
+    let mut messages = 0usize;
+    for shop in svc
+        .store
+        .shops_with_parcel(&track, CarrierId::ChinaPost)
+        .await?
+    {
+        let parcel = ParcelKey::new(shop, track.clone());
+        if let Some(o) = applier.apply(&parcel, report.clone(), now, &own).await? {
+            applied += 1;
+            messages += o.messages;
         }
-        store.flush()?;
-        Ok::<_, crate::store::StoreError>((applied, messages))
-    })
-    .await??;
+    }
+    svc.store.flush().await?;
     if messages > 0 {
         svc.notifier.wake_senders();
     }

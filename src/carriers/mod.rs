@@ -27,10 +27,10 @@ pub mod track17;
 pub use gate::Gate;
 pub use pause::restore_pause;
 
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::daemon::clock::Clock;
 use crate::domain::carrier::CarrierId;
-use crate::domain::parcel::{CarrierEvent, Parcel};
+use crate::domain::parcel::{CarrierEvent, Parcel, ParcelKey};
 use crate::domain::storage::MailType;
 use crate::domain::track::TrackNumber;
 use async_trait::async_trait;
@@ -112,6 +112,15 @@ pub struct TrackReport {
     pub handed_to: Option<CarrierId>,
     /// The kind of item, when the carrier says (it decides the storage period).
     pub mail_type: Option<MailType>,
+}
+
+/// What a carrier said about one stored parcel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParcelReport {
+    /// The parcel asked about.
+    pub parcel: ParcelKey,
+    /// What the carrier said.
+    pub report: TrackReport,
 }
 
 /// Why a carrier could not answer.

@@ -175,8 +175,8 @@ mod tests {
     fn outgoing() -> Outgoing {
         Outgoing {
             key: OutboxKey {
-                shop: "acme".into(),
-                track: "10100012000016".into(),
+                shop: crate::domain::shop::ShopId::from_trusted("acme"),
+                track: crate::domain::track::TrackNumber::from_trusted("10100012000016"),
                 parcel_id: 5,
                 kind: NotificationKind::Arrived,
                 occurrence: 1,

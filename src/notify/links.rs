@@ -92,8 +92,8 @@ impl LinkSigner {
         let id = key.parcel_id.to_string();
         let sig = self.sign(&[
             "unsubscribe",
-            &key.shop,
-            &key.track,
+            key.shop.as_str(),
+            key.track.as_str(),
             key.channel.as_str(),
             &id,
         ]);
@@ -144,7 +144,7 @@ impl LinkSigner {
     /// review (the shop's, if it has one).
     pub fn links(&self, key: &OutboxKey, carrier: CarrierId, messaging: &Messaging) -> Links {
         Links {
-            tracking: tracking_link(&key.track, carrier, messaging),
+            tracking: tracking_link(key.track.as_str(), carrier, messaging),
             unsubscribe: Some(self.unsubscribe_url(key)),
             review: messaging.review_url.clone(),
         }
@@ -213,8 +213,8 @@ mod tests {
 
     fn key() -> OutboxKey {
         OutboxKey {
-            shop: "acme".into(),
-            track: "10100012000016".into(),
+            shop: crate::domain::shop::ShopId::from_trusted("acme"),
+            track: crate::domain::track::TrackNumber::from_trusted("10100012000016"),
             parcel_id: 42,
             kind: NotificationKind::Arrived,
             occurrence: 1,

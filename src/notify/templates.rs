@@ -478,8 +478,8 @@ mod tests {
         let deadline: Timestamp = "2027-03-12T09:00:00Z".parse().unwrap();
         OutboxEntry::new(
             OutboxKey {
-                shop: "acme".into(),
-                track: "10100012000016".into(),
+                shop: crate::domain::shop::ShopId::from_trusted("acme"),
+                track: crate::domain::track::TrackNumber::from_trusted("10100012000016"),
                 parcel_id: 1,
                 kind,
                 occurrence: 1,

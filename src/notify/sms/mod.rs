@@ -315,7 +315,8 @@ pub(crate) mod tests_support {
     /// A pending entry with this key and recipient.
     pub fn entry_for(key: &OutboxKey, recipient: &str) -> OutboxEntry {
         let t = jiff::Timestamp::from_second(1_741_000_000).unwrap();
-        let mut facts = MessageFacts::minimal("Acme", Language::Ru, &key.track, "Europe/Moscow");
+        let mut facts =
+            MessageFacts::minimal("Acme", Language::Ru, key.track.as_str(), "Europe/Moscow");
         facts.status = Status::ArrivedAtPickup;
         OutboxEntry::new(key.clone(), recipient.into(), facts, t, t)
     }
