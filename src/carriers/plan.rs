@@ -187,6 +187,7 @@ mod tests {
                     description: String::new(),
                     office: Some(Office::default()),
                     storage: None,
+                    presence: false,
                 }],
                 ..TrackReport::default()
             };

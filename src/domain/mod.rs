@@ -7,12 +7,15 @@
 pub mod carrier;
 pub mod contact;
 pub mod delivery;
+pub mod inference;
 pub mod intake;
+pub mod lanes;
 pub mod lifecycle;
 pub mod money;
 pub mod notification;
 pub mod offices;
 pub mod optout;
+pub mod outage;
 pub mod outbox;
 pub mod parcel;
 pub mod phone;

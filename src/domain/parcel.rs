@@ -105,6 +105,10 @@ pub struct CarrierEvent {
     pub office: Option<Office>,
     /// What it says about the storage period, if anything (days left, an extension).
     pub storage: Option<StorageSignal>,
+    /// It happens only to an item waiting at that office for its addressee (a notice, a
+    /// hand-off to the office's postman): evidence of an arrival the carrier may not have
+    /// recorded (see [`super::inference`]).
+    pub presence: bool,
 }
 
 impl CarrierEvent {

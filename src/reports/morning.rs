@@ -301,6 +301,7 @@ pub(crate) mod tests {
                     ..Office::default()
                 }),
                 storage: None,
+                presence: false,
             });
             p.status = *s;
         }

@@ -165,6 +165,7 @@ impl From<ParcelV1> for Parcel {
             description: e.description,
             office: e.office.map(Office::from),
             storage: None,
+            presence: false,
         };
         Parcel {
             id: p.id,

@@ -433,6 +433,7 @@ mod tests {
                 description: String::new(),
                 office: Some(Office::default()),
                 storage: None,
+                presence: false,
             }],
             ..Report::default()
         };

@@ -204,6 +204,7 @@ mod tests {
                         description: String::new(),
                         office: None,
                         storage: None,
+                        presence: false,
                     },
                     CarrierEvent {
                         at: t(5),
@@ -212,6 +213,7 @@ mod tests {
                         description: String::new(),
                         office: Some(Office::default()),
                         storage: None,
+                        presence: false,
                     },
                 ],
                 ..Report::default()

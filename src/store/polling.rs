@@ -635,6 +635,7 @@ mod tests {
                 ..Office::default()
             }),
             storage: None,
+            presence: false,
         }
     }
 
