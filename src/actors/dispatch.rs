@@ -12,7 +12,7 @@
 //!   once; a poller finishing, the next due time or a ticket's gather time wakes it.
 
 use super::earliest;
-use crate::carriers::stages::{self, Stage};
+use crate::carriers::poll::stages::{self, Stage};
 use crate::domain::carrier::CarrierId;
 use crate::store::{DueItem, DueKind, StoreError, SyncStore, TX_CHUNK};
 use jiff::Timestamp;

@@ -32,7 +32,7 @@ use crate::domain::carrier::CarrierId;
 use crate::domain::notification::Channel;
 use crate::health::Health;
 use crate::notify::Transport;
-use crate::notify::templates::Templates;
+use crate::notify::render::templates::Templates;
 use crate::store::Store;
 use actix::prelude::*;
 use std::collections::BTreeMap;
@@ -57,7 +57,7 @@ pub struct Services {
     /// Wakes the senders when new messages are queued.
     pub notifier: Notifier,
     /// Signs unsubscribe and callback links.
-    pub links: Arc<crate::notify::links::LinkSigner>,
+    pub links: Arc<crate::notify::render::links::LinkSigner>,
     /// When the daemon started.
     pub started_at: jiff::Timestamp,
 }

@@ -10,7 +10,7 @@ use super::{AppState, Caller};
 use crate::domain::outbox::ReportPolicy;
 use crate::notify::receipts::record_callback;
 use crate::notify::replies::{ReplyOutcome, handle_reply};
-use crate::notify::sms;
+use crate::notify::transport::sms;
 use actix_web::{HttpResponse, web};
 
 /// Registers the callback routes.

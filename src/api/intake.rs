@@ -158,7 +158,7 @@ pub(crate) fn hand_over(
                 &c.window,
                 &settings.daemon.timezone,
                 now,
-                &crate::carriers::apply::spread_key(&ParcelKey::new(
+                &crate::carriers::poll::apply::spread_key(&ParcelKey::new(
                     shop.id.clone(),
                     v.track.number.clone(),
                 )),

@@ -17,7 +17,6 @@ mod outbox;
 pub(crate) mod parcels;
 mod plans;
 mod reports;
-pub mod shop_dto;
 mod shops;
 mod templates;
 pub mod throttle;

@@ -409,7 +409,7 @@ pub async fn revive(
     let shop_record = existing_shop(&state, &key.shop).await?;
     let settings = state.svc.settings.clone();
     let now = state.svc.clock.now();
-    let spread = crate::carriers::apply::spread_key(&key);
+    let spread = crate::carriers::poll::apply::spread_key(&key);
     let revived = state
         .svc
         .store

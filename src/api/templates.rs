@@ -13,9 +13,9 @@ use crate::domain::shop::Shop;
 use crate::domain::template::{Part, StoredTemplate};
 use crate::domain::track::TrackNumber;
 use crate::notify::Rendered;
-use crate::notify::defaults;
-use crate::notify::templates::{Links, MessageContext};
-use crate::notify::validate::{self, TemplateError};
+use crate::notify::render::defaults;
+use crate::notify::render::templates::{Links, MessageContext};
+use crate::notify::render::validate::{self, TemplateError};
 use actix_web::{HttpResponse, web};
 use std::collections::BTreeMap;
 
@@ -254,7 +254,7 @@ pub async fn preview(
     };
     match rendered {
         Rendered::Sms { text } => {
-            v.segments = Some(crate::notify::segments::count(&text));
+            v.segments = Some(crate::notify::render::segments::count(&text));
             v.sms = Some(text);
         }
         Rendered::Email {

@@ -22,7 +22,7 @@ use crate::api::{self, AppState, Listener};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::health::Health;
-use crate::notify::templates::Templates;
+use crate::notify::render::templates::Templates;
 use crate::store::Store;
 use actix_web::{App, HttpServer, web};
 use std::os::unix::fs::PermissionsExt;
@@ -157,7 +157,7 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
     }
     let templates = Arc::new(Templates::new().map_err(|e| DaemonError::Other(e.to_string()))?);
     let links = Arc::new(
-        crate::notify::links::LinkSigner::load(&settings)
+        crate::notify::render::links::LinkSigner::load(&settings)
             .map_err(|e| DaemonError::Other(e.to_string()))?,
     );
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()

@@ -15,8 +15,8 @@
 //!
 //! Plain async code over a [`SendContext`]; the sender actor only decides when to run it.
 
-use super::links::LinkSigner;
-use super::templates::{Links, Templates};
+use super::render::links::LinkSigner;
+use super::render::templates::{Links, Templates};
 use super::{Lookup, Outgoing, Receipt, Transport};
 use crate::clock::Clock;
 use crate::domain::carrier::CarrierId;

@@ -3,7 +3,7 @@
 //! (waits double), until `sms.status_for` after sending.
 
 use super::deliver::SendContext;
-use super::sms::{CallbackEvent, Reply};
+use super::transport::sms::{CallbackEvent, Reply};
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::outbox::{OutboxEntry, ReportPolicy};
 use crate::store::{Store, StoreError};

@@ -4,7 +4,7 @@
 //! when the gateway says), withdrawing that shop's unsent SMS to them. Other shops keep
 //! writing to the number. A stop from a number no message went to records nothing.
 
-use super::sms::{Reply, sender_name};
+use super::transport::sms::{Reply, sender_name};
 use crate::config::SmsSettings;
 use crate::domain::notification::Channel;
 use crate::domain::optout::{OptOutSource, SentSms, answered, is_stop_word};

@@ -1,24 +1,31 @@
-//! The poll loop every carrier shares. For a batch of due parcels it:
+//! The poll engine: the loop every carrier shares. For a batch of due parcels it:
 //!
 //! 1. once per budget period, plans the night when the daily budget cannot cover every parcel
-//!    due in it ([`super::plan`]);
+//!    due in it ([`plan`]);
 //! 2. drops finished parcels (they are never asked about again), and defers everything while
-//!    the carrier is paused (refused credentials, limit exhausted: [`super::pause`]) or held
-//!    back after repeated failures;
+//!    the carrier is paused (refused credentials, limit exhausted: [`pause`]) or held back
+//!    after repeated failures;
 //! 3. when the budget left is short, asks first for the parcels most likely to have moved;
 //! 4. asks the carrier in batches of its size, as many at once as the concurrency cap allows,
-//!    every request through the carrier's [`Gate`] (rate limiter and budget), or through a
-//!    batch ticket for carriers that answer that way ([`super::tickets`]);
-//! 5. applies the answers, several parcels per store transaction ([`super::settle`],
-//!    [`super::apply`]), and schedules the next poll, or records the failure with exponential
-//!    backoff and full jitter.
+//!    every request through the carrier's [`Gate`] (rate limiter and daily budget), or through
+//!    a batch ticket for carriers that answer that way ([`tickets`]);
+//! 5. applies the answers, several parcels per store transaction ([`settle`], [`apply`]), and
+//!    schedules the next poll, or records the failure with exponential backoff and full
+//!    jitter; [`stages`] times each step.
 //!
 //! It is plain async code over a [`PollContext`]; the poller actor only feeds it work.
 
-use super::apply::{Applier, spread_key};
-use super::settle::Answer;
-use super::stages::Stage;
-use super::{Carrier, CarrierError, Gate, TrackQuery, TrackReport};
+pub mod apply;
+pub mod gate;
+pub(crate) mod pause;
+mod plan;
+mod settle;
+pub mod stages;
+mod tickets;
+
+pub use gate::Gate;
+
+use super::{Carrier, CarrierError, TrackQuery, TrackReport};
 use crate::clock::Clock;
 use crate::config::{PollingSettings, Settings};
 use crate::domain::parcel::{Parcel, ParcelKey};
@@ -26,8 +33,11 @@ use crate::domain::polling::{slot, wants_poll};
 use crate::domain::schedule::backoff;
 use crate::health::Health;
 use crate::store::{DueItem, Store, StoreError};
+use apply::{Applier, spread_key};
 use futures_util::StreamExt;
 use jiff::Timestamp;
+use settle::Answer;
+use stages::Stage;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -144,7 +154,7 @@ impl PollContext {
         let keys: Vec<ParcelKey> = items.iter().map(|i| i.parcel.clone()).collect();
         let started = std::time::Instant::now();
         let loaded = self.store.parcels(keys).await?;
-        super::stages::record(self.carrier.id(), Stage::Store, started.elapsed());
+        stages::record(self.carrier.id(), Stage::Store, started.elapsed());
         let mut live = Vec::new();
         for p in loaded {
             if wants_poll(&p, now, self.cod_follow_up()) {

@@ -11,7 +11,7 @@
 //! most 197, measured at 0.971 achieved and at most 0.980 in any second (BENCHMARKS.md). At
 //! low rates the margin holds no whole request and there is no burst.
 
-use super::CarrierError;
+use crate::carriers::CarrierError;
 use crate::clock::Clock;
 use crate::config::Rate;
 use crate::domain::carrier::CarrierId;

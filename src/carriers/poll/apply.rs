@@ -3,7 +3,7 @@
 //! moves the parcel to the carrier it was handed to, schedules its next poll in that carrier's
 //! window and queues the notifications.
 
-use super::{ParcelReport, TrackReport};
+use crate::carriers::{ParcelReport, TrackReport};
 use crate::config::{PollingSettings, Settings};
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;

@@ -7,8 +7,8 @@
 //! New credentials lift a pause at the next start: the pause remembers a fingerprint of the
 //! credentials that were refused.
 
-use super::poll::PollContext;
-use super::{Carrier, CarrierError};
+use super::PollContext;
+use crate::carriers::{Carrier, CarrierError};
 use crate::domain::schedule::DailyWindow;
 use crate::health::Health;
 use crate::store::{CarrierPause, Store, StoreError};

@@ -245,7 +245,7 @@ mod tests {
             None,
         );
         let o = outgoing();
-        let entry = crate::notify::sms::tests_support::entry_for(&o.key, &o.recipient);
+        let entry = crate::notify::transport::sms::tests_support::entry_for(&o.key, &o.recipient);
         assert_eq!(m.find_sent(&entry).await, Lookup::NotSent);
         m.send(&o).await.unwrap();
         m.send(&o).await.unwrap();

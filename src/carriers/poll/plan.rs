@@ -5,7 +5,7 @@
 //! window. Planned once per period at its first poll (the mark is in the store), and again on
 //! each batch the poller is handed, which may hold more than is left.
 
-use super::poll::{PollContext, PollSummary};
+use super::{PollContext, PollSummary};
 use crate::domain::parcel::Parcel;
 use crate::domain::polling::{budget_period, rank};
 use crate::store::StoreError;

@@ -15,13 +15,13 @@ pub mod http;
 pub mod smsc;
 pub mod smsru;
 
-use super::segments;
 use super::{Lookup, Outgoing, Receipt, Rendered, Transport};
 use crate::config::{SmsSettings, SmsTransport};
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{Failure, OutboxEntry, OutboxKey};
 use crate::domain::shop::Shop;
+use crate::notify::render::segments;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -5,10 +5,10 @@
 //! instead of asking for a new one; a ticket the carrier lost or dropped is replaced by asking
 //! again later.
 
-use super::poll::{PollContext, PollSummary, random};
 use super::settle::Answer;
 use super::stages::Stage;
-use super::{CarrierError, Collected, TicketCarrier, TrackQuery, TrackReport};
+use super::{PollContext, PollSummary, random};
+use crate::carriers::{CarrierError, Collected, TicketCarrier, TrackQuery, TrackReport};
 use crate::domain::parcel::Parcel;
 use crate::domain::schedule::backoff;
 use crate::store::{StoreError, Ticket, TicketItem};

@@ -5,9 +5,9 @@
 //! a backoff otherwise).
 //!
 
-use super::poll::{PollContext, PollSummary};
 use super::stages::StageTimes;
-use super::{CarrierError, ParcelReport, TrackReport};
+use super::{PollContext, PollSummary};
+use crate::carriers::{CarrierError, ParcelReport, TrackReport};
 use crate::domain::carrier::CarrierId;
 use crate::domain::parcel::ParcelKey;
 use crate::store::StoreError;
