@@ -10,6 +10,7 @@
 //! - [`notify`]: message rendering and the channels that deliver them.
 //! - [`actors`]: thin actix shells (scheduler, pollers, reminder timer, senders) that own timers
 //!   and I/O and call the layers above.
+//! - [`page`]: the customers' tracking page (content, wording, HTML; read-only over the store).
 //! - [`api`]: the HTTP/JSON control API on the Unix socket and the shops' TCP listener, with
 //!   the DTOs `parcelctl` shares.
 //! - [`clock`]: the one place the time is read; every layer asks it.
@@ -29,5 +30,6 @@ pub mod fuzzing;
 pub mod health;
 pub mod import;
 pub mod notify;
+pub mod page;
 pub mod reports;
 pub mod store;

@@ -14,6 +14,7 @@ pub mod intake;
 mod offices;
 mod ops;
 mod outbox;
+mod page;
 pub(crate) mod parcels;
 mod plans;
 mod reports;
@@ -263,6 +264,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     unsubscribe::routes(cfg);
     callbacks::routes(cfg);
     outbox::routes(cfg);
+    page::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found(
             "no such endpoint; see README.md for the API",

@@ -3,6 +3,7 @@
 use super::dto::{CreateShop, Field, PatchShop, ShopCreated, ShopView};
 use super::error::ApiError;
 use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, read_body, token_hash};
+use crate::domain::brand::Brand;
 use crate::domain::contact::EmailAddress;
 use crate::domain::shop::{
     Messaging, Shop, ShopId, validate_link, validate_sender, validate_timezone,
@@ -40,6 +41,8 @@ pub fn view(s: &Shop) -> ShopView {
         tracking_url: s.messaging.tracking_url.clone(),
         review_url: s.messaging.review_url.clone(),
         storage_days: s.storage_days,
+        brand_color: s.brand.color.clone(),
+        logo_url: s.brand.logo_url.clone(),
         token: None,
     }
 }
@@ -101,6 +104,32 @@ fn apply_messaging(
                 validate_link(v).map_err(|e| ApiError::invalid_field(field, e))?;
                 *slot = Some(v.to_string());
             }
+        }
+    }
+    Ok(())
+}
+
+/// Applies a change of the tracking page's colour or logo (an empty string removes it), naming
+/// the field at fault.
+fn apply_brand(brand: &mut Brand, req: &PatchShop) -> Result<(), ApiError> {
+    match req.brand_color.as_deref().map(str::trim) {
+        None => {}
+        Some("") => brand.color = None,
+        Some(c) => {
+            brand.color = Some(
+                crate::domain::brand::color(c)
+                    .map_err(|e| ApiError::invalid_field("brand_color", e))?,
+            )
+        }
+    }
+    match req.logo_url.as_deref().map(str::trim) {
+        None => {}
+        Some("") => brand.logo_url = None,
+        Some(u) => {
+            brand.logo_url = Some(
+                crate::domain::brand::logo_url(u)
+                    .map_err(|e| ApiError::invalid_field("logo_url", e))?,
+            )
         }
     }
     Ok(())
@@ -202,6 +231,7 @@ pub async fn create(
             Field::Value(d) => storage_days_field(Some(d))?,
             Field::Absent | Field::Null => None,
         },
+        brand: Default::default(),
     };
     state.svc.store.create_shop(&shop).await?;
     state.svc.store.flush().await?;
@@ -260,6 +290,7 @@ pub async fn patch(
     if let Some(l) = req.language {
         shop.language = l;
     }
+    apply_brand(&mut shop.brand, &req)?;
     let storage_changed = match req.storage_days {
         Field::Absent => false,
         f => {

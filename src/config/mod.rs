@@ -7,6 +7,7 @@
 
 pub mod carriers;
 mod channels;
+mod page;
 mod rules;
 pub mod secret;
 pub mod shopside;
@@ -20,6 +21,7 @@ pub use channels::{
     DkimAlgorithm, DkimSettings, EmailSettings, EmailTransport, SmsRuSettings, SmsSettings,
     SmsTransport, SmscSettings, SmtpSettings, SmtpTls,
 };
+pub use page::PageSettings;
 use serde::Deserialize;
 pub use shopside::{ImportSettings, PlanDefaults, ReportSettings, RetentionSettings};
 use std::collections::BTreeMap;
@@ -89,6 +91,8 @@ struct RawConfig {
     retention: shopside::RawRetention,
     #[serde(default)]
     plans: shopside::RawPlans,
+    #[serde(default)]
+    page: page::RawPage,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -287,6 +291,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// The plan new shops get.
     pub plans: PlanDefaults,
+    /// The customers' tracking page.
+    pub page: PageSettings,
 }
 
 impl Settings {
@@ -548,6 +554,7 @@ impl Validator<'_> {
             reports: self.reports(&raw.reports)?,
             retention: self.retention(&raw.retention)?,
             plans: self.plans(&raw.plans)?,
+            page: self.page(&raw.page)?,
         })
     }
 

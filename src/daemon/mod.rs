@@ -223,11 +223,14 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
             Some(addr) => {
                 let st = state.clone();
                 let throttle = web::Data::new(api::throttle::Throttle::new(&settings.api));
+                let form_limits =
+                    web::Data::new(crate::page::limits::FormLimits::new(&settings.page));
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(st.clone())
                         .app_data(Listener::Tcp)
                         .app_data(throttle.clone())
+                        .app_data(form_limits.clone())
                         .wrap(actix_web::middleware::from_fn(api::throttle::limit))
                         .configure(api::routes)
                 })

@@ -4,6 +4,7 @@
 //! Plain Rust with no I/O, no actors and no clock reads: every function that needs the time
 //! takes it as an argument. The most tested code in the project.
 
+pub mod brand;
 pub mod carrier;
 pub mod contact;
 pub mod delivery;

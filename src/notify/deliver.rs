@@ -207,6 +207,12 @@ impl SendContext {
         let now = self.clock.now();
         let transport = self.transport.clone();
         let window = self.window;
+        // A customer message links the parcel's tracking page: its code is recorded with the
+        // claim, so it leads somewhere by the time the message is read.
+        let page_code = (entry.key.kind.audience() == Audience::Customer).then(|| {
+            self.links
+                .page_code(key.shop.as_str(), key.track.as_str(), key.parcel_id)
+        });
         // The claim is on disk before anything leaves (the committer flushes before it
         // answers): after a crash the entry is found "in hand" and checked against the
         // transport instead of being sent blindly again.
@@ -223,6 +229,9 @@ impl SendContext {
                     )),
                     _ => None,
                 };
+                if let (Claim::Claimed(_), Some(code)) = (&c, &page_code) {
+                    store.remember_page_code(code, &key.parcel(), key.parcel_id)?;
+                }
                 Ok((c, shop, extra))
             })
             .await?;

@@ -21,6 +21,7 @@
 //! | `recipients` | `e` channel(1) recipient `\0` outbox key (every message), `s` channel(1) recipient `\0` sent at(8) outbox key (sent ones) | empty |
 //! | `receipts` | provider `\0` provider's message id                         | outbox key     |
 //! | `counts`   | channel(1) queue(1), as in `queue`: pending, sending, dead  | entries(8)     |
+//! | `page_codes` | a tracking page's code (ten characters, outside transactions) | shop, track, parcel id |
 //! | `meta`     | name: `schema_version`, `outbox_counts`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>`, `migrated/<what>`, `once/<what>` | value |
 
 use crate::domain::notification::{Channel, NotificationKind};

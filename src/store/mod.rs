@@ -22,6 +22,7 @@ mod offices;
 mod optouts;
 mod outbox;
 mod outbox_counts;
+mod page;
 mod parcels;
 mod polling;
 mod receipts;
@@ -34,6 +35,7 @@ pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
 pub use optouts::OptOutOutcome;
 pub use outbox::{Claim, OutboxStats};
+pub use page::PageFacts;
 pub use parcels::{Admission, ParcelFilter, ParcelPage, Revived, Stored};
 pub use polling::{DueItem, Report, ReportFor, ReportOutcome};
 

@@ -128,6 +128,7 @@ pub(crate) mod tests {
             report_at: None,
             messaging: Default::default(),
             storage_days: None,
+            brand: Default::default(),
         }
     }
 

@@ -96,6 +96,12 @@ pub struct PatchShop {
     /// by mail type. Deadlines of parcels waiting now are worked out again.
     #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub storage_days: Field<u16>,
+    /// The accent colour of its customers' tracking page, `#RRGGBB`; empty removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_color: Option<String>,
+    /// Its logo on the tracking page, an `https://` URL of the image; empty removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
 }
 
 /// A shop as the API shows it.
@@ -136,6 +142,12 @@ pub struct ShopView {
     /// Its own storage period in days, if it set one.
     #[serde(default)]
     pub storage_days: Option<u16>,
+    /// The accent colour of its tracking page, `#rrggbb`.
+    #[serde(default)]
+    pub brand_color: Option<String>,
+    /// Its logo on the tracking page.
+    #[serde(default)]
+    pub logo_url: Option<String>,
     /// Set only when `rotate_token` was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,

@@ -1,7 +1,10 @@
 //! The default wording of every message, in Russian and English, as minijinja templates.
 //!
-//! SMS texts stay within two UCS-2 segments (134 characters) for a 14-digit track number and a
-//! typical office address; e-mails say everything a customer needs to act without calling.
+//! SMS texts stay within two UCS-2 segments (134 characters) for a 14-digit track number, a
+//! typical order and a `public_url` of about 25 characters: the parcel's tracking page
+//! (`tracking_link`) stands in for the office's address, which it shows with the hours, a map
+//! and how to extend storage. E-mails say everything a customer needs to act without calling,
+//! and link the page too.
 
 use crate::domain::notification::NotificationKind;
 use crate::domain::shop::Language;
@@ -17,9 +20,9 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
     let ru = lang == Language::Ru;
     match (kind, part) {
         (K::Accepted, Part::Sms) => if ru {
-            "{{ shop_name }}: заказ{% if order_id %} {{ order_id }}{% endif %} принят почтой, трек {{ track }}. Сообщим, когда он прибудет в отделение."
+            "{{ shop_name }}: заказ{% if order_id %} {{ order_id }}{% endif %} принят почтой, трек {{ track }}.{% if tracking_link %} Где он: {{ tracking_link }}{% else %} Сообщим, когда он прибудет в отделение.{% endif %}"
         } else {
-            "{{ shop_name }}: order{% if order_id %} {{ order_id }}{% endif %} is with the post, track {{ track }}. We will tell you when it reaches the office."
+            "{{ shop_name }}: order{% if order_id %} {{ order_id }}{% endif %} is with the post, track {{ track }}.{% if tracking_link %} Follow it: {{ tracking_link }}{% else %} We will tell you when it reaches the office.{% endif %}"
         }.into(),
         (K::Accepted, Part::Subject) => if ru {
             "Заказ{% if order_id %} {{ order_id }}{% endif %} передан в {{ carrier }}"
@@ -33,6 +36,7 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
              {% if contents %}Состав: {{ contents }}\n{% endif %}\
              {% if amount %}Оплата при получении: {{ amount }}\n{% endif %}\n\
              Мы сообщим, когда посылка прибудет в отделение.\n\
+             {% if tracking_link %}Где заказ сейчас: {{ tracking_link }}\n{% endif %}\
              {% if shop_phone %}Вопросы: {{ shop_phone }}\n{% endif %}\
              {% if unsubscribe_link %}\nОтписаться от уведомлений: {{ unsubscribe_link }}\n{% endif %}"
         } else {
@@ -42,14 +46,15 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
              {% if contents %}Contents: {{ contents }}\n{% endif %}\
              {% if amount %}Cash on delivery: {{ amount }}\n{% endif %}\n\
              We will tell you when it reaches the pickup office.\n\
+             {% if tracking_link %}Where it is now: {{ tracking_link }}\n{% endif %}\
              {% if shop_phone %}Questions: {{ shop_phone }}\n{% endif %}\
              {% if unsubscribe_link %}\nUnsubscribe: {{ unsubscribe_link }}\n{% endif %}"
         }.into(),
 
         (K::Arrived, Part::Sms) => if ru {
-            "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %} Трек {{ track }}"
+            "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт на почте {{ office_index }}{% if office_address and not tracking_link %}, {{ office_address }}{% endif %} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %} Трек {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
         } else {
-            "Order{% if order_id %} {{ order_id }}{% endif %} is at post office {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} until {{ deadline }}.{% if amount %} Due {{ amount }}.{% endif %} Track {{ track }}"
+            "Order{% if order_id %} {{ order_id }}{% endif %} is at office {{ office_index }}{% if office_address and not tracking_link %}, {{ office_address }}{% endif %} until {{ deadline }}.{% if amount %} Due {{ amount }}.{% endif %} Track {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
         }.into(),
         (K::Arrived, Part::Subject) => if ru {
             "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении {{ office_index }} до {{ deadline }}"
@@ -71,7 +76,8 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
                  Хранится до: {{ deadline }} (ещё {{ days_left_text }})\n\
                  {% if amount %}К оплате при получении: {{ amount }}\n{% endif %}\
                  Трек-номер: {{ track }} ({{ carrier }})\n\
-                 {% if contents %}Состав: {{ contents }}\n{% endif %}\n\
+                 {% if contents %}Состав: {{ contents }}\n{% endif %}\
+                 {% if tracking_link %}Отделение на карте, часы работы и как продлить хранение: {{ tracking_link }}\n{% endif %}\n\
                  Возьмите с собой паспорт{% if not amount %}.{% else %} и {{ amount }} для оплаты.{% endif %}\n\
                  {% if shop_phone %}Вопросы: {{ shop_phone }}\n{% endif %}\
                  {% if unsubscribe_link %}\nОтписаться от уведомлений: {{ unsubscribe_link }}\n{% endif %}"
@@ -81,7 +87,8 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
                  Kept until: {{ deadline }} ({{ days_left_text }} left)\n\
                  {% if amount %}Due on pickup: {{ amount }}\n{% endif %}\
                  Track number: {{ track }} ({{ carrier }})\n\
-                 {% if contents %}Contents: {{ contents }}\n{% endif %}\n\
+                 {% if contents %}Contents: {{ contents }}\n{% endif %}\
+                 {% if tracking_link %}The office on a map, its hours and how to extend storage: {{ tracking_link }}\n{% endif %}\n\
                  Bring your passport{% if not amount %}.{% else %} and {{ amount }}.{% endif %}\n\
                  {% if shop_phone %}Questions: {{ shop_phone }}\n{% endif %}\
                  {% if unsubscribe_link %}\nUnsubscribe: {{ unsubscribe_link }}\n{% endif %}"
@@ -94,9 +101,9 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
             format!("{greeting}{intro}{body}")
         }
         (K::Reminder, Part::Sms) => if ru {
-            "Напоминаем: заказ{% if order_id %} {{ order_id }}{% endif %} ждёт в отделении {{ office_index }} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %} Трек {{ track }}"
+            "Напоминаем: заказ{% if order_id %} {{ order_id }}{% endif %} ждёт в отделении {{ office_index }} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %}{% if tracking_link %} {{ tracking_link }}{% else %} Трек {{ track }}{% endif %}"
         } else {
-            "Reminder: order{% if order_id %} {{ order_id }}{% endif %} waits at post office {{ office_index }} until {{ deadline }}.{% if amount %} Due: {{ amount }}.{% endif %} Track {{ track }}"
+            "Reminder: order{% if order_id %} {{ order_id }}{% endif %} waits at post office {{ office_index }} until {{ deadline }}.{% if amount %} Due: {{ amount }}.{% endif %}{% if tracking_link %} {{ tracking_link }}{% else %} Track {{ track }}{% endif %}"
         }.into(),
         (K::Reminder, Part::Subject) => if ru {
             "Напоминание: заказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении до {{ deadline }}"
@@ -104,9 +111,9 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
             "Reminder: order{% if order_id %} {{ order_id }}{% endif %} is waiting for you until {{ deadline }}"
         }.into(),
         (K::LastReminder, Part::Sms) => if ru {
-            "Последний срок: заказ{% if order_id %} {{ order_id }}{% endif %} хранится в отделении {{ office_index }} до {{ deadline }}, затем вернётся отправителю. Трек {{ track }}"
+            "Последний срок: заказ{% if order_id %} {{ order_id }}{% endif %} {% if tracking_link %}в{% else %}хранится в{% endif %} отделении {{ office_index }} до {{ deadline }}, затем вернётся отправителю.{% if tracking_link %} {{ tracking_link }}{% else %} Трек {{ track }}{% endif %}"
         } else {
-            "Last call: order{% if order_id %} {{ order_id }}{% endif %} stays at post office {{ office_index }} until {{ deadline }}, then goes back. Track {{ track }}"
+            "Last call: order{% if order_id %} {{ order_id }}{% endif %} stays at post office {{ office_index }} until {{ deadline }}, then goes back.{% if tracking_link %} {{ tracking_link }}{% else %} Track {{ track }}{% endif %}"
         }.into(),
         (K::LastReminder, Part::Subject) => if ru {
             "Последний срок: заказ{% if order_id %} {{ order_id }}{% endif %} вернётся отправителю после {{ deadline }}"
@@ -170,8 +177,15 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
         (_, Part::Html) => {
             // The HTML part is the text part, escaped, with line breaks and the links made
             // clickable; shops that want their own design replace it.
+            let page = match kind {
+                K::Accepted | K::Arrived | K::Reminder | K::LastReminder => format!(
+                    "{{% if tracking_link %}}<p style=\"margin:16px 0\"><a href=\"{{{{ tracking_link }}}}\" style=\"display:inline-block;padding:10px 18px;border-radius:6px;background:#1a5fb4;color:#fff;text-decoration:none\">{}</a></p>{{% endif %}}",
+                    if ru { "Страница заказа" } else { "Your order's page" }
+                ),
+                _ => String::new(),
+            };
             format!(
-                "{HTML_HEAD}{{% for line in text_lines %}}{{% if line %}}<p style=\"margin:0 0 8px\">{{{{ line }}}}</p>{{% endif %}}{{% endfor %}}\
+                "{HTML_HEAD}{{% for line in text_lines %}}{{% if line %}}<p style=\"margin:0 0 8px\">{{{{ line }}}}</p>{{% endif %}}{{% endfor %}}{page}\
                  {{% if unsubscribe_link %}}<p style=\"font-size:12px;color:#888\"><a href=\"{{{{ unsubscribe_link }}}}\">{}</a></p>{{% endif %}}</body></html>",
                 if ru { "Отписаться от уведомлений" } else { "Unsubscribe" }
             )

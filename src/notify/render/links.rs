@@ -1,5 +1,6 @@
 //! Links in messages and for providers: the HMAC-signed one-click unsubscribe link of a parcel
-//! and recipient, the secret path of SMS gateways' callbacks, the tracking and review links.
+//! and recipient, the secret path of SMS gateways' callbacks, the parcel's tracking page (its
+//! short code is an HMAC too), the shop's tracking and review links.
 //!
 //! The signing secret comes from `api.link_secret_file`, or is generated once into the state
 //! directory (`link.secret`, mode 0600) and kept, so links in messages already sent keep
@@ -140,14 +141,35 @@ impl LinkSigner {
         )
     }
 
-    /// The links of one message: unsubscribe, tracking (the shop's page or the carrier's) and
-    /// review (the shop's, if it has one).
+    /// The links of one message: unsubscribe, tracking (the parcel's own tracking page, see
+    /// [`crate::page`]), the shop's tracking page (or the carrier's) and review (the shop's, if
+    /// it has one).
     pub fn links(&self, key: &OutboxKey, carrier: CarrierId, messaging: &Messaging) -> Links {
         Links {
-            tracking: tracking_link(key.track.as_str(), carrier, messaging),
+            tracking: Some(self.page_url(&self.page_code(
+                key.shop.as_str(),
+                key.track.as_str(),
+                key.parcel_id,
+            ))),
+            shop_tracking: tracking_link(key.track.as_str(), carrier, messaging),
             unsubscribe: Some(self.unsubscribe_url(key)),
             review: messaging.review_url.clone(),
         }
+    }
+
+    /// The short code of a parcel's tracking page ([`crate::page::code`]).
+    pub fn page_code(&self, shop: &str, track: &str, parcel_id: u64) -> String {
+        let id = parcel_id.to_string();
+        let tag = self
+            .mac(&["page", shop, track, &id])
+            .finalize()
+            .into_bytes();
+        crate::page::code::from_tag(&tag)
+    }
+
+    /// The tracking page's address for a code: `<public_url>/t/<code>`.
+    pub fn page_url(&self, code: &str) -> String {
+        format!("{}/t/{code}", self.public_url)
     }
 }
 
@@ -237,6 +259,35 @@ mod tests {
         assert!(!other.verify_unsubscribe("acme", "10100012000016", Channel::Email, 42, sig));
         assert!(s.verify_callback("smsru", &s.callback_token("smsru")));
         assert!(!s.verify_callback("smsc", &s.callback_token("smsru")));
+    }
+
+    #[test]
+    fn page_codes_are_the_parcels_own_and_need_the_secret() {
+        let s = LinkSigner::new(Secret::new("k1"), "https://parcels.example/");
+        let code = s.page_code("acme", "10100012000016", 42);
+        assert!(crate::page::code::is_code(&code), "{code}");
+        assert_eq!(code, s.page_code("acme", "10100012000016", 42), "stable");
+        for other in [
+            s.page_code("acme", "10100012000016", 43),
+            s.page_code("acme", "10100012000023", 42),
+            s.page_code("acmf", "10100012000016", 42),
+            LinkSigner::new(Secret::new("k2"), "https://parcels.example").page_code(
+                "acme",
+                "10100012000016",
+                42,
+            ),
+        ] {
+            assert_ne!(code, other);
+        }
+        let links = s.links(&key(), CarrierId::RussianPost, &Messaging::default());
+        assert_eq!(
+            links.tracking,
+            Some(format!("https://parcels.example/t/{code}"))
+        );
+        assert_eq!(
+            links.shop_tracking.as_deref(),
+            Some("https://www.pochta.ru/tracking?barcode=10100012000016")
+        );
     }
 
     #[test]

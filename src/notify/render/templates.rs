@@ -80,8 +80,10 @@ pub struct MessageContext {
     pub shop_name: String,
     /// The shop's phone.
     pub shop_phone: Option<String>,
-    /// A link to the parcel's tracking page.
+    /// A link to the parcel's tracking page (`<public_url>/t/<code>`, see [`crate::page`]).
     pub tracking_link: Option<String>,
+    /// The shop's own tracking page (`tracking_url`), or the carrier's public one.
+    pub shop_tracking_link: Option<String>,
     /// The one-click unsubscribe link.
     pub unsubscribe_link: Option<String>,
     /// The shop's review page.
@@ -93,8 +95,10 @@ pub struct MessageContext {
 /// Links that depend on the deployment, not on the parcel.
 #[derive(Debug, Clone, Default)]
 pub struct Links {
-    /// Tracking page.
+    /// The parcel's tracking page.
     pub tracking: Option<String>,
+    /// The shop's tracking page, or the carrier's.
+    pub shop_tracking: Option<String>,
     /// One-click unsubscribe.
     pub unsubscribe: Option<String>,
     /// The shop's review page.
@@ -136,6 +140,7 @@ pub fn context(
         shop_name: facts.shop_name.clone(),
         shop_phone: facts.shop_phone.clone(),
         tracking_link: links.tracking.clone(),
+        shop_tracking_link: links.shop_tracking.clone(),
         unsubscribe_link: links.unsubscribe.clone(),
         review_link: links.review.clone(),
         status: match lang {
@@ -208,7 +213,9 @@ impl MessageContext {
             Some("+7 495 123-45-67"),
             Language::Ru,
             &Links {
-                tracking: link("t/80082592345678"),
+                // A code has ten characters: the sample has the real length.
+                tracking: link("t/K7pQ2xWm9Z"),
+                shop_tracking: link("track?barcode=80082592345678"),
                 unsubscribe: link(
                     "u/shop/80082592345678/sms/123456/0123456789abcdef0123456789abcdef",
                 ),
@@ -238,6 +245,7 @@ impl MessageContext {
         c.days_left_text = None;
         c.shop_phone = None;
         c.tracking_link = None;
+        c.shop_tracking_link = None;
         c.unsubscribe_link = None;
         c.review_link = None;
         c
@@ -549,6 +557,60 @@ mod tests {
             "{} chars: {text}",
             text.chars().count()
         );
+    }
+
+    #[test]
+    fn the_tracking_page_stands_in_for_the_address_in_customer_sms() {
+        let t = Templates::new().unwrap();
+        let links = Links {
+            tracking: Some("https://parcels.example.ru/t/K7pQ2xWm9Z".into()),
+            ..Links::default()
+        };
+        for kind in [
+            NotificationKind::Accepted,
+            NotificationKind::Arrived,
+            NotificationKind::Reminder,
+            NotificationKind::LastReminder,
+        ] {
+            for lang in [Language::Ru, Language::En] {
+                let e = entry(kind, Channel::Sms, lang);
+                let Rendered::Sms { text } = t
+                    .render(&e, (None, None), now(), &links, &BTreeMap::new())
+                    .unwrap()
+                else {
+                    panic!()
+                };
+                assert!(
+                    text.ends_with(" https://parcels.example.ru/t/K7pQ2xWm9Z"),
+                    "{text}"
+                );
+                assert!(!text.contains("Мясницкая"), "{text}");
+                let seg = crate::notify::render::segments::count(&text);
+                assert!(seg.parts <= 2, "{kind} {lang:?}: {seg:?} {text}");
+                let Rendered::Email { text, html, .. } = t
+                    .render(
+                        &entry(kind, Channel::Email, lang),
+                        (None, None),
+                        now(),
+                        &links,
+                        &BTreeMap::new(),
+                    )
+                    .unwrap()
+                else {
+                    panic!()
+                };
+                assert!(
+                    text.contains("https://parcels.example.ru/t/K7pQ2xWm9Z"),
+                    "{text}"
+                );
+                assert!(
+                    html.contains(
+                        "<a href=\"https:&#x2f;&#x2f;parcels.example.ru&#x2f;t&#x2f;K7pQ2xWm9Z\""
+                    ),
+                    "{html}"
+                );
+            }
+        }
     }
 
     #[test]
