@@ -233,9 +233,8 @@ pub async fn create(
         },
         brand: Default::default(),
     };
-    let store = state.svc.store.clone();
-    let s = shop.clone();
-    web::block(move || store.create_shop(&s).and_then(|()| store.flush())).await??;
+    state.svc.store.create_shop(&shop).await?;
+    state.svc.store.flush().await?;
     tracing::info!(shop = %shop.id, "Shop created");
     Ok(HttpResponse::Created().json(ShopCreated {
         id: shop.id.as_str().to_string(),
@@ -245,8 +244,7 @@ pub async fn create(
 
 /// `GET /v1/shops`: every shop (socket), or the caller's own.
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let store = state.svc.store.clone();
-    let shops = web::block(move || store.shops()).await??;
+    let shops = state.svc.store.shops().await?;
     let views: Vec<ShopView> = shops
         .iter()
         .filter(|s| caller.may_act_for(s.id.as_str()).is_ok())
@@ -331,21 +329,16 @@ pub async fn patch(
     } else {
         None
     };
-    let store = state.svc.store.clone();
-    let s = shop.clone();
-    let (rules, now) = (state.svc.settings.rules.clone(), state.svc.clock.now());
-    let moved = web::block(move || -> Result<usize, crate::store::StoreError> {
-        store.update_shop(&s)?;
-        // Parcels waiting now keep the period they were told only if nothing else decides it.
-        let moved = if storage_changed {
-            store.refresh_deadlines(Some(s.id.as_str()), &rules, now)?
-        } else {
-            0
-        };
-        store.flush()?;
-        Ok(moved)
-    })
-    .await??;
+    let store = &state.svc.store;
+    let (rules, now) = (&state.svc.settings.rules, state.svc.clock.now());
+    store.update_shop(&shop).await?;
+    // Parcels waiting now keep the period they were told only if nothing else decides it.
+    let moved = if storage_changed {
+        store.refresh_deadlines(Some(&shop.id), rules, now).await?
+    } else {
+        0
+    };
+    store.flush().await?;
     if storage_changed {
         tracing::info!(shop = %shop.id, storage_days = ?shop.storage_days, deadlines_moved = moved, "Shop's storage period changed");
     }

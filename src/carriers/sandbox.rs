@@ -25,12 +25,12 @@ use jiff::Timestamp;
 
 /// The sandbox carrier.
 pub struct Sandbox {
-    clock: crate::daemon::clock::Clock,
+    clock: crate::clock::Clock,
 }
 
 impl Sandbox {
     /// A sandbox that stamps events with `clock`'s time.
-    pub fn new(clock: crate::daemon::clock::Clock) -> Self {
+    pub fn new(clock: crate::clock::Clock) -> Self {
         Sandbox { clock }
     }
 }

@@ -18,8 +18,8 @@ use crate::domain::parcel::{Customer, Office, Parcel};
 use crate::domain::postal_zone;
 use crate::domain::shop::Shop;
 use crate::domain::storage::{self, Basis};
-use crate::notify::dates;
-use crate::notify::links::{LinkSigner, tracking_link};
+use crate::notify::render::dates;
+use crate::notify::render::links::{LinkSigner, tracking_link};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
@@ -372,8 +372,8 @@ fn card(ctx: &Context<'_>, p: &Parcel, number: usize) -> ParcelCard {
                 Link {
                     text: stop.into(),
                     href: Some(ctx.links.unsubscribe_url(&OutboxKey {
-                        shop: p.shop.as_str().to_string(),
-                        track: p.track.as_str().to_string(),
+                        shop: p.shop.clone(),
+                        track: p.track.clone(),
                         parcel_id: p.id,
                         kind: NotificationKind::Arrived,
                         occurrence: 1,

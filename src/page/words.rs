@@ -396,7 +396,7 @@ pub fn day_state(lang: Language) -> (&'static str, &'static str, &'static str, &
 
 /// Days left in words: "ещё 5 дней", "последний день", "срок истёк".
 pub fn days_left(n: i64, expired: bool, lang: Language) -> String {
-    use crate::notify::dates::days;
+    use crate::notify::render::dates::days;
     match (lang, expired, n) {
         (Language::Ru, true, _) => "срок хранения истёк".into(),
         (Language::Ru, false, 0) => "сегодня последний день".into(),

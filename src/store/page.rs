@@ -9,13 +9,14 @@
 //! erased leaves a code that finds nothing. The tree is outside transactions: a code is written
 //! once and never changes.
 //!
-//! The page's reads come in two shapes, by code and by the shop's order number; both hop to
-//! tokio's blocking pool here and are awaited by the caller.
+//! The page's reads come in two shapes, by code and by the shop's order number; both are
+//! `async` calls of [`Store`].
 
-use super::{Store, StoreError, blocking, decode, encode};
+use super::{Store, StoreError, SyncStore, decode, encode};
 use crate::domain::offices::OfficeEntry;
-use crate::domain::parcel::Parcel;
+use crate::domain::parcel::{Parcel, ParcelKey};
 use crate::domain::shop::{Shop, ShopId};
+use crate::domain::track::TrackNumber;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -46,19 +47,18 @@ pub struct PageFacts {
     pub offices: BTreeMap<String, OfficeEntry>,
 }
 
-impl Store {
+impl SyncStore {
     fn page_codes(&self) -> Result<sled::Tree, StoreError> {
         Ok(self.db.open_tree(TREE)?)
     }
 
-    /// Records that `code` leads to the parcel `shop`/`track` with id `parcel_id` (nothing is
-    /// written if it is there already). Not flushed: it runs inside the senders' group commit,
-    /// which flushes before the message goes.
+    /// Records that `code` leads to `parcel` with id `parcel_id` (nothing is written if it is
+    /// there already). Not flushed: it runs inside the senders' group commit, which flushes
+    /// before the message goes.
     pub(crate) fn remember_page_code(
         &self,
         code: &str,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         parcel_id: u64,
     ) -> Result<(), StoreError> {
         let tree = self.page_codes()?;
@@ -66,8 +66,8 @@ impl Store {
             return Ok(());
         }
         let record = CodeRecord {
-            shop: shop.to_string(),
-            track: track.to_string(),
+            shop: parcel.shop.as_str().to_string(),
+            track: parcel.track.as_str().to_string(),
             parcel_id,
         };
         tree.insert(
@@ -84,18 +84,20 @@ impl Store {
             return Ok(None);
         };
         let r: CodeRecord = decode(TREE, VERSION, code.as_bytes(), &bytes)?;
-        let Some(shop) = self.shop(&r.shop)? else {
+        // Written from a parcel's own key.
+        let key = ParcelKey::new(
+            ShopId::from_trusted(r.shop),
+            TrackNumber::from_trusted(r.track),
+        );
+        let Some(shop) = self.shop(&key.shop)? else {
             return Ok(None);
         };
-        let Some(parcel) = self
-            .parcel(&r.shop, &r.track)?
-            .filter(|p| p.id == r.parcel_id)
-        else {
+        let Some(parcel) = self.parcel(&key)?.filter(|p| p.id == r.parcel_id) else {
             return Ok(None);
         };
         let mut parcels = Vec::new();
         if let Some(order) = &parcel.order_id {
-            parcels = self.parcels_by_order(&r.shop, order)?;
+            parcels = self.parcels_by_order(&key.shop, order)?;
             parcels.retain(|p| p.id != parcel.id);
         }
         parcels.insert(0, parcel);
@@ -109,12 +111,12 @@ impl Store {
         shop: &ShopId,
         orders: &[String],
     ) -> Result<Option<PageFacts>, StoreError> {
-        let Some(s) = self.shop(shop.as_str())? else {
+        let Some(s) = self.shop(shop)? else {
             return Ok(None);
         };
         let mut parcels: Vec<Parcel> = Vec::new();
         for order in orders {
-            for p in self.parcels_by_order(shop.as_str(), order)? {
+            for p in self.parcels_by_order(shop, order)? {
                 if !parcels.iter().any(|q| q.id == p.id) {
                     parcels.push(p);
                 }
@@ -139,17 +141,17 @@ impl Store {
             offices,
         })
     }
+}
 
+impl Store {
     /// The shop whose order form `/t/<shop>` is.
     pub async fn page_shop(&self, shop: ShopId) -> Result<Option<Shop>, StoreError> {
-        let store = self.clone();
-        blocking(move || store.shop(shop.as_str())).await
+        self.run(move |s| s.shop(&shop)).await
     }
 
     /// What the page of a short code shows (see [`Self::page_by_order`] for the other way in).
     pub async fn page_by_code(&self, code: String) -> Result<Option<PageFacts>, StoreError> {
-        let store = self.clone();
-        blocking(move || store.page_by_code_now(&code)).await
+        self.run(move |s| s.page_by_code_now(&code)).await
     }
 
     /// What the order form finds in a shop for an order number, written in any of the
@@ -159,19 +161,23 @@ impl Store {
         shop: ShopId,
         orders: Vec<String>,
     ) -> Result<Option<PageFacts>, StoreError> {
-        let store = self.clone();
-        blocking(move || store.page_by_order_now(&shop, &orders)).await
+        self.run(move |s| s.page_by_order_now(&shop, &orders)).await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::store::test_support::store_with_parcel;
+    use crate::store::Store;
+    use crate::store::test_support::{pk, store_with_parcel};
 
     #[tokio::test]
     async fn a_code_finds_its_parcel_until_the_parcel_is_gone() {
-        let (_d, store) = store_with_parcel();
-        let p = store.parcel("acme", "SANDBOX-ARRIVED-1").unwrap().unwrap();
+        let (_d, sync) = store_with_parcel();
+        let store = Store::from_sync(sync.clone());
+        let p = sync
+            .parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+            .unwrap()
+            .unwrap();
         assert!(
             store
                 .page_by_code("Aaaaaaaaaa".into())
@@ -179,19 +185,16 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        store
-            .remember_page_code("Aaaaaaaaaa", "acme", "SANDBOX-ARRIVED-1", p.id)
+        sync.remember_page_code("Aaaaaaaaaa", &pk("acme", "SANDBOX-ARRIVED-1"), p.id)
             .unwrap();
-        store
-            .remember_page_code("Aaaaaaaaaa", "acme", "SANDBOX-OTHER-1", 1)
+        sync.remember_page_code("Aaaaaaaaaa", &pk("acme", "SANDBOX-OTHER-1"), 1)
             .unwrap();
         let found = store.page_by_code("Aaaaaaaaaa".into()).await.unwrap();
         let found = found.expect("found");
         assert_eq!(found.shop.id.as_str(), "acme");
         assert_eq!(found.parcels.len(), 1);
         assert_eq!(found.parcels[0].id, p.id, "the first record stays");
-        store
-            .remember_page_code("Bbbbbbbbbb", "acme", "SANDBOX-ARRIVED-1", p.id + 1000)
+        sync.remember_page_code("Bbbbbbbbbb", &pk("acme", "SANDBOX-ARRIVED-1"), p.id + 1000)
             .unwrap();
         assert!(
             store
@@ -201,7 +204,8 @@ mod tests {
                 .is_none(),
             "another parcel id under the same number is another parcel"
         );
-        store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
+        sync.delete_parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+            .unwrap();
         assert!(
             store
                 .page_by_code("Aaaaaaaaaa".into())

@@ -118,8 +118,11 @@ async fn the_page_renders_in_chromium_on_a_phone_and_a_desktop() {
     let p = d.socket.parcel("acme", "SANDBOX-ARRIVED-1").await.unwrap();
     let deadline = p.arrival.expect("arrived").deadline;
     let tz = jiff::tz::TimeZone::get("Asia/Novosibirsk").unwrap();
-    let date =
-        parceld::notify::dates::day_month(deadline, &tz, parceld::domain::shop::Language::Ru);
+    let date = parceld::notify::render::dates::day_month(
+        deadline,
+        &tz,
+        parceld::domain::shop::Language::Ru,
+    );
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("page-screenshots");
     std::fs::create_dir_all(&shots).unwrap();

@@ -18,7 +18,7 @@ pub mod wire;
 pub mod xml;
 
 use super::http::{self, Answer};
-use super::stages::{self, Stage};
+use super::poll::stages::{self, Stage};
 use super::{
     BuildError, Carrier, CarrierError, Collected, Gate, TicketCarrier, TrackQuery, TrackReport,
 };

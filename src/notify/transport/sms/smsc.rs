@@ -228,8 +228,8 @@ mod tests {
     #[test]
     fn client_ids_are_stable_and_in_range() {
         let k = OutboxKey {
-            shop: "acme".into(),
-            track: "T".into(),
+            shop: crate::domain::shop::ShopId::from_trusted("acme"),
+            track: crate::domain::track::TrackNumber::from_trusted("T"),
             parcel_id: 1,
             kind: NotificationKind::Arrived,
             occurrence: 1,

@@ -1,32 +1,43 @@
-//! The poll loop every carrier shares. For a batch of due parcels it:
+//! The poll engine: the loop every carrier shares. For a batch of due parcels it:
 //!
 //! 1. once per budget period, plans the night when the daily budget cannot cover every parcel
-//!    due in it ([`super::plan`]);
+//!    due in it ([`plan`]);
 //! 2. drops finished parcels (they are never asked about again), and defers everything while
-//!    the carrier is paused (refused credentials, limit exhausted: [`super::pause`]) or held
-//!    back after repeated failures;
+//!    the carrier is paused (refused credentials, limit exhausted: [`pause`]) or held back
+//!    after repeated failures;
 //! 3. when the budget left is short, asks first for the parcels most likely to have moved;
 //! 4. asks the carrier in batches of its size, as many at once as the concurrency cap allows,
-//!    every request through the carrier's [`Gate`] (rate limiter and budget), or through a
-//!    batch ticket for carriers that answer that way ([`super::tickets`]);
-//! 5. applies the answers, several parcels per store transaction ([`super::settle`],
-//!    [`super::apply`]), and schedules the next poll, or records the failure with exponential
-//!    backoff and full jitter.
+//!    every request through the carrier's [`Gate`] (rate limiter and daily budget), or through
+//!    a batch ticket for carriers that answer that way ([`tickets`]);
+//! 5. applies the answers, several parcels per store transaction ([`settle`], [`apply`]), and
+//!    schedules the next poll, or records the failure with exponential backoff and full
+//!    jitter; [`stages`] times each step.
 //!
 //! It is plain async code over a [`PollContext`]; the poller actor only feeds it work.
 
-use super::apply::{Applier, spread_key};
-use super::stages::Stage;
-use super::{Carrier, CarrierError, Gate, TrackQuery, TrackReport};
+pub mod apply;
+pub mod gate;
+pub(crate) mod pause;
+mod plan;
+mod settle;
+pub mod stages;
+mod tickets;
+
+pub use gate::Gate;
+
+use super::{Carrier, CarrierError, TrackQuery, TrackReport};
+use crate::clock::Clock;
 use crate::config::{PollingSettings, Settings};
-use crate::daemon::clock::Clock;
-use crate::domain::parcel::Parcel;
+use crate::domain::parcel::{Parcel, ParcelKey};
 use crate::domain::polling::{slot, wants_poll};
 use crate::domain::schedule::backoff;
 use crate::health::Health;
-use crate::store::{DueItem, Store, StoreError, blocking};
+use crate::store::{DueItem, Store, StoreError};
+use apply::{Applier, spread_key};
 use futures_util::StreamExt;
 use jiff::Timestamp;
+use settle::Answer;
+use stages::Stage;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -140,21 +151,12 @@ impl PollContext {
         let now = self.clock.now();
         self.plan_night(now).await?;
 
-        let store = self.store.clone();
-        let keys: Vec<(String, String)> = items
-            .iter()
-            .map(|i| (i.shop.clone(), i.track.clone()))
-            .collect();
+        let keys: Vec<ParcelKey> = items.iter().map(|i| i.parcel.clone()).collect();
         let started = std::time::Instant::now();
-        let loaded = blocking(move || {
-            keys.iter()
-                .map(|(s, t)| store.parcel(s, t))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
-        super::stages::record(self.carrier.id(), Stage::Store, started.elapsed());
+        let loaded = self.store.parcels(keys).await?;
+        stages::record(self.carrier.id(), Stage::Store, started.elapsed());
         let mut live = Vec::new();
-        for p in loaded.into_iter().flatten() {
+        for p in loaded {
             if wants_poll(&p, now, self.cod_follow_up()) {
                 live.push(p);
             } else {
@@ -171,13 +173,7 @@ impl PollContext {
             // Paused: move these parcels to when polling resumes, without asking.
             for p in &live {
                 let at = self.spread(p, until);
-                self.fail(
-                    p.shop.as_str(),
-                    p.track.as_str(),
-                    "carrier paused",
-                    Some(at),
-                )
-                .await?;
+                self.fail(&p.key(), "carrier paused", Some(at)).await?;
             }
             summary.skipped += live.len();
             return Ok(summary);
@@ -277,7 +273,10 @@ impl PollContext {
         let answers = parcels
             .iter()
             .zip(answers)
-            .map(|(p, a)| (p.shop.as_str().to_string(), p.track.as_str().to_string(), a))
+            .map(|(p, result)| Answer {
+                parcel: p.key(),
+                result,
+            })
             .collect();
         summary.add(self.settle_all(answers).await?);
         Ok(summary)
@@ -322,51 +321,42 @@ impl PollContext {
 
     /// Where in the carrier's window a parcel goes when it may be polled from `at` on.
     pub(super) fn spread(&self, p: &Parcel, at: Timestamp) -> Timestamp {
-        self.spread_key(p.shop.as_str(), p.track.as_str(), at)
+        self.spread_key(&p.key(), at)
     }
 
-    pub(super) fn spread_key(&self, shop: &str, track: &str, at: Timestamp) -> Timestamp {
+    pub(super) fn spread_key(&self, parcel: &ParcelKey, at: Timestamp) -> Timestamp {
         slot(
             &self.settings.window,
             &self.applier.tz,
             at,
-            &spread_key(shop, track),
+            &spread_key(parcel),
         )
     }
 
     /// Moves a parcel's next poll without asking and without counting a failure.
     pub(super) async fn defer(&self, p: &Parcel, at: Option<Timestamp>) -> Result<(), StoreError> {
-        let store = self.store.clone();
-        let (shop, track) = (p.shop.as_str().to_string(), p.track.as_str().to_string());
-        blocking(move || store.defer_poll(&shop, &track, at).map(|_| ())).await
+        self.store.defer_poll(&p.key(), at).await.map(|_| ())
     }
 
     /// Records a failed poll; the next one is `at` or after a backoff.
     pub(super) async fn fail(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         error: &str,
         at: Option<Timestamp>,
     ) -> Result<(), StoreError> {
-        let store = self.store.clone();
-        let (shop, track, error) = (shop.to_string(), track.to_string(), error.to_string());
         let now = self.clock.now();
         let (base, cap) = (self.settings.retry_base, self.settings.retry_cap);
         let r = random();
-        let rules = self.applier.rules.clone();
-        blocking(move || {
-            store
-                .record_poll_failure(
-                    &shop,
-                    &track,
-                    &error,
-                    |failures| at.unwrap_or_else(|| now + backoff(failures, base, cap, r)),
-                    now,
-                    &rules,
-                )
-                .map(|_| ())
-        })
-        .await
+        self.store
+            .record_poll_failure(
+                parcel,
+                error,
+                move |failures| at.unwrap_or_else(|| now + backoff(failures, base, cap, r)),
+                now,
+                &self.applier.rules,
+            )
+            .await
+            .map(|_| ())
     }
 }

@@ -11,12 +11,12 @@
 //! most 197, measured at 0.971 achieved and at most 0.980 in any second (BENCHMARKS.md). At
 //! low rates the margin holds no whole request and there is no burst.
 
-use super::CarrierError;
+use crate::carriers::CarrierError;
+use crate::clock::Clock;
 use crate::config::Rate;
-use crate::daemon::clock::Clock;
 use crate::domain::carrier::CarrierId;
 use crate::health::Health;
-use crate::store::{Spend, Store, blocking};
+use crate::store::{Spend, Store, StoreError};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use jiff::tz::TimeZone;
 use std::num::NonZeroU32;
@@ -39,7 +39,6 @@ pub fn quota(rate: Rate) -> Quota {
 }
 
 /// Where the daily budget is kept.
-#[derive(Clone)]
 struct Budget {
     limit: Option<u32>,
     store: Store,
@@ -92,17 +91,17 @@ impl Gate {
     /// Waits until one more request may go out, and counts it. Fails with
     /// [`CarrierError::LimitExhausted`] when the day's budget is spent.
     pub async fn pass(&self) -> Result<(), CarrierError> {
-        if let Some(b) = self.budget.clone() {
+        if let Some(b) = &self.budget {
             let day = b.clock.now().to_zoned(b.tz.clone()).date();
             let carrier = self.carrier;
-            let spend = blocking(move || {
-                let spend = b.store.spend_budget(carrier, day, b.limit)?;
+            let spend = async {
+                let spend = b.store.spend_budget(carrier, day, b.limit).await?;
                 if b.limit.is_some() {
                     // Durable before the request leaves: a crash cannot hand it out twice.
-                    b.store.flush()?;
+                    b.store.flush().await?;
                 }
-                Ok(spend)
-            })
+                Ok::<_, StoreError>(spend)
+            }
             .await
             .map_err(|e| CarrierError::Transient(format!("budget: {e}")))?;
             match spend {
@@ -127,13 +126,10 @@ impl Gate {
 
     /// Requests left today, if there is a budget.
     pub async fn remaining(&self) -> Option<u32> {
-        let b = self.budget.clone()?;
+        let b = self.budget.as_ref()?;
         let limit = b.limit?;
         let day = b.clock.now().to_zoned(b.tz.clone()).date();
-        let carrier = self.carrier;
-        let used = blocking(move || b.store.budget_used(carrier, day))
-            .await
-            .ok()?;
+        let used = b.store.budget_used(self.carrier, day).await.ok()?;
         Some(limit.saturating_sub(used))
     }
 }

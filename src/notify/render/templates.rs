@@ -486,8 +486,8 @@ mod tests {
         let deadline: Timestamp = "2027-03-12T09:00:00Z".parse().unwrap();
         OutboxEntry::new(
             OutboxKey {
-                shop: "acme".into(),
-                track: "10100012000016".into(),
+                shop: crate::domain::shop::ShopId::from_trusted("acme"),
+                track: crate::domain::track::TrackNumber::from_trusted("10100012000016"),
                 parcel_id: 1,
                 kind,
                 occurrence: 1,
@@ -590,7 +590,7 @@ mod tests {
                     kind == NotificationKind::Arrived,
                     "{text}"
                 );
-                let seg = crate::notify::segments::count(&text);
+                let seg = crate::notify::render::segments::count(&text);
                 let max = if kind == NotificationKind::Arrived {
                     3
                 } else {

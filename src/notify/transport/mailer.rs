@@ -105,8 +105,8 @@ mod tests {
     fn outgoing(gateway: &str) -> Outgoing {
         Outgoing {
             key: OutboxKey {
-                shop: "acme".into(),
-                track: "SANDBOX-ARRIVED-1".into(),
+                shop: crate::domain::shop::ShopId::from_trusted("acme"),
+                track: crate::domain::track::TrackNumber::from_trusted("SANDBOX-ARRIVED-1"),
                 parcel_id: 1,
                 kind: NotificationKind::Arrived,
                 occurrence: 1,

@@ -93,8 +93,8 @@ impl LinkSigner {
         let id = key.parcel_id.to_string();
         let sig = self.sign(&[
             "unsubscribe",
-            &key.shop,
-            &key.track,
+            key.shop.as_str(),
+            key.track.as_str(),
             key.channel.as_str(),
             &id,
         ]);
@@ -146,8 +146,12 @@ impl LinkSigner {
     /// it has one).
     pub fn links(&self, key: &OutboxKey, carrier: CarrierId, messaging: &Messaging) -> Links {
         Links {
-            tracking: Some(self.page_url(&self.page_code(&key.shop, &key.track, key.parcel_id))),
-            shop_tracking: tracking_link(&key.track, carrier, messaging),
+            tracking: Some(self.page_url(&self.page_code(
+                key.shop.as_str(),
+                key.track.as_str(),
+                key.parcel_id,
+            ))),
+            shop_tracking: tracking_link(key.track.as_str(), carrier, messaging),
             unsubscribe: Some(self.unsubscribe_url(key)),
             review: messaging.review_url.clone(),
         }
@@ -231,8 +235,8 @@ mod tests {
 
     fn key() -> OutboxKey {
         OutboxKey {
-            shop: "acme".into(),
-            track: "10100012000016".into(),
+            shop: crate::domain::shop::ShopId::from_trusted("acme"),
+            track: crate::domain::track::TrackNumber::from_trusted("10100012000016"),
             parcel_id: 42,
             kind: NotificationKind::Arrived,
             occurrence: 1,

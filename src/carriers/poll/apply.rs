@@ -3,11 +3,11 @@
 //! moves the parcel to the carrier it was handed to, schedules its next poll in that carrier's
 //! window and queues the notifications.
 
-use super::TrackReport;
+use crate::carriers::{ParcelReport, TrackReport};
 use crate::config::{PollingSettings, Settings};
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;
-use crate::domain::outbox::SendTiming;
+use crate::domain::parcel::ParcelKey;
 use crate::domain::polling::slot;
 use crate::domain::schedule::DailyWindow;
 use crate::store::{Report, ReportFor, ReportOutcome, Store, StoreError};
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Applies carrier answers to the store. Its calls block.
+/// Applies carrier answers to the store.
 #[derive(Clone)]
 pub struct Applier {
     /// The store.
@@ -34,9 +34,9 @@ pub struct Applier {
     pub cod_follow_up: Duration,
 }
 
-/// The key parcels are spread over a window by.
-pub fn spread_key(shop: &str, track: &str) -> String {
-    format!("{shop}/{track}")
+/// The key parcels are spread over a window by: `shop/track`.
+pub fn spread_key(parcel: &ParcelKey) -> String {
+    parcel.to_string()
 }
 
 impl Applier {
@@ -64,68 +64,54 @@ impl Applier {
     pub fn next_poll(
         &self,
         settings: &PollingSettings,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         now: Timestamp,
     ) -> Timestamp {
         let earliest = now
             .checked_add(settings.poll_every)
             .unwrap_or(Timestamp::MAX);
-        slot(
-            &settings.window,
-            &self.tz,
-            earliest,
-            &spread_key(shop, track),
-        )
+        slot(&settings.window, &self.tz, earliest, &spread_key(parcel))
     }
 
-    /// Applies `report` about the parcel `shop`/`track`, answered by the carrier polled with
-    /// `own`. Returns `None` if the parcel is gone.
-    pub fn apply(
+    /// Applies `report` about `parcel`, answered by the carrier polled with `own`. Returns
+    /// `None` if the parcel is gone.
+    pub async fn apply(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         report: TrackReport,
         now: Timestamp,
         own: &PollingSettings,
     ) -> Result<Option<ReportOutcome>, StoreError> {
-        let mut outcomes = self.apply_many(
-            vec![(shop.to_string(), track.to_string(), report)],
-            now,
-            own,
-        )?;
+        let report = ParcelReport {
+            parcel: parcel.clone(),
+            report,
+        };
+        let mut outcomes = self.apply_many(vec![report], now, own).await?;
         Ok(outcomes.pop().flatten())
     }
 
-    /// Applies several reports (shop, track, report) answered by the carrier polled with `own`,
-    /// in one transaction. Returns one outcome per report, in order (`None` for a parcel that
-    /// is gone).
-    pub fn apply_many(
+    /// Applies several reports answered by the carrier polled with `own`, in one transaction.
+    /// Returns one outcome per report, in order (`None` for a parcel that is gone).
+    pub async fn apply_many(
         &self,
-        reports: Vec<(String, String, TrackReport)>,
+        reports: Vec<ParcelReport>,
         now: Timestamp,
         own: &PollingSettings,
     ) -> Result<Vec<Option<ReportOutcome>>, StoreError> {
         let reports: Vec<ReportFor> = reports
             .into_iter()
-            .map(|(shop, track, report)| self.report_for(shop, track, report, now, own))
+            .map(|r| self.report_for(r.parcel, r.report, now, own))
             .collect();
-        self.store.apply_reports(
-            &reports,
-            now,
-            &self.rules,
-            &SendTiming {
-                window: &self.send_window,
-            },
-        )
+        self.store
+            .apply_reports(reports, now, &self.rules, self.send_window)
+            .await
     }
 
     /// What the store applies for a report: the handoff to another carrier, and the next poll
     /// in the window of the carrier that asks next.
     fn report_for(
         &self,
-        shop: String,
-        track: String,
+        parcel: ParcelKey,
         report: TrackReport,
         now: Timestamp,
         own: &PollingSettings,
@@ -137,8 +123,8 @@ impl Applier {
         });
         let next = match handoff.and_then(|c| self.targets.get(&c)) {
             // The new carrier is asked soon, in its own window.
-            Some(t) => slot(&t.window, &self.tz, now, &spread_key(&shop, &track)),
-            None => self.next_poll(own, &shop, &track, now),
+            Some(t) => slot(&t.window, &self.tz, now, &spread_key(&parcel)),
+            None => self.next_poll(own, &parcel, now),
         };
         let cod_follow_up = if own.carrier == CarrierId::RussianPost || handoff.is_some() {
             self.cod_follow_up
@@ -146,8 +132,7 @@ impl Applier {
             Duration::ZERO
         };
         ReportFor {
-            shop,
-            track,
+            parcel,
             report: Report {
                 events: report.events,
                 cod_paid_at: report.cod_paid_at,

@@ -7,11 +7,11 @@
 //! New credentials lift a pause at the next start: the pause remembers a fingerprint of the
 //! credentials that were refused.
 
-use super::poll::PollContext;
-use super::{Carrier, CarrierError};
+use super::PollContext;
+use crate::carriers::{Carrier, CarrierError};
 use crate::domain::schedule::DailyWindow;
 use crate::health::Health;
-use crate::store::{CarrierPause, Store, StoreError, blocking};
+use crate::store::{CarrierPause, Store, StoreError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::time::Duration;
@@ -80,12 +80,8 @@ impl PollContext {
                 reason: error.to_string(),
                 fingerprint: self.carrier.fingerprint(),
             };
-            let store = self.store.clone();
-            blocking(move || {
-                store.set_pause(id, &pause)?;
-                store.flush().map(|_| ())
-            })
-            .await?;
+            self.store.set_pause(id, &pause).await?;
+            self.store.flush().await?;
         }
         self.health.carrier(id, |s| {
             s.paused_until = Some(until);
@@ -109,14 +105,14 @@ impl PollContext {
 
 /// Restores a carrier's pause from the store at start: kept if it still runs and the
 /// credentials are the ones that were refused, lifted otherwise.
-pub fn restore_pause(
+pub async fn restore_pause(
     store: &Store,
     health: &Health,
     carrier: &dyn Carrier,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let id = carrier.id();
-    let Some(p) = store.pause(id)? else {
+    let Some(p) = store.pause(id).await? else {
         set_gauge(id, false);
         return Ok(());
     };
@@ -134,7 +130,7 @@ pub fn restore_pause(
                 "The credentials changed; the carrier's pause is lifted"
             );
         }
-        store.clear_pause(id)?;
+        store.clear_pause(id).await?;
         set_gauge(id, false);
     }
     Ok(())

@@ -108,8 +108,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = SmsFile::new(dir.path().join("sub/sms.log")).unwrap();
         let key = OutboxKey {
-            shop: "acme".into(),
-            track: "T".into(),
+            shop: crate::domain::shop::ShopId::from_trusted("acme"),
+            track: crate::domain::track::TrackNumber::from_trusted("T"),
             parcel_id: 1,
             kind: NotificationKind::Arrived,
             occurrence: 1,

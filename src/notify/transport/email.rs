@@ -175,8 +175,8 @@ mod tests {
     fn outgoing() -> Outgoing {
         Outgoing {
             key: OutboxKey {
-                shop: "acme".into(),
-                track: "10100012000016".into(),
+                shop: crate::domain::shop::ShopId::from_trusted("acme"),
+                track: crate::domain::track::TrackNumber::from_trusted("10100012000016"),
                 parcel_id: 5,
                 kind: NotificationKind::Arrived,
                 occurrence: 1,
@@ -245,7 +245,7 @@ mod tests {
             None,
         );
         let o = outgoing();
-        let entry = crate::notify::sms::tests_support::entry_for(&o.key, &o.recipient);
+        let entry = crate::notify::transport::sms::tests_support::entry_for(&o.key, &o.recipient);
         assert_eq!(m.find_sent(&entry).await, Lookup::NotSent);
         m.send(&o).await.unwrap();
         m.send(&o).await.unwrap();

@@ -5,10 +5,10 @@
 //! window. Planned once per period at its first poll (the mark is in the store), and again on
 //! each batch the poller is handed, which may hold more than is left.
 
-use super::poll::{PollContext, PollSummary};
+use super::{PollContext, PollSummary};
 use crate::domain::parcel::Parcel;
 use crate::domain::polling::{budget_period, rank};
-use crate::store::{StoreError, blocking};
+use crate::store::StoreError;
 use jiff::Timestamp;
 
 impl PollContext {
@@ -29,26 +29,27 @@ impl PollContext {
         }
         let (start, end) = budget_period(&window, &self.applier.tz, now);
         let id = self.carrier.id();
-        let store = self.store.clone();
-        if !blocking(move || store.claim_plan(id, start)).await? {
+        if !self.store.claim_plan(id, start).await? {
             return Ok(());
         }
         let left = self.gate.remaining().await.unwrap_or(limit) as usize;
         let tags: Vec<u8> = self.carrier.serves().iter().map(|c| c.tag()).collect();
-        let store = self.store.clone();
-        let (held, mut free) = blocking(move || {
-            let mut held = 0usize;
-            let mut free: Vec<(Timestamp, Parcel)> = Vec::new();
-            for item in store.due_polls_until(&tags, end)? {
-                if store.is_leased(&item.shop, &item.track)? {
-                    held += 1;
-                } else if let Some(p) = store.parcel(&item.shop, &item.track)? {
-                    free.push((item.at, p));
+        // Every poll due in the period, read in one step: a night may hold a million.
+        let (held, mut free) = self
+            .store
+            .in_one_step(move |store| {
+                let mut held = 0usize;
+                let mut free: Vec<(Timestamp, Parcel)> = Vec::new();
+                for item in store.due_polls_until(&tags, end)? {
+                    if store.is_leased(&item.parcel)? {
+                        held += 1;
+                    } else if let Some(p) = store.parcel(&item.parcel)? {
+                        free.push((item.at, p));
+                    }
                 }
-            }
-            Ok((held, free))
-        })
-        .await?;
+                Ok::<_, StoreError>((held, free))
+            })
+            .await?;
         if held + free.len() <= left {
             return Ok(());
         }
@@ -61,23 +62,18 @@ impl PollContext {
         let mut moved = Vec::new();
         for &i in order.iter().skip(keep) {
             let (at, p) = &free[i];
-            moved.push((
-                p.shop.as_str().to_string(),
-                p.track.as_str().to_string(),
-                *at,
-                self.spread(p, next),
-            ));
+            moved.push((p.key(), *at, self.spread(p, next)));
         }
         free.clear();
-        let store = self.store.clone();
         let n = moved.len();
-        blocking(move || {
-            for (shop, track, from, to) in moved {
-                store.reschedule_poll(&shop, &track, from, to)?;
-            }
-            Ok(())
-        })
-        .await?;
+        self.store
+            .in_one_step(move |store| {
+                for (parcel, from, to) in moved {
+                    store.reschedule_poll(&parcel, from, to)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await?;
         metrics::counter!("parceld_polls_deferred_total", "carrier" => id.as_str(), "reason" => "budget")
             .increment(n as u64);
         tracing::info!(
@@ -137,20 +133,22 @@ mod tests {
     use super::*;
     use crate::carriers::TrackReport;
     use crate::carriers::sandbox::Sandbox;
-    use crate::daemon::clock::Clock;
+    use crate::clock::Clock;
     use crate::domain::carrier::CarrierId;
     use crate::domain::intake::{ParcelDraft, validate};
     use crate::domain::parcel::{CarrierEvent, Office};
     use crate::domain::shop::ShopId;
     use crate::domain::status::Status;
     use crate::health::Health;
-    use crate::store::test_support::temp_store;
+    use crate::store::Store;
+    use crate::store::test_support::{pk, temp_store};
     use std::sync::Arc;
     use std::time::Duration;
 
     #[tokio::test]
     async fn a_short_budget_keeps_the_waiting_parcels_for_tonight() {
-        let (_dir, store) = temp_store();
+        let (_dir, sync) = temp_store();
+        let store = Store::from_sync(sync.clone());
         let settings = crate::config::parse(
             "[carriers.sandbox]\ndaily_limit = 3\nwindow = \"always\"\n",
             std::path::Path::new("t.toml"),
@@ -166,8 +164,7 @@ mod tests {
             Arc::new(Sandbox::new(clock.clone())),
             polling.clone(),
         );
-        store
-            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
+        sync.create_shop(&crate::store::shops::tests::shop("acme", "h"))
             .unwrap();
         let now = clock.now();
         let earlier = now - Duration::from_secs(60);
@@ -177,8 +174,7 @@ mod tests {
                 ..ParcelDraft::default()
             })
             .unwrap();
-            store
-                .intake(&ShopId::from_trusted("acme"), &v, earlier, earlier)
+            sync.intake(&ShopId::from_trusted("acme"), &v, earlier, earlier)
                 .unwrap();
         }
         // Two of them wait at the office (and are due again now).
@@ -195,11 +191,12 @@ mod tests {
                 }],
                 ..TrackReport::default()
             };
-            let track = format!("SANDBOX-ARRIVED-{n}");
+            let parcel = pk("acme", &format!("SANDBOX-ARRIVED-{n}"));
             let mut due = polling.clone();
             due.poll_every = Duration::from_secs(1);
             ctx.applier
-                .apply("acme", &track, report, earlier, &due)
+                .apply(&parcel, report, earlier, &due)
+                .await
                 .unwrap();
         }
         // One request is spent already: two are left for five parcels.
@@ -207,8 +204,8 @@ mod tests {
         ctx.plan_night(now).await.unwrap();
         let (_, tomorrow) = budget_period(&polling.window, &ctx.applier.tz, now);
         for n in 1..=5 {
-            let p = store
-                .parcel("acme", &format!("SANDBOX-ARRIVED-{n}"))
+            let p = sync
+                .parcel(&pk("acme", &format!("SANDBOX-ARRIVED-{n}")))
                 .unwrap()
                 .unwrap();
             let at = p.next_poll_at.unwrap();
@@ -219,10 +216,15 @@ mod tests {
             }
         }
         // Planned once per period.
-        let moved = store.parcel("acme", "SANDBOX-ARRIVED-1").unwrap().unwrap();
+        let moved = sync
+            .parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+            .unwrap()
+            .unwrap();
         ctx.plan_night(now).await.unwrap();
         assert_eq!(
-            store.parcel("acme", "SANDBOX-ARRIVED-1").unwrap().unwrap(),
+            sync.parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+                .unwrap()
+                .unwrap(),
             moved
         );
     }

@@ -289,7 +289,7 @@ mod tests {
     use super::*;
     use crate::domain::notification::NotificationKind;
     use crate::domain::shop::Language;
-    use crate::notify::defaults;
+    use crate::notify::render::defaults;
 
     fn samples() -> Vec<MessageContext> {
         vec![

@@ -15,13 +15,13 @@ pub mod http;
 pub mod smsc;
 pub mod smsru;
 
-use super::segments;
 use super::{Lookup, Outgoing, Receipt, Rendered, Transport};
 use crate::config::{SmsSettings, SmsTransport};
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{Failure, OutboxEntry, OutboxKey};
 use crate::domain::shop::Shop;
+use crate::notify::render::segments;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -315,7 +315,8 @@ pub(crate) mod tests_support {
     /// A pending entry with this key and recipient.
     pub fn entry_for(key: &OutboxKey, recipient: &str) -> OutboxEntry {
         let t = jiff::Timestamp::from_second(1_741_000_000).unwrap();
-        let mut facts = MessageFacts::minimal("Acme", Language::Ru, &key.track, "Europe/Moscow");
+        let mut facts =
+            MessageFacts::minimal("Acme", Language::Ru, key.track.as_str(), "Europe/Moscow");
         facts.status = Status::ArrivedAtPickup;
         OutboxEntry::new(key.clone(), recipient.into(), facts, t, t)
     }

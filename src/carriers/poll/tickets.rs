@@ -5,20 +5,20 @@
 //! instead of asking for a new one; a ticket the carrier lost or dropped is replaced by asking
 //! again later.
 
-use super::poll::{PollContext, PollSummary, random};
+use super::settle::Answer;
 use super::stages::Stage;
-use super::{CarrierError, Collected, TicketCarrier, TrackQuery, TrackReport};
+use super::{PollContext, PollSummary, random};
+use crate::carriers::{CarrierError, Collected, TicketCarrier, TrackQuery, TrackReport};
 use crate::domain::parcel::Parcel;
 use crate::domain::schedule::backoff;
-use crate::domain::track::TrackNumber;
-use crate::store::{StoreError, Ticket, TicketItem, blocking};
+use crate::store::{StoreError, Ticket, TicketItem};
 use std::time::Duration;
 
 fn queries(t: &Ticket) -> Vec<TrackQuery> {
     t.items
         .iter()
         .map(|i| TrackQuery {
-            track: TrackNumber::from_trusted(i.asked.clone()),
+            track: i.asked.clone(),
             known_events: 0,
             created_at: t.issued_at,
             has_cod: i.has_cod,
@@ -49,10 +49,7 @@ impl PollContext {
                 Ok(id) => id,
                 Err(e) => {
                     for p in chunk {
-                        summary.add(
-                            self.failed(p.shop.as_str(), p.track.as_str(), e.clone())
-                                .await?,
-                        );
+                        summary.add(self.failed(&p.key(), e.clone()).await?);
                     }
                     continue;
                 }
@@ -65,9 +62,9 @@ impl PollContext {
                     .iter()
                     .zip(&qs)
                     .map(|(p, q)| TicketItem {
-                        shop: p.shop.as_str().to_string(),
-                        track: p.track.as_str().to_string(),
-                        asked: q.track.as_str().to_string(),
+                        shop: p.shop.clone(),
+                        track: p.track.clone(),
+                        asked: q.track.clone(),
                         has_cod: q.has_cod,
                     })
                     .collect(),
@@ -76,14 +73,9 @@ impl PollContext {
                 asks: 0,
             };
             let lease_until = now + tc.ticket_lifetime() + tc.ticket_wait();
-            let store = self.store.clone();
-            let t = ticket.clone();
             let started = std::time::Instant::now();
-            blocking(move || {
-                store.open_ticket(&t, lease_until)?;
-                store.flush().map(|_| ())
-            })
-            .await?;
+            self.store.open_ticket(&ticket, lease_until).await?;
+            self.store.flush().await?;
             super::stages::record(self.carrier.id(), Stage::Store, started.elapsed());
             tracing::info!(carrier = self.carrier.id().as_str(), ticket = %id, parcels = chunk.len(), ask_at = %ticket.ask_at, "Batch ticket issued");
             open.push(ticket);
@@ -100,9 +92,8 @@ impl PollContext {
         let Some(tc) = self.carrier.tickets() else {
             return Ok(PollSummary::default());
         };
-        let store = self.store.clone();
         let id = self.carrier.id();
-        let open = blocking(move || store.open_tickets(id)).await?;
+        let open = self.store.open_tickets(id).await?;
         if !open.is_empty() {
             tracing::info!(
                 carrier = id.as_str(),
@@ -120,20 +111,14 @@ impl PollContext {
 
     /// Saves a ticket's next ask, durably: after a crash the carrier is not asked sooner.
     async fn save_ticket(&self, t: &Ticket) -> Result<(), StoreError> {
-        let store = self.store.clone();
-        let t = t.clone();
-        blocking(move || {
-            store.update_ticket(&t)?;
-            store.flush().map(|_| ())
-        })
-        .await
+        self.store.update_ticket(t).await?;
+        self.store.flush().await.map(|_| ())
     }
 
     async fn close_ticket(&self, t: &Ticket) -> Result<(), StoreError> {
-        let store = self.store.clone();
-        let (c, id) = (t.carrier, t.id.clone());
+        let c = t.carrier;
         let started = std::time::Instant::now();
-        blocking(move || store.close_ticket(c, &id)).await?;
+        self.store.close_ticket(c, &t.id).await?;
         super::stages::record(c, Stage::Store, started.elapsed());
         Ok(())
     }
@@ -144,7 +129,7 @@ impl PollContext {
         let mut summary = PollSummary::default();
         if e.stops_carrier() {
             for item in &t.items {
-                summary.add(self.failed(&item.shop, &item.track, e.clone()).await?);
+                summary.add(self.failed(&item.parcel(), e.clone()).await?);
             }
         } else {
             let at = self.clock.now()
@@ -156,8 +141,7 @@ impl PollContext {
                 );
             tracing::warn!(carrier = self.carrier.id().as_str(), ticket = %t.id, error = %e, retry_at = %at, "Batch ticket dropped");
             for item in &t.items {
-                self.fail(&item.shop, &item.track, &e.to_string(), Some(at))
-                    .await?;
+                self.fail(&item.parcel(), &e.to_string(), Some(at)).await?;
                 summary.polled += 1;
                 summary.failed += 1;
             }
@@ -265,7 +249,10 @@ impl PollContext {
             .items
             .iter()
             .zip(answers)
-            .map(|(item, a)| (item.shop.clone(), item.track.clone(), a))
+            .map(|(item, result)| Answer {
+                parcel: item.parcel(),
+                result,
+            })
             .collect();
         let summary = self.settle_all(answers).await?;
         self.close_ticket(t).await?;

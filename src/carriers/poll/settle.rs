@@ -5,11 +5,12 @@
 //! a backoff otherwise).
 //!
 
-use super::poll::{PollContext, PollSummary};
 use super::stages::StageTimes;
-use super::{CarrierError, TrackReport};
+use super::{PollContext, PollSummary};
+use crate::carriers::{CarrierError, ParcelReport, TrackReport};
 use crate::domain::carrier::CarrierId;
-use crate::store::{StoreError, blocking};
+use crate::domain::parcel::ParcelKey;
+use crate::store::StoreError;
 use std::time::Instant;
 
 /// Parcels whose reports are applied in one store transaction: half of
@@ -17,8 +18,14 @@ use std::time::Instant;
 /// notifications too).
 const APPLY_BATCH: usize = crate::store::TX_CHUNK / 2;
 
-/// One parcel's answer: shop, track, and what the carrier said.
-pub type Answer = (String, String, Result<TrackReport, CarrierError>);
+/// One parcel's answer: what the carrier said about it, or why it could not.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The parcel asked about.
+    pub parcel: ParcelKey,
+    /// The carrier's report, or its failure.
+    pub result: Result<TrackReport, CarrierError>,
+}
 
 impl PollContext {
     /// Records the answers about several parcels: reports in chunks of [`APPLY_BATCH`] per
@@ -26,10 +33,10 @@ impl PollContext {
     pub(super) async fn settle_all(&self, answers: Vec<Answer>) -> Result<PollSummary, StoreError> {
         let mut summary = PollSummary::default();
         let mut reports = Vec::with_capacity(answers.len());
-        for (shop, track, answer) in answers {
-            match answer {
-                Ok(r) => reports.push((shop, track, r)),
-                Err(e) => summary.add(self.failed(&shop, &track, e).await?),
+        for Answer { parcel, result } in answers {
+            match result {
+                Ok(report) => reports.push(ParcelReport { parcel, report }),
+                Err(e) => summary.add(self.failed(&parcel, e).await?),
             }
         }
         let mut reports = reports.into_iter().peekable();
@@ -41,10 +48,7 @@ impl PollContext {
     }
 
     /// Applies the reports about some parcels in one transaction, with metrics and logs.
-    async fn apply_chunk(
-        &self,
-        chunk: Vec<(String, String, TrackReport)>,
-    ) -> Result<PollSummary, StoreError> {
+    async fn apply_chunk(&self, chunk: Vec<ParcelReport>) -> Result<PollSummary, StoreError> {
         let id = self.carrier.id();
         let now = self.clock.now();
         metrics::counter!("parceld_polls_total", "carrier" => id.as_str(), "outcome" => "ok")
@@ -53,15 +57,11 @@ impl PollContext {
         self.health.carrier(id, |s| s.last_success_at = Some(now));
         let about: Vec<(String, Option<CarrierId>)> = chunk
             .iter()
-            .map(|(_, track, r)| (track.clone(), r.handed_to))
+            .map(|r| (r.parcel.track.to_string(), r.report.handed_to))
             .collect();
-        let (applier, own) = (self.applier.clone(), self.settings.clone());
-        let (outcomes, took) = blocking(move || {
-            let started = Instant::now();
-            let outcomes = applier.apply_many(chunk, now, &own)?;
-            Ok((outcomes, started.elapsed()))
-        })
-        .await?;
+        let started = Instant::now();
+        let outcomes = self.applier.apply_many(chunk, now, &self.settings).await?;
+        let took = started.elapsed();
         let mut summary = PollSummary {
             polled: about.len(),
             ..PollSummary::default()
@@ -108,10 +108,10 @@ impl PollContext {
     /// Records a failed poll of one parcel and when to ask again.
     pub(super) async fn failed(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         e: CarrierError,
     ) -> Result<PollSummary, StoreError> {
+        let track = parcel.track.as_str();
         let id = self.carrier.id();
         let now = self.clock.now();
         metrics::counter!("parceld_polls_total", "carrier" => id.as_str(), "outcome" => e.kind())
@@ -122,7 +122,7 @@ impl PollContext {
         });
         let at = if e.stops_carrier() {
             let until = self.pause(&e, now).await?;
-            Some(self.spread_key(shop, track, until))
+            Some(self.spread_key(parcel, until))
         } else {
             tracing::warn!(carrier = id.as_str(), track, error = %e, "Poll failed");
             match &e {
@@ -131,12 +131,12 @@ impl PollContext {
                 } => Some(now + *d),
                 // Asking again soon will not help: the next regular poll.
                 CarrierError::Permanent(_) => {
-                    Some(self.applier.next_poll(&self.settings, shop, track, now))
+                    Some(self.applier.next_poll(&self.settings, parcel, now))
                 }
                 _ => None,
             }
         };
-        self.fail(shop, track, &e.to_string(), at).await?;
+        self.fail(parcel, &e.to_string(), at).await?;
         Ok(PollSummary {
             polled: 1,
             failed: 1,
