@@ -12,9 +12,9 @@
 //!   once; a poller finishing, the next due time or a ticket's gather time wakes it.
 
 use super::earliest;
-use crate::carriers::stages::{self, Stage};
+use crate::carriers::poll::stages::{self, Stage};
 use crate::domain::carrier::CarrierId;
-use crate::store::{DueItem, DueKind, Store, StoreError, TX_CHUNK};
+use crate::store::{DueItem, DueKind, StoreError, SyncStore, TX_CHUNK};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -54,7 +54,7 @@ pub struct Dispatch {
 
 /// Leases `items` until `until`, in chunks; returns those leased.
 pub(super) fn lease(
-    store: &Store,
+    store: &SyncStore,
     items: &[DueItem],
     until: Timestamp,
 ) -> Result<Vec<DueItem>, StoreError> {
@@ -73,9 +73,10 @@ pub(super) fn lease(
 }
 
 /// Decides one tick at `now`: `allowances` by poller, `routes` from a parcel's carrier to the
-/// poller that polls it.
-pub fn plan(
-    store: &Store,
+/// poller that polls it. One logical step of many store calls: run it through
+/// [`Store::in_one_step`](crate::store::Store::in_one_step).
+pub(crate) fn plan(
+    store: &SyncStore,
     now: Timestamp,
     allowances: &HashMap<CarrierId, Allowance>,
     routes: &HashMap<CarrierId, CarrierId>,
@@ -156,7 +157,7 @@ mod tests {
     use crate::store::test_support::{t, temp_store};
 
     /// A store with `n` Russian Post parcels due at `t(0)`, `t(1)`, …
-    fn store_with(n: usize) -> (tempfile::TempDir, Store) {
+    fn store_with(n: usize) -> (tempfile::TempDir, SyncStore) {
         let (d, store) = temp_store();
         let shop = ShopId::from_trusted("acme");
         for i in 0..n {

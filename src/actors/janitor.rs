@@ -2,7 +2,7 @@
 //! that finished longer than `retention.erase_after` ago, and finishes erasing shops whose
 //! erasure a crash interrupted. The work is in [`crate::store`]; this only keeps the time.
 
-use super::{Services, blocking};
+use super::Services;
 use actix::prelude::*;
 use std::sync::Arc;
 
@@ -44,15 +44,18 @@ impl Handler<Tick> for Janitor {
         let now = self.svc.clock.now();
         let after = self.svc.settings.retention.erase_after;
         Box::pin(
-            blocking(move || {
+            async move {
                 let mut shops = 0;
-                for shop in store.tombstones()? {
-                    let parcels = store.finish_shop_erasure(&shop)?;
-                    tracing::info!(shop, parcels, "Finished erasing a shop");
+                for shop in store.tombstones().await? {
+                    let parcels = store.finish_shop_erasure(&shop).await?;
+                    tracing::info!(shop = shop.as_str(), parcels, "Finished erasing a shop");
                     shops += 1;
                 }
-                Ok((shops, store.erase_personal_data(now, after)?))
-            })
+                Ok::<_, crate::store::StoreError>((
+                    shops,
+                    store.erase_personal_data(now, after).await?,
+                ))
+            }
             .into_actor(self)
             .map(|res, act, ctx| match res {
                 Ok((_, erased)) => {

@@ -28,13 +28,13 @@ pub mod sender;
 pub mod watchdog;
 
 use crate::carriers::Carrier;
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::daemon::clock::Clock;
 use crate::domain::carrier::CarrierId;
 use crate::domain::notification::Channel;
 use crate::health::Health;
 use crate::notify::Transport;
-use crate::notify::templates::Templates;
+use crate::notify::render::templates::Templates;
 use crate::store::Store;
 use actix::prelude::*;
 use std::collections::BTreeMap;
@@ -59,7 +59,7 @@ pub struct Services {
     /// Wakes the senders when new messages are queued.
     pub notifier: Notifier,
     /// Signs unsubscribe and callback links.
-    pub links: Arc<crate::notify::links::LinkSigner>,
+    pub links: Arc<crate::notify::render::links::LinkSigner>,
     /// When the daemon started.
     pub started_at: jiff::Timestamp,
 }
@@ -136,8 +136,6 @@ impl InFlight {
     }
 }
 
-pub use crate::store::blocking;
-
 /// The longest an actor's timer sleeps without looking at the store.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 
@@ -185,7 +183,7 @@ pub struct Actors {
 
 /// Starts every actor, senders first (so that nothing queued waits for them) and the scheduler
 /// last (so that it has somewhere to send work).
-pub fn start(
+pub async fn start(
     svc: Arc<Services>,
     carriers: Vec<Arc<dyn Carrier>>,
     transports: Vec<Arc<dyn Transport>>,
@@ -244,7 +242,7 @@ pub fn start(
             continue;
         };
         if let Err(e) =
-            crate::carriers::restore_pause(&svc.store, &svc.health, &*c, svc.clock.now())
+            crate::carriers::restore_pause(&svc.store, &svc.health, &*c, svc.clock.now()).await
         {
             tracing::error!(carrier = id.as_str(), error = %e, "Cannot read the carrier's pause");
         }

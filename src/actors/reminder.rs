@@ -2,8 +2,7 @@
 //! transaction that queues the message and schedules the next reminder, so a reminder fires
 //! once however often it is handed over.
 
-use super::{Services, blocking};
-use crate::domain::outbox::SendTiming;
+use super::Services;
 use crate::store::DueItem;
 use actix::prelude::*;
 use std::sync::Arc;
@@ -47,39 +46,25 @@ impl Handler<FireReminders> for ReminderTimer {
         let rules = self.svc.settings.rules.clone();
         let window = self.svc.settings.notify.send_window;
         Box::pin(
-            blocking(move || {
-                let timing = SendTiming { window: &window };
-                let mut queued = 0;
-                for item in &msg.items {
-                    queued += store.fire_reminder(
-                        &item.shop,
-                        &item.track,
-                        item.at,
-                        now,
-                        &rules,
-                        &timing,
-                    )?;
-                }
-                Ok(queued)
-            })
-            .into_actor(self)
-            .map(|res, act, ctx| match res {
-                Ok(n) => {
-                    if n > 0 {
-                        tracing::info!(messages = n, "Reminders queued");
-                        metrics::counter!("parceld_reminders_total").increment(n as u64);
-                        act.svc.notifier.wake_senders();
+            async move { store.fire_reminders(msg.items, now, &rules, window).await }
+                .into_actor(self)
+                .map(|res, act, ctx| match res {
+                    Ok(n) => {
+                        if n > 0 {
+                            tracing::info!(messages = n, "Reminders queued");
+                            metrics::counter!("parceld_reminders_total").increment(n as u64);
+                            act.svc.notifier.wake_senders();
+                        }
+                        Ok(n)
                     }
-                    Ok(n)
-                }
-                Err(e) => {
-                    act.svc
-                        .health
-                        .store_failed(act.svc.clock.now(), e.to_string());
-                    ctx.stop();
-                    Err(e.to_string())
-                }
-            }),
+                    Err(e) => {
+                        act.svc
+                            .health
+                            .store_failed(act.svc.clock.now(), e.to_string());
+                        ctx.stop();
+                        Err(e.to_string())
+                    }
+                }),
         )
     }
 }

@@ -8,11 +8,11 @@
 use super::dispatch::{Allowance, lease, plan};
 use super::poller::{PollParcels, Poller};
 use super::reminder::{FireReminders, ReminderTimer};
-use super::{Drain, Ping, Services, Wake, blocking, sleep_for};
+use super::{Drain, Ping, Services, Wake, sleep_for};
 use crate::carriers::poll::PollSummary;
 use crate::domain::carrier::CarrierId;
-use crate::store::DueItem;
-use crate::store::DueKind;
+use crate::domain::shop::ShopId;
+use crate::store::{DueItem, DueKind, StoreError};
 use actix::prelude::*;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -29,7 +29,7 @@ struct Tick;
 #[rtype(result = "Result<PollSummary, String>")]
 pub struct PollNow {
     /// Only this shop's parcels.
-    pub shop: Option<String>,
+    pub shop: Option<ShopId>,
     /// Every live parcel, not only those due.
     pub all: bool,
 }
@@ -197,7 +197,11 @@ impl Handler<Tick> for Scheduler {
         let now = self.svc.clock.now();
         let allowances = self.allowances(now);
         let routes = routes(&self.svc);
-        let fut = blocking(move || plan(&store, now, &allowances, &routes));
+        let fut = async move {
+            store
+                .in_one_step(move |s| plan(s, now, &allowances, &routes))
+                .await
+        };
         ctx.spawn(fut.into_actor(self).then(|res, act, ctx| {
             let d = match res {
                 Ok(d) => {
@@ -286,47 +290,48 @@ impl Handler<PollNow> for Scheduler {
                 if draining {
                     return Err("the daemon is shutting down".to_string());
                 }
-                let st = store.clone();
-                let (grouped, busy) = blocking(move || {
-                    let mut grouped: BTreeMap<CarrierId, Vec<DueItem>> = BTreeMap::new();
-                    if msg.all {
-                        let (items, busy) =
-                            st.lease_live(msg.shop.as_deref(), |c| leases.get(&c).copied())?;
-                        for item in items {
-                            if let Some(&poller) = routes.get(&item.carrier) {
-                                grouped.entry(poller).or_default().push(item);
+                let (grouped, busy) = store
+                    .in_one_step(move |st| {
+                        let mut grouped: BTreeMap<CarrierId, Vec<DueItem>> = BTreeMap::new();
+                        if msg.all {
+                            let live =
+                                st.lease_live(msg.shop.as_ref(), |c| leases.get(&c).copied())?;
+                            for item in live.leased {
+                                if let Some(&poller) = routes.get(&item.carrier) {
+                                    grouped.entry(poller).or_default().push(item);
+                                }
+                            }
+                            return Ok::<_, StoreError>((grouped, live.busy));
+                        }
+                        // Due polls by poller, leased in chunks: a carrier's lease is its poller's.
+                        let mut due: BTreeMap<CarrierId, (Timestamp, Vec<DueItem>)> =
+                            BTreeMap::new();
+                        for item in st.due_items(now, usize::MAX)? {
+                            if item.kind != DueKind::Poll
+                                || msg.shop.as_ref().is_some_and(|s| s != &item.parcel.shop)
+                            {
+                                continue;
+                            }
+                            let (Some(&until), Some(&poller)) =
+                                (leases.get(&item.carrier), routes.get(&item.carrier))
+                            else {
+                                continue;
+                            };
+                            due.entry(poller)
+                                .or_insert_with(|| (until, Vec::new()))
+                                .1
+                                .push(item);
+                        }
+                        for (poller, (until, items)) in due {
+                            let leased = lease(st, &items, until)?;
+                            if !leased.is_empty() {
+                                grouped.insert(poller, leased);
                             }
                         }
-                        return Ok((grouped, busy));
-                    }
-                    // Due polls by poller, leased in chunks: a carrier's lease is its poller's.
-                    let mut due: BTreeMap<CarrierId, (Timestamp, Vec<DueItem>)> = BTreeMap::new();
-                    for item in st.due_items(now, usize::MAX)? {
-                        if item.kind != DueKind::Poll
-                            || msg.shop.as_ref().is_some_and(|s| s != &item.shop)
-                        {
-                            continue;
-                        }
-                        let (Some(&until), Some(&poller)) =
-                            (leases.get(&item.carrier), routes.get(&item.carrier))
-                        else {
-                            continue;
-                        };
-                        due.entry(poller)
-                            .or_insert_with(|| (until, Vec::new()))
-                            .1
-                            .push(item);
-                    }
-                    for (poller, (until, items)) in due {
-                        let leased = lease(&st, &items, until)?;
-                        if !leased.is_empty() {
-                            grouped.insert(poller, leased);
-                        }
-                    }
-                    Ok((grouped, Vec::new()))
-                })
-                .await
-                .map_err(|e| e.to_string())?;
+                        Ok((grouped, Vec::new()))
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let mut total = PollSummary::default();
                 let sends = grouped.into_iter().filter_map(|(carrier, items)| {
                     pollers.get(&carrier).map(|p| p.send(PollParcels { items }))
@@ -340,12 +345,9 @@ impl Handler<PollNow> for Scheduler {
                 }
                 // Polls the scheduler had in flight already: answer once they are done too.
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-                for (shop, track) in busy {
+                for parcel in busy {
                     loop {
-                        let (s, t, st) = (shop.clone(), track.clone(), store.clone());
-                        let leased = blocking(move || st.is_leased(&s, &t))
-                            .await
-                            .map_err(|e| e.to_string())?;
+                        let leased = store.is_leased(&parcel).await.map_err(|e| e.to_string())?;
                         if !leased || tokio::time::Instant::now() > deadline {
                             break;
                         }

@@ -188,17 +188,12 @@ impl Handler<Tick> for Sender {
                 .map(|(g, why)| format!("{g}: {why}"))
                 .collect();
             send.health.channel(channel, |s| s.paused = paused);
-            let store = send.store.clone();
-            let next = super::blocking(move || {
-                let dead = store.dead_count(channel)?;
-                metrics::gauge!("parceld_outbox_dead", "channel" => channel.as_str())
-                    .set(dead as f64);
-                Ok(earliest(
-                    store.next_pending_at(channel)?,
-                    store.next_report_at(channel)?,
-                ))
-            })
-            .await?;
+            let dead = send.store.dead_count(channel).await?;
+            metrics::gauge!("parceld_outbox_dead", "channel" => channel.as_str()).set(dead as f64);
+            let next = earliest(
+                send.store.next_pending_at(channel).await?,
+                send.store.next_report_at(channel).await?,
+            );
             drop(guard);
             Ok::<_, crate::store::StoreError>((summary, next))
         };

@@ -10,7 +10,7 @@ use super::{AppState, Caller};
 use crate::domain::outbox::ReportPolicy;
 use crate::notify::receipts::record_callback;
 use crate::notify::replies::{ReplyOutcome, handle_reply};
-use crate::notify::sms;
+use crate::notify::transport::sms;
 use actix_web::{HttpResponse, web};
 
 /// Registers the callback routes.
@@ -49,20 +49,15 @@ pub async fn callback(
         every: sms_settings.status_every,
         give_up_after: sms_settings.status_for,
     };
-    let store = state.svc.store.clone();
+    let store = &state.svc.store;
     let now = state.svc.clock.now();
-    let g = gateway.clone();
-    let (recorded, replies) = web::block(move || {
-        let (recorded, replies) = record_callback(&store, &g, events, policy, now)?;
-        let mut done = Vec::with_capacity(replies.len());
-        for r in replies {
-            let outcome = handle_reply(&store, &sms_settings, &g, &r, now)?;
-            done.push((r.phone, outcome));
-        }
-        store.flush()?;
-        Ok::<_, crate::store::StoreError>((recorded, done))
-    })
-    .await??;
+    let (recorded, received) = record_callback(store, &gateway, events, policy, now).await?;
+    let mut replies = Vec::with_capacity(received.len());
+    for r in received {
+        let outcome = handle_reply(store, &sms_settings, &gateway, &r, now).await?;
+        replies.push((r.phone, outcome));
+    }
+    store.flush().await?;
     for (phone, outcome) in &replies {
         let phone = super::parcels::mask(phone);
         match outcome {

@@ -101,13 +101,17 @@ pub async fn upload(
     // The drafts go to the store; the table keeps the rest (columns, counts) for the answer.
     let rows = std::mem::take(&mut table.rows);
     let numbers: Vec<usize> = rows.iter().map(|r| r.number).collect();
-    let (store, clock) = (state.svc.store.clone(), state.svc.clock.clone());
-    let id = shop.id.as_str().to_string();
-    let handled = web::block(move || {
-        let drafts = rows.into_iter().map(|r| r.draft);
-        hand_over(&store, &settings, &clock, &shop, drafts)
-    })
-    .await??;
+    let clock = state.svc.clock.clone();
+    let id = shop.id.clone();
+    // Bulk intake: one step on one blocking thread.
+    let handled = state
+        .svc
+        .store
+        .in_one_step(move |store| {
+            let drafts = rows.into_iter().map(|r| r.draft);
+            hand_over(store, &settings, &clock, &shop, drafts)
+        })
+        .await?;
 
     let mut tally = Tally::default();
     let mut results = Vec::with_capacity(handled.len());

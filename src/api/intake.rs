@@ -2,16 +2,18 @@
 //! goes through the same validation, the same plan check and the same idempotent store write,
 //! and the store is flushed before the caller answers.
 //!
-//! Blocking: call it through `web::block`.
+//! One logical step of many store calls on one blocking thread: run [`hand_over`] through
+//! [`Store::in_one_step`](crate::store::Store::in_one_step).
 
 use super::dto::IntakeOutcome;
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::daemon::clock::Clock;
 use crate::domain::intake::{FieldError, ParcelDraft, notes, validate};
+use crate::domain::parcel::ParcelKey;
 use crate::domain::plan::ShopDay;
-use crate::domain::shop::Shop;
+use crate::domain::shop::{Shop, ShopId};
 use crate::domain::track;
-use crate::store::{Admission, Store, StoreError, Stored, TX_CHUNK};
+use crate::store::{Admission, StoreError, Stored, SyncStore, TX_CHUNK};
 
 /// What became of one draft.
 #[derive(Debug, Clone)]
@@ -55,7 +57,7 @@ impl Tally {
 
 /// Valid drafts waiting to be stored, with their place in the answer.
 struct Pending<'a> {
-    store: &'a Store,
+    store: &'a SyncStore,
     shop: &'a Shop,
     tz: jiff::tz::TimeZone,
     now: jiff::Timestamp,
@@ -112,8 +114,8 @@ impl Pending<'_> {
 /// Hands over drafts for `shop` (already known to exist); a draft that could not even be read
 /// comes as its errors. Valid drafts are stored [`TX_CHUNK`] at a time, one transaction each;
 /// the answer has one result per draft, in order. Flushes the store before returning.
-pub fn hand_over(
-    store: &Store,
+pub(crate) fn hand_over(
+    store: &SyncStore,
     settings: &Settings,
     clock: &Clock,
     shop: &Shop,
@@ -156,7 +158,10 @@ pub fn hand_over(
                 &c.window,
                 &settings.daemon.timezone,
                 now,
-                &crate::carriers::apply::spread_key(shop.id.as_str(), v.track.number.as_str()),
+                &crate::carriers::poll::apply::spread_key(&ParcelKey::new(
+                    shop.id.clone(),
+                    v.track.number.clone(),
+                )),
             ),
             None => {
                 item.warnings.push(format!(
@@ -180,12 +185,12 @@ pub fn hand_over(
 }
 
 /// Logs and counts a batch, and wakes the scheduler if anything is new.
-pub fn record(state: &super::AppState, shop: &str, source: &'static str, t: Tally) {
+pub fn record(state: &super::AppState, shop: &ShopId, source: &'static str, t: Tally) {
     if t.created + t.updated > 0 {
         metrics::counter!("parceld_parcels_intake_total", "outcome" => "created")
             .increment(t.created as u64);
         tracing::info!(
-            shop,
+            shop = shop.as_str(),
             source,
             created = t.created,
             updated = t.updated,

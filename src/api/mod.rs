@@ -3,8 +3,8 @@
 //! shops, where every request carries `Authorization: Bearer <shop token>` and reaches only that
 //! shop's data.
 //!
-//! Handlers are thin: they check who calls, parse the body into DTOs ([`dto`]), call the store
-//! off the event loop and map errors to JSON ([`error`]).
+//! Handlers are thin: they check who calls, parse the path into typed keys and the body into
+//! DTOs ([`dto`]), await the store and map errors to JSON ([`error`]).
 
 mod callbacks;
 pub mod dto;
@@ -15,10 +15,10 @@ pub mod intake;
 mod offices;
 mod ops;
 mod outbox;
+mod page;
 pub(crate) mod parcels;
 mod plans;
 mod reports;
-pub mod shop_dto;
 mod shops;
 mod templates;
 pub mod throttle;
@@ -128,8 +128,7 @@ impl FromRequest for Caller {
             };
             let state = state.ok_or_else(|| ApiError::internal("no application state"))?;
             let hash = token_hash(token);
-            let store = state.svc.store.clone();
-            let shop = web::block(move || store.shop_by_token(&hash)).await??;
+            let shop = state.svc.store.shop_by_token(&hash).await?;
             shop.map(Caller::Shop)
                 .ok_or_else(|| ApiError::unauthorized("unknown token"))
         })
@@ -244,10 +243,11 @@ pub fn shop_path(shop: &str) -> Result<ShopId, ApiError> {
 
 /// The shop a request names, or 404.
 pub async fn existing_shop(state: &AppState, shop: &ShopId) -> Result<Shop, ApiError> {
-    let store = state.svc.store.clone();
-    let id = shop.as_str().to_string();
-    web::block(move || store.shop(&id))
-        .await??
+    state
+        .svc
+        .store
+        .shop(shop)
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("shop {shop} not found")))
 }
 
@@ -266,6 +266,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     unsubscribe::routes(cfg);
     callbacks::routes(cfg);
     outbox::routes(cfg);
+    page::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found(
             "no such endpoint; see README.md for the API",

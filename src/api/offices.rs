@@ -65,14 +65,9 @@ pub async fn import(
             }));
         }
     };
-    let store = state.svc.store.clone();
     let n = entries.len();
-    let total = web::block(move || {
-        let total = store.import_offices(&entries, replace)?;
-        store.flush()?;
-        Ok::<_, crate::store::StoreError>(total)
-    })
-    .await??;
+    let total = state.svc.store.import_offices(entries, replace).await?;
+    state.svc.store.flush().await?;
     tracing::info!(imported = n, total, replace, "Office directory loaded");
     Ok(HttpResponse::Ok().json(OfficesImported {
         imported: n,
@@ -93,9 +88,7 @@ pub async fn get(
             "{index:?} is not a postal index of six digits"
         )));
     }
-    let store = state.svc.store.clone();
-    let i = index.clone();
-    let entry: Option<OfficeEntry> = web::block(move || store.office(&i)).await??;
+    let entry: Option<OfficeEntry> = state.svc.store.office(&index).await?;
     let e = entry
         .ok_or_else(|| ApiError::not_found(format!("office {index} is not in the directory")))?;
     Ok(HttpResponse::Ok().json(DirectoryOfficeView {

@@ -6,6 +6,7 @@ use super::{AppState, BodyLimit, Caller, Listener, parse_json_or_default, read_b
 use crate::actors::scheduler::PollNow;
 use crate::domain::carrier::CarrierId;
 use crate::domain::notification::Channel;
+use crate::domain::shop::ShopId;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::BTreeMap;
 
@@ -24,25 +25,19 @@ pub async fn health(
     let svc = state.svc.clone();
     let now = svc.clock.now();
     let listener = req.app_data::<Listener>().copied().unwrap_or(Listener::Tcp);
-    let store = svc.store.clone();
+    let store = &svc.store;
     let channels: Vec<Channel> = svc.health.channels().keys().copied().collect();
     let ids: Vec<CarrierId> = svc.settings.carriers.keys().copied().collect();
     let today = now.to_zoned(svc.settings.daemon.timezone.clone()).date();
-    let (stats, tickets) = web::block(move || {
-        let stats = channels
-            .into_iter()
-            .map(|c| store.outbox_stats(c).map(|s| (c, s)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let tickets = ids
-            .into_iter()
-            .map(|c| {
-                let open = store.open_tickets(c)?.len();
-                Ok::<_, crate::store::StoreError>((c, (open, store.budget_used(c, today)?)))
-            })
-            .collect::<Result<BTreeMap<_, _>, _>>()?;
-        Ok::<_, crate::store::StoreError>((stats, tickets))
-    })
-    .await??;
+    let mut stats = Vec::with_capacity(channels.len());
+    for c in channels {
+        stats.push((c, store.outbox_stats(c).await?));
+    }
+    let mut tickets = BTreeMap::new();
+    for c in ids {
+        let open = store.open_tickets(c).await?.len();
+        tickets.insert(c, (open, store.budget_used(c, today).await?));
+    }
     let mut degraded = false;
     let board = svc.health.carriers();
     let carriers: BTreeMap<String, CarrierHealthView> = svc
@@ -140,12 +135,15 @@ pub async fn poll(
     caller.operator_only()?;
     let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: PollRequest = parse_json_or_default(&body)?;
+    let shop = req
+        .shop
+        .as_deref()
+        .map(ShopId::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid_field("shop", e.to_string()))?;
     let summary = state
         .scheduler
-        .send(PollNow {
-            shop: req.shop,
-            all: req.all,
-        })
+        .send(PollNow { shop, all: req.all })
         .await
         .map_err(|e| ApiError::unavailable(format!("the scheduler is not running: {e}")))?
         .map_err(ApiError::unavailable)?;

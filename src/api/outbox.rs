@@ -7,6 +7,7 @@ use super::error::ApiError;
 use super::{AppState, BodyLimit, Caller, parse_json_or_default, read_body};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::OutboxEntry;
+use crate::domain::shop::ShopId;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -27,8 +28,8 @@ pub struct DeadQuery {
 
 fn view(e: &OutboxEntry) -> DeadLetterView {
     DeadLetterView {
-        shop: e.key.shop.clone(),
-        track: e.key.track.clone(),
+        shop: e.key.shop.as_str().to_string(),
+        track: e.key.track.as_str().to_string(),
         kind: e.key.kind.as_str().into(),
         occurrence: e.key.occurrence,
         channel: e.key.channel.as_str().into(),
@@ -48,14 +49,18 @@ fn channel(c: &Option<String>) -> Result<Option<Channel>, ApiError> {
 }
 
 /// Which shop a caller may look at: its own, or the one asked for by an operator.
-fn scope(caller: &Caller, asked: Option<String>) -> Result<Option<String>, ApiError> {
+fn scope(caller: &Caller, asked: Option<String>) -> Result<Option<ShopId>, ApiError> {
     match caller {
-        Caller::Operator => Ok(asked),
+        Caller::Operator => asked
+            .as_deref()
+            .map(ShopId::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid_field("shop", e.to_string())),
         Caller::Shop(id) => {
             if let Some(s) = &asked {
                 caller.may_act_for(s)?;
             }
-            Ok(Some(id.as_str().to_string()))
+            Ok(Some(id.clone()))
         }
     }
 }
@@ -70,8 +75,11 @@ pub async fn dead(
     let ch = channel(&q.channel)?;
     let shop = scope(&caller, q.shop)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let store = state.svc.store.clone();
-    let list = web::block(move || store.dead_letters(ch, shop.as_deref(), limit)).await??;
+    let list = state
+        .svc
+        .store
+        .dead_letters(ch, shop.as_ref(), limit)
+        .await?;
     Ok(HttpResponse::Ok().json(DeadLetters {
         dead: list.iter().map(view).collect(),
     }))
@@ -87,17 +95,11 @@ pub async fn retry(
     let req: RetryDead = parse_json_or_default(&body)?;
     let ch = channel(&req.channel)?;
     let shop = scope(&caller, req.shop)?;
-    let store = state.svc.store.clone();
     let now = state.svc.clock.now();
-    let s = shop.clone();
-    let n = web::block(move || {
-        let n = store.requeue_dead(ch, s.as_deref(), now)?;
-        store.flush()?;
-        Ok::<_, crate::store::StoreError>(n)
-    })
-    .await??;
+    let n = state.svc.store.requeue_dead(ch, shop.as_ref(), now).await?;
+    state.svc.store.flush().await?;
     if n > 0 {
-        tracing::info!(requeued = n, shop = ?shop, "Dead letters queued again");
+        tracing::info!(requeued = n, shop = ?shop.as_ref().map(ShopId::as_str), "Dead letters queued again");
         state.svc.notifier.wake_senders();
     }
     Ok(HttpResponse::Ok().json(Requeued { requeued: n }))

@@ -12,7 +12,7 @@ use crate::domain::intake::{FieldError, ParcelDraft, Patch};
 use crate::domain::lifecycle;
 use crate::domain::optout::{OptOut, OptOutScope};
 use crate::domain::outbox::{self, OutboxEntry};
-use crate::domain::parcel::{Office, Parcel};
+use crate::domain::parcel::{Office, Parcel, ParcelKey};
 use crate::domain::phone::Phone;
 use crate::domain::shop::{Language, ShopId};
 use crate::domain::status::Status;
@@ -231,14 +231,18 @@ pub async fn intake(
         )));
     }
     let shop = existing_shop(&state, &shop).await?;
-    let (store, clock) = (state.svc.store.clone(), state.svc.clock.clone());
-    let id = shop.id.as_str().to_string();
-    // Reading the items into drafts is CPU work too: it runs on the blocking pool.
-    let handled = web::block(move || {
-        let drafts = items.into_iter().map(|v| draft(v).map_err(|e| vec![e]));
-        super::intake::hand_over(&store, &settings, &clock, &shop, drafts)
-    })
-    .await??;
+    let clock = state.svc.clock.clone();
+    let id = shop.id.clone();
+    // Bulk intake, one step on one blocking thread; reading the items into drafts is CPU work
+    // too and runs there as well.
+    let handled = state
+        .svc
+        .store
+        .in_one_step(move |store| {
+            let drafts = items.into_iter().map(|v| draft(v).map_err(|e| vec![e]));
+            super::intake::hand_over(store, &settings, &clock, &shop, drafts)
+        })
+        .await?;
     let mut tally = super::intake::Tally::default();
     let mut response = IntakeResponse::default();
     for (index, h) in handled.into_iter().enumerate() {
@@ -264,17 +268,25 @@ pub async fn intake(
 }
 
 /// Checks the shop and track number of a parcel's path, and that the caller may act for the
-/// shop: the shop id and the track number as stored.
-pub(super) fn parcel_path(
-    caller: &Caller,
-    shop: &str,
-    t: &str,
-) -> Result<(ShopId, String), ApiError> {
+/// shop: the parcel's key, the track number as stored.
+pub(super) fn parcel_path(caller: &Caller, shop: &str, t: &str) -> Result<ParcelKey, ApiError> {
     let shop = caller.shop(shop)?;
     let track = track::parse(t)
-        .map(|p| p.number.as_str().to_string())
+        .map(|p| p.number)
         .map_err(|e| ApiError::not_found(e.to_string()))?;
-    Ok((shop, track))
+    Ok(ParcelKey::new(shop, track))
+}
+
+/// What the shop's terms are, for parcels of a shop that may have been erased meanwhile.
+async fn terms(state: &AppState, shop: &ShopId) -> Result<lifecycle::ShopTerms, ApiError> {
+    Ok(state
+        .svc
+        .store
+        .shop(shop)
+        .await?
+        .map_or_else(lifecycle::ShopTerms::default, |sh| {
+            lifecycle::ShopTerms::of(&sh)
+        }))
 }
 
 /// `GET /v1/shops/{shop}/parcels/{track}`.
@@ -284,28 +296,17 @@ pub async fn get(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, track) = path.into_inner();
-    let (shop, track) = parcel_path(&caller, &shop, &track)?;
-    let store = state.svc.store.clone();
-    let (s, t) = (shop.as_str().to_string(), track.clone());
-    let found = web::block(move || -> Result<_, crate::store::StoreError> {
-        let terms = store
-            .shop(&s)?
-            .map_or_else(lifecycle::ShopTerms::default, |sh| {
-                lifecycle::ShopTerms::of(&sh)
-            });
-        match store.parcel(&s, &t)? {
-            None => Ok(None),
-            Some(p) => Ok(Some((
-                store.parcel_entries(&s, &t)?,
-                store.customer_optouts(&p)?,
-                p,
-                terms,
-            ))),
-        }
-    })
-    .await??;
-    let (entries, optouts, p, terms) = found
-        .ok_or_else(|| ApiError::not_found(format!("parcel {track} not found in shop {shop}")))?;
+    let key = parcel_path(&caller, &shop, &track)?;
+    let store = &state.svc.store;
+    let terms = terms(&state, &key.shop).await?;
+    let p = store.parcel(&key).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "parcel {} not found in shop {}",
+            key.track, key.shop
+        ))
+    })?;
+    let entries = store.parcel_entries(&key).await?;
+    let optouts = store.customer_optouts(&p).await?;
     Ok(HttpResponse::Ok().json(view(
         &p,
         &entries,
@@ -348,39 +349,29 @@ pub async fn list(
         return Err(ApiError::invalid_field("limit", "must be 1-1000"));
     }
     let now = state.svc.clock.now();
-    let rules = state.svc.settings.rules.clone();
-    let store = state.svc.store.clone();
-    let s = shop.as_str().to_string();
-    let page = web::block(move || -> Result<ParcelList, crate::store::StoreError> {
-        let terms = store
-            .shop(&s)?
-            .map_or_else(lifecycle::ShopTerms::default, |sh| {
-                lifecycle::ShopTerms::of(&sh)
-            });
-        let (parcels, next) = match &q.order_id {
-            Some(order) => (store.parcels_by_order(&s, order.trim())?, None),
-            None => {
-                let page = store.list_parcels(
-                    &s,
-                    &ParcelFilter {
-                        status,
-                        stuck: q.stuck.map(|want| (want, now, rules.clone())),
-                        after: q.after.clone(),
-                        limit,
-                    },
-                )?;
-                (page.parcels, page.next)
-            }
-        };
-        Ok(ParcelList {
-            parcels: parcels
-                .iter()
-                .map(|p| view(p, &[], &[], now, &rules, &terms, false))
-                .collect(),
-            next,
-        })
-    })
-    .await??;
+    let rules = &state.svc.settings.rules;
+    let store = &state.svc.store;
+    let terms = terms(&state, &shop).await?;
+    let (parcels, next) = match &q.order_id {
+        Some(order) => (store.parcels_by_order(&shop, order.trim()).await?, None),
+        None => {
+            let filter = ParcelFilter {
+                status,
+                stuck: q.stuck.map(|want| (want, now, rules.clone())),
+                after: q.after.clone(),
+                limit,
+            };
+            let page = store.list_parcels(&shop, &filter).await?;
+            (page.parcels, page.next)
+        }
+    };
+    let page = ParcelList {
+        parcels: parcels
+            .iter()
+            .map(|p| view(p, &[], &[], now, rules, &terms, false))
+            .collect(),
+        next,
+    };
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -391,15 +382,10 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, track) = path.into_inner();
-    let (shop, track) = parcel_path(&caller, &shop, &track)?;
-    let store = state.svc.store.clone();
-    let (s, t) = (shop.as_str().to_string(), track.clone());
-    let gone = web::block(move || {
-        let gone = store.delete_parcel(&s, &t)?;
-        store.flush()?;
-        Ok::<_, crate::store::StoreError>(gone)
-    })
-    .await??;
+    let key = parcel_path(&caller, &shop, &track)?;
+    let (shop, track) = (&key.shop, key.track.as_str());
+    let gone = state.svc.store.delete_parcel(&key).await?;
+    state.svc.store.flush().await?;
     match gone {
         None => Err(ApiError::not_found(format!(
             "parcel {track} not found in shop {shop}"
@@ -419,27 +405,22 @@ pub async fn revive(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, track) = path.into_inner();
-    let (shop, track) = parcel_path(&caller, &shop, &track)?;
-    let shop_record = existing_shop(&state, &shop).await?;
+    let key = parcel_path(&caller, &shop, &track)?;
+    let shop_record = existing_shop(&state, &key.shop).await?;
     let settings = state.svc.settings.clone();
     let now = state.svc.clock.now();
-    let store = state.svc.store.clone();
-    let (s, t) = (shop.as_str().to_string(), track.clone());
-    let revived = web::block(move || {
-        let r = store.revive_parcel(&s, &t, now, |carrier| {
+    let spread = crate::carriers::poll::apply::spread_key(&key);
+    let revived = state
+        .svc
+        .store
+        .revive_parcel(&key, now, move |carrier| {
             settings.polling_for(carrier).map_or(now, |c| {
-                crate::domain::polling::slot(
-                    &c.window,
-                    &settings.daemon.timezone,
-                    now,
-                    &crate::carriers::apply::spread_key(&s, &t),
-                )
+                crate::domain::polling::slot(&c.window, &settings.daemon.timezone, now, &spread)
             })
-        })?;
-        store.flush()?;
-        Ok::<_, crate::store::StoreError>(r)
-    })
-    .await??;
+        })
+        .await?;
+    state.svc.store.flush().await?;
+    let (shop, track) = (&key.shop, key.track.as_str());
     match revived {
         Revived::NotFound => Err(ApiError::not_found(format!(
             "parcel {track} not found in shop {shop}"

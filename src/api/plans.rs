@@ -20,9 +20,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The plan of a shop with its use this month.
-pub fn plan_view(store: &Store, shop: &Shop, now: Timestamp) -> Result<PlanView, StoreError> {
+pub async fn plan_view(store: &Store, shop: &Shop, now: Timestamp) -> Result<PlanView, StoreError> {
     let day = ShopDay::at(now, &shop_tz(shop));
-    let used = store.usage(shop.id.as_str(), &day.month)?;
+    let used = store.usage(&shop.id, &day.month).await?;
     Ok(PlanView {
         name: shop.plan.name.clone(),
         monthly_quota: shop.plan.monthly_quota,
@@ -60,8 +60,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let shop = caller.shop(&path)?;
     let shop = existing_shop(&state, &shop).await?;
-    let (store, now) = (state.svc.store.clone(), state.svc.clock.now());
-    let v = web::block(move || plan_view(&store, &shop, now)).await??;
+    let v = plan_view(&state.svc.store, &shop, state.svc.clock.now()).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -78,13 +77,10 @@ pub async fn put(
     let plan = plan_in(&parse_json::<PlanIn>(&body)?)?;
     let mut shop = existing_shop(&state, &shop).await?;
     shop.plan = plan;
-    let (store, now) = (state.svc.store.clone(), state.svc.clock.now());
-    let v = web::block(move || {
-        store.update_shop(&shop)?;
-        store.flush()?;
-        plan_view(&store, &shop, now)
-    })
-    .await??;
+    let (store, now) = (&state.svc.store, state.svc.clock.now());
+    store.update_shop(&shop).await?;
+    store.flush().await?;
+    let v = plan_view(store, &shop, now).await?;
     tracing::info!(shop = %path, plan = %v.name, quota = ?v.monthly_quota, trial_ends = ?v.trial_ends, "Plan changed");
     Ok(HttpResponse::Ok().json(v))
 }
@@ -98,19 +94,14 @@ pub async fn erase(
 ) -> Result<HttpResponse, ApiError> {
     caller.operator_only()?;
     let shop = shop_path(&path)?;
-    let (store, now) = (state.svc.store.clone(), state.svc.clock.now());
-    let id = shop.as_str().to_string();
-    let parcels = web::block(move || {
-        if !store.begin_shop_erasure(&id, now)? {
-            return Ok(None);
-        }
-        if crate::faults::hit("shop_erase.abort") {
-            std::process::abort();
-        }
-        store.finish_shop_erasure(&id).map(Some)
-    })
-    .await??
-    .ok_or_else(|| ApiError::not_found(format!("shop {shop} not found")))?;
+    let (store, now) = (&state.svc.store, state.svc.clock.now());
+    if !store.begin_shop_erasure(&shop, now).await? {
+        return Err(ApiError::not_found(format!("shop {shop} not found")));
+    }
+    if crate::faults::hit("shop_erase.abort") {
+        std::process::abort();
+    }
+    let parcels = store.finish_shop_erasure(&shop).await?;
     tracing::info!(shop = %shop, parcels, "Shop erased");
     Ok(HttpResponse::Ok().json(ShopErased {
         erased: shop.as_str().to_string(),

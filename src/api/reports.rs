@@ -8,7 +8,7 @@ use super::{
     AppState, BodyLimit, Caller, existing_shop, parse_json_or_default, parse_query, read_body,
 };
 use crate::actors::reporter::SendReport;
-use crate::domain::shop::Shop;
+use crate::domain::shop::{Shop, ShopId};
 use crate::reports::send::{self, Prepared, ReportError, shop_tz};
 use crate::reports::stats::{Collector, Period, Spread, Stats};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -88,12 +88,12 @@ pub async fn report(
 async fn prepared(state: &AppState, caller: &Caller, path: &str) -> Result<Prepared, ApiError> {
     let shop = caller.shop(path)?;
     let shop = existing_shop(state, &shop).await?;
-    let (store, settings, now) = (
-        state.svc.store.clone(),
-        state.svc.settings.clone(),
-        state.svc.clock.now(),
-    );
-    Ok(web::block(move || send::prepare(&store, &settings, &shop, now)).await??)
+    let (settings, now) = (state.svc.settings.clone(), state.svc.clock.now());
+    Ok(state
+        .svc
+        .store
+        .in_one_step(move |s| send::prepare(s, &settings, &shop, now))
+        .await?)
 }
 
 /// `GET /v1/shops/{shop}/report.xlsx`: the report's workbook, built now.
@@ -228,9 +228,10 @@ fn view(shop: Option<String>, p: Period, s: Stats) -> StatsView {
     }
 }
 
+/// Scans the parcels and messages (of one shop, or all): one step on one blocking thread.
 fn collect(
-    store: &crate::store::Store,
-    shop: Option<&str>,
+    store: &crate::store::SyncStore,
+    shop: Option<&ShopId>,
     p: Period,
 ) -> Result<Stats, crate::store::StoreError> {
     let mut c = Collector::new(p);
@@ -253,15 +254,11 @@ pub async fn shop_stats(
     let q: StatsQuery = parse_query(req.query_string())?;
     let shop = existing_shop(&state, &shop).await?;
     let p = period(&state, &q, &shop_tz(&shop))?;
-    let store = state.svc.store.clone();
+    let store = &state.svc.store;
     let now = state.svc.clock.now();
-    let id = shop.id.as_str().to_string();
-    let (stats, plan) = web::block(move || {
-        let stats = collect(&store, Some(&id), p)?;
-        let plan = super::plans::plan_view(&store, &shop, now)?;
-        Ok::<_, crate::store::StoreError>((stats, plan))
-    })
-    .await??;
+    let id = shop.id.clone();
+    let stats = store.in_one_step(move |s| collect(s, Some(&id), p)).await?;
+    let plan = super::plans::plan_view(store, &shop, now).await?;
     let mut v = view(Some(path.into_inner()), p, stats);
     v.plan = Some(plan);
     Ok(HttpResponse::Ok().json(v))
@@ -276,7 +273,10 @@ pub async fn all_stats(
     caller.operator_only()?;
     let q: StatsQuery = parse_query(req.query_string())?;
     let p = period(&state, &q, &state.svc.settings.daemon.timezone)?;
-    let store = state.svc.store.clone();
-    let stats = web::block(move || collect(&store, None, p)).await??;
+    let stats = state
+        .svc
+        .store
+        .in_one_step(move |s| collect(s, None, p))
+        .await?;
     Ok(HttpResponse::Ok().json(view(None, p, stats)))
 }

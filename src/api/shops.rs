@@ -3,6 +3,7 @@
 use super::dto::{CreateShop, Field, PatchShop, ShopCreated, ShopView};
 use super::error::ApiError;
 use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, read_body, token_hash};
+use crate::domain::brand::Brand;
 use crate::domain::contact::EmailAddress;
 use crate::domain::shop::{
     Messaging, Shop, ShopId, validate_link, validate_sender, validate_timezone,
@@ -40,6 +41,8 @@ pub fn view(s: &Shop) -> ShopView {
         tracking_url: s.messaging.tracking_url.clone(),
         review_url: s.messaging.review_url.clone(),
         storage_days: s.storage_days,
+        brand_color: s.brand.color.clone(),
+        logo_url: s.brand.logo_url.clone(),
         token: None,
     }
 }
@@ -101,6 +104,32 @@ fn apply_messaging(
                 validate_link(v).map_err(|e| ApiError::invalid_field(field, e))?;
                 *slot = Some(v.to_string());
             }
+        }
+    }
+    Ok(())
+}
+
+/// Applies a change of the tracking page's colour or logo (an empty string removes it), naming
+/// the field at fault.
+fn apply_brand(brand: &mut Brand, req: &PatchShop) -> Result<(), ApiError> {
+    match req.brand_color.as_deref().map(str::trim) {
+        None => {}
+        Some("") => brand.color = None,
+        Some(c) => {
+            brand.color = Some(
+                crate::domain::brand::color(c)
+                    .map_err(|e| ApiError::invalid_field("brand_color", e))?,
+            )
+        }
+    }
+    match req.logo_url.as_deref().map(str::trim) {
+        None => {}
+        Some("") => brand.logo_url = None,
+        Some(u) => {
+            brand.logo_url = Some(
+                crate::domain::brand::logo_url(u)
+                    .map_err(|e| ApiError::invalid_field("logo_url", e))?,
+            )
         }
     }
     Ok(())
@@ -202,10 +231,10 @@ pub async fn create(
             Field::Value(d) => storage_days_field(Some(d))?,
             Field::Absent | Field::Null => None,
         },
+        brand: Default::default(),
     };
-    let store = state.svc.store.clone();
-    let s = shop.clone();
-    web::block(move || store.create_shop(&s).and_then(|()| store.flush())).await??;
+    state.svc.store.create_shop(&shop).await?;
+    state.svc.store.flush().await?;
     tracing::info!(shop = %shop.id, "Shop created");
     Ok(HttpResponse::Created().json(ShopCreated {
         id: shop.id.as_str().to_string(),
@@ -215,8 +244,7 @@ pub async fn create(
 
 /// `GET /v1/shops`: every shop (socket), or the caller's own.
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let store = state.svc.store.clone();
-    let shops = web::block(move || store.shops()).await??;
+    let shops = state.svc.store.shops().await?;
     let views: Vec<ShopView> = shops
         .iter()
         .filter(|s| caller.may_act_for(s.id.as_str()).is_ok())
@@ -262,6 +290,7 @@ pub async fn patch(
     if let Some(l) = req.language {
         shop.language = l;
     }
+    apply_brand(&mut shop.brand, &req)?;
     let storage_changed = match req.storage_days {
         Field::Absent => false,
         f => {
@@ -300,21 +329,16 @@ pub async fn patch(
     } else {
         None
     };
-    let store = state.svc.store.clone();
-    let s = shop.clone();
-    let (rules, now) = (state.svc.settings.rules.clone(), state.svc.clock.now());
-    let moved = web::block(move || -> Result<usize, crate::store::StoreError> {
-        store.update_shop(&s)?;
-        // Parcels waiting now keep the period they were told only if nothing else decides it.
-        let moved = if storage_changed {
-            store.refresh_deadlines(Some(s.id.as_str()), &rules, now)?
-        } else {
-            0
-        };
-        store.flush()?;
-        Ok(moved)
-    })
-    .await??;
+    let store = &state.svc.store;
+    let (rules, now) = (&state.svc.settings.rules, state.svc.clock.now());
+    store.update_shop(&shop).await?;
+    // Parcels waiting now keep the period they were told only if nothing else decides it.
+    let moved = if storage_changed {
+        store.refresh_deadlines(Some(&shop.id), rules, now).await?
+    } else {
+        0
+    };
+    store.flush().await?;
     if storage_changed {
         tracing::info!(shop = %shop.id, storage_days = ?shop.storage_days, deadlines_moved = moved, "Shop's storage period changed");
     }

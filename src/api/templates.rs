@@ -11,10 +11,11 @@ use crate::domain::notification::NotificationKind;
 use crate::domain::outbox::OutboxKey;
 use crate::domain::shop::Shop;
 use crate::domain::template::{Part, StoredTemplate};
+use crate::domain::track::TrackNumber;
 use crate::notify::Rendered;
-use crate::notify::defaults;
-use crate::notify::templates::{Links, MessageContext};
-use crate::notify::validate::{self, TemplateError};
+use crate::notify::render::defaults;
+use crate::notify::render::templates::{Links, MessageContext};
+use crate::notify::render::validate::{self, TemplateError};
 use actix_web::{HttpResponse, web};
 use std::collections::BTreeMap;
 
@@ -92,8 +93,8 @@ fn samples(
     part: Part,
 ) -> Vec<MessageContext> {
     let key = OutboxKey {
-        shop: shop.id.as_str().to_string(),
-        track: "80082592345678".into(),
+        shop: shop.id.clone(),
+        track: TrackNumber::from_trusted("80082592345678"),
         parcel_id: 123_456_789,
         kind,
         occurrence: 1,
@@ -139,14 +140,14 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let shop = existing_shop(&state, &caller.shop(&path)?).await?;
-    let store = state.svc.store.clone();
-    let id = shop.id.as_str().to_string();
-    let own: BTreeMap<(NotificationKind, Part), StoredTemplate> =
-        web::block(move || store.shop_templates(&id))
-            .await??
-            .into_iter()
-            .map(|(k, p, t)| ((k, p), t))
-            .collect();
+    let own: BTreeMap<(NotificationKind, Part), StoredTemplate> = state
+        .svc
+        .store
+        .shop_templates(&shop.id)
+        .await?
+        .into_iter()
+        .map(|(k, p, t)| ((k, p), t))
+        .collect();
     let mut out = Vec::new();
     for kind in NotificationKind::ALL {
         for part in Part::ALL {
@@ -163,9 +164,7 @@ pub async fn get(
     path: TemplatePath,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, kind, part) = named(&caller, &state, path).await?;
-    let store = state.svc.store.clone();
-    let id = shop.id.as_str().to_string();
-    let own = web::block(move || store.template(&id, kind, part)).await??;
+    let own = state.svc.store.template(&shop.id, kind, part).await?;
     Ok(HttpResponse::Ok().json(view(&shop, kind, part, own)))
 }
 
@@ -198,14 +197,9 @@ pub async fn put(
         source,
         updated_at: state.svc.clock.now(),
     };
-    let store = state.svc.store.clone();
-    let id = shop.id.as_str().to_string();
-    let r = record.clone();
-    web::block(move || {
-        store.put_template(&id, kind, part, &r)?;
-        store.flush()
-    })
-    .await??;
+    let store = &state.svc.store;
+    store.put_template(&shop.id, kind, part, &record).await?;
+    store.flush().await?;
     tracing::info!(shop = %shop.id, event = kind.as_str(), part = part.as_str(), "Template saved");
     let mut v = view(&shop, kind, part, Some(record));
     v.preview = Some(checked.preview);
@@ -220,13 +214,9 @@ pub async fn reset(
     path: TemplatePath,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, kind, part) = named(&caller, &state, path).await?;
-    let store = state.svc.store.clone();
-    let id = shop.id.as_str().to_string();
-    web::block(move || {
-        store.delete_template(&id, kind, part)?;
-        store.flush()
-    })
-    .await??;
+    let store = &state.svc.store;
+    store.delete_template(&shop.id, kind, part).await?;
+    store.flush().await?;
     Ok(HttpResponse::Ok().json(view(&shop, kind, part, None)))
 }
 
@@ -241,9 +231,7 @@ pub async fn preview(
     let (shop, kind, part) = named(&caller, &state, path).await?;
     let candidate = source_from(payload).await?;
     let samples = samples(&state, &shop, kind, part);
-    let store = state.svc.store.clone();
-    let id = shop.id.as_str().to_string();
-    let mut overrides = web::block(move || store.templates_for(&id, kind)).await??;
+    let mut overrides = state.svc.store.templates_for(&shop.id, kind).await?;
     if let Some(source) = candidate {
         if let Err(e) = validate::check(&source, part, &samples, u32::MAX) {
             return Ok(refused(&e));
@@ -266,7 +254,7 @@ pub async fn preview(
     };
     match rendered {
         Rendered::Sms { text } => {
-            v.segments = Some(crate::notify::segments::count(&text));
+            v.segments = Some(crate::notify::render::segments::count(&text));
             v.sms = Some(text);
         }
         Rendered::Email {

@@ -1,5 +1,5 @@
 //! How fast one client may call the shops' listener's routes that take no token: the
-//! unsubscribe pages (`/u/…`), the SMS gateways' callbacks (`/v1/callbacks/…`), 17TRACK's
+//! unsubscribe pages (`/u/…`), the tracking page (`/t/…`), the SMS gateways' callbacks (`/v1/callbacks/…`), 17TRACK's
 //! webhook, `GET /v1/health` and the import template. Routes with a token are not limited here
 //! (a shop is known by its token), nor is the control socket (it is never wrapped).
 //!
@@ -40,6 +40,8 @@ pub struct Throttle {
 pub fn route_class(path: &str) -> Option<&'static str> {
     if path.starts_with("/u/") {
         Some("unsubscribe")
+    } else if path.starts_with("/t/") {
+        Some("tracking")
     } else if path.starts_with("/v1/callbacks/") {
         Some("callback")
     } else if path == "/v1/webhooks/17track" {
@@ -54,7 +56,7 @@ pub fn route_class(path: &str) -> Option<&'static str> {
 }
 
 /// The key an address is limited by: IPv4 as it is (also when mapped into IPv6), IPv6 by /64.
-fn key(ip: IpAddr) -> IpAddr {
+pub fn key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -220,6 +222,8 @@ mod tests {
     #[test]
     fn only_the_routes_without_a_token_are_limited() {
         assert_eq!(route_class("/u/acme/T/sms/1/sig"), Some("unsubscribe"));
+        assert_eq!(route_class("/t/K7pQ2xWm9Z"), Some("tracking"));
+        assert_eq!(route_class("/t/acme"), Some("tracking"));
         assert_eq!(route_class("/v1/callbacks/sms/smsru/tok"), Some("callback"));
         assert_eq!(route_class("/v1/webhooks/17track"), Some("webhook"));
         assert_eq!(route_class("/v1/health"), Some("health"));

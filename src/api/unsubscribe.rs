@@ -13,7 +13,9 @@ use super::parcels::parcel_path;
 use super::{AppState, BodyLimit, Caller, parse_json_or_default, read_body};
 use crate::domain::notification::Channel;
 use crate::domain::optout::OptOutSource;
-use crate::domain::shop::Language;
+use crate::domain::parcel::ParcelKey;
+use crate::domain::shop::{Language, ShopId};
+use crate::domain::track::TrackNumber;
 use crate::reports::html::esc as escape;
 use actix_web::{HttpResponse, web};
 
@@ -68,8 +70,7 @@ fn invalid() -> HttpResponse {
 
 /// What the link names, once its signature checked out.
 struct Target {
-    shop: String,
-    track: String,
+    parcel: ParcelKey,
     channel: Channel,
     parcel_id: u64,
 }
@@ -81,12 +82,13 @@ fn target(state: &AppState, path: LinkPath) -> Option<Target> {
         .svc
         .links
         .verify_unsubscribe(&shop, &track, channel, parcel_id, &sig)
-        .then_some(Target {
-            shop,
-            track,
-            channel,
-            parcel_id,
-        })
+        .then_some(())?;
+    // Signed by this daemon: the shop and track number it wrote into the link.
+    Some(Target {
+        parcel: ParcelKey::new(ShopId::parse(&shop).ok()?, TrackNumber::from_trusted(track)),
+        channel,
+        parcel_id,
+    })
 }
 
 /// The shop's name and language and the parcel's order number, for the page.
@@ -94,18 +96,15 @@ async fn describe(
     state: &AppState,
     t: &Target,
 ) -> Result<(String, Language, String, bool), ApiError> {
-    let store = state.svc.store.clone();
-    let (shop, track) = (t.shop.clone(), t.track.clone());
-    let (s, p) = web::block(move || {
-        Ok::<_, crate::store::StoreError>((store.shop(&shop)?, store.parcel(&shop, &track)?))
-    })
-    .await??;
+    let store = &state.svc.store;
+    let s = store.shop(&t.parcel.shop).await?;
+    let p = store.parcel(&t.parcel).await?;
     let (name, lang) = s.map_or((String::new(), Language::Ru), |s| (s.name, s.language));
     let p = p.filter(|p| p.id == t.parcel_id);
     let order = p
         .as_ref()
         .and_then(|p| p.order_id.clone())
-        .unwrap_or_else(|| t.track.clone());
+        .unwrap_or_else(|| t.parcel.track.as_str().to_string());
     let already = p.is_none_or(|p| p.unsubscribed.contains(&t.channel));
     Ok((name, lang, order, already))
 }
@@ -202,17 +201,14 @@ pub async fn confirm(
     } else {
         OptOutSource::Link
     };
-    let store = state.svc.store.clone();
+    let store = &state.svc.store;
     let now = state.svc.clock.now();
-    let (shop, track, channel, id) = (t.shop.clone(), t.track.clone(), t.channel, t.parcel_id);
-    let outcome = web::block(move || {
-        let o = store.opt_out_parcel(&shop, &track, Some(id), &[channel], source, now)?;
-        store.flush()?;
-        Ok::<_, crate::store::StoreError>(o)
-    })
-    .await??;
+    let outcome = store
+        .opt_out_parcel(&t.parcel, Some(t.parcel_id), &[t.channel], source, now)
+        .await?;
+    store.flush().await?;
     if let Some(o) = outcome {
-        tracing::info!(shop = %t.shop, track = %t.track, channel = t.channel.as_str(), source = source.as_str(), withdrawn = o.cancelled, "Customer unsubscribed");
+        tracing::info!(shop = %t.parcel.shop, track = %t.parcel.track, channel = t.channel.as_str(), source = source.as_str(), withdrawn = o.cancelled, "Customer unsubscribed");
         metrics::counter!("parceld_unsubscribes_total", "channel" => t.channel.as_str(), "source" => source.as_str()).increment(1);
     }
     let (shop, lang, order, _) = describe(&state, &t).await?;
@@ -228,7 +224,7 @@ pub async fn by_shop(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, track) = path.into_inner();
-    let (shop, track) = parcel_path(&caller, &shop, &track)?;
+    let key = parcel_path(&caller, &shop, &track)?;
     let body = read_body(payload, BodyLimit::SMALL).await?;
     let req: UnsubscribeIn = parse_json_or_default(&body)?;
     let channels: Vec<Channel> = match &req.channels {
@@ -239,16 +235,15 @@ pub async fn by_shop(
             .collect::<Result<_, _>>()
             .map_err(|e| ApiError::invalid_field("channels", e.to_string()))?,
     };
-    let store = state.svc.store.clone();
+    let store = &state.svc.store;
     let now = state.svc.clock.now();
-    let (s, t, ch) = (shop.as_str().to_string(), track.clone(), channels.clone());
-    let outcome = web::block(move || {
-        let o = store.opt_out_parcel(&s, &t, None, &ch, OptOutSource::Shop, now)?;
-        store.flush()?;
-        Ok::<_, crate::store::StoreError>(o)
-    })
-    .await??
-    .ok_or_else(|| ApiError::not_found(format!("parcel {track} not found in shop {shop}")))?;
+    let outcome = store
+        .opt_out_parcel(&key, None, &channels, OptOutSource::Shop, now)
+        .await?;
+    store.flush().await?;
+    let (shop, track) = (&key.shop, key.track.as_str().to_string());
+    let outcome = outcome
+        .ok_or_else(|| ApiError::not_found(format!("parcel {track} not found in shop {shop}")))?;
     tracing::info!(shop = %shop, track = %track, withdrawn = outcome.cancelled, "Shop unsubscribed its customer");
     Ok(HttpResponse::Ok().json(UnsubscribeView {
         track,

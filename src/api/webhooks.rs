@@ -1,15 +1,10 @@
-//! Carriers' pushes: `POST /v1/webhooks/17track` takes 17TRACK's `TRACKING_UPDATED` and
-//! `TRACKING_STOPPED` pushes on the shops' listener (and the control socket). There is no
-//! bearer token: the `sign` header, SHA-256 over the raw body and the API key, proves the push
-//! came from 17TRACK. An update is applied through the same store transaction as a poll result,
-//! flushed, and answered at once; a number parceld does not track is acknowledged too, so that
-//! 17TRACK does not retry it.
+//! Carriers' pushes: `POST /v1/webhooks/17track` takes 17TRACK's pushes on the shops' listener
+//! (and the control socket). The handler reads the request and answers; checking the push and
+//! applying it is [`crate::carriers::track17::push`]'s.
 
 use super::error::ApiError;
 use super::{AppState, BodyLimit, read_body};
-use crate::carriers::apply::Applier;
-use crate::carriers::track17::wire;
-use crate::domain::carrier::CarrierId;
+use crate::carriers::track17::push::{self, PushError};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// The largest push accepted.
@@ -20,9 +15,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/webhooks/17track", web::post().to(track17));
 }
 
-fn outcome(o: &'static str) {
-    metrics::counter!("parceld_webhook_pushes_total", "source" => "17track", "outcome" => o)
-        .increment(1);
+impl From<PushError> for ApiError {
+    fn from(e: PushError) -> Self {
+        match e {
+            PushError::Disabled | PushError::CarrierOff => ApiError::not_found(e.to_string()),
+            PushError::BadSign => ApiError::unauthorized(e.to_string()),
+            PushError::Invalid(_) => ApiError::bad_request("invalid_json", e.to_string()),
+            PushError::Store(e) => e.into(),
+        }
+    }
 }
 
 /// `POST /v1/webhooks/17track`.
@@ -31,73 +32,18 @@ pub async fn track17(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let svc = state.svc.clone();
-    let Some(t17) = svc.settings.track17.as_ref().filter(|t| t.webhook) else {
-        return Err(ApiError::not_found(
-            "17TRACK pushes are not enabled here ([carriers.china_post] webhook)",
-        ));
-    };
+    let svc = &state.svc;
+    // Refused before the body is read when the config takes no pushes.
+    push::accepting(&svc.settings)?;
     let body = read_body(payload, BodyLimit::Route(MAX_PUSH)).await?;
     let sign = req
         .headers()
         .get("sign")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !wire::verify(&body, t17.token.expose(), sign) {
-        outcome("bad_sign");
-        tracing::warn!("Refused a 17TRACK push whose sign does not match its body");
-        return Err(ApiError::unauthorized(
-            "the sign header does not match the body and the API key",
-        ));
-    }
-    let push: wire::Push = serde_json::from_slice(&body).map_err(|e| {
-        outcome("invalid");
-        ApiError::bad_request("invalid_json", format!("not a 17TRACK push: {e}"))
-    })?;
-    let number: String = push
-        .data
-        .number
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    let info = match (push.event.as_str(), push.data.track_info) {
-        ("TRACKING_UPDATED", Some(info)) => info,
-        (event, _) => {
-            tracing::info!(event, track = %number, "17TRACK push acknowledged");
-            outcome("ignored");
-            return Ok(HttpResponse::Ok().json(serde_json::json!({ "applied": 0 })));
-        }
-    };
-    let Some(own) = svc.settings.carriers.get(&CarrierId::ChinaPost).cloned() else {
-        return Err(ApiError::not_found("the china_post carrier is not enabled"));
-    };
-    let report = wire::report(&info, t17.handoff && svc.settings.russian_post.is_some());
-    let applier = Applier::new(svc.store.clone(), &svc.settings);
-    let store = svc.store.clone();
-    let now = svc.clock.now();
-    let track = number.clone();
-    let (applied, messages) = web::block(move || {
-        let mut applied = 0usize;
-        let mut messages = 0usize;
-        for shop in store.shops_with_parcel(&track, CarrierId::ChinaPost)? {
-            if let Some(o) = applier.apply(&shop, &track, report.clone(), now, &own)? {
-                applied += 1;
-                messages += o.messages;
-            }
-        }
-        store.flush()?;
-        Ok::<_, crate::store::StoreError>((applied, messages))
-    })
-    .await??;
-    if messages > 0 {
+    let done = push::receive(&svc.store, &svc.settings, svc.clock.now(), &body, sign).await?;
+    if done.messages > 0 {
         svc.notifier.wake_senders();
     }
-    outcome(if applied > 0 {
-        "applied"
-    } else {
-        "unknown_number"
-    });
-    tracing::info!(track = %number, parcels = applied, messages, "17TRACK push applied");
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "applied": applied })))
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "applied": done.applied })))
 }

@@ -3,34 +3,31 @@
 //! A carrier turns track numbers into normalised [`CarrierEvent`]s and classifies its failures;
 //! it owns its wire format and nothing else. Every request it sends first passes the carrier's
 //! [`Gate`] (rate limit and daily budget). Windows, priorities, retries, pauses, batch tickets
-//! and the store belong to the shared poll loop ([`poll`]), so a new carrier is one module that
-//! speaks its protocol.
+//! and the store belong to the poll engine ([`poll`]), which every carrier shares, so a new
+//! carrier is one folder that speaks its protocol.
 //!
+//! - [`poll`]: the poll engine (the loop, the gate, pauses, the budget plan, settling answers,
+//!   batch tickets, applying reports, stage timings);
 //! - [`sandbox`]: the model carrier, scripted journeys without a network;
 //! - [`russian_post`]: Russian Post's tracking service (single and batch access, EMS, cash on
 //!   delivery money events);
-//! - [`track17`]: China Post and China EMS through the 17TRACK API, with its push webhook.
+//! - [`track17`]: China Post and China EMS through the 17TRACK API, with its push webhook
+//!   ([`track17::push`]);
+//! - [`http`]: the HTTP client the carriers share.
 
-pub mod apply;
-pub mod gate;
 pub mod http;
-mod pause;
-mod plan;
 pub mod poll;
 pub mod russian_post;
 pub mod sandbox;
-mod settle;
-pub mod stages;
-mod tickets;
 pub mod track17;
 
-pub use gate::Gate;
-pub use pause::restore_pause;
+pub use poll::gate::Gate;
+pub use poll::pause::restore_pause;
 
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::daemon::clock::Clock;
 use crate::domain::carrier::CarrierId;
-use crate::domain::parcel::{CarrierEvent, Parcel};
+use crate::domain::parcel::{CarrierEvent, Parcel, ParcelKey};
 use crate::domain::storage::MailType;
 use crate::domain::track::TrackNumber;
 use async_trait::async_trait;
@@ -112,6 +109,15 @@ pub struct TrackReport {
     pub handed_to: Option<CarrierId>,
     /// The kind of item, when the carrier says (it decides the storage period).
     pub mail_type: Option<MailType>,
+}
+
+/// What a carrier said about one stored parcel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParcelReport {
+    /// The parcel asked about.
+    pub parcel: ParcelKey,
+    /// What the carrier said.
+    pub report: TrackReport,
 }
 
 /// Why a carrier could not answer.

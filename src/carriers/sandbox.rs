@@ -25,12 +25,12 @@ use jiff::Timestamp;
 
 /// The sandbox carrier.
 pub struct Sandbox {
-    clock: crate::daemon::clock::Clock,
+    clock: crate::clock::Clock,
 }
 
 impl Sandbox {
     /// A sandbox that stamps events with `clock`'s time.
-    pub fn new(clock: crate::daemon::clock::Clock) -> Self {
+    pub fn new(clock: crate::clock::Clock) -> Self {
         Sandbox { clock }
     }
 }
@@ -177,6 +177,11 @@ pub fn next_event(scenario: SandboxScenario, known: usize, now: Timestamp) -> Op
         description: step.description.into(),
         office: Some((step.office)()),
         storage: super::russian_post::ops::storage_signal_of(step.code),
+        presence: step
+            .code
+            .split_once('/')
+            .and_then(|(t, a)| Some((t.parse().ok()?, a.parse().ok()?)))
+            .is_some_and(|(t, a)| super::russian_post::ops::implies_presence(t, a)),
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub mod carriers;
 mod channels;
+mod page;
 mod rules;
 pub mod secret;
 pub mod shopside;
@@ -21,6 +22,7 @@ pub use channels::{
     DkimAlgorithm, DkimSettings, EmailSettings, EmailTransport, SmsRuSettings, SmsSettings,
     SmsTransport, SmscSettings, SmtpSettings, SmtpTls,
 };
+pub use page::PageSettings;
 use serde::Deserialize;
 pub use shopside::{ImportSettings, PlanDefaults, ReportSettings, RetentionSettings};
 use std::collections::BTreeMap;
@@ -92,6 +94,8 @@ struct RawConfig {
     plans: shopside::RawPlans,
     #[serde(default)]
     webhooks: webhooks::RawWebhooks,
+    #[serde(default)]
+    page: page::RawPage,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -292,6 +296,8 @@ pub struct Settings {
     pub plans: PlanDefaults,
     /// Webhooks to the shops' own systems.
     pub webhooks: webhooks::WebhookSettings,
+    /// The customers' tracking page.
+    pub page: PageSettings,
 }
 
 impl Settings {
@@ -554,6 +560,7 @@ impl Validator<'_> {
             retention: self.retention(&raw.retention)?,
             plans: self.plans(&raw.plans)?,
             webhooks: self.webhooks(&raw.webhooks)?,
+            page: self.page(&raw.page)?,
         })
     }
 

@@ -14,18 +14,17 @@
 //! takes writes again it stops in order and [`run`] returns [`Stopped::Reopen`], so that
 //! `parceld` starts afresh in the same process and reopens the store (see [`store_guard`]).
 
-pub mod clock;
 pub mod logging;
 pub mod store_guard;
 
 use crate::actors::{self, Services};
 use crate::api::{self, AppState, Listener};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::health::Health;
-use crate::notify::templates::Templates;
+use crate::notify::render::templates::Templates;
 use crate::store::Store;
 use actix_web::{App, HttpServer, web};
-use clock::Clock;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -138,9 +137,10 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
     )))?;
     notify(&[sd_notify::NotifyState::Status("Opening the store")]);
     let store = Store::open(&settings.db_path(), settings.daemon.cache_bytes)?;
+    // Before the runtime runs, start-up steps use the store's blocking calls directly.
     // Deadlines written by release 1 were arrival + one fixed period: work them out again under
     // the storage rules, once.
-    if let Some(moved) = store.once("deadlines-by-mail-type", |s| {
+    if let Some(moved) = store.sync().once("deadlines-by-mail-type", |s| {
         s.refresh_deadlines(None, &settings.rules, clock.now())
     })? {
         tracing::info!(
@@ -148,7 +148,7 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
             "Storage deadlines of waiting parcels worked out under the storage rules"
         );
     }
-    let released = store.release_leases(clock.now())?;
+    let released = store.sync().release_leases(clock.now())?;
     if released > 0 {
         tracing::info!(
             polls = released,
@@ -157,7 +157,7 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
     }
     let templates = Arc::new(Templates::new().map_err(|e| DaemonError::Other(e.to_string()))?);
     let links = Arc::new(
-        crate::notify::links::LinkSigner::load(&settings)
+        crate::notify::render::links::LinkSigner::load(&settings)
             .map_err(|e| DaemonError::Other(e.to_string()))?,
     );
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -181,7 +181,7 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
             every: STORE_CHECK_EVERY,
         };
         let committer =
-            crate::store::Committer::start(store.clone()).map_err(io("cannot start a thread"))?;
+            crate::store::Committer::start(&store).map_err(io("cannot start a thread"))?;
         let svc = Arc::new(Services {
             store: store.clone(),
             committer,
@@ -193,7 +193,7 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
             links,
             started_at: clock.now(),
         });
-        let running = actors::start(svc.clone(), carriers, transports);
+        let running = actors::start(svc.clone(), carriers, transports).await;
         let state = web::Data::new(AppState {
             svc: svc.clone(),
             scheduler: running.scheduler.clone(),
@@ -223,11 +223,14 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
             Some(addr) => {
                 let st = state.clone();
                 let throttle = web::Data::new(api::throttle::Throttle::new(&settings.api));
+                let form_limits =
+                    web::Data::new(crate::page::limits::FormLimits::new(&settings.page));
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(st.clone())
                         .app_data(Listener::Tcp)
                         .app_data(throttle.clone())
+                        .app_data(form_limits.clone())
                         .wrap(actix_web::middleware::from_fn(api::throttle::limit))
                         .configure(api::routes)
                 })
@@ -275,7 +278,7 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
             tracing::warn!(still_busy = ?busy, "Shutdown deadline passed; work in flight stays in the store and resumes at the next start");
         }
         let _ = std::fs::remove_file(&settings.daemon.control_socket);
-        let flushed = store.flush();
+        let flushed = store.flush().await;
         actix::System::current().stop();
         match (stopped, flushed) {
             (Stopped::Signal, Err(e)) => return Err(e.into()),

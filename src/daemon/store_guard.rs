@@ -10,9 +10,9 @@
 //! [`PROBE_BYTES`]; when the probe is written and synced, the disk takes writes again and the
 //! guard returns, so that the daemon stops in order and starts afresh, reopening the store.
 
-use crate::daemon::clock::Clock;
+use crate::clock::Clock;
 use crate::health::Health;
-use crate::store::{Store, blocking};
+use crate::store::Store;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,8 +62,7 @@ impl StoreGuard {
         let mut probe_error = String::new();
         loop {
             tokio::time::sleep(self.every).await;
-            let store = self.store.clone();
-            let error = match blocking(move || store.check_writable()).await {
+            let error = match self.store.check_writable().await {
                 Err(e) if e.is_io() => e,
                 _ => continue,
             };

@@ -546,6 +546,7 @@ mod tests {
             description: code.into(),
             office: Some(office(office_index)),
             storage: None,
+            presence: false,
         }
     }
 

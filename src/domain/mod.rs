@@ -4,15 +4,19 @@
 //! Plain Rust with no I/O, no actors and no clock reads: every function that needs the time
 //! takes it as an argument. The most tested code in the project.
 
+pub mod brand;
 pub mod carrier;
 pub mod contact;
 pub mod delivery;
+pub mod inference;
 pub mod intake;
+pub mod lanes;
 pub mod lifecycle;
 pub mod money;
 pub mod notification;
 pub mod offices;
 pub mod optout;
+pub mod outage;
 pub mod outbox;
 pub mod parcel;
 pub mod phone;

@@ -10,6 +10,7 @@
 //! shop that writes to the number.
 
 use super::notification::Channel;
+use super::shop::ShopId;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -94,7 +95,7 @@ pub fn is_stop_word(text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentSms {
     /// The shop that sent it.
-    pub shop: String,
+    pub shop: ShopId,
     /// The gateway it went through.
     pub gateway: String,
     /// The sender name it carried (the shop's own, else the gateway's).
@@ -176,7 +177,7 @@ mod tests {
 
     fn sms(shop: &str, gateway: &str, sender: &str, at: i64) -> SentSms {
         SentSms {
-            shop: shop.into(),
+            shop: ShopId::from_trusted(shop),
             gateway: gateway.into(),
             sender: sender.into(),
             sent_at: Timestamp::from_second(1_800_000_000 + at).unwrap(),

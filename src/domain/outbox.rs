@@ -25,12 +25,13 @@ use super::carrier::CarrierId;
 use super::delivery::DeliveryReport;
 use super::money::Kopecks;
 use super::notification::{Audience, Channel, Intent, NotificationKind};
-use super::parcel::{Office, Parcel};
+use super::parcel::{Office, Parcel, ParcelKey};
 use super::postal_zone;
 use super::schedule::{DailyWindow, backoff};
-use super::shop::{Language, Shop};
+use super::shop::{Language, Shop, ShopId};
 use super::status::Status;
 use super::storage::Basis;
+use super::track::TrackNumber;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -40,9 +41,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OutboxKey {
     /// The shop.
-    pub shop: String,
+    pub shop: ShopId,
     /// The track number.
-    pub track: String,
+    pub track: TrackNumber,
     /// The parcel's store-wide id: a parcel deleted and handed over again starts afresh.
     pub parcel_id: u64,
     /// What about.
@@ -54,6 +55,11 @@ pub struct OutboxKey {
 }
 
 impl OutboxKey {
+    /// The parcel it is about.
+    pub fn parcel(&self) -> ParcelKey {
+        ParcelKey::new(self.shop.clone(), self.track.clone())
+    }
+
     /// A short stable identifier, used as the e-mail Message-ID's local part and file names.
     pub fn slug(&self) -> String {
         format!(
@@ -618,8 +624,8 @@ pub fn plan(
         .map(|(channel, recipient, at)| {
             OutboxEntry::new(
                 OutboxKey {
-                    shop: parcel.shop.as_str().to_string(),
-                    track: parcel.track.as_str().to_string(),
+                    shop: parcel.shop.clone(),
+                    track: parcel.track.clone(),
                     parcel_id: parcel.id,
                     kind: intent.kind,
                     occurrence: intent.occurrence,

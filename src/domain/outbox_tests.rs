@@ -25,6 +25,7 @@ fn shop(report: Option<&str>) -> Shop {
         storage_days: None,
         plan: Default::default(),
         report_at: None,
+        brand: Default::default(),
     }
 }
 

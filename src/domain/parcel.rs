@@ -15,6 +15,31 @@ use super::track::TrackNumber;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+/// Where a parcel is kept: its shop, and its track number within the shop. Every store key
+/// of a parcel starts with these two, validated once where they come in (an API path, a due
+/// key written by the store).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParcelKey {
+    /// The shop it belongs to.
+    pub shop: ShopId,
+    /// Its track number (as handed over; the key within the shop).
+    pub track: TrackNumber,
+}
+
+impl ParcelKey {
+    /// The key of `track` in `shop`.
+    pub fn new(shop: ShopId, track: TrackNumber) -> ParcelKey {
+        ParcelKey { shop, track }
+    }
+}
+
+impl std::fmt::Display for ParcelKey {
+    /// `shop/track`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.shop, self.track)
+    }
+}
+
 /// The person who will collect the parcel.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Customer {
@@ -80,6 +105,10 @@ pub struct CarrierEvent {
     pub office: Option<Office>,
     /// What it says about the storage period, if anything (days left, an extension).
     pub storage: Option<StorageSignal>,
+    /// It happens only to an item waiting at that office for its addressee (a notice, a
+    /// hand-off to the office's postman): evidence of an arrival the carrier may not have
+    /// recorded (see [`super::inference`]).
+    pub presence: bool,
 }
 
 impl CarrierEvent {
@@ -201,6 +230,11 @@ pub struct Parcel {
 }
 
 impl Parcel {
+    /// Where it is kept.
+    pub fn key(&self) -> ParcelKey {
+        ParcelKey::new(self.shop.clone(), self.track.clone())
+    }
+
     /// The newest carrier event, if any.
     pub fn last_event(&self) -> Option<&CarrierEvent> {
         self.events.last()

@@ -188,6 +188,7 @@ mod tests {
             description: String::new(),
             office: None,
             storage: None,
+            presence: false,
         }
     }
 

@@ -75,6 +75,7 @@ mod tests {
             description: String::new(),
             office: None,
             storage: None,
+            presence: false,
         });
         assert!(!due_for_erasure(&p, t(99), ninety));
         assert!(due_for_erasure(&p, t(100), ninety));

@@ -95,6 +95,8 @@ pub struct Shop {
     /// period of its own (online-shop parcels, "from 5 days"); the config's table by mail type
     /// when absent. A parcel's own period wins over it.
     pub storage_days: Option<u16>,
+    /// Its colour and logo on the customers' tracking page.
+    pub brand: super::brand::Brand,
 }
 
 /// A shop's choices about its messages. Everything absent falls back to the daemon's config.

@@ -594,6 +594,7 @@ mod tests {
             description: format!("operation {code}"),
             office: None,
             storage: Some(signal),
+            presence: false,
         }
     }
 

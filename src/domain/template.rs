@@ -1,5 +1,5 @@
 //! Shops' own message templates: which part of a message a template is for, and the record the
-//! store keeps. Rendering and validation live in [`crate::notify::templates`].
+//! store keeps. Rendering and validation live in [`crate::notify::render::templates`].
 
 use super::notification::Channel;
 use jiff::Timestamp;

@@ -15,17 +15,18 @@
 //!
 //! Plain async code over a [`SendContext`]; the sender actor only decides when to run it.
 
-use super::links::LinkSigner;
-use super::templates::{Links, Templates};
+use super::render::links::LinkSigner;
+use super::render::templates::{Links, Templates};
 use super::{Lookup, Outgoing, Receipt, Transport};
-use crate::daemon::clock::Clock;
+use crate::clock::Clock;
+use crate::domain::carrier::CarrierId;
 use crate::domain::notification::{Audience, NotificationKind};
 use crate::domain::outbox::{
-    Acceptance, DeliveryState, Failure, OutboxEntry, ReportPolicy, RetryPolicy,
+    Acceptance, DeliveryState, Failure, OutboxEntry, OutboxKey, ReportPolicy, RetryPolicy,
 };
 use crate::domain::schedule::DailyWindow;
 use crate::health::Health;
-use crate::store::{Claim, Committer, Store, StoreError, blocking};
+use crate::store::{Claim, Committer, Store, StoreError};
 use governor::DefaultDirectRateLimiter;
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -113,26 +114,22 @@ impl SendContext {
     /// sent, requeued).
     pub async fn recover(&self) -> Result<(usize, usize), StoreError> {
         let channel = self.transport.channel();
-        let store = self.store.clone();
-        let in_hand = blocking(move || store.in_hand(channel, usize::MAX)).await?;
+        let in_hand = self.store.in_hand(channel, usize::MAX).await?;
         let (mut found, mut requeued, mut doubtful) = (0, 0, 0);
         for e in in_hand {
             let lookup = self.transport.find_sent(&e).await;
-            let store = self.store.clone();
             let now = self.clock.now();
-            let key = e.key.clone();
             let accepted = match &lookup {
                 Lookup::Sent(r) => Some(self.acceptance(r, now)),
                 _ => None,
             };
             let unknown = lookup == Lookup::Unknown;
-            blocking(move || {
-                store.finish(&key, |x| match &accepted {
+            self.store
+                .finish(&e.key, move |x| match &accepted {
                     Some(a) => x.found_sent(a.clone(), now),
                     None => x.recover(unknown),
                 })
-            })
-            .await?;
+                .await?;
             match lookup {
                 Lookup::Sent(_) => found += 1,
                 Lookup::NotSent => requeued += 1,
@@ -143,8 +140,7 @@ impl SendContext {
             }
         }
         if found + requeued > 0 {
-            let store = self.store.clone();
-            blocking(move || store.flush()).await?;
+            self.store.flush().await?;
             tracing::warn!(
                 channel = channel.as_str(),
                 found_sent = found,
@@ -162,9 +158,8 @@ impl SendContext {
         let channel = self.transport.channel();
         let mut total = DrainSummary::default();
         loop {
-            let store = self.store.clone();
             let now = self.clock.now();
-            let due = blocking(move || store.pending(channel, now, BATCH)).await?;
+            let due = self.store.pending(channel, now, BATCH).await?;
             if due.is_empty() {
                 break;
             }
@@ -196,31 +191,12 @@ impl SendContext {
         // A message that must wait (send window closed for its recipient, gateway resting after
         // refusing the account) is put back before it takes a slot or a rate-limit token, so
         // it does not hold up the messages that can go.
-        let store = self.store.clone();
-        let key = entry.key.clone();
         let now = self.clock.now();
-        let transport = self.transport.clone();
-        let window = self.window;
         let carrier = entry.facts.carrier;
-        let hold = entry.window_hold(now, &window);
+        let hold = entry.window_hold(now, &self.window);
         // Usually nothing holds it, and the store need not be asked.
         let may_wait = hold.is_some() || !self.transport.paused().is_empty();
-        let deferred = may_wait
-            && blocking(move || {
-                let shop = store.shop(&key.shop)?;
-                let route = super::route(&*transport, shop.as_ref(), carrier);
-                let until = hold.or_else(|| {
-                    transport
-                        .paused_for(route)
-                        .and_then(|d| now.checked_add(d).ok())
-                });
-                match until {
-                    Some(until) => store.defer(&key, until).map(|_| true),
-                    None => Ok(false),
-                }
-            })
-            .await?;
-        if deferred {
+        if may_wait && self.hold(&entry.key, hold, carrier, now).await? {
             return Ok(Outcome::Held);
         }
         // Wait for capacity before claiming, so that what is "in hand" is only what is being
@@ -231,6 +207,12 @@ impl SendContext {
         let now = self.clock.now();
         let transport = self.transport.clone();
         let window = self.window;
+        // A customer message links the parcel's tracking page: its code is recorded with the
+        // claim, so it leads somewhere by the time the message is read.
+        let page_code = (entry.key.kind.audience() == Audience::Customer).then(|| {
+            self.links
+                .page_code(key.shop.as_str(), key.track.as_str(), key.parcel_id)
+        });
         // The claim is on disk before anything leaves (the committer flushes before it
         // answers): after a crash the entry is found "in hand" and checked against the
         // transport instead of being sent blindly again.
@@ -242,11 +224,14 @@ impl SendContext {
                 let c = store.claim(&key, now, |e| e.window_hold(now, &window), route)?;
                 let extra = match &c {
                     Claim::Claimed(_) => Some((
-                        store.parcel(&key.shop, &key.track)?,
+                        store.parcel(&key.parcel())?,
                         store.templates_for(&key.shop, key.kind)?,
                     )),
                     _ => None,
                 };
+                if let (Claim::Claimed(_), Some(code)) = (&c, &page_code) {
+                    store.remember_page_code(code, &key.parcel(), key.parcel_id)?;
+                }
                 Ok((c, shop, extra))
             })
             .await?;
@@ -349,6 +334,32 @@ impl SendContext {
             })
             .await?;
         Ok(self.report(&entry, &result, stored.map(|e| e.state), now))
+    }
+
+    /// Puts a message back until the send window opens for its recipient (`hold`) or its
+    /// gateway takes messages again, before it takes a slot or a rate-limit token. Returns
+    /// whether it was put back.
+    async fn hold(
+        &self,
+        key: &OutboxKey,
+        hold: Option<Timestamp>,
+        carrier: CarrierId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let until = match hold {
+            Some(until) => Some(until),
+            None => {
+                let shop = self.store.shop(&key.shop).await?;
+                let route = super::route(&*self.transport, shop.as_ref(), carrier);
+                self.transport
+                    .paused_for(route)
+                    .and_then(|d| now.checked_add(d).ok())
+            }
+        };
+        match until {
+            Some(until) => self.store.defer(key, until).await.map(|_| true),
+            None => Ok(false),
+        }
     }
 
     /// Records what happened to a claimed entry; on disk when this returns.

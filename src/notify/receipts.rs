@@ -3,10 +3,9 @@
 //! (waits double), until `sms.status_for` after sending.
 
 use super::deliver::SendContext;
-use super::sms::{CallbackEvent, Reply};
+use super::transport::sms::{CallbackEvent, Reply};
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::outbox::{OutboxEntry, ReportPolicy};
-use crate::store::blocking;
 use crate::store::{Store, StoreError};
 use jiff::Timestamp;
 
@@ -31,29 +30,28 @@ impl SendContext {
         let channel = self.transport.channel();
         let mut recorded = 0;
         loop {
-            let store = self.store.clone();
             let now = self.clock.now();
-            let due = blocking(move || store.reports_due(channel, now, BATCH)).await?;
+            let due = self.store.reports_due(channel, now, BATCH).await?;
             if due.is_empty() {
                 break;
             }
             let n = due.len();
             let answers = self.transport.reports(&due).await;
-            let store = self.store.clone();
-            let policy = self.reports;
             recorded += answers.len();
-            blocking(move || {
-                for e in &due {
+            let reports = due
+                .iter()
+                .map(|e| {
                     let report = answers.iter().find(|(k, _)| *k == e.key).map(|(_, r)| r);
                     if let Some(r) = report {
                         metrics::counter!("parceld_delivery_reports_total", "channel" => e.key.channel.as_str(), "status" => r.status.as_str()).increment(1);
                     }
-                    store.record_report(&e.key, report, next(policy, now))?;
-                }
-                store.flush()?;
-                Ok(())
-            })
-            .await?;
+                    (e.key.clone(), report.cloned())
+                })
+                .collect();
+            self.store
+                .record_reports(reports, next(self.reports, now))
+                .await?;
+            self.store.flush().await?;
             if n < BATCH {
                 break;
             }
@@ -64,7 +62,7 @@ impl SendContext {
 
 /// Records what a gateway pushed: delivery reports by the gateway's message id. Replies are
 /// returned for the caller to act on ([`super::replies`]). Returns (reports recorded, replies).
-pub fn record_callback(
+pub async fn record_callback(
     store: &Store,
     gateway: &str,
     events: Vec<CallbackEvent>,
@@ -76,22 +74,19 @@ pub fn record_callback(
     for ev in events {
         match ev {
             CallbackEvent::Report { id, report } => {
-                let Some(e) = store.entry_by_receipt(gateway, &id)? else {
+                let Some(e) = store.entry_by_receipt(gateway, &id).await? else {
                     tracing::debug!(gateway, id = %id, "Delivery report for an unknown message");
                     continue;
                 };
                 metrics::counter!("parceld_delivery_reports_total", "channel" => e.key.channel.as_str(), "status" => report.status.as_str()).increment(1);
-                let r: &DeliveryReport = &report;
-                if store
-                    .record_report(&e.key, Some(r), next(policy, now))?
-                    .is_some()
-                {
-                    recorded += 1;
-                }
+                let r: DeliveryReport = report;
+                recorded += store
+                    .record_reports(vec![(e.key, Some(r))], next(policy, now))
+                    .await?;
             }
             CallbackEvent::Inbound(r) => replies.push(r),
         }
     }
-    store.flush()?;
+    store.flush().await?;
     Ok((recorded, replies))
 }

@@ -4,10 +4,11 @@
 //! when the gateway says), withdrawing that shop's unsent SMS to them. Other shops keep
 //! writing to the number. A stop from a number no message went to records nothing.
 
-use super::sms::{Reply, sender_name};
+use super::transport::sms::{Reply, sender_name};
 use crate::config::SmsSettings;
 use crate::domain::notification::Channel;
 use crate::domain::optout::{OptOutSource, SentSms, answered, is_stop_word};
+use crate::domain::shop::ShopId;
 use crate::store::{OptOutOutcome, Store, StoreError};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -25,14 +26,14 @@ pub enum ReplyOutcome {
     /// The customer is unsubscribed from this shop's SMS.
     Stopped {
         /// The shop whose message the reply answered.
-        shop: String,
+        shop: ShopId,
         /// What the opt-out did.
         outcome: OptOutOutcome,
     },
 }
 
 /// Acts on one reply that came through `gateway`.
-pub fn handle_reply(
+pub async fn handle_reply(
     store: &Store,
     sms: &SmsSettings,
     gateway: &str,
@@ -42,8 +43,10 @@ pub fn handle_reply(
     if !is_stop_word(&reply.text) {
         return Ok(ReplyOutcome::NotStop);
     }
-    let sent = store.sent_through(Channel::Sms, &reply.phone, gateway, CANDIDATES)?;
-    let mut own_senders: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let sent = store
+        .sent_through(Channel::Sms, &reply.phone, gateway, CANDIDATES)
+        .await?;
+    let mut own_senders: BTreeMap<ShopId, Option<String>> = BTreeMap::new();
     let mut candidates = Vec::with_capacity(sent.len());
     for e in sent {
         let Some(sent_at) = e.sent_at else { continue };
@@ -51,7 +54,10 @@ pub fn handle_reply(
         let own = match own_senders.get(&shop) {
             Some(s) => s.clone(),
             None => {
-                let s = store.shop(&shop)?.and_then(|s| s.messaging.sms_sender);
+                let s = store
+                    .shop(&shop)
+                    .await?
+                    .and_then(|s| s.messaging.sms_sender);
                 own_senders.insert(shop.clone(), s.clone());
                 s
             }
@@ -66,13 +72,15 @@ pub fn handle_reply(
     let Some(to) = answered(&candidates, gateway, reply.to.as_deref()) else {
         return Ok(ReplyOutcome::NoMessage);
     };
-    let outcome = store.opt_out_shop_recipient(
-        &to.shop,
-        Channel::Sms,
-        &reply.phone,
-        OptOutSource::SmsStop,
-        now,
-    )?;
+    let outcome = store
+        .opt_out_shop_recipient(
+            &to.shop,
+            Channel::Sms,
+            &reply.phone,
+            OptOutSource::SmsStop,
+            now,
+        )
+        .await?;
     Ok(ReplyOutcome::Stopped {
         shop: to.shop.clone(),
         outcome,

@@ -304,6 +304,7 @@ pub(crate) mod tests {
                     ..Office::default()
                 }),
                 storage: None,
+                presence: false,
             });
             p.status = *s;
         }

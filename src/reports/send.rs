@@ -10,13 +10,14 @@ use super::html::{self, Rendered as Html};
 use super::morning::{Builder, MorningReport};
 use super::stats::{Collector, Period};
 use super::workbook;
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::daemon::clock::Clock;
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::OutboxKey;
 use crate::domain::shop::Shop;
+use crate::domain::track::TrackNumber;
 use crate::notify::{Attachment, Outgoing, Rendered, Transport};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, SyncStore};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
@@ -81,9 +82,10 @@ pub fn due_day(now: Timestamp, tz: &TimeZone, report_at: jiff::civil::Time) -> O
     (local.time() >= report_at).then(|| local.date().to_string())
 }
 
-/// Builds the report of `shop` at `now` (blocking: scans the shop's parcels).
-pub fn prepare(
-    store: &Store,
+/// Builds the report of `shop` at `now`: scans the shop's parcels and builds the workbook, one
+/// step on one blocking thread (run it through [`Store::in_one_step`]).
+pub(crate) fn prepare(
+    store: &SyncStore,
     settings: &Settings,
     shop: &Shop,
     now: Timestamp,
@@ -100,7 +102,7 @@ pub fn prepare(
     };
     let mut stats = Collector::new(period);
     let mut b = Builder::new(shop, now, since, &settings.rules, days);
-    store.for_each_parcel(Some(shop.id.as_str()), |p| {
+    store.for_each_parcel(Some(&shop.id), |p| {
         stats.parcel(&p);
         b.parcel(&p);
         true
@@ -127,8 +129,9 @@ pub fn prepare(
 /// The message key of a report: per shop and day for the daily one, per minute on demand.
 pub fn key(shop: &Shop, label: &str) -> OutboxKey {
     OutboxKey {
-        shop: shop.id.as_str().to_string(),
-        track: format!("report-{label}"),
+        shop: shop.id.clone(),
+        // Not a parcel's: a stand-in that names the report.
+        track: TrackNumber::from_trusted(format!("report-{label}")),
         parcel_id: 0,
         kind: NotificationKind::ShopReport,
         occurrence: 1,
@@ -145,7 +148,12 @@ fn lookup_entry(
     now: jiff::Timestamp,
 ) -> crate::domain::outbox::OutboxEntry {
     use crate::domain::outbox::{MessageFacts, OutboxEntry};
-    let facts = MessageFacts::minimal(&shop.name, shop.language, &key.track, &shop.timezone);
+    let facts = MessageFacts::minimal(
+        &shop.name,
+        shop.language,
+        key.track.as_str(),
+        &shop.timezone,
+    );
     OutboxEntry::new(key.clone(), to.to_string(), facts, now, now)
 }
 
@@ -172,15 +180,15 @@ pub fn outgoing(shop: &Shop, p: &Prepared, to: &str, key: OutboxKey) -> Outgoing
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ReportError> + Send + 'static,
-) -> Result<T, ReportError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(ReportError::Workbook(e.to_string())))
-}
-
 impl ReportContext {
+    /// Builds the report of `shop` at `now` on a blocking thread.
+    async fn prepare(&self, shop: &Shop, now: Timestamp) -> Result<Prepared, ReportError> {
+        let (settings, shop) = (self.settings.clone(), shop.clone());
+        self.store
+            .in_one_step(move |s| prepare(s, &settings, &shop, now))
+            .await
+    }
+
     async fn deliver(&self, msg: &Outgoing) -> Result<(), ReportError> {
         let mailer = self.mailer.as_ref().ok_or(ReportError::NoMailer)?;
         let limit = self.settings.notify.send_timeout;
@@ -207,8 +215,7 @@ impl ReportContext {
         if !dry_run && recipient.is_none() {
             return Err(ReportError::NoRecipient(shop.id.as_str().to_string()));
         }
-        let (store, settings, s) = (self.store.clone(), self.settings.clone(), shop.clone());
-        let prepared = blocking(move || prepare(&store, &settings, &s, now)).await?;
+        let prepared = self.prepare(&shop, now).await?;
         if dry_run {
             return Ok((prepared, None));
         }
@@ -227,8 +234,7 @@ impl ReportContext {
     /// Sends the daily report of every shop whose report time has come today and whose report
     /// of today has not gone out. Returns how many went.
     pub async fn send_due(&self) -> Result<usize, ReportError> {
-        let store = self.store.clone();
-        let shops = blocking(move || Ok(store.shops()?)).await?;
+        let shops = self.store.shops().await?;
         let now = self.clock.now();
         let mut sent = 0;
         for shop in shops {
@@ -239,15 +245,7 @@ impl ReportContext {
             let Some(day) = due_day(now, &shop_tz(&shop), at) else {
                 continue;
             };
-            let (store, id, d) = (
-                self.store.clone(),
-                shop.id.as_str().to_string(),
-                day.clone(),
-            );
-            if blocking(move || Ok(store.report_sent(&id, &d)?))
-                .await?
-                .is_some()
-            {
+            if self.store.report_sent(&shop.id, &day).await?.is_some() {
                 continue;
             }
             let k = key(&shop, &day);
@@ -260,9 +258,7 @@ impl ReportContext {
                 None => return Err(ReportError::NoMailer),
             };
             if !already {
-                let (store, settings, s) =
-                    (self.store.clone(), self.settings.clone(), shop.clone());
-                let prepared = blocking(move || prepare(&store, &settings, &s, now)).await?;
+                let prepared = self.prepare(&shop, now).await?;
                 if let Err(e) = self.deliver(&outgoing(&shop, &prepared, &to, k)).await {
                     tracing::warn!(shop = %shop.id, error = %e, "Daily report not sent; will try again");
                     metrics::counter!("parceld_reports_total", "kind" => "failed").increment(1);
@@ -272,8 +268,7 @@ impl ReportContext {
                 metrics::counter!("parceld_reports_total", "kind" => "daily").increment(1);
                 tracing::info!(shop = %shop.id, day = %day, stuck = prepared.report.stuck.len(), "Daily report sent");
             }
-            let (store, id) = (self.store.clone(), shop.id.as_str().to_string());
-            blocking(move || Ok(store.mark_report_sent(&id, &day, now)?)).await?;
+            self.store.mark_report_sent(&shop.id, &day, now).await?;
         }
         Ok(sent)
     }

@@ -7,9 +7,11 @@
 //! ticket is open, its parcels' poll leases point at it, so a restart resumes the ticket instead
 //! of making the parcels due again (which would ask for a new one).
 
-use super::{Store, StoreError, decode, encode, keys, versions};
+use super::{Store, StoreError, SyncStore, decode, encode, keys, versions};
 use crate::domain::carrier::CarrierId;
-use crate::domain::parcel::Parcel;
+use crate::domain::parcel::{Parcel, ParcelKey};
+use crate::domain::shop::ShopId;
+use crate::domain::track::TrackNumber;
 use crate::store::DueItem;
 use crate::store::keys::DueKind;
 use jiff::Timestamp;
@@ -31,14 +33,21 @@ pub struct CarrierPause {
 /// One parcel in a batch ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketItem {
-    /// The shop.
-    pub shop: String,
-    /// The parcel's key.
-    pub track: String,
+    /// The parcel's shop.
+    pub shop: ShopId,
+    /// The parcel's track number (its key in the shop).
+    pub track: TrackNumber,
     /// The number asked for.
-    pub asked: String,
+    pub asked: TrackNumber,
     /// Whether cash is due on delivery.
     pub has_cod: bool,
+}
+
+impl TicketItem {
+    /// The parcel it is.
+    pub fn parcel(&self) -> ParcelKey {
+        ParcelKey::new(self.shop.clone(), self.track.clone())
+    }
 }
 
 /// A batch request the carrier is preparing an answer to.
@@ -121,7 +130,7 @@ pub(super) fn lease_ticket(value: &[u8]) -> Option<&[u8]> {
     value.get(8..)?.strip_prefix(b"T")
 }
 
-impl Store {
+impl SyncStore {
     /// Counts one request against `carrier`'s budget for `day`, unless `limit` is reached.
     pub fn spend_budget(
         &self,
@@ -212,8 +221,7 @@ impl Store {
             out.push(DueItem {
                 kind: d.kind,
                 at: d.at,
-                shop: d.shop,
-                track: d.track,
+                parcel: d.parcel,
                 carrier,
             });
         }
@@ -224,10 +232,10 @@ impl Store {
     /// on it, without counting a failure. Returns the parcel as it was.
     pub fn defer_poll(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         at: Option<Timestamp>,
     ) -> Result<Option<Parcel>, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         self.tx(|t| {
             let Some(old) = t.get_parcel(shop, track)? else {
                 return Ok(None);
@@ -244,11 +252,11 @@ impl Store {
     /// not being polled. Returns whether it moved.
     pub fn reschedule_poll(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<bool, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         self.tx(|t| {
             let Some(old) = t.get_parcel(shop, track)? else {
                 return Ok(false);
@@ -277,14 +285,16 @@ impl Store {
         for chunk in ticket.items.chunks(super::TX_CHUNK) {
             self.tx(|t| {
                 for item in chunk {
-                    let Some(old) = t.get_parcel(&item.shop, &item.track)? else {
+                    let Some(old) = t.get_parcel(item.shop.as_str(), item.track.as_str())? else {
                         continue;
                     };
                     let mut p = old.clone();
                     p.next_poll_at = Some(lease_until);
                     t.put_parcel(Some(&old), &p)?;
-                    t.leases
-                        .insert(keys::parcel(&item.shop, &item.track), lease.clone())?;
+                    t.leases.insert(
+                        keys::parcel(item.shop.as_str(), item.track.as_str()),
+                        lease.clone(),
+                    )?;
                 }
                 Ok(())
             })?;
@@ -317,7 +327,7 @@ impl Store {
         for chunk in ticket.items.chunks(super::TX_CHUNK) {
             self.tx(|t| {
                 for item in chunk {
-                    let lk = keys::parcel(&item.shop, &item.track);
+                    let lk = keys::parcel(item.shop.as_str(), item.track.as_str());
                     if let Some(lease) = t.leases.get(&lk)?
                         && lease_ticket(&lease) == Some(&key[..])
                     {
@@ -349,22 +359,121 @@ impl Store {
     /// the number).
     pub fn shops_with_parcel(
         &self,
-        track: &str,
+        track: &TrackNumber,
         carrier: CarrierId,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<ShopId>, StoreError> {
         let mut out = Vec::new();
         for kv in self.t.shops.iter() {
             let (k, _) = kv?;
             let Ok(shop) = std::str::from_utf8(&k) else {
                 continue;
             };
-            if let Some(p) = self.parcel(shop, track)?
+            let key = ParcelKey::new(ShopId::from_trusted(shop), track.clone());
+            if let Some(p) = self.parcel(&key)?
                 && p.carrier == carrier
             {
-                out.push(shop.to_string());
+                out.push(key.shop);
             }
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// Counts one request against `carrier`'s budget for `day`, unless `limit` is reached.
+    pub async fn spend_budget(
+        &self,
+        carrier: CarrierId,
+        day: Date,
+        limit: Option<u32>,
+    ) -> Result<Spend, StoreError> {
+        self.run(move |s| s.spend_budget(carrier, day, limit)).await
+    }
+
+    /// Requests counted against `carrier`'s budget on `day`.
+    pub async fn budget_used(&self, carrier: CarrierId, day: Date) -> Result<u32, StoreError> {
+        self.run(move |s| s.budget_used(carrier, day)).await
+    }
+
+    /// Records that `carrier` is paused.
+    pub async fn set_pause(
+        &self,
+        carrier: CarrierId,
+        pause: &CarrierPause,
+    ) -> Result<(), StoreError> {
+        let pause = pause.clone();
+        self.run(move |s| s.set_pause(carrier, &pause)).await
+    }
+
+    /// Lifts `carrier`'s pause.
+    pub async fn clear_pause(&self, carrier: CarrierId) -> Result<(), StoreError> {
+        self.run(move |s| s.clear_pause(carrier)).await
+    }
+
+    /// `carrier`'s pause, if any.
+    pub async fn pause(&self, carrier: CarrierId) -> Result<Option<CarrierPause>, StoreError> {
+        self.run(move |s| s.pause(carrier)).await
+    }
+
+    /// Marks the budget period starting at `start` as planned for `carrier`. Returns false if
+    /// it already was (by another poll, or before a restart).
+    pub async fn claim_plan(
+        &self,
+        carrier: CarrierId,
+        start: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.run(move |s| s.claim_plan(carrier, start)).await
+    }
+
+    /// Moves a parcel's next poll to `at` (or stops polling it with `None`) and ends any lease
+    /// on it, without counting a failure. Returns the parcel as it was.
+    pub async fn defer_poll(
+        &self,
+        parcel: &ParcelKey,
+        at: Option<Timestamp>,
+    ) -> Result<Option<Parcel>, StoreError> {
+        let parcel = parcel.clone();
+        self.run(move |s| s.defer_poll(&parcel, at)).await
+    }
+
+    /// Stores a new ticket and leases its parcels to it until `lease_until`, so that nothing
+    /// else polls them while the carrier prepares the answer.
+    pub async fn open_ticket(
+        &self,
+        ticket: &Ticket,
+        lease_until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let ticket = ticket.clone();
+        self.run(move |s| s.open_ticket(&ticket, lease_until)).await
+    }
+
+    /// Saves a ticket's progress (next ask, asks made).
+    pub async fn update_ticket(&self, ticket: &Ticket) -> Result<(), StoreError> {
+        let ticket = ticket.clone();
+        self.run(move |s| s.update_ticket(&ticket)).await
+    }
+
+    /// Forgets a ticket; parcels still leased to it are released.
+    pub async fn close_ticket(&self, carrier: CarrierId, id: &str) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.run(move |s| s.close_ticket(carrier, &id)).await
+    }
+
+    /// `carrier`'s open tickets.
+    pub async fn open_tickets(&self, carrier: CarrierId) -> Result<Vec<Ticket>, StoreError> {
+        self.run(move |s| s.open_tickets(carrier)).await
+    }
+
+    /// The shops that have a parcel with this track number and carrier (a carrier's push
+    /// names only the number).
+    pub async fn shops_with_parcel(
+        &self,
+        track: &TrackNumber,
+        carrier: CarrierId,
+    ) -> Result<Vec<ShopId>, StoreError> {
+        let track = track.clone();
+        self.run(move |s| s.shops_with_parcel(&track, carrier))
+            .await
     }
 }
 
@@ -373,6 +482,7 @@ mod tests {
     use super::*;
     use crate::domain::intake::{ParcelDraft, validate};
     use crate::domain::shop::ShopId;
+    use crate::store::test_support::{pk, sid};
     use crate::store::test_support::{t, temp_store};
 
     #[test]
@@ -445,9 +555,9 @@ mod tests {
             carrier: CarrierId::RussianPost,
             id: "20250312031500123SHOP".into(),
             items: vec![TicketItem {
-                shop: "acme".into(),
-                track: "10100012000016".into(),
-                asked: "10100012000016".into(),
+                shop: sid("acme"),
+                track: TrackNumber::from_trusted("10100012000016"),
+                asked: TrackNumber::from_trusted("10100012000016"),
                 has_cod: false,
             }],
             issued_at: t(0),
@@ -455,17 +565,17 @@ mod tests {
             asks: 0,
         };
         store.open_ticket(&ticket, t(3600)).unwrap();
-        assert!(store.is_leased("acme", "10100012000016").unwrap());
+        assert!(store.is_leased(&pk("acme", "10100012000016")).unwrap());
         store.flush().unwrap();
         drop(store);
 
-        let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+        let store = SyncStore::open(&dir.path().join("db"), 8 << 20).unwrap();
         assert_eq!(
             store.release_leases(t(10)).unwrap(),
             0,
             "held by the ticket"
         );
-        assert!(store.is_leased("acme", "10100012000016").unwrap());
+        assert!(store.is_leased(&pk("acme", "10100012000016")).unwrap());
         assert_eq!(
             store.open_tickets(CarrierId::RussianPost).unwrap(),
             vec![ticket.clone()]
@@ -474,7 +584,7 @@ mod tests {
         store
             .close_ticket(CarrierId::RussianPost, &ticket.id)
             .unwrap();
-        assert!(!store.is_leased("acme", "10100012000016").unwrap());
+        assert!(!store.is_leased(&pk("acme", "10100012000016")).unwrap());
         assert!(
             store
                 .open_tickets(CarrierId::RussianPost)
@@ -489,28 +599,33 @@ mod tests {
         assert_eq!(due.len(), 2);
         assert!(
             store
-                .reschedule_poll("acme", "10100012000023", t(0), t(9000))
+                .reschedule_poll(&pk("acme", "10100012000023"), t(0), t(9000))
                 .unwrap()
         );
         assert!(
             !store
-                .reschedule_poll("acme", "10100012000023", t(0), t(9000))
+                .reschedule_poll(&pk("acme", "10100012000023"), t(0), t(9000))
                 .unwrap()
         );
         assert_eq!(
             store
-                .shops_with_parcel("10100012000023", CarrierId::RussianPost)
+                .shops_with_parcel(&pk("acme", "10100012000023").track, CarrierId::RussianPost)
                 .unwrap(),
-            ["acme"]
+            [sid("acme")]
         );
         assert!(
             store
-                .shops_with_parcel("10100012000023", CarrierId::ChinaPost)
+                .shops_with_parcel(&pk("acme", "10100012000023").track, CarrierId::ChinaPost)
                 .unwrap()
                 .is_empty()
         );
-        store.defer_poll("acme", "10100012000023", None).unwrap();
-        let p = store.parcel("acme", "10100012000023").unwrap().unwrap();
+        store
+            .defer_poll(&pk("acme", "10100012000023"), None)
+            .unwrap();
+        let p = store
+            .parcel(&pk("acme", "10100012000023"))
+            .unwrap()
+            .unwrap();
         assert_eq!(p.next_poll_at, None);
     }
 }

@@ -7,11 +7,11 @@
 //! load one flush and one thread hand-over serve many messages instead of two of each per
 //! message; alone, a caller pays what it did before.
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, SyncStore};
 use std::sync::mpsc;
 
 /// Work run by the commit thread; returns how to answer once the flush is done.
-type Job = Box<dyn FnOnce(&Store) -> Answer + Send>;
+type Job = Box<dyn FnOnce(&SyncStore) -> Answer + Send>;
 /// Answers one caller with the flush's outcome.
 type Answer = Box<dyn FnOnce(Result<(), &sled::Error>) + Send>;
 
@@ -26,7 +26,8 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the commit thread over `store`.
-    pub fn start(store: Store) -> std::io::Result<Committer> {
+    pub fn start(store: &Store) -> std::io::Result<Committer> {
+        let store = store.sync().clone();
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("parceld-commit".into())
@@ -35,9 +36,10 @@ impl Committer {
     }
 
     /// Runs `f` on the commit thread and returns its result once a flush after it has ended.
-    pub async fn run<T: Send + 'static>(
+    /// `f` uses the store's blocking calls: it runs on the commit thread, never on an async one.
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&SyncStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |store| {
@@ -62,7 +64,7 @@ fn stopped() -> StoreError {
     ))
 }
 
-fn run(store: &Store, rx: &mpsc::Receiver<Job>) {
+fn run(store: &SyncStore, rx: &mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut answers = vec![first(store)];
         while answers.len() < GROUP {
@@ -89,7 +91,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn each_caller_gets_its_own_result_and_the_work_is_on_disk() {
         let (dir, store) = temp_store();
-        let c = Committer::start(store.clone()).unwrap();
+        let c = Committer::start(&Store::from_sync(store.clone())).unwrap();
         let ran = Arc::new(AtomicUsize::new(0));
         let calls = (0..200).map(|i| {
             let (c, ran) = (c.clone(), ran.clone());
@@ -116,13 +118,13 @@ mod tests {
         assert_eq!(ran.load(Ordering::SeqCst), 200);
         // The thread lets go of the store once the last handle is gone.
         drop((c, store));
-        let mut reopened = Store::open(&dir.path().join("db"), 8 << 20);
+        let mut reopened = SyncStore::open(&dir.path().join("db"), 8 << 20);
         for _ in 0..100 {
             if reopened.is_ok() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
-            reopened = Store::open(&dir.path().join("db"), 8 << 20);
+            reopened = SyncStore::open(&dir.path().join("db"), 8 << 20);
         }
         let reopened = reopened.unwrap();
         let v = reopened.meta.get("k199").unwrap().map(|v| v.to_vec());

@@ -21,12 +21,16 @@
 //! | `recipients` | `e` channel(1) recipient `\0` outbox key (every message), `s` channel(1) recipient `\0` sent at(8) outbox key (sent ones) | empty |
 //! | `receipts` | provider `\0` provider's message id                         | outbox key     |
 //! | `counts`   | channel(1) queue(1), as in `queue`: pending, sending, dead  | entries(8)     |
-//! | `webhooks` | endpoints, deliveries, lanes, queues and stuck timers, by first byte (see `store/webhooks.rs`) | |
+//! | `webhooks` | endpoints, deliveries, lanes, queues and stuck timers, by first byte (see `store/webhooks/`) | |
+//! | `page_codes` | a tracking page's code (ten characters, outside transactions) | shop, track, parcel id |
 //! | `meta`     | name: `schema_version`, `outbox_counts`, `budget/<carrier>`, `pause/<carrier>`, `plan/<carrier>`, `migrated/<what>`, `once/<what>` | value |
 
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::{DeliveryState, OutboxEntry, OutboxKey};
+use crate::domain::parcel::ParcelKey;
+use crate::domain::shop::ShopId;
 use crate::domain::template::Part;
+use crate::domain::track::TrackNumber;
 use jiff::Timestamp;
 
 /// The separator between variable-length key parts; shop ids, tracks and order ids never
@@ -60,11 +64,15 @@ pub fn parcel(shop: &str, track: &str) -> Vec<u8> {
 }
 
 /// Splits a parcel key into shop and track.
-pub fn split_parcel(key: &[u8]) -> Option<(String, String)> {
+pub fn split_parcel(key: &[u8]) -> Option<ParcelKey> {
     let i = key.iter().position(|&b| b == SEP)?;
     let shop = std::str::from_utf8(&key[..i]).ok()?;
     let track = std::str::from_utf8(&key[i + 1..]).ok()?;
-    Some((shop.to_string(), track.to_string()))
+    // The store wrote them from validated ones.
+    Some(ParcelKey::new(
+        ShopId::from_trusted(shop),
+        TrackNumber::from_trusted(track),
+    ))
 }
 
 /// `shop \0 order \0`: the prefix of an order's parcels.
@@ -143,23 +151,16 @@ pub struct DueKey {
     pub at: Timestamp,
     /// What for.
     pub kind: DueKind,
-    /// The shop.
-    pub shop: String,
-    /// The track.
-    pub track: String,
+    /// The parcel.
+    pub parcel: ParcelKey,
 }
 
 /// Decodes a due key.
 pub fn read_due(key: &[u8]) -> Option<DueKey> {
     let at = read_time(key)?;
     let kind = DueKind::from_tag(*key.get(8)?)?;
-    let (shop, track) = split_parcel(key.get(9..)?)?;
-    Some(DueKey {
-        at,
-        kind,
-        shop,
-        track,
-    })
+    let parcel = split_parcel(key.get(9..)?)?;
+    Some(DueKey { at, kind, parcel })
 }
 
 /// `shop \0 track \0`: the prefix of a parcel's outbox entries.
@@ -171,7 +172,7 @@ pub fn outbox_prefix(shop: &str, track: &str) -> Vec<u8> {
 
 /// The outbox key of an entry.
 pub fn outbox(key: &OutboxKey) -> Vec<u8> {
-    let mut k = outbox_prefix(&key.shop, &key.track);
+    let mut k = outbox_prefix(key.shop.as_str(), key.track.as_str());
     k.extend_from_slice(&key.parcel_id.to_be_bytes());
     k.push(key.kind.tag());
     k.extend_from_slice(&key.occurrence.to_be_bytes());
@@ -184,7 +185,7 @@ pub fn read_outbox(bytes: &[u8]) -> Option<OutboxKey> {
     let tail = bytes.len().checked_sub(14)?;
     let (head, fixed) = bytes.split_at(tail);
     let head = head.strip_suffix(&[SEP])?;
-    let (shop, track) = split_parcel(head)?;
+    let ParcelKey { shop, track } = split_parcel(head)?;
     Some(OutboxKey {
         shop,
         track,
@@ -419,7 +420,7 @@ mod tests {
         assert!(a < b);
         let d = read_due(&b).unwrap();
         assert_eq!(
-            (d.shop.as_str(), d.track.as_str(), d.kind),
+            (d.parcel.shop.as_str(), d.parcel.track.as_str(), d.kind),
             ("aa", "T0", DueKind::Poll)
         );
         assert_eq!(d.at.as_second(), 200);
@@ -428,8 +429,8 @@ mod tests {
     #[test]
     fn outbox_keys_round_trip() {
         let k = OutboxKey {
-            shop: "acme".into(),
-            track: "SANDBOX-DELIVERED-1".into(),
+            shop: crate::domain::shop::ShopId::from_trusted("acme"),
+            track: crate::domain::track::TrackNumber::from_trusted("SANDBOX-DELIVERED-1"),
             parcel_id: 258,
             kind: NotificationKind::Reminder,
             occurrence: 3,
@@ -477,8 +478,8 @@ mod tests {
     #[test]
     fn recipient_keys_sort_by_time_and_lead_back_to_the_entry() {
         let k = OutboxKey {
-            shop: "acme".into(),
-            track: "SANDBOX-DELIVERED-1".into(),
+            shop: crate::domain::shop::ShopId::from_trusted("acme"),
+            track: crate::domain::track::TrackNumber::from_trusted("SANDBOX-DELIVERED-1"),
             parcel_id: 258,
             kind: NotificationKind::Arrived,
             occurrence: 1,

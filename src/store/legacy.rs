@@ -13,8 +13,10 @@
 //! | `Parcel` | 2       | 2       | deadline basis, mail type, own storage period, handover, give-up |
 //! | `Shop`   | 1       | 1       |                                                          |
 //! | `Shop`   | 2       | 2       | `storage_days`                                           |
+//! | `Shop`   | 3       | 3       | `brand` (the tracking page's colour and logo)            |
 
 use super::codec::{self, CodecError};
+use crate::domain::brand::Brand;
 use crate::domain::carrier::CarrierId;
 use crate::domain::contact::EmailAddress;
 use crate::domain::money::Kopecks;
@@ -165,6 +167,7 @@ impl From<ParcelV1> for Parcel {
             description: e.description,
             office: e.office.map(Office::from),
             storage: None,
+            presence: false,
         };
         Parcel {
             id: p.id,
@@ -284,15 +287,100 @@ impl From<ShopV1> for Shop {
                 review_url: s.messaging.review_url,
             },
             storage_days: None,
+            brand: Brand::default(),
+        }
+    }
+}
+
+/// A shop as release 2 stored it: no brand.
+#[derive(Deserialize)]
+struct ShopV2 {
+    id: ShopId,
+    name: String,
+    report_email: Option<EmailAddress>,
+    timezone: String,
+    phone: Option<String>,
+    language: Language,
+    token_sha256: String,
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
+    created_at: Timestamp,
+    plan: PlanV1,
+    report_at: Option<jiff::civil::Time>,
+    messaging: MessagingV1,
+    storage_days: Option<u16>,
+}
+
+impl From<ShopV2> for Shop {
+    fn from(s: ShopV2) -> Shop {
+        let storage_days = s.storage_days;
+        let v1 = ShopV1 {
+            id: s.id,
+            name: s.name,
+            report_email: s.report_email,
+            timezone: s.timezone,
+            phone: s.phone,
+            language: s.language,
+            token_sha256: s.token_sha256,
+            created_at: s.created_at,
+            plan: s.plan,
+            report_at: s.report_at,
+            messaging: s.messaging,
+        };
+        Shop {
+            storage_days,
+            ..Shop::from(v1)
         }
     }
 }
 
 impl Record for Shop {
     const TREE: &'static str = "shops";
-    const VERSION: u8 = 2;
+    const VERSION: u8 = 3;
 
     fn upgrade(version: u8, body: &[u8]) -> Option<Result<Self, CodecError>> {
-        (version == 1).then(|| codec::body_of::<ShopV1>(body).map(Shop::from))
+        match version {
+            1 => Some(codec::body_of::<ShopV1>(body).map(Shop::from)),
+            2 => Some(codec::body_of::<ShopV2>(body).map(Shop::from)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shop_of_release_2_reads_with_no_brand() {
+        let mut shop = crate::store::shops::tests::shop("acme", "h");
+        shop.storage_days = Some(7);
+        shop.messaging.review_url = Some("https://acme.example/review".into());
+        // bincode writes a struct as its fields in order, as it writes a tuple.
+        let v2 = (
+            &shop.id,
+            &shop.name,
+            &shop.report_email,
+            &shop.timezone,
+            &shop.phone,
+            shop.language,
+            &shop.token_sha256,
+            shop.created_at.as_millisecond(),
+            &shop.plan,
+            shop.report_at,
+            &shop.messaging,
+            shop.storage_days,
+        );
+        let bytes = codec::encode(2, &v2).unwrap();
+        let read = Shop::decode(&bytes).unwrap();
+        assert_eq!(read, shop, "everything kept, no brand");
+        assert_eq!(read.brand, Brand::default());
+        let mut branded = shop.clone();
+        branded.brand.color = Some("#1a73e8".into());
+        let bytes = codec::encode(Shop::VERSION, &branded).unwrap();
+        assert_eq!(Shop::decode(&bytes).unwrap(), branded);
+        assert!(
+            Shop::decode(&codec::encode(4, &v2).unwrap()).is_err(),
+            "a newer version is refused"
+        );
     }
 }

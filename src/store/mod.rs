@@ -5,11 +5,16 @@
 //! index, a carrier report and the notifications it causes) runs in one sled transaction over
 //! all trees, so after a crash either all of it is there or none of it.
 //!
-//! All calls block: actors call them through [`blocking`].
+//! The rest of the daemon sees [`Store`] ([`facade`]): `async` calls with typed keys
+//! ([`ParcelKey`](crate::domain::parcel::ParcelKey), [`ShopId`](crate::domain::shop::ShopId)),
+//! each run on tokio's blocking pool. Under it, [`SyncStore`] holds the trees and the blocking
+//! calls, one area per file; it is the crate's own, for the group commit ([`commit`]) and the
+//! bulk steps that make many calls on one blocking thread ([`Store::in_one_step`]).
 
 mod carriers;
 pub mod codec;
 mod commit;
+mod facade;
 mod flush;
 pub mod keys;
 mod legacy;
@@ -17,6 +22,7 @@ mod offices;
 mod optouts;
 mod outbox;
 mod outbox_counts;
+mod page;
 mod parcels;
 mod polling;
 mod receipts;
@@ -30,11 +36,13 @@ pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
 pub use keys::DueKind;
 pub use optouts::OptOutOutcome;
 pub use outbox::{Claim, OutboxStats};
+pub use page::PageFacts;
 pub use parcels::{Admission, ParcelFilter, ParcelPage, Revived, Stored};
 pub use polling::{DueItem, Report, ReportFor, ReportOutcome};
 pub use webhooks::{DeadHook, EndpointInfo, HookClaim, HookError, HookFinished, Hooks};
 
 pub use commit::Committer;
+pub use facade::Store;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use std::path::{Path, PathBuf};
@@ -43,16 +51,6 @@ use std::path::{Path, PathBuf};
 /// tree, a fixed cost the parcels of a chunk share; sled lets no reader in while one runs, so a
 /// chunk is kept to about a millisecond of work.
 pub const TX_CHUNK: usize = 32;
-
-/// Runs a store call on tokio's blocking pool, off the async thread that awaits it (every store
-/// call blocks: it may wait for sled's lock, a transaction's turn or the disk).
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Sled(sled::Error::ReportableBug(e.to_string()))))
-}
 
 /// The schema this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -236,9 +234,10 @@ fn encode<T: serde::Serialize>(
     })
 }
 
-/// The open store.
+/// The open store's blocking internals: every call may wait for sled's lock, a transaction's
+/// turn or the disk. Reached through [`Store`].
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct SyncStore {
     db: sled::Db,
     path: PathBuf,
     t: Trees,
@@ -303,10 +302,10 @@ trees!(
     offices, templates, optouts, receipts, recipients, counts, webhooks
 );
 
-impl Store {
+impl SyncStore {
     /// Opens (or creates) the store in `path` with a page cache of `cache_bytes`, and checks its
     /// schema version.
-    pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<SyncStore, StoreError> {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_bytes)
@@ -329,7 +328,7 @@ impl Store {
             })?;
         let open = |name: &str| db.open_tree(name);
         let t = Trees::open(&db)?;
-        let store = Store {
+        let store = SyncStore {
             all: std::sync::Arc::new(t.all()),
             t,
             meta: open("meta")?,
@@ -407,7 +406,7 @@ impl Store {
     pub fn once(
         &self,
         name: &str,
-        f: impl FnOnce(&Store) -> Result<usize, StoreError>,
+        f: impl FnOnce(&SyncStore) -> Result<usize, StoreError>,
     ) -> Result<Option<usize>, StoreError> {
         let key = format!("once/{name}");
         if self.meta.contains_key(key.as_bytes())? {
@@ -463,8 +462,7 @@ impl Store {
         r
     }
 
-    /// Changes each time a committed transaction queued a message to send (or made one due
-    /// again): senders wait on it to go at once instead of at their next timer.
+    /// See [`Store::outbox_changes`].
     pub fn outbox_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.outbox_bell.subscribe()
     }
@@ -503,10 +501,23 @@ pub(crate) mod test_support {
     use super::*;
 
     /// A store in a fresh temporary directory.
-    pub fn temp_store() -> (tempfile::TempDir, Store) {
+    pub fn temp_store() -> (tempfile::TempDir, SyncStore) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("db"), 8 * 1024 * 1024).expect("open");
+        let store = SyncStore::open(&dir.path().join("db"), 8 * 1024 * 1024).expect("open");
         (dir, store)
+    }
+
+    /// The key of a parcel, from test literals.
+    pub fn pk(shop: &str, track: &str) -> crate::domain::parcel::ParcelKey {
+        crate::domain::parcel::ParcelKey::new(
+            crate::domain::shop::ShopId::from_trusted(shop),
+            crate::domain::track::TrackNumber::from_trusted(track),
+        )
+    }
+
+    /// A shop's id, from test literals.
+    pub fn sid(shop: &str) -> crate::domain::shop::ShopId {
+        crate::domain::shop::ShopId::from_trusted(shop)
     }
 
     /// A fixed moment plus `s` seconds.
@@ -516,7 +527,7 @@ pub(crate) mod test_support {
 
     /// A store with the shop `acme` and its parcel `SANDBOX-ARRIVED-1` (a phone, no e-mail),
     /// handed over at `t(0)`.
-    pub fn store_with_parcel() -> (tempfile::TempDir, Store) {
+    pub fn store_with_parcel() -> (tempfile::TempDir, SyncStore) {
         let (d, store) = temp_store();
         store
             .create_shop(&crate::store::shops::tests::shop("acme", "h"))
@@ -553,7 +564,7 @@ mod tests {
             .unwrap();
         store.flush().unwrap();
         drop(store);
-        let err = Store::open(&dir.path().join("db"), 8 << 20)
+        let err = SyncStore::open(&dir.path().join("db"), 8 << 20)
             .err()
             .expect("refused");
         let msg = err.to_string();
@@ -582,7 +593,7 @@ mod tests {
     #[test]
     fn a_store_in_use_is_refused_as_locked() {
         let (dir, _store) = temp_store();
-        let err = Store::open(&dir.path().join("db"), 8 << 20)
+        let err = SyncStore::open(&dir.path().join("db"), 8 << 20)
             .err()
             .expect("refused");
         assert!(matches!(err, StoreError::Locked { .. }), "{err}");
@@ -600,7 +611,7 @@ mod tests {
             db.open_tree("shops").unwrap().insert("x", "y").unwrap();
             db.flush().unwrap();
         }
-        let err = Store::open(&dir.path().join("db"), 8 << 20)
+        let err = SyncStore::open(&dir.path().join("db"), 8 << 20)
             .err()
             .expect("refused");
         assert!(matches!(err, StoreError::Foreign { .. }), "{err}");

@@ -1,7 +1,7 @@
 //! The post office directory (tree `offices`, keyed by postal index), and filling an office's
 //! address, hours and phone from it inside a transaction.
 
-use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, versions};
+use super::{Store, StoreError, SyncStore, Tx, TxResult, abort, decode, encode, versions};
 use crate::domain::offices::OfficeEntry;
 use crate::domain::parcel::Office;
 
@@ -25,7 +25,7 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SyncStore {
     /// Loads directory entries in one atomic step; with `replace`, offices not in `entries` are
     /// removed. Returns how many offices the directory holds afterwards.
     pub fn import_offices(
@@ -53,6 +53,24 @@ impl Store {
             None => Ok(None),
             Some(v) => decode("offices", versions::OFFICE, index.as_bytes(), &v).map(Some),
         }
+    }
+}
+
+impl Store {
+    /// Loads directory entries in one atomic step; with `replace`, offices not in `entries` are
+    /// removed. Returns how many offices the directory holds afterwards.
+    pub async fn import_offices(
+        &self,
+        entries: Vec<OfficeEntry>,
+        replace: bool,
+    ) -> Result<usize, StoreError> {
+        self.run(move |s| s.import_offices(&entries, replace)).await
+    }
+
+    /// The directory's entry for a postal index.
+    pub async fn office(&self, index: &str) -> Result<Option<OfficeEntry>, StoreError> {
+        let index = index.to_string();
+        self.run(move |s| s.office(&index)).await
     }
 }
 

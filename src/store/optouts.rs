@@ -4,12 +4,13 @@
 //! `unsubscribed` list) or created already cancelled (the shop's recipient opt-outs).
 //!
 //! Stores written before opt-outs were per shop kept a STOP as an opt-out from every shop;
-//! [`Store::migrate_optouts_per_shop`] gives each to the shop it answered, once.
+//! [`SyncStore::migrate_optouts_per_shop`] gives each to the shop it answered, once.
 
-use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, keys, versions};
+use super::{Store, StoreError, SyncStore, Tx, TxResult, abort, decode, encode, keys, versions};
 use crate::domain::notification::{Audience, Channel};
 use crate::domain::optout::{OptOut, OptOutScope, OptOutSource};
-use crate::domain::parcel::Parcel;
+use crate::domain::parcel::{Parcel, ParcelKey};
+use crate::domain::shop::ShopId;
 use jiff::Timestamp;
 
 /// What an opt-out did.
@@ -65,20 +66,20 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SyncStore {
     /// Opts a parcel's customer out of `channels`: recorded on the parcel and in the opt-out
     /// records, and every unsent message of those channels withdrawn. `parcel_id`, when given,
     /// must match (a link for a parcel that was deleted and handed over again does nothing).
     /// Returns `None` if there is no such parcel.
     pub fn opt_out_parcel(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         parcel_id: Option<u64>,
         channels: &[Channel],
         source: OptOutSource,
         now: Timestamp,
     ) -> Result<Option<OptOutOutcome>, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         let entry_keys: Vec<sled::IVec> = self
             .t
             .outbox
@@ -133,15 +134,16 @@ impl Store {
     /// Records that a recipient wants nothing more from one shop on a channel (a STOP reply to
     /// that shop's message) and withdraws the shop's unsent customer messages to them, in one
     /// transaction. Other shops keep writing to the recipient. A message the shop queues for
-    /// them while this runs is cancelled when a sender takes it ([`Store::claim`] checks).
+    /// them while this runs is cancelled when a sender takes it ([`SyncStore::claim`] checks).
     pub fn opt_out_shop_recipient(
         &self,
-        shop: &str,
+        shop: &ShopId,
         channel: Channel,
         recipient: &str,
         source: OptOutSource,
         now: Timestamp,
     ) -> Result<OptOutOutcome, StoreError> {
+        let shop = shop.as_str();
         let entry_keys = self.shop_entries_to(channel, recipient, shop)?;
         let key = keys::optout_shop(shop, channel, recipient);
         self.tx(|t| {
@@ -173,7 +175,8 @@ impl Store {
     }
 
     /// A parcel's recorded opt-outs.
-    pub fn parcel_optouts(&self, shop: &str, track: &str) -> Result<Vec<OptOut>, StoreError> {
+    pub fn parcel_optouts(&self, parcel: &ParcelKey) -> Result<Vec<OptOut>, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         let mut out = Vec::new();
         for c in Channel::ALL {
             let k = keys::optout_parcel(shop, track, c);
@@ -189,7 +192,7 @@ impl Store {
     pub fn customer_optouts(&self, p: &Parcel) -> Result<Vec<(OptOutScope, OptOut)>, StoreError> {
         let shop = p.shop.as_str();
         let mut out: Vec<(OptOutScope, OptOut)> = self
-            .parcel_optouts(shop, p.track.as_str())?
+            .parcel_optouts(&p.key())?
             .into_iter()
             .map(|o| (OptOutScope::Parcel, o))
             .collect();
@@ -214,12 +217,14 @@ impl Store {
     }
 
     /// Whether a recipient asked a shop for nothing more on a channel.
+    #[cfg(test)]
     pub fn shop_opted_out(
         &self,
-        shop: &str,
+        shop: &ShopId,
         channel: Channel,
         recipient: &str,
     ) -> Result<bool, StoreError> {
+        let shop = shop.as_str();
         Ok(self
             .t
             .optouts
@@ -306,7 +311,7 @@ impl Store {
     }
 
     /// The shops an opt-out from every shop is given to (see
-    /// [`Store::migrate_optouts_per_shop`]).
+    /// [`SyncStore::migrate_optouts_per_shop`]).
     fn shops_that_wrote_to(
         &self,
         channel: Channel,
@@ -315,7 +320,7 @@ impl Store {
         let shop_of = |k: &[u8]| {
             keys::read_recipient_key(k)
                 .and_then(keys::read_outbox)
-                .map(|o| o.shop)
+                .map(|o| o.shop.as_str().to_string())
         };
         let mut shops: Vec<String> = Vec::new();
         let mut latest = None;
@@ -350,6 +355,49 @@ impl Store {
             }
         }
         Ok(shops)
+    }
+}
+
+impl Store {
+    /// Opts a parcel's customer out of `channels` and withdraws every unsent message of those
+    /// channels (see [`SyncStore::opt_out_parcel`]). Returns `None` if there is no such parcel.
+    pub async fn opt_out_parcel(
+        &self,
+        parcel: &ParcelKey,
+        parcel_id: Option<u64>,
+        channels: &[Channel],
+        source: OptOutSource,
+        now: Timestamp,
+    ) -> Result<Option<OptOutOutcome>, StoreError> {
+        let (parcel, channels) = (parcel.clone(), channels.to_vec());
+        self.run(move |s| s.opt_out_parcel(&parcel, parcel_id, &channels, source, now))
+            .await
+    }
+
+    /// Records that a recipient wants nothing more from one shop on a channel and withdraws
+    /// the shop's unsent customer messages to them (see
+    /// [`SyncStore::opt_out_shop_recipient`]).
+    pub async fn opt_out_shop_recipient(
+        &self,
+        shop: &ShopId,
+        channel: Channel,
+        recipient: &str,
+        source: OptOutSource,
+        now: Timestamp,
+    ) -> Result<OptOutOutcome, StoreError> {
+        let (shop, recipient) = (shop.clone(), recipient.to_string());
+        self.run(move |s| s.opt_out_shop_recipient(&shop, channel, &recipient, source, now))
+            .await
+    }
+
+    /// Every opt-out that applies to a parcel's customer: the parcel's own, and the shop-wide
+    /// ones of its phone (SMS) and e-mail address.
+    pub async fn customer_optouts(
+        &self,
+        parcel: &Parcel,
+    ) -> Result<Vec<(OptOutScope, OptOut)>, StoreError> {
+        let parcel = parcel.clone();
+        self.run(move |s| s.customer_optouts(&parcel)).await
     }
 }
 

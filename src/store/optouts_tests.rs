@@ -8,9 +8,9 @@ use crate::domain::outbox::{DeliveryState, OutboxEntry, SendTiming};
 use crate::domain::schedule::DailyWindow;
 use crate::domain::shop::ShopId;
 use crate::store::recipients::tests::{queue_sms, send, two_shops};
-use crate::store::test_support::{t, temp_store};
+use crate::store::test_support::{pk, sid, t, temp_store};
 
-fn store_with(tracks: &[&str]) -> (tempfile::TempDir, Store) {
+fn store_with(tracks: &[&str]) -> (tempfile::TempDir, SyncStore) {
     let (d, store) = temp_store();
     let mut shop = crate::store::shops::tests::shop("acme", "h");
     shop.report_email = Some(crate::domain::contact::EmailAddress::from_trusted(
@@ -32,9 +32,9 @@ fn store_with(tracks: &[&str]) -> (tempfile::TempDir, Store) {
     (d, store)
 }
 
-fn queue(store: &Store, track: &str, kind: NotificationKind) {
+fn queue(store: &SyncStore, track: &str, kind: NotificationKind) {
     let w = DailyWindow::ALWAYS;
-    let shop = store.shop("acme").unwrap().unwrap();
+    let shop = store.shop(&sid("acme")).unwrap().unwrap();
     store
         .tx(|tx| {
             let p = tx.get_parcel("acme", track)?.unwrap();
@@ -57,15 +57,14 @@ fn a_parcel_opt_out_withdraws_its_waiting_messages_and_is_recorded() {
     let (_d, store) = store_with(&["SANDBOX-ARRIVED-1"]);
     queue(&store, "SANDBOX-ARRIVED-1", NotificationKind::Accepted);
     let id = store
-        .parcel("acme", "SANDBOX-ARRIVED-1")
+        .parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
         .unwrap()
         .unwrap()
         .id;
     assert_eq!(
         store
             .opt_out_parcel(
-                "acme",
-                "SANDBOX-ARRIVED-1",
+                &pk("acme", "SANDBOX-ARRIVED-1"),
                 Some(id + 1),
                 &[Channel::Email],
                 OptOutSource::Link,
@@ -77,8 +76,7 @@ fn a_parcel_opt_out_withdraws_its_waiting_messages_and_is_recorded() {
     );
     let o = store
         .opt_out_parcel(
-            "acme",
-            "SANDBOX-ARRIVED-1",
+            &pk("acme", "SANDBOX-ARRIVED-1"),
             Some(id),
             &[Channel::Email],
             OptOutSource::OneClick,
@@ -93,18 +91,24 @@ fn a_parcel_opt_out_withdraws_its_waiting_messages_and_is_recorded() {
             new_channels: 1
         }
     );
-    let entries = store.parcel_entries("acme", "SANDBOX-ARRIVED-1").unwrap();
+    let entries = store
+        .parcel_entries(&pk("acme", "SANDBOX-ARRIVED-1"))
+        .unwrap();
     let state = |c: Channel| entries.iter().find(|e| e.key.channel == c).unwrap().state;
     assert_eq!(state(Channel::Email), DeliveryState::Cancelled);
     assert_eq!(state(Channel::Sms), DeliveryState::Pending);
-    let p = store.parcel("acme", "SANDBOX-ARRIVED-1").unwrap().unwrap();
+    let p = store
+        .parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+        .unwrap()
+        .unwrap();
     assert_eq!(p.unsubscribed, [Channel::Email]);
-    let rec = store.parcel_optouts("acme", "SANDBOX-ARRIVED-1").unwrap();
+    let rec = store
+        .parcel_optouts(&pk("acme", "SANDBOX-ARRIVED-1"))
+        .unwrap();
     assert_eq!(rec[0].source, OptOutSource::OneClick);
     let again = store
         .opt_out_parcel(
-            "acme",
-            "SANDBOX-ARRIVED-1",
+            &pk("acme", "SANDBOX-ARRIVED-1"),
             None,
             &[Channel::Email],
             OptOutSource::Shop,
@@ -114,10 +118,12 @@ fn a_parcel_opt_out_withdraws_its_waiting_messages_and_is_recorded() {
         .unwrap();
     assert_eq!(again, OptOutOutcome::default());
     // Deleting the parcel forgets its records.
-    store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
+    store
+        .delete_parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+        .unwrap();
     assert!(
         store
-            .parcel_optouts("acme", "SANDBOX-ARRIVED-1")
+            .parcel_optouts(&pk("acme", "SANDBOX-ARRIVED-1"))
             .unwrap()
             .is_empty()
     );
@@ -151,7 +157,7 @@ fn a_stop_opts_out_of_one_shop_and_withdraws_only_its_waiting_messages() {
     );
     let o = store
         .opt_out_shop_recipient(
-            "acme",
+            &sid("acme"),
             Channel::Sms,
             "+79123456789",
             OptOutSource::SmsStop,
@@ -167,7 +173,7 @@ fn a_stop_opts_out_of_one_shop_and_withdraws_only_its_waiting_messages() {
     );
     let state = |e: &OutboxEntry| {
         store
-            .parcel_entries(&e.key.shop, &e.key.track)
+            .parcel_entries(&e.key.parcel())
             .unwrap()
             .into_iter()
             .find(|x| x.key == e.key)
@@ -183,17 +189,17 @@ fn a_stop_opts_out_of_one_shop_and_withdraws_only_its_waiting_messages() {
     assert_eq!(state(&other).state, DeliveryState::Pending, "another shop");
     assert!(
         store
-            .shop_opted_out("acme", Channel::Sms, "+79123456789")
+            .shop_opted_out(&sid("acme"), Channel::Sms, "+79123456789")
             .unwrap()
     );
     assert!(
         !store
-            .shop_opted_out("books", Channel::Sms, "+79123456789")
+            .shop_opted_out(&sid("books"), Channel::Sms, "+79123456789")
             .unwrap()
     );
     assert!(
         !store
-            .shop_opted_out("acme", Channel::Email, "+79123456789")
+            .shop_opted_out(&sid("acme"), Channel::Email, "+79123456789")
             .unwrap()
     );
     // Later messages of that shop are born cancelled; the other shop's are not.
@@ -210,7 +216,7 @@ fn a_stop_opts_out_of_one_shop_and_withdraws_only_its_waiting_messages() {
     assert_eq!(
         store
             .opt_out_shop_recipient(
-                "acme",
+                &sid("acme"),
                 Channel::Sms,
                 "+79123456789",
                 OptOutSource::SmsStop,
@@ -220,7 +226,10 @@ fn a_stop_opts_out_of_one_shop_and_withdraws_only_its_waiting_messages() {
         OptOutOutcome::default()
     );
     // The parcel view's list: the shop-wide opt-out of its phone, with its source.
-    let p = store.parcel("acme", "SANDBOX-STUCK-2").unwrap().unwrap();
+    let p = store
+        .parcel(&pk("acme", "SANDBOX-STUCK-2"))
+        .unwrap()
+        .unwrap();
     let all = store.customer_optouts(&p).unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].0, OptOutScope::Shop);
@@ -228,19 +237,22 @@ fn a_stop_opts_out_of_one_shop_and_withdraws_only_its_waiting_messages() {
         (all[0].1.channel, all[0].1.source, all[0].1.at),
         (Channel::Sms, OptOutSource::SmsStop, t(6))
     );
-    let p = store.parcel("books", "SANDBOX-STUCK-3").unwrap().unwrap();
+    let p = store
+        .parcel(&pk("books", "SANDBOX-STUCK-3"))
+        .unwrap()
+        .unwrap();
     assert!(store.customer_optouts(&p).unwrap().is_empty());
     // Erasing the shop forgets its opt-outs.
     store.remove_shop_optouts("acme").unwrap();
     assert!(
         !store
-            .shop_opted_out("acme", Channel::Sms, "+79123456789")
+            .shop_opted_out(&sid("acme"), Channel::Sms, "+79123456789")
             .unwrap()
     );
 }
 
 /// Writes an opt-out from every shop as a store of the previous layout kept it.
-fn legacy_stop(store: &Store, recipient: &str, at: i64) {
+fn legacy_stop(store: &SyncStore, recipient: &str, at: i64) {
     let k = keys::legacy_optout_recipient(Channel::Sms, recipient);
     let v = crate::store::codec::encode(
         versions::OPTOUT,
@@ -302,7 +314,7 @@ fn a_store_with_stops_for_every_shop_moves_them_to_the_shop_they_answered() {
     store.flush().unwrap();
     drop(store);
 
-    let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+    let store = SyncStore::open(&dir.path().join("db"), 8 << 20).unwrap();
     assert!(store.meta.get(MIGRATED).unwrap().is_some());
     assert!(
         store
@@ -313,7 +325,7 @@ fn a_store_with_stops_for_every_shop_moves_them_to_the_shop_they_answered() {
             .is_none(),
         "no opt-out from every shop is left"
     );
-    let out = |shop: &str, r: &str| store.shop_opted_out(shop, Channel::Sms, r).unwrap();
+    let out = |shop: &str, r: &str| store.shop_opted_out(&sid(shop), Channel::Sms, r).unwrap();
     assert!(out("books", "+79123456789"), "the shop of the latest SMS");
     assert!(
         !out("acme", "+79123456789"),
@@ -325,7 +337,10 @@ fn a_store_with_stops_for_every_shop_moves_them_to_the_shop_they_answered() {
     );
     assert!(!out("books", "+79120000007"));
     assert!(!out("acme", "+79990000000") && !out("books", "+79990000000"));
-    let p = store.parcel("books", "SANDBOX-STUCK-2").unwrap().unwrap();
+    let p = store
+        .parcel(&pk("books", "SANDBOX-STUCK-2"))
+        .unwrap()
+        .unwrap();
     let kept = store.customer_optouts(&p).unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(
@@ -348,7 +363,7 @@ fn a_store_with_stops_for_every_shop_moves_them_to_the_shop_they_answered() {
     legacy_stop(&store, "+79123456789", 40);
     store.flush().unwrap();
     drop(store);
-    let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+    let store = SyncStore::open(&dir.path().join("db"), 8 << 20).unwrap();
     assert!(
         store
             .t
@@ -373,10 +388,13 @@ fn a_store_of_release_1_opens_keeps_its_opt_outs_and_gets_its_index() {
         .status()
         .unwrap();
     assert!(untar.success());
-    let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+    let store = SyncStore::open(&dir.path().join("db"), 8 << 20).unwrap();
     assert!(store.meta.get(MIGRATED).unwrap().is_some());
     // Its opt-out (one parcel's e-mail) is kept, and shown with its source.
-    let p = store.parcel("acme", "SANDBOX-ARRIVED-2").unwrap().unwrap();
+    let p = store
+        .parcel(&pk("acme", "SANDBOX-ARRIVED-2"))
+        .unwrap()
+        .unwrap();
     let kept = store.customer_optouts(&p).unwrap();
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert_eq!(
@@ -395,7 +413,7 @@ fn a_store_of_release_1_opens_keeps_its_opt_outs_and_gets_its_index() {
     // A STOP now goes to one shop only.
     let o = store
         .opt_out_shop_recipient(
-            "books",
+            &sid("books"),
             Channel::Sms,
             "+79123456789",
             OptOutSource::SmsStop,
@@ -405,12 +423,12 @@ fn a_store_of_release_1_opens_keeps_its_opt_outs_and_gets_its_index() {
     assert_eq!(o.new_channels, 1);
     assert!(
         store
-            .shop_opted_out("books", Channel::Sms, "+79123456789")
+            .shop_opted_out(&sid("books"), Channel::Sms, "+79123456789")
             .unwrap()
     );
     assert!(
         !store
-            .shop_opted_out("acme", Channel::Sms, "+79123456789")
+            .shop_opted_out(&sid("acme"), Channel::Sms, "+79123456789")
             .unwrap()
     );
 }

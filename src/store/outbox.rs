@@ -1,13 +1,14 @@
 //! The durable outbox: notifications waiting to be sent, in hand, sent, dead or cancelled.
 //!
-//! Senders take due entries with [`Store::claim`], send, and record the outcome with
-//! [`Store::finish`]. Every transition moves the entry's queue key in the same transaction, so
+//! Senders take due entries with [`SyncStore::claim`], send, and record the outcome with
+//! [`SyncStore::finish`]. Every transition moves the entry's queue key in the same transaction, so
 //! the queues always agree with the entries.
 
 use super::keys::{self, Queue};
-use super::{Store, StoreError, Tx, TxResult, abort, decode, encode, versions};
+use super::{Store, StoreError, SyncStore, Tx, TxResult, abort, decode, encode, versions};
 use crate::domain::notification::{Audience, Channel};
 use crate::domain::outbox::{self, DeliveryState, OutboxEntry, OutboxKey, stale_reason};
+use crate::domain::parcel::ParcelKey;
 use jiff::Timestamp;
 
 /// Counts of one channel's queues.
@@ -97,7 +98,7 @@ impl Tx<'_> {
         }
         let mut entry = entry.clone();
         if entry.key.kind.audience() == Audience::Customer
-            && self.opted_out(&entry.key.shop, entry.key.channel, &entry.recipient)?
+            && self.opted_out(entry.key.shop.as_str(), entry.key.channel, &entry.recipient)?
         {
             entry.cancel(STOPPED);
         }
@@ -116,8 +117,8 @@ impl Tx<'_> {
         for intent in intents {
             for channel in Channel::ALL {
                 let key = keys::outbox(&OutboxKey {
-                    shop: parcel.shop.as_str().to_string(),
-                    track: parcel.track.as_str().to_string(),
+                    shop: parcel.shop.clone(),
+                    track: parcel.track.clone(),
                     parcel_id: parcel.id,
                     kind: intent.kind,
                     occurrence: intent.occurrence,
@@ -153,7 +154,7 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SyncStore {
     pub(super) fn entries_in(
         &self,
         prefix: Vec<u8>,
@@ -199,6 +200,7 @@ impl Store {
     }
 
     /// Dead letters of a channel, oldest first.
+    #[cfg(test)]
     pub fn dead(&self, channel: Channel, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         self.entries_in(keys::queue_prefix(channel, Queue::Dead), None, limit)
     }
@@ -216,7 +218,8 @@ impl Store {
     }
 
     /// Every outbox entry of a parcel.
-    pub fn parcel_entries(&self, shop: &str, track: &str) -> Result<Vec<OutboxEntry>, StoreError> {
+    pub fn parcel_entries(&self, parcel: &ParcelKey) -> Result<Vec<OutboxEntry>, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         self.t
             .outbox
             .scan_prefix(keys::outbox_prefix(shop, track))
@@ -245,7 +248,7 @@ impl Store {
                 return Ok(Claim::Skipped);
             };
             let mut e = old.clone();
-            let parcel = t.get_parcel(&key.shop, &key.track)?;
+            let parcel = t.get_parcel(key.shop.as_str(), key.track.as_str())?;
             let mut reason = match &parcel {
                 None => Some("the parcel was deleted"),
                 Some(p) if p.id != key.parcel_id => Some("the parcel was deleted"),
@@ -258,13 +261,13 @@ impl Store {
                 if let Some(a) = p.arrival.as_mut() {
                     t.complete_office(&mut a.office)?;
                 }
-                if let Some(shop) = t.shop_record(&key.shop)? {
+                if let Some(shop) = t.shop_record(key.shop.as_str())? {
                     reason = outbox::refresh(&mut e, &p, &shop).err();
                 }
             }
             let reason = match reason {
                 None if key.kind.audience() == Audience::Customer
-                    && t.opted_out(&key.shop, key.channel, &e.recipient)? =>
+                    && t.opted_out(key.shop.as_str(), key.channel, &e.recipient)? =>
                 {
                     Some(STOPPED)
                 }
@@ -332,14 +335,14 @@ impl Store {
     }
 
     /// Withdraws every unsent message of a parcel on some channels (unsubscribe).
+    #[cfg(test)]
     pub fn cancel_pending(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         channels: &[Channel],
         reason: &str,
     ) -> Result<usize, StoreError> {
-        let entries = self.parcel_entries(shop, track)?;
+        let entries = self.parcel_entries(parcel)?;
         let mut n = 0;
         for e in entries
             .iter()
@@ -355,6 +358,57 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Up to `limit` pending entries of a channel due at or before `now`.
+    pub async fn pending(
+        &self,
+        channel: Channel,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.run(move |s| s.pending(channel, now, limit)).await
+    }
+
+    /// Entries of a channel that a sender had in hand (after a crash: to recover).
+    pub async fn in_hand(
+        &self,
+        channel: Channel,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.run(move |s| s.in_hand(channel, limit)).await
+    }
+
+    /// When the channel's next pending entry comes due.
+    pub async fn next_pending_at(&self, channel: Channel) -> Result<Option<Timestamp>, StoreError> {
+        self.run(move |s| s.next_pending_at(channel)).await
+    }
+
+    /// Every outbox entry of a parcel.
+    pub async fn parcel_entries(&self, parcel: &ParcelKey) -> Result<Vec<OutboxEntry>, StoreError> {
+        let parcel = parcel.clone();
+        self.run(move |s| s.parcel_entries(&parcel)).await
+    }
+
+    /// Moves a pending entry's next attempt to `until` without using an attempt. Returns
+    /// whether it was pending.
+    pub async fn defer(&self, key: &OutboxKey, until: Timestamp) -> Result<bool, StoreError> {
+        let key = key.clone();
+        self.run(move |s| s.defer(&key, until)).await
+    }
+
+    /// Records what happened to an entry: `update` changes it. Does nothing if the entry was
+    /// deleted meanwhile. Returns the entry as stored. Not flushed (claims and receipts that
+    /// must be on disk go through the [`Committer`](super::Committer)).
+    pub async fn finish(
+        &self,
+        key: &OutboxKey,
+        update: impl Fn(&mut OutboxEntry) + Send + 'static,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        let key = key.clone();
+        self.run(move |s| s.finish(&key, update)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,10 +419,11 @@ mod tests {
     use crate::domain::schedule::DailyWindow;
     use crate::domain::status::Status;
     use crate::store::polling::Report;
+    use crate::store::test_support::pk;
     use crate::store::test_support::{store_with_parcel, t};
     use std::time::Duration;
 
-    fn arrived_store() -> (tempfile::TempDir, Store) {
+    fn arrived_store() -> (tempfile::TempDir, SyncStore) {
         let (d, store) = store_with_parcel();
         let w = DailyWindow::ALWAYS;
         let report = Report {
@@ -379,13 +434,13 @@ mod tests {
                 description: String::new(),
                 office: Some(Office::default()),
                 storage: None,
+                presence: false,
             }],
             ..Report::default()
         };
         store
             .apply_report(
-                "acme",
-                "SANDBOX-ARRIVED-1",
+                &pk("acme", "SANDBOX-ARRIVED-1"),
                 &report,
                 t(10),
                 &Rules::default(),
@@ -448,7 +503,9 @@ mod tests {
             .unwrap();
         let stats = store.outbox_stats(Channel::Sms).unwrap();
         assert_eq!(stats, OutboxStats::default());
-        let all = store.parcel_entries("acme", "SANDBOX-ARRIVED-1").unwrap();
+        let all = store
+            .parcel_entries(&pk("acme", "SANDBOX-ARRIVED-1"))
+            .unwrap();
         assert_eq!(all[0].state, DeliveryState::Sent);
         assert_eq!(all[0].provider_id.as_deref(), Some("prov-1"));
     }
@@ -460,7 +517,11 @@ mod tests {
             .key
             .clone();
         let n = store
-            .cancel_pending("acme", "SANDBOX-ARRIVED-1", &[Channel::Sms], "unsubscribed")
+            .cancel_pending(
+                &pk("acme", "SANDBOX-ARRIVED-1"),
+                &[Channel::Sms],
+                "unsubscribed",
+            )
             .unwrap();
         assert_eq!(n, 1);
         assert_eq!(
@@ -472,7 +533,9 @@ mod tests {
         let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
             .key
             .clone();
-        store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
+        store
+            .delete_parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+            .unwrap();
         assert!(store.pending(Channel::Sms, t(10), 10).unwrap().is_empty());
         assert_eq!(
             store.claim(&key, t(11), |_| None, "file").unwrap(),

@@ -6,11 +6,11 @@
 //! a big-endian u64) and change in the same transactions that move an entry between queues
 //! ([`Tx::recount`], called where the queue key moves), so they survive restarts and agree with
 //! the queues after a crash. A store written before the counters existed has none: at open,
-//! [`Store::ensure_outbox_counts`] counts the queues once and leaves a marker in `meta`, so the
+//! [`SyncStore::ensure_outbox_counts`] counts the queues once and leaves a marker in `meta`, so the
 //! scan happens once per store.
 
 use super::keys::{self, Queue};
-use super::{OutboxStats, Store, StoreError, Tx, TxResult};
+use super::{OutboxStats, Store, StoreError, SyncStore, Tx, TxResult};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{DeliveryState, OutboxEntry};
 
@@ -67,7 +67,7 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SyncStore {
     /// Queue sizes of a channel, from the counters.
     pub fn outbox_stats(&self, channel: Channel) -> Result<OutboxStats, StoreError> {
         let get = |q| -> Result<usize, StoreError> {
@@ -149,6 +149,13 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Queue sizes of a channel, from the counters.
+    pub async fn outbox_stats(&self, channel: Channel) -> Result<OutboxStats, StoreError> {
+        self.run(move |s| s.outbox_stats(channel)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,12 +166,13 @@ mod tests {
     use crate::domain::status::Status;
     use crate::store::Claim;
     use crate::store::polling::Report;
+    use crate::store::test_support::{pk, sid};
     use crate::store::test_support::{t, temp_store};
     use std::time::Duration;
 
     /// A store with the shop `acme` and `n` parcels waiting at the office, each with an SMS
     /// and an e-mail pending (accepted and arrived: four entries a parcel).
-    fn store_with(n: usize) -> (tempfile::TempDir, Store) {
+    fn store_with(n: usize) -> (tempfile::TempDir, SyncStore) {
         let (d, store) = temp_store();
         store
             .create_shop(&crate::store::shops::tests::shop("acme", "h"))
@@ -196,6 +204,7 @@ mod tests {
                         description: String::new(),
                         office: None,
                         storage: None,
+                        presence: false,
                     },
                     CarrierEvent {
                         at: t(5),
@@ -204,14 +213,14 @@ mod tests {
                         description: String::new(),
                         office: Some(Office::default()),
                         storage: None,
+                        presence: false,
                     },
                 ],
                 ..Report::default()
             };
             store
                 .apply_report(
-                    "acme",
-                    &track,
+                    &pk("acme", &track),
                     &report,
                     t(10),
                     &Rules::default(),
@@ -223,7 +232,7 @@ mod tests {
         (d, store)
     }
 
-    fn check(store: &Store) {
+    fn check(store: &SyncStore) {
         for channel in Channel::ALL {
             assert_eq!(
                 store.outbox_stats(channel).unwrap(),
@@ -233,7 +242,7 @@ mod tests {
         }
     }
 
-    fn claim(store: &Store, key: &OutboxKey) {
+    fn claim(store: &SyncStore, key: &OutboxKey) {
         let c = store.claim(key, t(20), |_| None, "file").unwrap();
         assert!(matches!(c, Claim::Claimed(_)), "{c:?}");
     }
@@ -291,12 +300,11 @@ mod tests {
         assert_eq!(store.outbox_stats(Channel::Email).unwrap().dead, 2);
         assert_eq!(store.outbox_stats(Channel::Sms).unwrap().sending, 1);
 
-        let track = &sms[3].key.track;
         store
-            .cancel_pending("acme", track, &[Channel::Sms], "unsubscribed")
+            .cancel_pending(&sms[3].key.parcel(), &[Channel::Sms], "unsubscribed")
             .unwrap();
         check(&store);
-        store.delete_parcel("acme", &email[2].key.track).unwrap();
+        store.delete_parcel(&email[2].key.parcel()).unwrap();
         check(&store);
         // A recovery after a crash puts what was in hand back.
         store.finish(&sms[1].key, |e| e.recover(true)).unwrap();
@@ -307,7 +315,7 @@ mod tests {
         assert!(n >= 1, "{n}");
         check(&store);
         assert_eq!(store.outbox_stats(Channel::Email).unwrap().dead, 0);
-        store.finish_shop_erasure("acme").unwrap();
+        store.finish_shop_erasure(&sid("acme")).unwrap();
         check(&store);
         assert_eq!(
             store.outbox_stats(Channel::Email).unwrap(),
@@ -329,7 +337,7 @@ mod tests {
         store.meta.remove(MARKER).unwrap();
         store.flush().unwrap();
         drop(store);
-        let store = Store::open(&d.path().join("db"), 8 << 20).unwrap();
+        let store = SyncStore::open(&d.path().join("db"), 8 << 20).unwrap();
         assert_eq!(store.outbox_stats(Channel::Sms).unwrap(), expected);
         check(&store);
         // The marker stops a second count: a counter changed by hand stays as it is.
@@ -343,7 +351,7 @@ mod tests {
             .unwrap();
         store.flush().unwrap();
         drop(store);
-        let store = Store::open(&d.path().join("db"), 8 << 20).unwrap();
+        let store = SyncStore::open(&d.path().join("db"), 8 << 20).unwrap();
         assert_eq!(store.outbox_stats(Channel::Sms).unwrap().dead, 7);
     }
 }

@@ -1,12 +1,16 @@
 //! Parcels: intake, lookup by track and by order number, listing, deletion.
 
-use super::{Store, StoreError, Tx, TxResult, abort, decode_record, encode_record, keys};
+use super::{
+    Store, StoreError, SyncStore, Tx, TxResult, abort, decode_record, encode_record, keys,
+};
+use crate::domain::carrier::CarrierId;
 use crate::domain::intake::{Upsert, ValidParcel, upsert};
 use crate::domain::lifecycle::{self, Rules, ShopTerms};
-use crate::domain::parcel::Parcel;
+use crate::domain::parcel::{Parcel, ParcelKey};
 use crate::domain::plan::{Plan, Refusal, ShopDay};
 use crate::domain::shop::ShopId;
 use crate::domain::status::Status;
+use crate::domain::track::TrackNumber;
 use jiff::Timestamp;
 
 /// What handing over one parcel did.
@@ -133,10 +137,11 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SyncStore {
     /// Stores one validated parcel for a shop, or finds it unchanged, or updates the shop's
     /// details of it. `first_poll_at` is when a new parcel is first asked about. No plan is
-    /// checked (see [`Store::intake_admitted`]).
+    /// checked (see [`SyncStore::intake_admitted`]).
+    #[cfg(test)]
     pub fn intake(
         &self,
         shop: &ShopId,
@@ -147,7 +152,8 @@ impl Store {
         self.intake_admitted(shop, parcel, now, first_poll_at, None)
     }
 
-    /// [`Store::intake_batch`] with the default rules: for tests and tools.
+    /// [`SyncStore::intake_batch`] with the default rules: for tests and tools.
+    #[cfg(test)]
     pub fn intake_admitted(
         &self,
         shop: &ShopId,
@@ -170,7 +176,7 @@ impl Store {
 
     /// Stores several validated parcels of one shop in one transaction, each with when it is
     /// first asked about, and answers one result per parcel in order, exactly as
-    /// [`Store::intake_admitted`] would one after the other: a track number given twice is
+    /// [`SyncStore::intake_admitted`] would one after the other: a track number given twice is
     /// created once and then found unchanged (or updated), and every new parcel is counted
     /// against the month's quota or refused. A waiting parcel whose storage period changed
     /// gets its deadline worked out again under `rules`.
@@ -249,14 +255,14 @@ impl Store {
     /// planned for a deadline that moved later are withdrawn. Returns how many deadlines moved.
     pub fn refresh_deadlines(
         &self,
-        shop: Option<&str>,
+        shop: Option<&ShopId>,
         rules: &Rules,
         now: Timestamp,
     ) -> Result<usize, StoreError> {
         let mut waiting = Vec::new();
         self.for_each_parcel(shop, |p| {
             if p.arrival.is_some() && !p.status.is_final() {
-                waiting.push((p.shop.as_str().to_string(), p.track.as_str().to_string()));
+                waiting.push(p.key());
             }
             true
         })?;
@@ -264,12 +270,12 @@ impl Store {
         for chunk in waiting.chunks(super::TX_CHUNK) {
             moved += self.tx(|t| {
                 let mut n = 0;
-                for (shop, track) in chunk {
-                    let Some(old) = t.get_parcel(shop, track)? else {
+                for key in chunk {
+                    let Some(old) = t.get_parcel(key.shop.as_str(), key.track.as_str())? else {
                         continue;
                     };
                     let terms = t
-                        .shop_record(shop)?
+                        .shop_record(key.shop.as_str())?
                         .map_or_else(ShopTerms::default, |s| ShopTerms::of(&s));
                     let mut p = old.clone();
                     let o = lifecycle::refresh_deadline(&mut p, now, rules, &terms);
@@ -290,11 +296,11 @@ impl Store {
     /// starts afresh at `now`, and it is polled at `first_poll(carrier)`.
     pub fn revive_parcel(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         now: Timestamp,
-        first_poll: impl Fn(crate::domain::carrier::CarrierId) -> Timestamp,
+        first_poll: impl Fn(CarrierId) -> Timestamp,
     ) -> Result<Revived, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         self.tx(|t| {
             let Some(old) = t.get_parcel(shop, track)? else {
                 return Ok(Revived::NotFound);
@@ -316,7 +322,8 @@ impl Store {
     }
 
     /// The parcel with this track number in this shop.
-    pub fn parcel(&self, shop: &str, track: &str) -> Result<Option<Parcel>, StoreError> {
+    pub fn parcel(&self, parcel: &ParcelKey) -> Result<Option<Parcel>, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         let key = keys::parcel(shop, track);
         self.t
             .parcels
@@ -326,13 +333,14 @@ impl Store {
     }
 
     /// The shop's parcels with this order number.
-    pub fn parcels_by_order(&self, shop: &str, order: &str) -> Result<Vec<Parcel>, StoreError> {
-        let prefix = keys::order_prefix(shop, order);
+    pub fn parcels_by_order(&self, shop: &ShopId, order: &str) -> Result<Vec<Parcel>, StoreError> {
+        let prefix = keys::order_prefix(shop.as_str(), order);
         let mut out = Vec::new();
         for kv in self.t.by_order.scan_prefix(&prefix) {
             let (k, _) = kv?;
-            let track = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-            if let Some(p) = self.parcel(shop, &track)? {
+            let track = String::from_utf8_lossy(&k[prefix.len()..]);
+            let key = ParcelKey::new(shop.clone(), TrackNumber::from_trusted(track));
+            if let Some(p) = self.parcel(&key)? {
                 out.push(p);
             }
         }
@@ -342,9 +350,10 @@ impl Store {
     /// A page of the shop's parcels, by track number.
     pub fn list_parcels(
         &self,
-        shop: &str,
+        shop: &ShopId,
         filter: &ParcelFilter,
     ) -> Result<ParcelPage, StoreError> {
+        let shop = shop.as_str();
         let prefix = keys::shop_prefix(shop);
         let start = match &filter.after {
             Some(after) => {
@@ -383,9 +392,10 @@ impl Store {
     /// Calls `f` for every parcel of every shop (or of one shop), in key order.
     pub fn for_each_parcel(
         &self,
-        shop: Option<&str>,
+        shop: Option<&ShopId>,
         mut f: impl FnMut(Parcel) -> bool,
     ) -> Result<(), StoreError> {
+        let shop = shop.map(ShopId::as_str);
         let iter = match shop {
             Some(s) => self.t.parcels.scan_prefix(keys::shop_prefix(s)),
             None => self.t.parcels.iter(),
@@ -402,7 +412,8 @@ impl Store {
 
     /// Deletes a parcel, its index entries, its due entries and its outbox entries, so nothing
     /// more is sent about it. Returns the deleted parcel.
-    pub fn delete_parcel(&self, shop: &str, track: &str) -> Result<Option<Parcel>, StoreError> {
+    pub fn delete_parcel(&self, parcel: &ParcelKey) -> Result<Option<Parcel>, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         let entries: Vec<sled::IVec> = self
             .t
             .outbox
@@ -446,10 +457,84 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The parcel under this key.
+    pub async fn parcel(&self, parcel: &ParcelKey) -> Result<Option<Parcel>, StoreError> {
+        let parcel = parcel.clone();
+        self.run(move |s| s.parcel(&parcel)).await
+    }
+
+    /// The parcels under these keys that exist, in order.
+    pub async fn parcels(&self, parcels: Vec<ParcelKey>) -> Result<Vec<Parcel>, StoreError> {
+        self.run(move |s| {
+            let mut out = Vec::with_capacity(parcels.len());
+            for key in &parcels {
+                out.extend(s.parcel(key)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The shop's parcels with this order number.
+    pub async fn parcels_by_order(
+        &self,
+        shop: &ShopId,
+        order: &str,
+    ) -> Result<Vec<Parcel>, StoreError> {
+        let (shop, order) = (shop.clone(), order.to_string());
+        self.run(move |s| s.parcels_by_order(&shop, &order)).await
+    }
+
+    /// A page of the shop's parcels, by track number.
+    pub async fn list_parcels(
+        &self,
+        shop: &ShopId,
+        filter: &ParcelFilter,
+    ) -> Result<ParcelPage, StoreError> {
+        let (shop, filter) = (shop.clone(), filter.clone());
+        self.run(move |s| s.list_parcels(&shop, &filter)).await
+    }
+
+    /// Deletes a parcel with its indexes, due entries and messages, so nothing more is sent
+    /// about it. Returns the deleted parcel.
+    pub async fn delete_parcel(&self, parcel: &ParcelKey) -> Result<Option<Parcel>, StoreError> {
+        let parcel = parcel.clone();
+        self.run(move |s| s.delete_parcel(&parcel)).await
+    }
+
+    /// Polls again a parcel that was given up on: the silence that counts towards giving up
+    /// starts afresh at `now`, and it is polled at `first_poll(carrier)`.
+    pub async fn revive_parcel(
+        &self,
+        parcel: &ParcelKey,
+        now: Timestamp,
+        first_poll: impl Fn(CarrierId) -> Timestamp + Send + 'static,
+    ) -> Result<Revived, StoreError> {
+        let parcel = parcel.clone();
+        self.run(move |s| s.revive_parcel(&parcel, now, first_poll))
+            .await
+    }
+
+    /// Works the deadline out again for every parcel waiting at an office (of one shop, or of
+    /// all) after a storage period changed. Returns how many deadlines moved.
+    pub async fn refresh_deadlines(
+        &self,
+        shop: Option<&ShopId>,
+        rules: &Rules,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let (shop, rules) = (shop.cloned(), rules.clone());
+        self.run(move |s| s.refresh_deadlines(shop.as_ref(), &rules, now))
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::intake::{ParcelDraft, validate};
+    use crate::store::test_support::{pk, sid};
     use crate::store::test_support::{t, temp_store};
 
     fn valid(track: &str, order: &str) -> ValidParcel {
@@ -481,7 +566,7 @@ mod tests {
         store
             .intake(&shop, &valid("SANDBOX-ARRIVED-3", "B-7"), t(0), t(0))
             .unwrap();
-        let by_order = store.parcels_by_order("acme", "A-1").unwrap();
+        let by_order = store.parcels_by_order(&sid("acme"), "A-1").unwrap();
         assert_eq!(by_order.len(), 2);
         // Moving a parcel to another order moves its index entry.
         let Stored::Updated { parcel: p, .. } = store
@@ -491,16 +576,27 @@ mod tests {
             panic!("expected update")
         };
         assert_eq!(p.order_id.as_deref(), Some("B-7"));
-        assert_eq!(store.parcels_by_order("acme", "A-1").unwrap().len(), 1);
-        assert_eq!(store.parcels_by_order("acme", "B-7").unwrap().len(), 2);
+        assert_eq!(
+            store.parcels_by_order(&sid("acme"), "A-1").unwrap().len(),
+            1
+        );
+        assert_eq!(
+            store.parcels_by_order(&sid("acme"), "B-7").unwrap().len(),
+            2
+        );
         // Other shops see nothing.
         assert!(
             store
-                .parcel("other", "SANDBOX-DELIVERED-1")
+                .parcel(&pk("other", "SANDBOX-DELIVERED-1"))
                 .unwrap()
                 .is_none()
         );
-        assert!(store.parcels_by_order("other", "A-1").unwrap().is_empty());
+        assert!(
+            store
+                .parcels_by_order(&sid("other"), "A-1")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -527,7 +623,7 @@ mod tests {
             .unwrap();
         let page = store
             .list_parcels(
-                "acme",
+                &sid("acme"),
                 &ParcelFilter {
                     limit: 3,
                     ..Default::default()
@@ -537,7 +633,7 @@ mod tests {
         assert_eq!(page.parcels.len(), 3);
         let page2 = store
             .list_parcels(
-                "acme",
+                &sid("acme"),
                 &ParcelFilter {
                     limit: 3,
                     after: page.next.clone(),
@@ -548,14 +644,19 @@ mod tests {
         assert_eq!(page2.parcels.len(), 2);
         assert_eq!(page2.next, None);
         assert!(store.due_count().unwrap() >= 6);
-        let gone = store.delete_parcel("acme", "SANDBOX-STUCK-0").unwrap();
+        let gone = store.delete_parcel(&pk("acme", "SANDBOX-STUCK-0")).unwrap();
         assert!(gone.is_some());
-        assert!(store.parcel("acme", "SANDBOX-STUCK-0").unwrap().is_none());
-        assert_eq!(store.parcels_by_order("acme", "X").unwrap().len(), 4);
+        assert!(
+            store
+                .parcel(&pk("acme", "SANDBOX-STUCK-0"))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.parcels_by_order(&sid("acme"), "X").unwrap().len(), 4);
         assert_eq!(store.due_count().unwrap(), 5);
         assert!(
             store
-                .delete_parcel("acme", "SANDBOX-STUCK-0")
+                .delete_parcel(&pk("acme", "SANDBOX-STUCK-0"))
                 .unwrap()
                 .is_none()
         );

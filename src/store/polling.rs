@@ -3,14 +3,15 @@
 //! committed together.
 
 pub use super::keys::DueKind;
-use super::{Store, StoreError, Tx, TxResult, abort, decode_record, keys};
+use super::{Store, StoreError, SyncStore, Tx, TxResult, abort, decode_record, keys};
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::{self, Rules, ShopTerms};
 use crate::domain::notification::Intent;
 use crate::domain::outbox::{self, SendTiming};
-use crate::domain::parcel::{CarrierEvent, Parcel};
+use crate::domain::parcel::{CarrierEvent, Parcel, ParcelKey};
 use crate::domain::polling;
-use crate::domain::shop::Shop;
+use crate::domain::schedule::DailyWindow;
+use crate::domain::shop::{Shop, ShopId};
 use crate::domain::status::Status;
 use crate::domain::storage::MailType;
 use crate::domain::track::TrackNumber;
@@ -23,17 +24,20 @@ pub struct DueItem {
     pub kind: DueKind,
     /// When it came due.
     pub at: Timestamp,
-    /// The shop.
-    pub shop: String,
-    /// The track.
-    pub track: String,
+    /// The parcel.
+    pub parcel: ParcelKey,
     /// The parcel's carrier.
     pub carrier: CarrierId,
 }
 
-/// What [`Store::lease_live`] found: polls it leased, and parcels (shop, track) already being
-/// polled.
-pub type LiveLease = (Vec<DueItem>, Vec<(String, String)>);
+/// What [`Store::lease_live`](super::Store::lease_live) found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveLease {
+    /// The polls it leased.
+    pub leased: Vec<DueItem>,
+    /// Parcels whose poll was already in flight.
+    pub busy: Vec<ParcelKey>,
+}
 
 /// What applying a carrier report did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,10 +59,8 @@ pub struct ReportOutcome {
 /// A report about one parcel among several applied together.
 #[derive(Debug, Clone)]
 pub struct ReportFor {
-    /// The shop.
-    pub shop: String,
-    /// The track.
-    pub track: String,
+    /// The parcel.
+    pub parcel: ParcelKey,
     /// What the carrier said.
     pub report: Report,
     /// When the parcel is polled next, if it is still live.
@@ -128,29 +130,30 @@ impl Tx<'_> {
 }
 
 impl Tx<'_> {
-    /// Leases one due poll (see [`Store::lease_poll`]).
+    /// Leases one due poll (see [`SyncStore::lease_poll`]).
     fn lease_poll(&self, item: &DueItem, until: Timestamp) -> TxResult<bool> {
         let t = self;
-        let Some(p) = t.get_parcel(&item.shop, &item.track)? else {
+        let (shop, track) = (item.parcel.shop.as_str(), item.parcel.track.as_str());
+        let Some(p) = t.get_parcel(shop, track)? else {
             t.due
-                .remove(keys::due(item.at, DueKind::Poll, &item.shop, &item.track))?;
+                .remove(keys::due(item.at, DueKind::Poll, shop, track))?;
             return Ok(false);
         };
         if p.next_poll_at != Some(item.at) {
             // A stray key: the parcel's own schedule is what counts.
             t.due
-                .remove(keys::due(item.at, DueKind::Poll, &item.shop, &item.track))?;
+                .remove(keys::due(item.at, DueKind::Poll, shop, track))?;
             return Ok(false);
         }
         let mut q = p.clone();
         q.next_poll_at = Some(until);
         t.put_parcel(Some(&p), &q)?;
         t.leases
-            .insert(keys::parcel(&item.shop, &item.track), &keys::time(until))?;
+            .insert(keys::parcel(shop, track), &keys::time(until))?;
         Ok(true)
     }
 
-    /// Applies a carrier's report about one parcel (see [`Store::apply_report`]).
+    /// Applies a carrier's report about one parcel (see [`SyncStore::apply_report`]).
     fn apply_report(
         &self,
         r: &ReportFor,
@@ -159,7 +162,7 @@ impl Tx<'_> {
         timing: &SendTiming<'_>,
     ) -> TxResult<Option<ReportOutcome>> {
         let t = self;
-        let (shop, track, report) = (r.shop.as_str(), r.track.as_str(), &r.report);
+        let (shop, track, report) = (r.parcel.shop.as_str(), r.parcel.track.as_str(), &r.report);
         let Some(old) = t.get_parcel(shop, track)? else {
             return Ok(None);
         };
@@ -235,7 +238,7 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SyncStore {
     /// Up to `limit` items due at or before `now`, oldest first.
     pub fn due_items(&self, now: Timestamp, limit: usize) -> Result<Vec<DueItem>, StoreError> {
         let end = keys::time(now + jiff::SignedDuration::from_millis(1));
@@ -252,8 +255,7 @@ impl Store {
             out.push(DueItem {
                 kind: d.kind,
                 at: d.at,
-                shop: d.shop,
-                track: d.track,
+                parcel: d.parcel,
                 carrier,
             });
             if out.len() >= limit {
@@ -269,6 +271,7 @@ impl Store {
     }
 
     /// How many due entries exist (a full scan; for tests and diagnostics).
+    #[cfg(test)]
     pub fn due_count(&self) -> Result<usize, StoreError> {
         Ok(self.t.due.len())
     }
@@ -276,12 +279,13 @@ impl Store {
     /// Moves a due poll to `until` while it is in flight, so it is not dispatched twice; if the
     /// poll never reports back (crash), it comes due again then. Returns false if the parcel is
     /// gone or no longer due at that time.
+    #[cfg(test)]
     pub fn lease_poll(&self, item: &DueItem, until: Timestamp) -> Result<bool, StoreError> {
         self.tx(|t| t.lease_poll(item, until))
     }
 
     /// Leases several due polls until `until` in one transaction, each as
-    /// [`Store::lease_poll`] would. Returns whether each was leased, in order.
+    /// [`SyncStore::lease_poll`] would. Returns whether each was leased, in order.
     pub fn lease_polls(
         &self,
         items: &[DueItem],
@@ -309,7 +313,7 @@ impl Store {
             self.t.leases.iter().collect::<Result<_, _>>()?;
         let mut n = 0;
         for (k, until) in leased {
-            let Some((shop, track)) = keys::split_parcel(&k) else {
+            let Some(ParcelKey { shop, track }) = keys::split_parcel(&k) else {
                 self.t.leases.remove(&k)?;
                 continue;
             };
@@ -322,7 +326,7 @@ impl Store {
             let until = keys::read_time(&until);
             let released = self.tx(|t| {
                 t.leases.remove(&*k)?;
-                let Some(p) = t.get_parcel(&shop, &track)? else {
+                let Some(p) = t.get_parcel(shop.as_str(), track.as_str())? else {
                     return Ok(false);
                 };
                 if p.next_poll_at.is_none() || p.next_poll_at != until {
@@ -343,32 +347,29 @@ impl Store {
     /// and the parcels whose poll was already in flight.
     pub fn lease_live(
         &self,
-        shop: Option<&str>,
+        shop: Option<&ShopId>,
         until: impl Fn(CarrierId) -> Option<Timestamp>,
     ) -> Result<LiveLease, StoreError> {
         let mut targets = Vec::new();
         self.for_each_parcel(shop, |p| {
             // A parcel given up on waits for the shop to revive it.
             if (!p.status.is_final() || p.awaits_cod_payment()) && p.abandoned_at.is_none() {
-                targets.push((
-                    p.shop.as_str().to_string(),
-                    p.track.as_str().to_string(),
-                    p.carrier,
-                ));
+                targets.push((p.key(), p.carrier));
             }
             true
         })?;
         let mut leased = Vec::new();
         let mut busy = Vec::new();
-        for (shop, track, carrier) in targets {
+        for (parcel, carrier) in targets {
             let Some(until) = until(carrier) else {
                 continue;
             };
+            let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
             let taken = self.tx(|t| {
-                let Some(p) = t.get_parcel(&shop, &track)? else {
+                let Some(p) = t.get_parcel(shop, track)? else {
                     return Ok(Some(false));
                 };
-                let key = keys::parcel(&shop, &track);
+                let key = keys::parcel(shop, track);
                 if p.status.is_final() && !p.awaits_cod_payment() {
                     return Ok(Some(false));
                 }
@@ -386,22 +387,22 @@ impl Store {
                 Ok(Some(true))
             })?;
             if taken.is_none() {
-                busy.push((shop, track));
+                busy.push(parcel);
             } else if taken == Some(true) {
                 leased.push(DueItem {
                     kind: DueKind::Poll,
                     at: until,
-                    shop,
-                    track,
+                    parcel,
                     carrier,
                 });
             }
         }
-        Ok((leased, busy))
+        Ok(LiveLease { leased, busy })
     }
 
     /// Whether a poll of this parcel is in flight.
-    pub fn is_leased(&self, shop: &str, track: &str) -> Result<bool, StoreError> {
+    pub fn is_leased(&self, parcel: &ParcelKey) -> Result<bool, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         Ok(self.t.leases.contains_key(keys::parcel(shop, track))?)
     }
 
@@ -409,10 +410,10 @@ impl Store {
     /// (unless the parcel is finished) and reminders, and creates the notifications, in one
     /// transaction. Returns `None` if the parcel was deleted meanwhile.
     #[allow(clippy::too_many_arguments)]
+    #[cfg(test)]
     pub fn apply_report(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         report: &Report,
         now: Timestamp,
         rules: &Rules,
@@ -420,8 +421,7 @@ impl Store {
         timing: &SendTiming<'_>,
     ) -> Result<Option<ReportOutcome>, StoreError> {
         let report = ReportFor {
-            shop: shop.to_string(),
-            track: track.to_string(),
+            parcel: parcel.clone(),
             report: report.clone(),
             next_poll,
         };
@@ -429,7 +429,7 @@ impl Store {
         Ok(outcomes.pop().flatten())
     }
 
-    /// Applies several reports, each as [`Store::apply_report`] would, in one transaction:
+    /// Applies several reports, each as [`SyncStore::apply_report`] would, in one transaction:
     /// a transaction's fixed cost is shared, and all of them or none are stored. Returns one
     /// outcome per report, in order.
     pub fn apply_reports(
@@ -452,13 +452,13 @@ impl Store {
     /// polled (it is abandoned).
     pub fn record_poll_failure(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         error: &str,
         next_poll: impl Fn(u32) -> Timestamp,
         now: Timestamp,
         rules: &Rules,
     ) -> Result<u32, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         self.tx(|t| {
             let Some(old) = t.get_parcel(shop, track)? else {
                 return Ok(0);
@@ -483,13 +483,13 @@ impl Store {
     /// message created in one transaction. Returns how many outbox entries were created.
     pub fn fire_reminder(
         &self,
-        shop: &str,
-        track: &str,
+        parcel: &ParcelKey,
         due_at: Timestamp,
         now: Timestamp,
         rules: &Rules,
         timing: &SendTiming<'_>,
     ) -> Result<usize, StoreError> {
+        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
         self.tx(|t| {
             let Some(old) = t.get_parcel(shop, track)? else {
                 t.due
@@ -517,6 +517,100 @@ impl Store {
     }
 }
 
+impl Store {
+    /// When the next item comes due, if any.
+    pub async fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.run(SyncStore::next_due_at).await
+    }
+
+    /// Up to `limit` items due at or before `now`, oldest first.
+    pub async fn due_items(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DueItem>, StoreError> {
+        self.run(move |s| s.due_items(now, limit)).await
+    }
+
+    /// Leases every live parcel (of one shop, or all) that is not already being polled, until
+    /// `until` for its carrier, for an operator's "poll everything now".
+    pub async fn lease_live(
+        &self,
+        shop: Option<&ShopId>,
+        until: impl Fn(CarrierId) -> Option<Timestamp> + Send + 'static,
+    ) -> Result<LiveLease, StoreError> {
+        let shop = shop.cloned();
+        self.run(move |s| s.lease_live(shop.as_ref(), until)).await
+    }
+
+    /// Whether a poll of this parcel is in flight.
+    pub async fn is_leased(&self, parcel: &ParcelKey) -> Result<bool, StoreError> {
+        let parcel = parcel.clone();
+        self.run(move |s| s.is_leased(&parcel)).await
+    }
+
+    /// Applies several carrier reports in one transaction (each merges events, runs the
+    /// lifecycle, schedules the next poll and reminders and creates the notifications),
+    /// customer messages timed for `send_window`. Returns one outcome per report, in order
+    /// (`None` for a parcel deleted meanwhile).
+    pub async fn apply_reports(
+        &self,
+        reports: Vec<ReportFor>,
+        now: Timestamp,
+        rules: &Rules,
+        send_window: DailyWindow,
+    ) -> Result<Vec<Option<ReportOutcome>>, StoreError> {
+        let rules = rules.clone();
+        self.run(move |s| {
+            let timing = SendTiming {
+                window: &send_window,
+            };
+            s.apply_reports(&reports, now, &rules, &timing)
+        })
+        .await
+    }
+
+    /// Records a failed poll; `next_poll` says when to try again given the failures in a row.
+    /// A parcel the carrier has said nothing about for `rules.give_up_after` is no longer
+    /// polled. Returns the failures in a row.
+    pub async fn record_poll_failure(
+        &self,
+        parcel: &ParcelKey,
+        error: &str,
+        next_poll: impl Fn(u32) -> Timestamp + Send + 'static,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<u32, StoreError> {
+        let (parcel, error, rules) = (parcel.clone(), error.to_string(), rules.clone());
+        self.run(move |s| s.record_poll_failure(&parcel, &error, next_poll, now, &rules))
+            .await
+    }
+
+    /// Fires the reminders that came due, one transaction each (see
+    /// [`SyncStore::fire_reminder`]), customer messages timed for `send_window`. Returns how
+    /// many outbox entries were created.
+    pub async fn fire_reminders(
+        &self,
+        items: Vec<DueItem>,
+        now: Timestamp,
+        rules: &Rules,
+        send_window: DailyWindow,
+    ) -> Result<usize, StoreError> {
+        let rules = rules.clone();
+        self.run(move |s| {
+            let timing = SendTiming {
+                window: &send_window,
+            };
+            let mut queued = 0;
+            for item in &items {
+                queued += s.fire_reminder(&item.parcel, item.at, now, &rules, &timing)?;
+            }
+            Ok(queued)
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,6 +620,7 @@ mod tests {
     use crate::domain::parcel::Office;
     use crate::domain::schedule::DailyWindow;
     use crate::domain::shop::ShopId;
+    use crate::store::test_support::pk;
     use crate::store::test_support::{t, temp_store};
     use std::time::Duration;
 
@@ -541,10 +636,11 @@ mod tests {
                 ..Office::default()
             }),
             storage: None,
+            presence: false,
         }
     }
 
-    fn setup() -> (tempfile::TempDir, Store) {
+    fn setup() -> (tempfile::TempDir, SyncStore) {
         let (d, store) = temp_store();
         let mut shop = crate::store::shops::tests::shop("acme", "h");
         shop.report_email = Some(crate::domain::contact::EmailAddress::from_trusted(
@@ -585,8 +681,7 @@ mod tests {
         };
         let out = store
             .apply_report(
-                "acme",
-                "SANDBOX-DELIVERED-1",
+                &pk("acme", "SANDBOX-DELIVERED-1"),
                 &report,
                 t(20),
                 &rules,
@@ -600,8 +695,7 @@ mod tests {
         // The same report again creates nothing.
         let again = store
             .apply_report(
-                "acme",
-                "SANDBOX-DELIVERED-1",
+                &pk("acme", "SANDBOX-DELIVERED-1"),
                 &report,
                 t(30),
                 &rules,
@@ -611,7 +705,9 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((again.new_events, again.messages), (0, 0));
-        let entries = store.parcel_entries("acme", "SANDBOX-DELIVERED-1").unwrap();
+        let entries = store
+            .parcel_entries(&pk("acme", "SANDBOX-DELIVERED-1"))
+            .unwrap();
         assert_eq!(entries.len(), 2);
         assert!(
             entries
@@ -621,24 +717,36 @@ mod tests {
         );
         // A reminder and the next poll are due.
         let p = store
-            .parcel("acme", "SANDBOX-DELIVERED-1")
+            .parcel(&pk("acme", "SANDBOX-DELIVERED-1"))
             .unwrap()
             .unwrap();
         assert_eq!(p.next_poll_at, Some(t(3600)));
         let rem = p.next_reminder_at.unwrap();
         let n = store
-            .fire_reminder("acme", "SANDBOX-DELIVERED-1", rem, rem, &rules, &timing)
+            .fire_reminder(
+                &pk("acme", "SANDBOX-DELIVERED-1"),
+                rem,
+                rem,
+                &rules,
+                &timing,
+            )
             .unwrap();
         assert_eq!(n, 2);
         assert_eq!(
             store
-                .fire_reminder("acme", "SANDBOX-DELIVERED-1", rem, rem, &rules, &timing)
+                .fire_reminder(
+                    &pk("acme", "SANDBOX-DELIVERED-1"),
+                    rem,
+                    rem,
+                    &rules,
+                    &timing
+                )
                 .unwrap(),
             0,
             "fired once"
         );
         let p = store
-            .parcel("acme", "SANDBOX-DELIVERED-1")
+            .parcel(&pk("acme", "SANDBOX-DELIVERED-1"))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -653,8 +761,7 @@ mod tests {
         };
         store
             .apply_report(
-                "acme",
-                "SANDBOX-DELIVERED-1",
+                &pk("acme", "SANDBOX-DELIVERED-1"),
                 &report,
                 t(50),
                 &rules,
@@ -663,7 +770,7 @@ mod tests {
             )
             .unwrap();
         let p = store
-            .parcel("acme", "SANDBOX-DELIVERED-1")
+            .parcel(&pk("acme", "SANDBOX-DELIVERED-1"))
             .unwrap()
             .unwrap();
         assert_eq!((p.next_poll_at, p.next_reminder_at), (None, None));
@@ -688,8 +795,7 @@ mod tests {
         let w = DailyWindow::ALWAYS;
         let timing = SendTiming { window: &w };
         let one = |track: &str, status, code| ReportFor {
-            shop: "acme".into(),
-            track: track.into(),
+            parcel: pk("acme", track),
             report: Report {
                 events: vec![ev(10, status, code)],
                 ..Report::default()
@@ -713,7 +819,7 @@ mod tests {
         assert!(out[1].is_none(), "no such parcel");
         assert_eq!(
             store
-                .parcel_entries("acme", "SANDBOX-DELIVERED-1")
+                .parcel_entries(&pk("acme", "SANDBOX-DELIVERED-1"))
                 .unwrap()
                 .len(),
             2
@@ -726,8 +832,7 @@ mod tests {
         assert_eq!(
             store
                 .record_poll_failure(
-                    "acme",
-                    "SANDBOX-DELIVERED-1",
+                    &pk("acme", "SANDBOX-DELIVERED-1"),
                     "timeout",
                     |n| t(60 * i64::from(n)),
                     t(0),
@@ -739,8 +844,7 @@ mod tests {
         assert_eq!(
             store
                 .record_poll_failure(
-                    "acme",
-                    "SANDBOX-DELIVERED-1",
+                    &pk("acme", "SANDBOX-DELIVERED-1"),
                     "timeout",
                     |n| t(60 * i64::from(n)),
                     t(0),
@@ -752,11 +856,15 @@ mod tests {
         let due = store.due_items(t(119), 10).unwrap();
         assert!(due.is_empty());
         assert_eq!(store.next_due_at().unwrap(), Some(t(120)));
-        let (leased, busy) = store.lease_live(None, |_| Some(t(500))).unwrap();
-        assert_eq!((leased.len(), busy.len()), (1, 0));
-        let (leased, busy) = store.lease_live(None, |_| Some(t(500))).unwrap();
-        assert_eq!((leased.len(), busy.len()), (0, 1), "already leased");
-        assert!(store.is_leased("acme", "SANDBOX-DELIVERED-1").unwrap());
+        let live = store.lease_live(None, |_| Some(t(500))).unwrap();
+        assert_eq!((live.leased.len(), live.busy.len()), (1, 0));
+        let live = store.lease_live(None, |_| Some(t(500))).unwrap();
+        assert_eq!(
+            (live.leased.len(), live.busy.len()),
+            (0, 1),
+            "already leased"
+        );
+        assert!(store.is_leased(&pk("acme", "SANDBOX-DELIVERED-1")).unwrap());
         assert_eq!(store.release_leases(t(5)).unwrap(), 1);
         assert_eq!(store.due_items(t(5), 10).unwrap().len(), 1);
     }

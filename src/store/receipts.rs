@@ -3,13 +3,14 @@
 //! giving them a fresh start).
 
 use super::keys::{self, Queue};
-use super::{Store, StoreError};
+use super::{Store, StoreError, SyncStore};
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{DeliveryState, OutboxEntry, OutboxKey};
+use crate::domain::shop::ShopId;
 use jiff::Timestamp;
 
-impl Store {
+impl SyncStore {
     /// Up to `limit` sent entries of a channel whose delivery report is due at or before `now`.
     pub fn reports_due(
         &self,
@@ -69,7 +70,7 @@ impl Store {
             return Ok(None);
         };
         Ok(self
-            .parcel_entries(&key.shop, &key.track)?
+            .parcel_entries(&key.parcel())?
             .into_iter()
             .find(|e| e.key == key))
     }
@@ -78,7 +79,7 @@ impl Store {
     pub fn dead_letters(
         &self,
         channel: Option<Channel>,
-        shop: Option<&str>,
+        shop: Option<&ShopId>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut out = Vec::new();
@@ -89,7 +90,7 @@ impl Store {
             let all = self.entries_in(keys::queue_prefix(c, Queue::Dead), None, usize::MAX)?;
             out.extend(
                 all.into_iter()
-                    .filter(|e| shop.is_none_or(|s| e.key.shop == s)),
+                    .filter(|e| shop.is_none_or(|s| &e.key.shop == s)),
             );
         }
         out.truncate(limit);
@@ -106,7 +107,7 @@ impl Store {
     pub fn requeue_dead(
         &self,
         channel: Option<Channel>,
-        shop: Option<&str>,
+        shop: Option<&ShopId>,
         now: Timestamp,
     ) -> Result<usize, StoreError> {
         let dead = self.dead_letters(channel, shop, usize::MAX)?;
@@ -122,6 +123,81 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Up to `limit` sent entries of a channel whose delivery report is due at or before `now`.
+    pub async fn reports_due(
+        &self,
+        channel: Channel,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.run(move |s| s.reports_due(channel, now, limit)).await
+    }
+
+    /// When the channel's next delivery report is due.
+    pub async fn next_report_at(&self, channel: Channel) -> Result<Option<Timestamp>, StoreError> {
+        self.run(move |s| s.next_report_at(channel)).await
+    }
+
+    /// Records what a provider said about sent entries (`None`: nothing), each in its own
+    /// transaction; `next` says when to ask again about one whose report is not final.
+    /// Returns how many entries were still there and sent.
+    pub async fn record_reports(
+        &self,
+        reports: Vec<(OutboxKey, Option<DeliveryReport>)>,
+        next: impl Fn(&OutboxEntry) -> Option<Timestamp> + Send + 'static,
+    ) -> Result<usize, StoreError> {
+        self.run(move |s| {
+            let mut n = 0;
+            for (key, report) in &reports {
+                n += usize::from(s.record_report(key, report.as_ref(), &next)?.is_some());
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    /// The entry a provider's message id belongs to.
+    pub async fn entry_by_receipt(
+        &self,
+        provider: &str,
+        id: &str,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        let (provider, id) = (provider.to_string(), id.to_string());
+        self.run(move |s| s.entry_by_receipt(&provider, &id)).await
+    }
+
+    /// Dead letters, oldest first, of one channel or all, of one shop or all.
+    pub async fn dead_letters(
+        &self,
+        channel: Option<Channel>,
+        shop: Option<&ShopId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let shop = shop.cloned();
+        self.run(move |s| s.dead_letters(channel, shop.as_ref(), limit))
+            .await
+    }
+
+    /// How many dead letters a channel has (from the counters).
+    pub async fn dead_count(&self, channel: Channel) -> Result<usize, StoreError> {
+        self.run(move |s| s.dead_count(channel)).await
+    }
+
+    /// Gives dead letters (of one channel or all, one shop or all) a fresh start. Returns how
+    /// many.
+    pub async fn requeue_dead(
+        &self,
+        channel: Option<Channel>,
+        shop: Option<&ShopId>,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let shop = shop.cloned();
+        self.run(move |s| s.requeue_dead(channel, shop.as_ref(), now))
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,12 +206,13 @@ mod tests {
     use crate::domain::outbox::{Acceptance, Failure, RetryPolicy, SendTiming};
     use crate::domain::schedule::DailyWindow;
     use crate::store::Claim;
+    use crate::store::test_support::{pk, sid};
     use crate::store::test_support::{store_with_parcel, t};
     use std::time::Duration;
 
-    fn one_sms() -> (tempfile::TempDir, Store, OutboxKey) {
+    fn one_sms() -> (tempfile::TempDir, SyncStore, OutboxKey) {
         let (d, store) = store_with_parcel();
-        let shop = store.shop("acme").unwrap().unwrap();
+        let shop = store.shop(&sid("acme")).unwrap().unwrap();
         let w = DailyWindow::ALWAYS;
         store
             .tx(|tx| {
@@ -210,7 +287,9 @@ mod tests {
             (Some("delivered"), None)
         );
         assert_eq!(store.next_report_at(Channel::Sms).unwrap(), None);
-        store.delete_parcel("acme", "SANDBOX-ARRIVED-1").unwrap();
+        store
+            .delete_parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+            .unwrap();
         assert!(store.entry_by_receipt("smsru", "000-1").unwrap().is_none());
     }
 
@@ -229,10 +308,16 @@ mod tests {
             })
             .unwrap();
         assert_eq!(store.dead_count(Channel::Sms).unwrap(), 1);
-        assert_eq!(store.dead_letters(None, Some("acme"), 10).unwrap().len(), 1);
+        assert_eq!(
+            store
+                .dead_letters(None, Some(&sid("acme")), 10)
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(
             store
-                .dead_letters(None, Some("other"), 10)
+                .dead_letters(None, Some(&sid("other")), 10)
                 .unwrap()
                 .is_empty()
         );

@@ -6,7 +6,7 @@
 //! The index moves with the entry in the transaction that writes it ([`Tx::index_recipient`],
 //! called by every outbox write), so it always agrees with the outbox.
 
-use super::{Store, StoreError, Tx, TxResult, decode, keys, versions};
+use super::{Store, StoreError, SyncStore, Tx, TxResult, decode, keys, versions};
 use crate::domain::notification::{Audience, Channel};
 use crate::domain::outbox::OutboxEntry;
 use crate::domain::retention::ERASED;
@@ -44,7 +44,7 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SyncStore {
     /// Customer messages sent to a recipient through `gateway`, latest first, at most `limit`.
     pub fn sent_through(
         &self,
@@ -135,6 +135,21 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Customer messages sent to a recipient through `gateway`, latest first, at most `limit`.
+    pub async fn sent_through(
+        &self,
+        channel: Channel,
+        recipient: &str,
+        gateway: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let (recipient, gateway) = (recipient.to_string(), gateway.to_string());
+        self.run(move |s| s.sent_through(channel, &recipient, &gateway, limit))
+            .await
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -143,10 +158,11 @@ pub(crate) mod tests {
     use crate::domain::outbox::{Acceptance, SendTiming};
     use crate::domain::schedule::DailyWindow;
     use crate::domain::shop::ShopId;
+    use crate::store::test_support::{pk, sid};
     use crate::store::test_support::{t, temp_store};
 
     /// Shops `acme` and `books`, each with parcels to the same phone.
-    pub(crate) fn two_shops(tracks: &[(&str, &str)]) -> (tempfile::TempDir, Store) {
+    pub(crate) fn two_shops(tracks: &[(&str, &str)]) -> (tempfile::TempDir, SyncStore) {
         let (d, store) = temp_store();
         for shop in ["acme", "books"] {
             store
@@ -169,13 +185,13 @@ pub(crate) mod tests {
 
     /// Queues a customer SMS of `kind` for a parcel; returns its entry.
     pub(crate) fn queue_sms(
-        store: &Store,
+        store: &SyncStore,
         shop: &str,
         track: &str,
         kind: NotificationKind,
     ) -> OutboxEntry {
         let w = DailyWindow::ALWAYS;
-        let s = store.shop(shop).unwrap().unwrap();
+        let s = store.shop(&sid(shop)).unwrap().unwrap();
         store
             .tx(|tx| {
                 let p = tx.get_parcel(shop, track)?.unwrap();
@@ -192,7 +208,7 @@ pub(crate) mod tests {
             })
             .unwrap();
         store
-            .parcel_entries(shop, track)
+            .parcel_entries(&pk(shop, track))
             .unwrap()
             .into_iter()
             .find(|e| e.key.kind == kind && e.key.channel == Channel::Sms)
@@ -200,7 +216,7 @@ pub(crate) mod tests {
     }
 
     /// Records an entry as sent through `gateway` at `at` seconds.
-    pub(crate) fn send(store: &Store, e: &OutboxEntry, gateway: &str, at: i64) {
+    pub(crate) fn send(store: &SyncStore, e: &OutboxEntry, gateway: &str, at: i64) {
         store
             .finish(&e.key, |x| {
                 x.claim(t(at));
@@ -308,7 +324,7 @@ pub(crate) mod tests {
         assert!(index_keys(&erased).is_empty());
         assert_eq!(count(), 1, "only the unsent message is left");
         // Deleting the parcel removes the rest.
-        store.delete_parcel("acme", "SANDBOX-STUCK-1").unwrap();
+        store.delete_parcel(&pk("acme", "SANDBOX-STUCK-1")).unwrap();
         assert_eq!(count(), 0);
     }
 

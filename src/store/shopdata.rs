@@ -7,17 +7,20 @@
 //! no shop with that id can be created while it stands.
 
 use super::keys::{self, Queue};
-use super::{Store, StoreError, abort, decode, decode_record, versions};
+use super::{Store, StoreError, SyncStore, abort, decode, decode_record, versions};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::OutboxEntry;
-use crate::domain::parcel::Parcel;
+use crate::domain::parcel::{Parcel, ParcelKey};
 use crate::domain::retention;
+use crate::domain::shop::ShopId;
+use crate::domain::track::TrackNumber;
 use jiff::Timestamp;
 use std::time::Duration;
 
-impl Store {
+impl SyncStore {
     /// New parcels the shop handed over in a month (`2026-11`).
-    pub fn usage(&self, shop: &str, month: &str) -> Result<u64, StoreError> {
+    pub fn usage(&self, shop: &ShopId, month: &str) -> Result<u64, StoreError> {
+        let shop = shop.as_str();
         Ok(self
             .t
             .usage
@@ -26,7 +29,8 @@ impl Store {
     }
 
     /// When the shop's report of `day` (`2026-11-25`) went out, if it did.
-    pub fn report_sent(&self, shop: &str, day: &str) -> Result<Option<Timestamp>, StoreError> {
+    pub fn report_sent(&self, shop: &ShopId, day: &str) -> Result<Option<Timestamp>, StoreError> {
+        let shop = shop.as_str();
         Ok(self
             .t
             .reports
@@ -35,7 +39,13 @@ impl Store {
     }
 
     /// Records that the shop's report of `day` went out, and flushes.
-    pub fn mark_report_sent(&self, shop: &str, day: &str, at: Timestamp) -> Result<(), StoreError> {
+    pub fn mark_report_sent(
+        &self,
+        shop: &ShopId,
+        day: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let shop = shop.as_str();
         let key = keys::report(shop, day);
         self.tx(|t| {
             t.reports.insert(key.as_slice(), &keys::time(at))?;
@@ -48,9 +58,10 @@ impl Store {
     /// Calls `f` for every outbox entry of every shop (or of one shop).
     pub fn for_each_entry(
         &self,
-        shop: Option<&str>,
+        shop: Option<&ShopId>,
         mut f: impl FnMut(OutboxEntry),
     ) -> Result<(), StoreError> {
+        let shop = shop.map(ShopId::as_str);
         let iter = match shop {
             Some(s) => self.t.outbox.scan_prefix(keys::shop_prefix(s)),
             None => self.t.outbox.iter(),
@@ -69,15 +80,16 @@ impl Store {
         now: Timestamp,
         after: Duration,
     ) -> Result<usize, StoreError> {
-        let mut due: Vec<(String, String)> = Vec::new();
+        let mut due: Vec<ParcelKey> = Vec::new();
         self.for_each_parcel(None, |p| {
             if retention::due_for_erasure(&p, now, after) {
-                due.push((p.shop.as_str().to_string(), p.track.as_str().to_string()));
+                due.push(p.key());
             }
             true
         })?;
         let mut erased = 0;
-        for (shop, track) in &due {
+        for key in &due {
+            let (shop, track) = (key.shop.as_str(), key.track.as_str());
             let entries: Vec<sled::IVec> = self
                 .t
                 .outbox
@@ -112,18 +124,19 @@ impl Store {
     }
 
     /// Shops whose erasure started and has not finished.
-    pub fn tombstones(&self) -> Result<Vec<String>, StoreError> {
+    pub fn tombstones(&self) -> Result<Vec<ShopId>, StoreError> {
         self.t
             .tombstones
             .iter()
             .keys()
-            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
+            .map(|k| Ok(ShopId::from_trusted(String::from_utf8_lossy(&k?))))
             .collect()
     }
 
     /// Starts erasing a shop: removes it and its token and leaves a tombstone, in one
     /// transaction. Returns false if there is no such shop (and no erasure to finish).
-    pub fn begin_shop_erasure(&self, shop: &str, now: Timestamp) -> Result<bool, StoreError> {
+    pub fn begin_shop_erasure(&self, shop: &ShopId, now: Timestamp) -> Result<bool, StoreError> {
+        let shop = shop.as_str();
         let key = shop.as_bytes();
         let found = self.tx(|t| {
             let stone = t.tombstones.get(key)?.is_some();
@@ -150,7 +163,8 @@ impl Store {
     /// leases and messages, usage counters, report markers and its customers' opt-outs; then
     /// the tombstone. Safe to run
     /// again after a crash. Returns how many parcels went.
-    pub fn finish_shop_erasure(&self, shop: &str) -> Result<usize, StoreError> {
+    pub fn finish_shop_erasure(&self, shop_id: &ShopId) -> Result<usize, StoreError> {
+        let shop = shop_id.as_str();
         self.erase_shop_hooks(shop)?;
         let prefix = keys::shop_prefix(shop);
         let mut parcels = 0;
@@ -167,7 +181,9 @@ impl Store {
                 break;
             }
             for track in &tracks {
-                parcels += usize::from(self.delete_parcel(shop, track)?.is_some());
+                let key =
+                    ParcelKey::new(shop_id.clone(), TrackNumber::from_trusted(track.as_str()));
+                parcels += usize::from(self.delete_parcel(&key)?.is_some());
             }
         }
         // Whatever no parcel record led to (a crash between trees cannot leave any, but an
@@ -185,7 +201,7 @@ impl Store {
         }
         for kv in self.t.due.iter().keys() {
             let k = kv?;
-            if keys::read_due(&k).is_some_and(|d| d.shop == shop) {
+            if keys::read_due(&k).is_some_and(|d| &d.parcel.shop == shop_id) {
                 self.t.due.remove(k)?;
             }
         }
@@ -212,6 +228,68 @@ impl Store {
     }
 }
 
+impl Store {
+    /// New parcels the shop handed over in a month (`2026-11`).
+    pub async fn usage(&self, shop: &ShopId, month: &str) -> Result<u64, StoreError> {
+        let (shop, month) = (shop.clone(), month.to_string());
+        self.run(move |s| s.usage(&shop, &month)).await
+    }
+
+    /// When the shop's report of `day` (`2026-11-25`) went out, if it did.
+    pub async fn report_sent(
+        &self,
+        shop: &ShopId,
+        day: &str,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let (shop, day) = (shop.clone(), day.to_string());
+        self.run(move |s| s.report_sent(&shop, &day)).await
+    }
+
+    /// Records that the shop's report of `day` went out, and flushes.
+    pub async fn mark_report_sent(
+        &self,
+        shop: &ShopId,
+        day: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (shop, day) = (shop.clone(), day.to_string());
+        self.run(move |s| s.mark_report_sent(&shop, &day, at)).await
+    }
+
+    /// Erases the personal data of parcels that finished more than `after` before `now`, with
+    /// their messages' recipients. Returns how many parcels were erased.
+    pub async fn erase_personal_data(
+        &self,
+        now: Timestamp,
+        after: Duration,
+    ) -> Result<usize, StoreError> {
+        self.run(move |s| s.erase_personal_data(now, after)).await
+    }
+
+    /// Shops whose erasure started and has not finished.
+    pub async fn tombstones(&self) -> Result<Vec<ShopId>, StoreError> {
+        self.run(SyncStore::tombstones).await
+    }
+
+    /// Starts erasing a shop: removes it and its token and leaves a tombstone, in one
+    /// transaction, flushed. Returns false if there is no such shop (and no erasure to finish).
+    pub async fn begin_shop_erasure(
+        &self,
+        shop: &ShopId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let shop = shop.clone();
+        self.run(move |s| s.begin_shop_erasure(&shop, now)).await
+    }
+
+    /// Erases everything a tombstoned shop left, then the tombstone. Safe to run again after a
+    /// crash. Returns how many parcels went.
+    pub async fn finish_shop_erasure(&self, shop: &ShopId) -> Result<usize, StoreError> {
+        let shop = shop.clone();
+        self.run(move |s| s.finish_shop_erasure(&shop)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +298,7 @@ mod tests {
     use crate::domain::plan::{Plan, Refusal, ShopDay};
     use crate::domain::shop::ShopId;
     use crate::store::shops::tests::shop;
+    use crate::store::test_support::{pk, sid};
     use crate::store::test_support::{t, temp_store};
     use crate::store::{Admission, Stored};
 
@@ -265,9 +344,14 @@ mod tests {
             go("SANDBOX-STUCK-3"),
             Stored::Refused(Refusal::QuotaReached { quota: 2, .. })
         ));
-        assert!(store.parcel("acme", "SANDBOX-STUCK-3").unwrap().is_none());
-        assert_eq!(store.usage("acme", "2026-11").unwrap(), 2);
-        assert_eq!(store.usage("acme", "2026-12").unwrap(), 0);
+        assert!(
+            store
+                .parcel(&pk("acme", "SANDBOX-STUCK-3"))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.usage(&sid("acme"), "2026-11").unwrap(), 2);
+        assert_eq!(store.usage(&sid("acme"), "2026-12").unwrap(), 0);
     }
 
     #[test]
@@ -309,10 +393,21 @@ mod tests {
             out[5],
             Stored::Refused(Refusal::QuotaReached { quota: 3, .. })
         ));
-        assert_eq!(store.usage("acme", "2026-11").unwrap(), 3);
-        assert!(store.parcel("acme", "SANDBOX-STUCK-4").unwrap().is_none());
-        assert_eq!(store.parcels_by_order("acme", "A-2").unwrap().len(), 1);
-        assert_eq!(store.parcels_by_order("acme", "A-1").unwrap().len(), 2);
+        assert_eq!(store.usage(&sid("acme"), "2026-11").unwrap(), 3);
+        assert!(
+            store
+                .parcel(&pk("acme", "SANDBOX-STUCK-4"))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            store.parcels_by_order(&sid("acme"), "A-2").unwrap().len(),
+            1
+        );
+        assert_eq!(
+            store.parcels_by_order(&sid("acme"), "A-1").unwrap().len(),
+            2
+        );
     }
 
     #[test]
@@ -338,24 +433,39 @@ mod tests {
                 t(0),
             )
             .unwrap();
-        store.mark_report_sent("acme", "2026-11-25", t(0)).unwrap();
-        assert!(store.begin_shop_erasure("acme", t(1)).unwrap());
+        store
+            .mark_report_sent(&sid("acme"), "2026-11-25", t(0))
+            .unwrap();
+        assert!(store.begin_shop_erasure(&sid("acme"), t(1)).unwrap());
         // A crash here: the shop is gone, its id taken until the erasure finishes.
-        assert!(store.shop("acme").unwrap().is_none());
+        assert!(store.shop(&sid("acme")).unwrap().is_none());
         assert!(store.shop_by_token("h1").unwrap().is_none());
-        assert_eq!(store.tombstones().unwrap(), ["acme"]);
+        assert_eq!(store.tombstones().unwrap(), [sid("acme")]);
         assert!(matches!(
             store.create_shop(&shop("acme", "h3")),
             Err(StoreError::Exists(_))
         ));
-        assert!(store.begin_shop_erasure("acme", t(2)).unwrap(), "again");
-        assert_eq!(store.finish_shop_erasure("acme").unwrap(), 3);
+        assert!(
+            store.begin_shop_erasure(&sid("acme"), t(2)).unwrap(),
+            "again"
+        );
+        assert_eq!(store.finish_shop_erasure(&sid("acme")).unwrap(), 3);
         assert!(store.tombstones().unwrap().is_empty());
-        assert!(store.parcels_by_order("acme", "A-1").unwrap().is_empty());
-        assert_eq!(store.report_sent("acme", "2026-11-25").unwrap(), None);
+        assert!(
+            store
+                .parcels_by_order(&sid("acme"), "A-1")
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.report_sent(&sid("acme"), "2026-11-25").unwrap(), None);
         assert_eq!(store.due_count().unwrap(), 1, "only acme-2's parcel is due");
-        assert!(store.parcel("acme-2", "SANDBOX-STUCK-9").unwrap().is_some());
-        assert!(!store.begin_shop_erasure("acme", t(3)).unwrap());
+        assert!(
+            store
+                .parcel(&pk("acme-2", "SANDBOX-STUCK-9"))
+                .unwrap()
+                .is_some()
+        );
+        assert!(!store.begin_shop_erasure(&sid("acme"), t(3)).unwrap());
         store.create_shop(&shop("acme", "h3")).unwrap();
     }
 }

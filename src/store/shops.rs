@@ -1,9 +1,9 @@
 //! Shops and their API tokens.
 
-use super::{Store, StoreError, abort, decode_record, encode_record};
+use super::{Store, StoreError, SyncStore, abort, decode_record, encode_record};
 use crate::domain::shop::{Shop, ShopId};
 
-impl Store {
+impl SyncStore {
     /// Stores a new shop and its token hash; fails if the id is taken.
     pub fn create_shop(&self, shop: &Shop) -> Result<(), StoreError> {
         let key = shop.id.as_str().as_bytes();
@@ -25,7 +25,8 @@ impl Store {
     }
 
     /// The shop with this id.
-    pub fn shop(&self, id: &str) -> Result<Option<Shop>, StoreError> {
+    pub fn shop(&self, id: &ShopId) -> Result<Option<Shop>, StoreError> {
+        let id = id.as_str();
         self.t
             .shops
             .get(id.as_bytes())?
@@ -76,11 +77,42 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Stores a new shop and its token hash; fails if the id is taken.
+    pub async fn create_shop(&self, shop: &Shop) -> Result<(), StoreError> {
+        let shop = shop.clone();
+        self.run(move |s| s.create_shop(&shop)).await
+    }
+
+    /// The shop with this id.
+    pub async fn shop(&self, id: &ShopId) -> Result<Option<Shop>, StoreError> {
+        let id = id.clone();
+        self.run(move |s| s.shop(&id)).await
+    }
+
+    /// Every shop, by id.
+    pub async fn shops(&self) -> Result<Vec<Shop>, StoreError> {
+        self.run(SyncStore::shops).await
+    }
+
+    /// Replaces a shop's record (its token hash may change: the old token stops working).
+    pub async fn update_shop(&self, shop: &Shop) -> Result<(), StoreError> {
+        let shop = shop.clone();
+        self.run(move |s| s.update_shop(&shop)).await
+    }
+
+    /// The shop a token (its SHA-256, hex) belongs to.
+    pub async fn shop_by_token(&self, token_sha256: &str) -> Result<Option<ShopId>, StoreError> {
+        let token = token_sha256.to_string();
+        self.run(move |s| s.shop_by_token(&token)).await
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use crate::domain::shop::{Language, Shop, ShopId};
     use crate::store::StoreError;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{sid, temp_store};
 
     pub(crate) fn shop(id: &str, token: &str) -> Shop {
         Shop {
@@ -96,6 +128,7 @@ pub(crate) mod tests {
             report_at: None,
             messaging: Default::default(),
             storage_days: None,
+            brand: Default::default(),
         }
     }
 
@@ -107,14 +140,14 @@ pub(crate) mod tests {
             store.create_shop(&shop("acme", "h2")),
             Err(StoreError::Exists(_))
         ));
-        assert_eq!(store.shop("acme").unwrap().unwrap().name, "Shop acme");
+        assert_eq!(store.shop(&sid("acme")).unwrap().unwrap().name, "Shop acme");
         assert_eq!(store.shop_by_token("h1").unwrap().unwrap().as_str(), "acme");
         assert_eq!(
             store.shop_by_token("h2").unwrap(),
             None,
             "the refused shop left no token"
         );
-        let mut s = store.shop("acme").unwrap().unwrap();
+        let mut s = store.shop(&sid("acme")).unwrap().unwrap();
         s.token_sha256 = "h3".into();
         store.update_shop(&s).unwrap();
         assert_eq!(store.shop_by_token("h1").unwrap(), None);

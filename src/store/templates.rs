@@ -1,19 +1,21 @@
 //! Shops' own message templates, one per shop, event and part.
 
-use super::{Store, StoreError, decode, encode, keys, versions};
+use super::{Store, StoreError, SyncStore, decode, encode, keys, versions};
 use crate::domain::notification::NotificationKind;
+use crate::domain::shop::ShopId;
 use crate::domain::template::{Part, StoredTemplate};
 use std::collections::BTreeMap;
 
-impl Store {
+impl SyncStore {
     /// Saves a shop's template (replacing one saved before).
     pub fn put_template(
         &self,
-        shop: &str,
+        shop: &ShopId,
         kind: NotificationKind,
         part: Part,
         template: &StoredTemplate,
     ) -> Result<(), StoreError> {
+        let shop = shop.as_str();
         let key = keys::template(shop, kind, part);
         let value = encode("templates", versions::TEMPLATE, &key, template)?;
         self.tx(|t| {
@@ -25,10 +27,11 @@ impl Store {
     /// Removes a shop's template (the default applies again). Returns whether there was one.
     pub fn delete_template(
         &self,
-        shop: &str,
+        shop: &ShopId,
         kind: NotificationKind,
         part: Part,
     ) -> Result<bool, StoreError> {
+        let shop = shop.as_str();
         let key = keys::template(shop, kind, part);
         self.tx(|t| Ok(t.templates.remove(key.clone())?.is_some()))
     }
@@ -36,10 +39,11 @@ impl Store {
     /// A shop's template, if it saved one.
     pub fn template(
         &self,
-        shop: &str,
+        shop: &ShopId,
         kind: NotificationKind,
         part: Part,
     ) -> Result<Option<StoredTemplate>, StoreError> {
+        let shop = shop.as_str();
         let key = keys::template(shop, kind, part);
         self.t
             .templates
@@ -51,8 +55,9 @@ impl Store {
     /// Every template a shop saved.
     pub fn shop_templates(
         &self,
-        shop: &str,
+        shop: &ShopId,
     ) -> Result<Vec<(NotificationKind, Part, StoredTemplate)>, StoreError> {
+        let shop = shop.as_str();
         let mut out = Vec::new();
         for kv in self.t.templates.scan_prefix(keys::templates_prefix(shop)) {
             let (k, v) = kv?;
@@ -67,7 +72,7 @@ impl Store {
     /// The shop's own sources for one event, by part (for rendering).
     pub fn templates_for(
         &self,
-        shop: &str,
+        shop: &ShopId,
         kind: NotificationKind,
     ) -> Result<BTreeMap<Part, String>, StoreError> {
         let mut out = BTreeMap::new();
@@ -80,9 +85,67 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Saves a shop's template (replacing one saved before).
+    pub async fn put_template(
+        &self,
+        shop: &ShopId,
+        kind: NotificationKind,
+        part: Part,
+        template: &StoredTemplate,
+    ) -> Result<(), StoreError> {
+        let (shop, template) = (shop.clone(), template.clone());
+        self.run(move |s| s.put_template(&shop, kind, part, &template))
+            .await
+    }
+
+    /// Removes a shop's template (the default applies again). Returns whether there was one.
+    pub async fn delete_template(
+        &self,
+        shop: &ShopId,
+        kind: NotificationKind,
+        part: Part,
+    ) -> Result<bool, StoreError> {
+        let shop = shop.clone();
+        self.run(move |s| s.delete_template(&shop, kind, part))
+            .await
+    }
+
+    /// A shop's template, if it saved one.
+    pub async fn template(
+        &self,
+        shop: &ShopId,
+        kind: NotificationKind,
+        part: Part,
+    ) -> Result<Option<StoredTemplate>, StoreError> {
+        let shop = shop.clone();
+        self.run(move |s| s.template(&shop, kind, part)).await
+    }
+
+    /// Every template a shop saved.
+    pub async fn shop_templates(
+        &self,
+        shop: &ShopId,
+    ) -> Result<Vec<(NotificationKind, Part, StoredTemplate)>, StoreError> {
+        let shop = shop.clone();
+        self.run(move |s| s.shop_templates(&shop)).await
+    }
+
+    /// The shop's own sources for one event, by part (for rendering).
+    pub async fn templates_for(
+        &self,
+        shop: &ShopId,
+        kind: NotificationKind,
+    ) -> Result<BTreeMap<Part, String>, StoreError> {
+        let shop = shop.clone();
+        self.run(move |s| s.templates_for(&shop, kind)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::test_support::sid;
     use crate::store::test_support::temp_store;
 
     #[test]
@@ -93,31 +156,36 @@ mod tests {
             updated_at: jiff::Timestamp::from_second(1_741_000_000).unwrap(),
         };
         store
-            .put_template("acme", NotificationKind::Arrived, Part::Sms, &t("a"))
+            .put_template(&sid("acme"), NotificationKind::Arrived, Part::Sms, &t("a"))
             .unwrap();
         store
-            .put_template("acme", NotificationKind::Arrived, Part::Html, &t("h"))
+            .put_template(&sid("acme"), NotificationKind::Arrived, Part::Html, &t("h"))
             .unwrap();
         store
-            .put_template("acme-2", NotificationKind::Arrived, Part::Sms, &t("other"))
+            .put_template(
+                &sid("acme-2"),
+                NotificationKind::Arrived,
+                Part::Sms,
+                &t("other"),
+            )
             .unwrap();
         let m = store
-            .templates_for("acme", NotificationKind::Arrived)
+            .templates_for(&sid("acme"), NotificationKind::Arrived)
             .unwrap();
         assert_eq!(m.get(&Part::Sms).map(String::as_str), Some("a"));
         assert_eq!(m.len(), 2);
-        assert_eq!(store.shop_templates("acme").unwrap().len(), 2);
+        assert_eq!(store.shop_templates(&sid("acme")).unwrap().len(), 2);
         assert!(
             store
-                .delete_template("acme", NotificationKind::Arrived, Part::Sms)
+                .delete_template(&sid("acme"), NotificationKind::Arrived, Part::Sms)
                 .unwrap()
         );
         assert!(
             !store
-                .delete_template("acme", NotificationKind::Arrived, Part::Sms)
+                .delete_template(&sid("acme"), NotificationKind::Arrived, Part::Sms)
                 .unwrap()
         );
-        assert_eq!(store.shop_templates("acme").unwrap().len(), 1);
-        assert_eq!(store.shop_templates("acme-2").unwrap().len(), 1);
+        assert_eq!(store.shop_templates(&sid("acme")).unwrap().len(), 1);
+        assert_eq!(store.shop_templates(&sid("acme-2")).unwrap().len(), 1);
     }
 }

@@ -8,12 +8,12 @@
 //! when to run it.
 
 use super::address::{self, GuardedResolver, Policy};
+use crate::clock::Clock;
 use crate::config::webhooks::WebhookSettings;
-use crate::daemon::clock::Clock;
 use crate::domain::lifecycle::Rules;
 use crate::domain::webhook::delivery::{Attempt, Delivery, HookState};
 use crate::domain::webhook::signature;
-use crate::store::{Committer, HookClaim, Store, StoreError, blocking};
+use crate::store::{Committer, HookClaim, Store, StoreError};
 use jiff::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,16 +98,10 @@ impl HookContext {
     /// Deliveries in hand when the daemon stopped go back to the queue; the stuck timers are
     /// armed again if `stuck_after` changed. Returns how many deliveries were requeued.
     pub async fn recover(&self) -> Result<usize, StoreError> {
-        let store = self.store.clone();
-        let now = self.clock.now();
-        let rules = self.rules.clone();
-        let (n, armed) = blocking(move || {
-            let n = store.hook_recover(now)?;
-            let armed = store.rearm_stuck_if_changed(&rules)?;
-            store.flush()?;
-            Ok((n, armed))
-        })
-        .await?;
+        let (n, armed) = self
+            .store
+            .hook_restart(self.clock.now(), self.rules.clone())
+            .await?;
         if n > 0 {
             tracing::warn!(
                 deliveries = n,
@@ -122,28 +116,14 @@ impl HookContext {
 
     /// When the next delivery or stuck timer is due.
     pub async fn next_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let store = self.store.clone();
-        blocking(move || store.next_hook_at()).await
+        self.store.next_hook_at().await
     }
 
     /// Fires the stuck timers that are due. Returns how many `parcel.stuck` events were queued.
     pub async fn fire_stuck(&self) -> Result<usize, StoreError> {
-        let store = self.store.clone();
-        let now = self.clock.now();
-        let rules = self.rules.clone();
-        blocking(move || {
-            let mut n = 0;
-            loop {
-                let due = store.stuck_due(now, BATCH)?;
-                for (shop, track, at) in &due {
-                    n += usize::from(store.fire_stuck(shop, track, *at, now, &rules)?);
-                }
-                if due.len() < BATCH {
-                    return Ok(n);
-                }
-            }
-        })
-        .await
+        self.store
+            .fire_stuck_due(self.clock.now(), self.rules.clone(), BATCH)
+            .await
     }
 
     /// Sends every delivery that is due now.
@@ -151,9 +131,7 @@ impl HookContext {
         use futures_util::StreamExt;
         let mut total = HookSummary::default();
         loop {
-            let store = self.store.clone();
-            let now = self.clock.now();
-            let due = blocking(move || store.hook_due(now, BATCH)).await?;
+            let due = self.store.hook_due(self.clock.now(), BATCH).await?;
             if due.is_empty() {
                 break;
             }

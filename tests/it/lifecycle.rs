@@ -50,10 +50,12 @@ async fn arrival_tells_the_customer_where_what_and_until_when() {
     })
     .await;
     assert_eq!(sms.phone, "+79123456789");
+    // The address, hours and map are on the parcel's page, which the SMS links.
+    let page = format!("http://127.0.0.1:{}/t/", d.port);
     for needle in [
         "A-1001",
         "630099",
-        "Советская, 33",
+        page.as_str(),
         "1\u{a0}490,00 ₽",
         "SANDBOX-DELIVERED-1",
         "до ",

@@ -33,6 +33,8 @@ mod notify_templates;
 mod notify_unsubscribe;
 mod notify_window;
 mod offices;
+mod page;
+mod page_browser;
 mod reports;
 mod supervision;
 mod updates;

@@ -28,7 +28,8 @@ async fn refused(d: &Daemon, channel: &str, source: &str) -> TemplateErrorBody {
 
 #[tokio::test]
 async fn templates_are_checked_previewed_saved_used_and_reset() {
-    let d = Daemon::start().await;
+    // Two parts at most: a shop that wants its SMS short.
+    let d = Daemon::start_with(|c| crate::harness::set(&c, "sms", "max_segments", "2")).await;
     let token = d.create_shop("acme").await;
     d.create_shop("other").await;
 
@@ -84,9 +85,22 @@ async fn templates_are_checked_previewed_saved_used_and_reset() {
         sms.starts_with("Магазин acme: заказ A-100123 в отделении 630099 до 20 сентября."),
         "{sms}"
     );
+    // tracking_link is the parcel's own page, at its real length: a ten-character code.
+    let page = format!("http://127.0.0.1:{}/t/", d.port);
+    let code = sms.split(&page).nth(1).unwrap_or_default();
     assert!(
-        sms.contains("https://www.pochta.ru/tracking?barcode=80082592345678"),
+        code.len() == 10 && code.chars().all(|c| c.is_ascii_alphanumeric()),
         "{sms}"
+    );
+    let carrier = d
+        .socket
+        .preview_template("acme", "arrived", "sms", Some("{{ shop_tracking_link }}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        carrier.sms.as_deref(),
+        Some("https://www.pochta.ru/tracking?barcode=80082592345678"),
+        "the shop's page, or the carrier's"
     );
     assert!(p.segments.unwrap().parts >= 1);
     let saved = d
@@ -184,7 +198,7 @@ async fn templates_are_checked_previewed_saved_used_and_reset() {
         .await
         .unwrap();
     assert!(
-        !r.custom && r.template.contains("ждёт вас"),
+        !r.custom && r.template.contains("ждёт вас в отделении"),
         "{}",
         r.template
     );

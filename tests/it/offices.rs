@@ -102,13 +102,15 @@ async fn arrival_messages_take_the_address_from_the_directory() {
         Some((find("10100012000078")?, find("EE123456785RU")?))
     })
     .await;
+    // The SMS links the parcel's page, which gives the directory's address.
+    let link = sms.0.text.split_whitespace().last().unwrap_or_default();
     assert!(
-        sms.0
-            .text
-            .contains("630099, Новосибирск, ул. Советская, 33"),
+        sms.0.text.contains("630099") && link.contains("/t/"),
         "{}",
         sms.0.text
     );
+    let page = reqwest::get(link).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Новосибирск, ул. Советская, 33"), "{page}");
     assert!(!sms.1.text.contains("ул."), "{}", sms.1.text);
     let mail = wait_for(
         Duration::from_secs(20),

@@ -2,7 +2,7 @@
 //! previews, unsubscribing, dead letters and gateway callbacks.
 
 use super::ErrorDetail;
-use crate::notify::segments::Segments;
+use crate::notify::render::segments::Segments;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -23,6 +23,17 @@ pub struct MessagingArgs {
     review_url: Option<String>,
 }
 
+/// How a shop's customers' tracking page looks ("" removes a value).
+#[derive(Args, Default)]
+pub struct BrandArgs {
+    /// The page's accent colour, #RRGGBB.
+    #[arg(long)]
+    brand_color: Option<String>,
+    /// Its logo on the page: an https:// URL of the image.
+    #[arg(long)]
+    logo_url: Option<String>,
+}
+
 /// Manage shops.
 #[derive(Subcommand)]
 pub enum Cmd {
@@ -91,6 +102,8 @@ pub enum Cmd {
         storage_days: Option<String>,
         #[command(flatten)]
         messaging: MessagingArgs,
+        #[command(flatten)]
+        brand: Box<BrandArgs>,
     },
     #[command(flatten)]
     Admin(crate::plans::Cmd),
@@ -185,6 +198,11 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                         opt(&s.review_url),
                     ]],
                 );
+                println!();
+                table(
+                    &["PAGE COLOUR", "LOGO"],
+                    vec![vec![opt(&s.brand_color), opt(&s.logo_url)]],
+                );
             }
         }
         Cmd::List => {
@@ -206,6 +224,7 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             report_at,
             storage_days: days,
             messaging: m,
+            brand,
         } => {
             let s = client
                 .patch_shop(
@@ -223,6 +242,8 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                         tracking_url: m.tracking_url.clone(),
                         review_url: m.review_url.clone(),
                         storage_days: storage_days(days)?,
+                        brand_color: brand.brand_color.clone(),
+                        logo_url: brand.logo_url.clone(),
                     },
                 )
                 .await
@@ -236,6 +257,12 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 }
                 if let Some(d) = s.storage_days {
                     println!("storage period {d} days");
+                }
+                if let Some(c) = &s.brand_color {
+                    println!("page colour {c}");
+                }
+                if let Some(l) = &s.logo_url {
+                    println!("logo {l}");
                 }
                 if let Some(t) = &s.token {
                     println!("new token: {t}");

@@ -81,15 +81,15 @@ pub enum Cmd {
     },
 }
 
-fn segments(s: &Option<parceld::notify::segments::Segments>) -> String {
+fn segments(s: &Option<parceld::notify::render::segments::Segments>) -> String {
     s.map(|s| {
         format!(
             "{} SMS ({} characters, {})",
             s.parts,
             s.chars,
             match s.encoding {
-                parceld::notify::segments::Encoding::Gsm7 => "GSM-7",
-                parceld::notify::segments::Encoding::Ucs2 => "UCS-2",
+                parceld::notify::render::segments::Encoding::Gsm7 => "GSM-7",
+                parceld::notify::render::segments::Encoding::Ucs2 => "UCS-2",
             }
         )
     })

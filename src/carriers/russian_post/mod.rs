@@ -18,7 +18,7 @@ pub mod wire;
 pub mod xml;
 
 use super::http::{self, Answer};
-use super::stages::{self, Stage};
+use super::poll::stages::{self, Stage};
 use super::{
     BuildError, Carrier, CarrierError, Collected, Gate, TicketCarrier, TrackQuery, TrackReport,
 };
@@ -129,6 +129,7 @@ fn report(asked: &str, ops: impl IntoIterator<Item = Op>) -> TrackReport {
             description: op.description.clone(),
             office: op.office.clone(),
             storage: ops::storage_signal(op.oper_type, op.oper_attr),
+            presence: ops::implies_presence(op.oper_type, op.oper_attr),
         });
     }
     // The kind of item, as the newest record that names it says.

@@ -159,6 +159,18 @@ pub fn storage_signal(oper_type: u32, attr: u32) -> Option<StorageSignal> {
     }
 }
 
+/// Whether an operation happens only to an item waiting at that office for its addressee: a
+/// notice sent or delivered (8/24, 8/25), a hand-off to the office's courier or postman (8/15,
+/// 8/18, 8/22), storage running out (8/10, 8/27, 8/28, 8/33, 8/35, 8/42, 8/43). Evidence of an
+/// arrival the service may not have recorded.
+pub fn implies_presence(oper_type: u32, attr: u32) -> bool {
+    oper_type == 8
+        && matches!(
+            attr,
+            10 | 15 | 18 | 22 | 24 | 25 | 27 | 28 | 33 | 35 | 42 | 43
+        )
+}
+
 /// [`storage_signal`] of a code written `type/attr` (`8/28`).
 pub fn storage_signal_of(code: &str) -> Option<StorageSignal> {
     let (t, a) = code.split_once('/')?;

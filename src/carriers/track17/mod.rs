@@ -3,8 +3,9 @@
 //! 17TRACK does not track yet are registered (`register`, China Post 3011 or China EMS 3013 by
 //! the number's shape); numbers whose journey is over, or that were handed to Russian Post
 //! (whose own poller then continues), are stopped (`stoptrack`). 17TRACK can also push updates
-//! to `POST /v1/webhooks/17track` (see [`crate::api`]), checked with [`wire::verify`].
+//! to `POST /v1/webhooks/17track`: [`push`] checks and applies them.
 
+pub mod push;
 pub mod wire;
 
 use super::http;

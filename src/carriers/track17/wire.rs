@@ -276,6 +276,7 @@ fn event(e: &Event) -> Option<CarrierEvent> {
         description: e.description.clone().unwrap_or_default(),
         office,
         storage: None,
+        presence: false,
     })
 }
 

@@ -428,9 +428,9 @@ pub fn notification(e: &OutboxEntry, kind: EventType, now: Timestamp) -> Event {
     }
     let k = &e.key;
     let s = Subject {
-        shop: &k.shop,
+        shop: k.shop.as_str(),
         parcel: ParcelRef {
-            track: &k.track,
+            track: k.track.as_str(),
             order_id: e.facts.order_id.as_deref(),
             status: e.facts.status.as_str(),
             carrier: e.facts.carrier.as_str(),

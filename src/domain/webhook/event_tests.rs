@@ -57,6 +57,7 @@ fn ev(at: i64, status: Status, code: &str) -> CarrierEvent {
             ..Office::default()
         }),
         storage: None,
+        presence: false,
     }
 }
 

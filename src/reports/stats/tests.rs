@@ -43,6 +43,7 @@ fn parcel(track: &str, order: Option<&str>, created: f64, events: &[(f64, Status
             description: String::new(),
             office: None,
             storage: None,
+            presence: false,
         });
         p.status = *s;
     }

@@ -43,7 +43,7 @@ pub enum HookError {
     Exists(String),
 }
 
-impl Store {
+impl SyncStore {
     /// Removes everything of an endpoint that is no longer in its shop's list (deleted, or its
     /// shop erased), a few hundred keys a transaction.
     fn sweep_hook_endpoint(&self, shop: &str, ep: &str) -> Result<(), StoreError> {
@@ -87,8 +87,8 @@ impl Store {
             .keys()
             .collect::<Result<_, _>>()?;
         for key in silences {
-            if let Some((s, track)) = key.get(1..).and_then(keys::split_parcel) {
-                self.tx(|t| t.set_stuck_timer(&s, &track, None))?;
+            if let Some(pk) = key.get(1..).and_then(keys::split_parcel) {
+                self.tx(|t| t.set_stuck_timer(pk.shop.as_str(), pk.track.as_str(), None))?;
             }
         }
         Ok(())
@@ -175,88 +175,87 @@ impl Hooks {
         max: usize,
         rules: Rules,
     ) -> Result<Endpoint, HookError> {
-        let store = self.0.clone();
         let wants_stuck = endpoint.wants(EventType::Stuck);
-        let created = tokio::task::spawn_blocking(move || {
-            let shop = shop.as_str();
-            let r = store.tx(|t| {
-                if t.shop_record(shop)?.is_none() {
-                    return Ok(Err(HookError::NoShop(shop.to_string())));
+        let created = self
+            .0
+            .in_one_step(move |store| {
+                let shop = shop.as_str();
+                let r = store.tx(|t| {
+                    if t.shop_record(shop)?.is_none() {
+                        return Ok(Err(HookError::NoShop(shop.to_string())));
+                    }
+                    let mut list = t.hook_endpoints(shop)?;
+                    if list.len() >= max {
+                        return Ok(Err(HookError::TooMany(list.len())));
+                    }
+                    if let Some(e) = list.iter().find(|e| e.url == endpoint.url) {
+                        return Ok(Err(HookError::Exists(e.id.clone())));
+                    }
+                    list.push(endpoint.clone());
+                    t.put_hook_endpoints(shop, &list)?;
+                    Ok(Ok(endpoint.clone()))
+                })??;
+                if wants_stuck {
+                    store.arm_stuck_timers(Some(shop), &rules)?;
                 }
-                let mut list = t.hook_endpoints(shop)?;
-                if list.len() >= max {
-                    return Ok(Err(HookError::TooMany(list.len())));
-                }
-                if let Some(e) = list.iter().find(|e| e.url == endpoint.url) {
-                    return Ok(Err(HookError::Exists(e.id.clone())));
-                }
-                list.push(endpoint.clone());
-                t.put_hook_endpoints(shop, &list)?;
-                Ok(Ok(endpoint.clone()))
-            })??;
-            if wants_stuck {
-                store.arm_stuck_timers(Some(shop), &rules)?;
-            }
-            store.flush()?;
-            Ok::<_, HookError>(r)
-        })
-        .await
-        .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))??;
+                store.flush()?;
+                Ok::<_, HookError>(r)
+            })
+            .await?;
         Ok(created)
     }
 
     /// A shop's endpoints with their queues.
     pub async fn list(&self, shop: ShopId) -> Result<Vec<EndpointInfo>, StoreError> {
-        let store = self.0.clone();
-        blocking(move || {
-            let shop = shop.as_str();
-            store
-                .hook_endpoint_list(shop)?
-                .into_iter()
-                .map(|e| store.endpoint_info(shop, e))
-                .collect()
-        })
-        .await
+        self.0
+            .run(move |store| {
+                let shop = shop.as_str();
+                store
+                    .hook_endpoint_list(shop)?
+                    .into_iter()
+                    .map(|e| store.endpoint_info(shop, e))
+                    .collect()
+            })
+            .await
     }
 
     /// One endpoint with its queues.
     pub async fn get(&self, shop: ShopId, id: String) -> Result<EndpointInfo, HookError> {
-        let store = self.0.clone();
-        blocking(move || {
-            let shop = shop.as_str();
-            match store
-                .hook_endpoint_list(shop)?
-                .into_iter()
-                .find(|e| e.id == id)
-            {
-                Some(e) => store.endpoint_info(shop, e).map(Ok),
-                None => Ok(Err(HookError::NotFound(id))),
-            }
-        })
-        .await?
+        self.0
+            .run(move |store| {
+                let shop = shop.as_str();
+                match store
+                    .hook_endpoint_list(shop)?
+                    .into_iter()
+                    .find(|e| e.id == id)
+                {
+                    Some(e) => store.endpoint_info(shop, e).map(Ok),
+                    None => Ok(Err(HookError::NotFound(id))),
+                }
+            })
+            .await?
     }
 
     /// Deletes an endpoint and everything queued for it.
     pub async fn delete(&self, shop: ShopId, id: String) -> Result<Endpoint, HookError> {
-        let store = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let shop = shop.as_str();
-            let removed = store.tx(|t| {
-                let mut list = t.hook_endpoints(shop)?;
-                let Some(i) = list.iter().position(|e| e.id == id) else {
-                    return Ok(None);
-                };
-                let e = list.remove(i);
-                t.put_hook_endpoints(shop, &list)?;
-                Ok(Some(e))
-            })?;
-            let e = removed.ok_or_else(|| HookError::NotFound(id.clone()))?;
-            store.sweep_hook_endpoint(shop, &e.id)?;
-            store.flush()?;
-            Ok::<_, HookError>(e)
-        })
-        .await
-        .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))?
+        self.0
+            .in_one_step(move |store| {
+                let shop = shop.as_str();
+                let removed = store.tx(|t| {
+                    let mut list = t.hook_endpoints(shop)?;
+                    let Some(i) = list.iter().position(|e| e.id == id) else {
+                        return Ok(None);
+                    };
+                    let e = list.remove(i);
+                    t.put_hook_endpoints(shop, &list)?;
+                    Ok(Some(e))
+                })?;
+                let e = removed.ok_or_else(|| HookError::NotFound(id.clone()))?;
+                store.sweep_hook_endpoint(shop, &e.id)?;
+                store.flush()?;
+                Ok::<_, HookError>(e)
+            })
+            .await
     }
 
     /// Gives an endpoint a new secret; the old one keeps signing until `overlap_until`.
@@ -267,16 +266,15 @@ impl Hooks {
         secret: String,
         overlap_until: Option<Timestamp>,
     ) -> Result<Endpoint, HookError> {
-        let store = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let (e, ()) = store.change_endpoint(shop.as_str(), &id, |e| {
-                e.rotate(secret.clone(), overlap_until)
-            })?;
-            store.flush()?;
-            Ok::<_, HookError>(e)
-        })
-        .await
-        .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))?
+        self.0
+            .in_one_step(move |store| {
+                let (e, ()) = store.change_endpoint(shop.as_str(), &id, |e| {
+                    e.rotate(secret.clone(), overlap_until)
+                })?;
+                store.flush()?;
+                Ok::<_, HookError>(e)
+            })
+            .await
     }
 
     /// Enables a disabled endpoint: what waited for it is due now, with a fresh retry period.
@@ -287,21 +285,20 @@ impl Hooks {
         id: String,
         now: Timestamp,
     ) -> Result<(Endpoint, usize), HookError> {
-        let store = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let shop = shop.as_str();
-            let (e, _) = store.change_endpoint(shop, &id, Endpoint::enable)?;
-            let parked = store.tagged_keys(b'Z', shop, &id)?;
-            let n = store.move_deliveries(&parked, |d| {
-                let was = d.parked;
-                d.resume(now);
-                was
-            })?;
-            store.flush()?;
-            Ok::<_, HookError>((e, n))
-        })
-        .await
-        .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))?
+        self.0
+            .in_one_step(move |store| {
+                let shop = shop.as_str();
+                let (e, _) = store.change_endpoint(shop, &id, Endpoint::enable)?;
+                let parked = store.tagged_keys(b'Z', shop, &id)?;
+                let n = store.move_deliveries(&parked, |d| {
+                    let was = d.parked;
+                    d.resume(now);
+                    was
+                })?;
+                store.flush()?;
+                Ok::<_, HookError>((e, n))
+            })
+            .await
     }
 
     /// An endpoint's dead letters, at most `limit`.
@@ -311,26 +308,26 @@ impl Hooks {
         id: String,
         limit: usize,
     ) -> Result<Vec<DeadHook>, HookError> {
-        let store = self.0.clone();
-        blocking(move || {
-            let shop = shop.as_str();
-            if !store.hook_endpoint_list(shop)?.iter().any(|e| e.id == id) {
-                return Ok(Err(HookError::NotFound(id)));
-            }
-            let mut out = Vec::new();
-            for dkey in store.tagged_keys(b'X', shop, &id)?.into_iter().take(limit) {
-                if let (Some(v), Some((_, _, track, _))) =
-                    (store.t.webhooks.get(&dkey)?, k::read_delivery(&dkey))
-                {
-                    out.push(DeadHook {
-                        track,
-                        delivery: decode_delivery(&dkey, &v)?,
-                    });
+        self.0
+            .run(move |store| {
+                let shop = shop.as_str();
+                if !store.hook_endpoint_list(shop)?.iter().any(|e| e.id == id) {
+                    return Ok(Err(HookError::NotFound(id)));
                 }
-            }
-            Ok(Ok(out))
-        })
-        .await?
+                let mut out = Vec::new();
+                for dkey in store.tagged_keys(b'X', shop, &id)?.into_iter().take(limit) {
+                    if let (Some(v), Some((_, _, track, _))) =
+                        (store.t.webhooks.get(&dkey)?, k::read_delivery(&dkey))
+                    {
+                        out.push(DeadHook {
+                            track,
+                            delivery: decode_delivery(&dkey, &v)?,
+                        });
+                    }
+                }
+                Ok(Ok(out))
+            })
+            .await?
     }
 
     /// Queues an endpoint's dead letters again. Returns how many.
@@ -340,23 +337,22 @@ impl Hooks {
         id: String,
         now: Timestamp,
     ) -> Result<usize, HookError> {
-        let store = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let shop = shop.as_str();
-            if !store.hook_endpoint_list(shop)?.iter().any(|e| e.id == id) {
-                return Err(HookError::NotFound(id));
-            }
-            let dead = store.tagged_keys(b'X', shop, &id)?;
-            let n = store.move_deliveries(&dead, |d| d.replay(now))?;
-            store.flush()?;
-            Ok(n)
-        })
-        .await
-        .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))?
+        self.0
+            .in_one_step(move |store| {
+                let shop = shop.as_str();
+                if !store.hook_endpoint_list(shop)?.iter().any(|e| e.id == id) {
+                    return Err(HookError::NotFound(id));
+                }
+                let dead = store.tagged_keys(b'X', shop, &id)?;
+                let n = store.move_deliveries(&dead, |d| d.replay(now))?;
+                store.flush()?;
+                Ok(n)
+            })
+            .await
     }
 }
 
-impl Store {
+impl SyncStore {
     /// A shop's endpoints that are disabled, failing or hold dead letters (blocking; for the
     /// morning report, built on a blocking thread).
     pub fn hook_troubles(&self, shop: &str) -> Result<Vec<EndpointInfo>, StoreError> {

@@ -33,7 +33,7 @@ pub struct HookFinished {
     pub disabled: bool,
 }
 
-impl Store {
+impl SyncStore {
     /// Keys of deliveries due at or before `now` (lane heads and replays), oldest first.
     pub(crate) fn hook_due(
         &self,
@@ -211,5 +211,56 @@ impl Store {
             })?);
         }
         Ok(n)
+    }
+}
+
+impl Store {
+    /// Keys of deliveries due at or before `now`, oldest first.
+    pub async fn hook_due(&self, now: Timestamp, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.run(move |s| s.hook_due(now, limit)).await
+    }
+
+    /// When the next delivery or stuck timer is due.
+    pub async fn next_hook_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.run(SyncStore::next_hook_at).await
+    }
+
+    /// At start: what was in hand goes back to the queue, the stuck timers are armed again if
+    /// `stuck_after` changed; flushed. Returns (deliveries requeued, timers armed if any were).
+    pub async fn hook_restart(
+        &self,
+        now: Timestamp,
+        rules: Rules,
+    ) -> Result<(usize, Option<usize>), StoreError> {
+        self.in_one_step(move |s| {
+            let n = s.hook_recover(now)?;
+            let armed = s.rearm_stuck_if_changed(&rules)?;
+            s.flush()?;
+            Ok((n, armed))
+        })
+        .await
+    }
+
+    /// Fires every stuck timer due at `now`, `batch` at a time. Returns how many `parcel.stuck`
+    /// events were queued.
+    pub async fn fire_stuck_due(
+        &self,
+        now: Timestamp,
+        rules: Rules,
+        batch: usize,
+    ) -> Result<usize, StoreError> {
+        self.in_one_step(move |s| {
+            let mut n = 0;
+            loop {
+                let due = s.stuck_due(now, batch)?;
+                for (shop, track, at) in &due {
+                    n += usize::from(s.fire_stuck(shop, track, *at, now, &rules)?);
+                }
+                if due.len() < batch {
+                    return Ok(n);
+                }
+            }
+        })
+        .await
     }
 }

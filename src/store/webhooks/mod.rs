@@ -41,7 +41,7 @@ mod stuck;
 pub use endpoints::{DeadHook, EndpointInfo, HookError, Hooks};
 pub use engine::{HookClaim, HookFinished};
 
-use super::{Store, StoreError, Tx, TxResult, abort, blocking, decode, encode, keys};
+use super::{Store, StoreError, SyncStore, Tx, TxResult, abort, decode, encode, keys};
 use crate::domain::lifecycle::{Outcome, Rules, ShopTerms};
 use crate::domain::outbox::{DeliveryState, OutboxEntry};
 use crate::domain::parcel::Parcel;
@@ -409,7 +409,7 @@ impl Tx<'_> {
             _ => new.claimed_at,
         }
         .unwrap_or(new.created_at);
-        self.emit(&new.key.shop, at, || {
+        self.emit(new.key.shop.as_str(), at, || {
             vec![event::notification(new, kind, at)]
         })
     }
@@ -425,14 +425,16 @@ impl Store {
     /// Changes each time a committed transaction made a webhook delivery due: the delivery
     /// engine waits on it to go at once.
     pub fn hook_changes(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.hook_bell.subscribe()
+        self.sync().hook_bell.subscribe()
     }
 
     /// The async face of the webhook store.
     pub fn hooks(&self) -> Hooks {
         Hooks(self.clone())
     }
+}
 
+impl SyncStore {
     fn hook_scan_count(&self, prefix: &[u8]) -> Result<usize, StoreError> {
         let mut n = 0;
         for k in self.t.webhooks.scan_prefix(prefix).keys() {

@@ -52,7 +52,7 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SyncStore {
     /// Stuck timers due at or before `now`: (shop, track, the timer's time).
     pub(crate) fn stuck_due(
         &self,
@@ -65,8 +65,12 @@ impl Store {
             let key = kv?;
             let at = key.get(1..).and_then(keys::read_time);
             let parcel = key.get(9..).and_then(keys::split_parcel);
-            if let (Some(at), Some((shop, track))) = (at, parcel) {
-                out.push((shop, track, at));
+            if let (Some(at), Some(pk)) = (at, parcel) {
+                out.push((
+                    pk.shop.as_str().to_string(),
+                    pk.track.as_str().to_string(),
+                    at,
+                ));
             }
             if out.len() >= limit {
                 break;
@@ -147,7 +151,7 @@ impl Store {
         let mut n = 0;
         for s in shops {
             let mut live = Vec::new();
-            self.for_each_parcel(Some(&s), |p| {
+            self.for_each_parcel(Some(&ShopId::from_trusted(s.as_str())), |p| {
                 if !p.status.is_final() {
                     live.push(p.track.as_str().to_string());
                 }

@@ -9,6 +9,13 @@ use crate::store::test_support::{t, temp_store};
 
 const TRACK: &str = "SANDBOX-ARRIVED-1";
 
+fn pk() -> crate::domain::parcel::ParcelKey {
+    crate::domain::parcel::ParcelKey {
+        shop: ShopId::from_trusted("acme"),
+        track: crate::domain::track::TrackNumber::from_trusted(TRACK),
+    }
+}
+
 fn endpoint(id: &str, events: Vec<EventType>) -> Endpoint {
     Endpoint {
         id: id.into(),
@@ -26,7 +33,7 @@ fn endpoint(id: &str, events: Vec<EventType>) -> Endpoint {
 }
 
 /// A shop `acme` with the endpoints, then its parcel handed over at `t(0)`.
-fn setup(endpoints: Vec<Endpoint>) -> (tempfile::TempDir, Store) {
+fn setup(endpoints: Vec<Endpoint>) -> (tempfile::TempDir, SyncStore) {
     let (d, store) = temp_store();
     store
         .create_shop(&crate::store::shops::tests::shop("acme", "h"))
@@ -51,7 +58,7 @@ fn setup(endpoints: Vec<Endpoint>) -> (tempfile::TempDir, Store) {
     (d, store)
 }
 
-fn report(store: &Store, at: i64, status: Status, code: &str) {
+fn report(store: &SyncStore, at: i64, status: Status, code: &str) {
     let w = DailyWindow::ALWAYS;
     let r = Report {
         events: vec![CarrierEvent {
@@ -65,13 +72,13 @@ fn report(store: &Store, at: i64, status: Status, code: &str) {
                 ..Office::default()
             }),
             storage: None,
+            presence: false,
         }],
         ..Report::default()
     };
     store
         .apply_report(
-            "acme",
-            TRACK,
+            &pk(),
             &r,
             t(at + 1),
             &Rules::default(),
@@ -82,7 +89,7 @@ fn report(store: &Store, at: i64, status: Status, code: &str) {
 }
 
 /// Every delivery of the endpoint with its state, in lane order.
-fn lane(store: &Store, ep: &str) -> Vec<(EventType, HookState)> {
+fn lane(store: &SyncStore, ep: &str) -> Vec<(EventType, HookState)> {
     store
         .t
         .webhooks
@@ -116,7 +123,7 @@ fn retry() -> HookRetry {
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-fn claim(store: &Store, now: i64) -> (Vec<u8>, Delivery) {
+fn claim(store: &SyncStore, now: i64) -> (Vec<u8>, Delivery) {
     let due = store.hook_due(t(now), 10).unwrap();
     assert_eq!(due.len(), 1, "one delivery due");
     match store.hook_claim(&due[0], t(now)).unwrap() {
@@ -137,7 +144,7 @@ fn claim(store: &Store, now: i64) -> (Vec<u8>, Delivery) {
 #[test]
 fn events_are_queued_with_the_change_and_go_in_order_per_parcel() {
     let (_d, store) = setup(vec![endpoint("we_a", vec![])]);
-    let bell = store.hook_changes();
+    let bell = store.hook_bell.subscribe();
     report(&store, 10, Status::ArrivedAtPickup, "8/2");
     assert!(
         !bell.has_changed().unwrap(),
@@ -221,7 +228,7 @@ fn the_same_event_is_queued_once_and_filters_apply() {
         vec![(EventType::Delivered, HookState::Pending)]
     );
     // Queueing an event already queued (the same id) finds it.
-    let p = store.parcel("acme", TRACK).unwrap().unwrap();
+    let p = store.parcel(&pk()).unwrap().unwrap();
     let again = store
         .tx(|t| {
             let eps = t.hook_endpoints("acme")?;
@@ -299,11 +306,11 @@ fn a_failing_endpoint_is_disabled_its_events_wait_and_go_when_enabled() {
         .build()
         .unwrap();
     let (e, resumed) = rt
-        .block_on(
-            store
-                .hooks()
-                .enable(ShopId::from_trusted("acme"), "we_a".into(), t(80)),
-        )
+        .block_on(Store::from_sync(store.clone()).hooks().enable(
+            ShopId::from_trusted("acme"),
+            "we_a".into(),
+            t(80),
+        ))
         .unwrap();
     assert!(!e.is_disabled());
     assert_eq!(resumed, 1);
@@ -334,12 +341,20 @@ fn dead_letters_replay_outside_their_lane_and_in_hand_ones_recover() {
         .unwrap();
     let shop = ShopId::from_trusted("acme");
     let dead = rt
-        .block_on(store.hooks().dead(shop.clone(), "we_a".into(), 10))
+        .block_on(
+            Store::from_sync(store.clone())
+                .hooks()
+                .dead(shop.clone(), "we_a".into(), 10),
+        )
         .unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].track, TRACK);
     let n = rt
-        .block_on(store.hooks().replay(shop.clone(), "we_a".into(), t(600)))
+        .block_on(Store::from_sync(store.clone()).hooks().replay(
+            shop.clone(),
+            "we_a".into(),
+            t(600),
+        ))
         .unwrap();
     assert_eq!(n, 1);
     let (k, d) = claim(&store, 600);
@@ -355,8 +370,12 @@ fn dead_letters_replay_outside_their_lane_and_in_hand_ones_recover() {
     assert!(lane(&store, "we_a").is_empty());
     // Deleting the endpoint takes everything of it.
     report(&store, 800, Status::InTransit, "2/0");
-    rt.block_on(store.hooks().delete(shop, "we_a".into()))
-        .unwrap();
+    rt.block_on(
+        Store::from_sync(store.clone())
+            .hooks()
+            .delete(shop, "we_a".into()),
+    )
+    .unwrap();
     assert_eq!(store.t.webhooks.scan_prefix(b"D").count(), 0);
     assert_eq!(store.t.webhooks.scan_prefix(b"P").count(), 0);
 }
@@ -396,13 +415,13 @@ fn stuck_fires_once_per_silence_and_moves_with_activity() {
             description: String::new(),
             office: None,
             storage: None,
+            presence: false,
         }],
         ..Report::default()
     };
     store
         .apply_report(
-            "acme",
-            TRACK,
+            &pk(),
             &r,
             t(160),
             &rules,
