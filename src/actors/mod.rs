@@ -30,6 +30,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::carrier::CarrierId;
 use crate::domain::notification::Channel;
+use crate::domain::schedule::earliest;
 use crate::health::Health;
 use crate::notify::Transport;
 use crate::notify::render::templates::Templates;
@@ -146,14 +147,6 @@ fn sleep_for(now: jiff::Timestamp, next: Option<jiff::Timestamp>, due_now: Durat
         Some(t) => Duration::try_from(t.duration_since(now))
             .unwrap_or(MAX_SLEEP)
             .min(MAX_SLEEP),
-    }
-}
-
-/// The earlier of two times, either of which may be missing.
-fn earliest(a: Option<jiff::Timestamp>, b: Option<jiff::Timestamp>) -> Option<jiff::Timestamp> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }
 

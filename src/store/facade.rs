@@ -106,4 +106,11 @@ impl Store {
     pub fn outbox_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.sync.outbox_changes()
     }
+
+    /// Changes each time a committed transaction ended a poll's lease (the poll settled, was
+    /// deferred or failed, the parcel went): those waiting for a poll in flight to end look
+    /// again instead of asking the store on a timer.
+    pub fn lease_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.sync.lease_changes()
+    }
 }
