@@ -480,7 +480,7 @@ impl Validator<'_> {
             sender,
             transport,
             rate: self.value("sms.rate", &s.rate, "10/s", values::rate)?,
-            max_segments: match s.max_segments.unwrap_or(2) {
+            max_segments: match s.max_segments.unwrap_or(3) {
                 n @ 1..=8 => n,
                 _ => {
                     return Err(self.err(
@@ -679,7 +679,7 @@ mod tests {
         assert_eq!(s.gateway("file"), Some(SmsTransport::File));
         assert_eq!(s.gateway("twilio"), None);
         assert_eq!(s.smsru.as_ref().unwrap().url, "https://sms.ru");
-        assert_eq!(s.max_segments, 2);
+        assert_eq!(s.max_segments, 3);
         let plain = parse_str("").unwrap().sms.unwrap();
         assert_eq!(plain.gateway("smsru"), None, "not configured");
     }

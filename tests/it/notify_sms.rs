@@ -87,7 +87,11 @@ async fn smsru_carries_the_sender_keeps_the_id_and_shows_delivery_polled_and_pus
         Some(arrival.id.as_str()),
         "the gateway's id is kept"
     );
-    assert_eq!(n.segments, Some(2), "Cyrillic: two UCS-2 segments");
+    assert_eq!(
+        n.segments,
+        Some(3),
+        "Cyrillic with the address and the page: three UCS-2 segments"
+    );
     // Polled: the gateway says "in transit".
     wait_for(Duration::from_secs(20), "a polled report", async || {
         let n = notification(&d, "acme", &rp(1), "arrived", "sms").await?;

@@ -52,9 +52,9 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
         }.into(),
 
         (K::Arrived, Part::Sms) => if ru {
-            "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт на почте {{ office_index }}{% if office_address and not tracking_link %}, {{ office_address }}{% endif %} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %} Трек {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
+            "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %} Трек {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
         } else {
-            "Order{% if order_id %} {{ order_id }}{% endif %} is at office {{ office_index }}{% if office_address and not tracking_link %}, {{ office_address }}{% endif %} until {{ deadline }}.{% if amount %} Due {{ amount }}.{% endif %} Track {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
+            "Order{% if order_id %} {{ order_id }}{% endif %} is at post office {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} until {{ deadline }}.{% if amount %} Due {{ amount }}.{% endif %} Track {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
         }.into(),
         (K::Arrived, Part::Subject) => if ru {
             "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении {{ office_index }} до {{ deadline }}"

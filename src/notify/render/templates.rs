@@ -560,7 +560,7 @@ mod tests {
     }
 
     #[test]
-    fn the_tracking_page_stands_in_for_the_address_in_customer_sms() {
+    fn customer_sms_carry_the_tracking_page_and_the_arrival_the_address_too() {
         let t = Templates::new().unwrap();
         let links = Links {
             tracking: Some("https://parcels.example.ru/t/K7pQ2xWm9Z".into()),
@@ -584,9 +584,19 @@ mod tests {
                     text.ends_with(" https://parcels.example.ru/t/K7pQ2xWm9Z"),
                     "{text}"
                 );
-                assert!(!text.contains("Мясницкая"), "{text}");
+                // The arrival says where, the others leave it to the page.
+                assert_eq!(
+                    text.contains("Мясницкая"),
+                    kind == NotificationKind::Arrived,
+                    "{text}"
+                );
                 let seg = crate::notify::render::segments::count(&text);
-                assert!(seg.parts <= 2, "{kind} {lang:?}: {seg:?} {text}");
+                let max = if kind == NotificationKind::Arrived {
+                    3
+                } else {
+                    2
+                };
+                assert!(seg.parts <= max, "{kind} {lang:?}: {seg:?} {text}");
                 let Rendered::Email { text, html, .. } = t
                     .render(
                         &entry(kind, Channel::Email, lang),
