@@ -6,8 +6,8 @@
 //! The blocking internals stay reachable inside the crate for the few places that must make
 //! many store calls on one blocking thread as one logical step: the group commit
 //! ([`super::Committer`]) and the bulk steps that run through [`Store::in_one_step`] (handing
-//! parcels over, a scheduler tick's leases, a report's scan). Start-up, before the runtime
-//! runs, uses them directly through [`Store::sync`].
+//! parcels over, a scheduler tick's leases, a report's scan, the night's budget plan).
+//! Start-up, before the runtime runs, uses them directly through [`Store::sync`].
 
 use super::{StoreError, SyncStore};
 use std::path::Path;
