@@ -2,21 +2,44 @@
 //! and e-mail, when to go and pick them up.
 //!
 //! # Layout
-//! Dependencies point downwards only:
-//! - [`domain`]: track numbers, statuses, the parcel lifecycle; pure, no I/O.
-//! - [`store`]: the only module that knows sled; versioned records, transactions, behind an
-//!   `async` facade with typed keys.
-//! - [`carriers`]: the `Carrier` trait and one module per carrier.
-//! - [`notify`]: message rendering and the channels that deliver them.
-//! - [`actors`]: thin actix shells (scheduler, pollers, reminder timer, senders) that own timers
-//!   and I/O and call the layers above.
-//! - [`page`]: the customers' tracking page (content, wording, HTML; read-only over the store).
-//! - [`api`]: the HTTP/JSON control API on the Unix socket and the shops' TCP listener, with
-//!   the DTOs `parcelctl` shares.
-//! - [`clock`]: the one place the time is read; every layer asks it.
+//! Each layer uses only those below it; [`domain`], [`clock`] and [`config`] are used by all.
+//!
+//! ```text
+//!  api (handlers, dto/)      actors (mailboxes, timers)      daemon (start-up, shutdown)
+//!        │                          │ each handler calls one engine function
+//!        ▼                          ▼
+//!  engines: carriers::poll    notify (deliver, round)    reports    page    import
+//!        │                    │              │
+//!        ▼                    ▼              ▼
+//!  carriers::{russian_post,  notify::render  notify::transport
+//!   track17, sandbox}
+//!        │
+//!        ▼
+//!  store: Store (async, typed keys) over SyncStore (blocking; the only module that knows sled)
+//!        │
+//!        ▼
+//!  domain (pure)      clock (the one place the time is read)      config
+//! ```
+//!
+//! - [`domain`]: track numbers, statuses, the parcel lifecycle, the typed keys (`ShopId`,
+//!   `TrackNumber`, `ParcelKey`); pure, no I/O, no clock reads.
+//! - [`clock`]: the [`Clock`](clock::Clock) every layer asks for the time.
+//! - [`store`]: the only module that knows sled; versioned records and transactions behind
+//!   [`Store`](store::Store), an `async` facade with typed keys.
+//! - [`carriers`]: the `Carrier` trait, one folder per carrier, and the poll engine every
+//!   carrier shares ([`carriers::poll`]).
+//! - [`notify`]: the delivery engine ([`notify::deliver`], [`notify::round`]), rendering
+//!   ([`notify::render`]) and the transports that deliver ([`notify::transport`]).
+//! - [`reports`], [`page`], [`import`]: the morning report and statistics, the customers'
+//!   tracking page, parcel tables as files.
+//! - [`actors`]: thin actix shells (scheduler, pollers, reminder timer, senders, reporter,
+//!   janitor, watchdog) that own mailboxes and timers and call the engines.
+//! - [`api`]: the HTTP/JSON control API on the Unix socket and the shops' TCP listener; its
+//!   DTOs ([`api::dto`]) are what `parcelctl` ([`client`]) shares.
 //! - [`config`], [`daemon`]: validated settings; start-up, signals, systemd, shutdown.
 //! - [`webhooks`]: the delivery engine of the shops' webhooks (signed, in order per parcel).
-//! - [`fuzzing`]: entry points that feed arbitrary bytes to the parsers of outside input.
+//! - [`health`], [`faults`], [`fuzzing`]: the health board, fault points for tests, and entry
+//!   points that feed arbitrary bytes to the parsers of outside input.
 
 pub mod actors;
 pub mod api;

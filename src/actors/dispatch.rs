@@ -14,7 +14,7 @@
 use super::earliest;
 use crate::carriers::poll::stages::{self, Stage};
 use crate::domain::carrier::CarrierId;
-use crate::store::{DueItem, DueKind, StoreError, SyncStore, TX_CHUNK};
+use crate::store::{DueItem, DueKind, StoreError, SyncStore};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -50,26 +50,6 @@ pub struct Dispatch {
     /// When to look again otherwise: the next due time, or when parcels waiting for a ticket
     /// have waited long enough.
     pub wake_at: Option<Timestamp>,
-}
-
-/// Leases `items` until `until`, in chunks; returns those leased.
-pub(super) fn lease(
-    store: &SyncStore,
-    items: &[DueItem],
-    until: Timestamp,
-) -> Result<Vec<DueItem>, StoreError> {
-    let mut out = Vec::with_capacity(items.len());
-    for chunk in items.chunks(TX_CHUNK) {
-        let taken = store.lease_polls(chunk, until)?;
-        out.extend(
-            chunk
-                .iter()
-                .zip(taken)
-                .filter(|(_, t)| *t)
-                .map(|(i, _)| i.clone()),
-        );
-    }
-    Ok(out)
 }
 
 /// Decides one tick at `now`: `allowances` by poller, `routes` from a parcel's carrier to the
@@ -114,7 +94,7 @@ pub(crate) fn plan(
                 "Parcels of a carrier that is not enabled wait an hour; enable it under [carriers]"
             );
         }
-        lease(store, &disabled, now + Duration::from_secs(3600))?;
+        store.lease_polls(&disabled, now + Duration::from_secs(3600))?;
         progress = true;
     }
     for (poller, items) in wanted {
@@ -134,7 +114,7 @@ pub(crate) fn plan(
             continue;
         }
         let started = Instant::now();
-        let leased = lease(store, &items[..take], a.lease_until)?;
+        let leased = store.lease_polls(&items[..take], a.lease_until)?;
         stages::record(poller, Stage::Store, started.elapsed());
         if !leased.is_empty() {
             progress = true;

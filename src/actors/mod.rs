@@ -1,12 +1,17 @@
-//! The actors: thin actix shells that own timers, mailboxes and I/O, and call plain functions in
-//! [`crate::carriers`], [`crate::notify`] and [`crate::store`].
+//! The actors: thin actix shells that own mailboxes, timers and wiring; each handler calls one
+//! plain function of an engine ([`crate::carriers::poll`], [`crate::notify`]) or the
+//! [`crate::store`]. Their states are enums, and waiting for work to end is a signal.
 //!
 //! - [`scheduler::Scheduler`] wakes at the next due time in the store and hands due polls to the
-//!   pollers and due reminders to the reminder timer;
-//! - [`poller::Poller`], one per carrier, runs the shared poll loop;
-//! - [`reminder::ReminderTimer`] fires reminders;
-//! - [`sender::Sender`], one per channel, drains the outbox;
-//! - [`hooks::HookSender`] delivers the shops' webhooks and fires their stuck timers;
+//!   pollers and due reminders to the reminder timer ([`dispatch`] decides what); an operator's
+//!   "poll now" is [`crate::carriers::poll::now::poll_now`];
+//! - [`poller::Poller`], one per carrier, runs the poll engine
+//!   ([`crate::carriers::poll::PollContext::poll`]);
+//! - [`reminder::ReminderTimer`] fires reminders ([`crate::store::Store::fire_reminders`]);
+//! - [`sender::Sender`], one per channel, runs rounds of the delivery engine
+//!   ([`crate::notify::deliver::SendContext::round`]);
+//! - [`hooks::HookSender`] delivers the shops' webhooks and fires their stuck timers
+//!   ([`crate::webhooks::deliver::HookContext`]);
 //! - [`reporter::Reporter`] mails the shops' morning reports;
 //! - [`janitor::Janitor`] erases personal data past retention and finishes shop erasures;
 //! - [`watchdog::Watchdog`] pings the others and tells systemd the daemon is alive.
@@ -32,6 +37,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::carrier::CarrierId;
 use crate::domain::notification::Channel;
+use crate::domain::schedule::earliest;
 use crate::health::Health;
 use crate::notify::Transport;
 use crate::notify::render::templates::Templates;
@@ -148,14 +154,6 @@ fn sleep_for(now: jiff::Timestamp, next: Option<jiff::Timestamp>, due_now: Durat
         Some(t) => Duration::try_from(t.duration_since(now))
             .unwrap_or(MAX_SLEEP)
             .min(MAX_SLEEP),
-    }
-}
-
-/// The earlier of two times, either of which may be missing.
-fn earliest(a: Option<jiff::Timestamp>, b: Option<jiff::Timestamp>) -> Option<jiff::Timestamp> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::{Drain, InFlight, Ping, Services};
 use crate::carriers::Carrier;
-use crate::carriers::poll::{PollContext, PollSummary};
+use crate::carriers::poll::{PollContext, PollError, PollSummary};
 use crate::config::PollingSettings;
 use crate::store::DueItem;
 use actix::prelude::*;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// Poll these parcels.
 #[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<PollSummary, String>")]
+#[rtype(result = "Result<PollSummary, PollError>")]
 pub struct PollParcels {
     /// Due items of this poller's carrier (leased by the scheduler).
     pub items: Vec<DueItem>,
@@ -83,7 +83,7 @@ impl Supervised for Poller {
 }
 
 impl Handler<PollParcels> for Poller {
-    type Result = ResponseActFuture<Self, Result<PollSummary, String>>;
+    type Result = ResponseActFuture<Self, Result<PollSummary, PollError>>;
 
     fn handle(&mut self, msg: PollParcels, _: &mut Self::Context) -> Self::Result {
         let poll = self.poll.clone();
@@ -107,7 +107,7 @@ impl Handler<PollParcels> for Poller {
                     tracing::error!(carrier = act.poll.carrier.id().as_str(), error = %e, "Poller cannot write to the store; restarting");
                     act.svc.health.store_failed(act.svc.clock.now(), e.to_string());
                     ctx.stop();
-                    Err(e.to_string())
+                    Err(e.into())
                 }
             }),
         )

@@ -3,13 +3,13 @@
 //! once however often it is handed over.
 
 use super::Services;
-use crate::store::DueItem;
+use crate::store::{DueItem, StoreError};
 use actix::prelude::*;
 use std::sync::Arc;
 
 /// Fire these reminders.
 #[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<usize, String>")]
+#[rtype(result = "Result<usize, StoreError>")]
 pub struct FireReminders {
     /// Due reminder items.
     pub items: Vec<DueItem>,
@@ -38,7 +38,7 @@ impl Supervised for ReminderTimer {
 }
 
 impl Handler<FireReminders> for ReminderTimer {
-    type Result = ResponseActFuture<Self, Result<usize, String>>;
+    type Result = ResponseActFuture<Self, Result<usize, StoreError>>;
 
     fn handle(&mut self, msg: FireReminders, _: &mut Self::Context) -> Self::Result {
         let store = self.svc.store.clone();
@@ -62,7 +62,7 @@ impl Handler<FireReminders> for ReminderTimer {
                             .health
                             .store_failed(act.svc.clock.now(), e.to_string());
                         ctx.stop();
-                        Err(e.to_string())
+                        Err(e)
                     }
                 }),
         )

@@ -5,14 +5,15 @@
 //! work at a time, so a night with a million due parcels does not pile up in memory. A
 //! carrier's parcels go to the poller that polls them (EMS parcels to Russian Post's).
 
-use super::dispatch::{Allowance, lease, plan};
+use super::dispatch::{Allowance, plan};
 use super::poller::{PollParcels, Poller};
 use super::reminder::{FireReminders, ReminderTimer};
 use super::{Drain, Ping, Services, Wake, sleep_for};
-use crate::carriers::poll::PollSummary;
+use crate::carriers::poll::now::{PollNowAsk, Routes, poll_now};
+use crate::carriers::poll::{PollError, PollSummary};
 use crate::domain::carrier::CarrierId;
 use crate::domain::shop::ShopId;
-use crate::store::{DueItem, DueKind, StoreError};
+use crate::store::DueItem;
 use actix::prelude::*;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -26,7 +27,7 @@ struct Tick;
 
 /// Poll now (an operator's request): everything due, or every live parcel with `all`.
 #[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<PollSummary, String>")]
+#[rtype(result = "Result<PollSummary, PollError>")]
 pub struct PollNow {
     /// Only this shop's parcels.
     pub shop: Option<ShopId>,
@@ -41,10 +42,22 @@ pub struct Scheduler {
     reminders: Addr<ReminderTimer>,
     inflight: HashMap<CarrierId, usize>,
     timer: Option<SpawnHandle>,
-    ticking: bool,
-    tick_again: bool,
-    draining: bool,
+    state: State,
     restarts: u32,
+}
+
+/// Where the scheduler is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for its timer, a wake-up or a poller that finished.
+    Idle,
+    /// A tick is deciding and handing out work; `again` when something woke it meanwhile.
+    Ticking {
+        /// Look again as soon as this tick is done.
+        again: bool,
+    },
+    /// Draining for shutdown: it hands out nothing more.
+    Stopping,
 }
 
 fn lease_for(svc: &Services, carrier: CarrierId) -> Duration {
@@ -88,9 +101,7 @@ impl Scheduler {
             reminders,
             inflight: HashMap::new(),
             timer: None,
-            ticking: false,
-            tick_again: false,
-            draining: false,
+            state: State::Idle,
             restarts: 0,
         }
     }
@@ -169,8 +180,7 @@ impl Actor for Scheduler {
 impl Supervised for Scheduler {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         self.restarts += 1;
-        self.ticking = false;
-        self.tick_again = false;
+        self.state = State::Idle;
         self.timer = None;
         self.inflight.clear();
         tracing::warn!(
@@ -184,15 +194,14 @@ impl Handler<Tick> for Scheduler {
     type Result = ();
 
     fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
-        if self.draining {
-            return;
+        match self.state {
+            State::Stopping => return,
+            State::Ticking { .. } => {
+                self.state = State::Ticking { again: true };
+                return;
+            }
+            State::Idle => self.state = State::Ticking { again: false },
         }
-        if self.ticking {
-            self.tick_again = true;
-            return;
-        }
-        self.ticking = true;
-        self.tick_again = false;
         let store = self.svc.store.clone();
         let now = self.svc.clock.now();
         let allowances = self.allowances(now);
@@ -228,9 +237,13 @@ impl Handler<Tick> for Scheduler {
                     if let Ok(Err(e)) = res {
                         tracing::error!(error = %e, "Reminders failed");
                     }
-                    act.ticking = false;
-                    if more || act.tick_again {
-                        act.tick_again = false;
+                    let again = match act.state {
+                        State::Stopping => return,
+                        State::Ticking { again } => again,
+                        State::Idle => false,
+                    };
+                    act.state = State::Idle;
+                    if more || again {
                         ctx.notify(Tick);
                     } else if fired {
                         // Its next due time is in the store now: look again in a moment.
@@ -263,7 +276,7 @@ impl Handler<Drain> for Scheduler {
     type Result = ();
 
     fn handle(&mut self, _: Drain, ctx: &mut Self::Context) {
-        self.draining = true;
+        self.state = State::Stopping;
         if let Some(h) = self.timer.take() {
             ctx.cancel_future(h);
         }
@@ -272,90 +285,44 @@ impl Handler<Drain> for Scheduler {
 }
 
 impl Handler<PollNow> for Scheduler {
-    type Result = ResponseActFuture<Self, Result<PollSummary, String>>;
+    type Result = ResponseActFuture<Self, Result<PollSummary, PollError>>;
 
     fn handle(&mut self, msg: PollNow, _: &mut Self::Context) -> Self::Result {
         let now = self.svc.clock.now();
         let store = self.svc.store.clone();
-        let routes = routes(&self.svc);
-        let leases: HashMap<CarrierId, Timestamp> = routes
+        let pollers = routes(&self.svc);
+        let leases = pollers
             .iter()
             .filter(|(_, p)| self.pollers.contains_key(p))
             .map(|(&c, _)| (c, now + lease_for(&self.svc, c)))
             .collect();
-        let pollers = self.pollers.clone();
-        let draining = self.draining;
+        let addrs = self.pollers.clone();
+        let stopping = self.state == State::Stopping;
+        let ask = PollNowAsk {
+            shop: msg.shop,
+            all: msg.all,
+        };
         Box::pin(
             async move {
-                if draining {
-                    return Err("the daemon is shutting down".to_string());
+                if stopping {
+                    return Err(PollError::ShuttingDown);
                 }
-                let (grouped, busy) = store
-                    .in_one_step(move |st| {
-                        let mut grouped: BTreeMap<CarrierId, Vec<DueItem>> = BTreeMap::new();
-                        if msg.all {
-                            let live =
-                                st.lease_live(msg.shop.as_ref(), |c| leases.get(&c).copied())?;
-                            for item in live.leased {
-                                if let Some(&poller) = routes.get(&item.carrier) {
-                                    grouped.entry(poller).or_default().push(item);
-                                }
-                            }
-                            return Ok::<_, StoreError>((grouped, live.busy));
+                let routes = Routes { pollers, leases };
+                // Polls the scheduler had in flight already are waited for two minutes at most.
+                let wait = Duration::from_secs(120);
+                poll_now(&store, ask, now, routes, wait, |poller, items| {
+                    let addr = addrs.get(&poller).cloned();
+                    async move {
+                        match addr {
+                            Some(a) => a
+                                .send(PollParcels { items })
+                                .await
+                                .map_err(|e| PollError::PollerGone(e.to_string()))?,
+                            None => Ok(PollSummary::default()),
                         }
-                        // Due polls by poller, leased in chunks: a carrier's lease is its poller's.
-                        let mut due: BTreeMap<CarrierId, (Timestamp, Vec<DueItem>)> =
-                            BTreeMap::new();
-                        for item in st.due_items(now, usize::MAX)? {
-                            if item.kind != DueKind::Poll
-                                || msg.shop.as_ref().is_some_and(|s| s != &item.parcel.shop)
-                            {
-                                continue;
-                            }
-                            let (Some(&until), Some(&poller)) =
-                                (leases.get(&item.carrier), routes.get(&item.carrier))
-                            else {
-                                continue;
-                            };
-                            due.entry(poller)
-                                .or_insert_with(|| (until, Vec::new()))
-                                .1
-                                .push(item);
-                        }
-                        for (poller, (until, items)) in due {
-                            let leased = lease(st, &items, until)?;
-                            if !leased.is_empty() {
-                                grouped.insert(poller, leased);
-                            }
-                        }
-                        Ok((grouped, Vec::new()))
-                    })
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let mut total = PollSummary::default();
-                let sends = grouped.into_iter().filter_map(|(carrier, items)| {
-                    pollers.get(&carrier).map(|p| p.send(PollParcels { items }))
-                });
-                for r in futures_util::future::join_all(sends).await {
-                    match r {
-                        Ok(Ok(s)) => total.add(s),
-                        Ok(Err(e)) => return Err(e),
-                        Err(e) => return Err(format!("a poller is not running: {e}")),
                     }
-                }
-                // Polls the scheduler had in flight already: answer once they are done too.
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-                for parcel in busy {
-                    loop {
-                        let leased = store.is_leased(&parcel).await.map_err(|e| e.to_string())?;
-                        if !leased || tokio::time::Instant::now() > deadline {
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    total.polled += 1;
-                }
-                Ok(total)
+                })
+                .await
             }
             .into_actor(self)
             .map(|res, _act, ctx| {

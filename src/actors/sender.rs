@@ -1,9 +1,10 @@
-//! A channel's sender: drains the outbox of its channel whenever it is woken (new messages) or
-//! its timer fires (the next pending message's or delivery report's time), one drain at a time,
-//! then asks for the delivery reports that are due. On start it first recovers messages that
-//! were in hand when the daemon stopped.
+//! A channel's sender: runs a round of its channel ([`crate::notify::round`]: send what is due,
+//! ask for the delivery reports that are due) whenever it is woken (new messages) or its timer
+//! fires (the next pending message's or delivery report's time), one round at a time. The
+//! first round after a start first recovers messages that were in hand when the daemon
+//! stopped.
 
-use super::{Drain, InFlight, Ping, Services, Wake, earliest, sleep_for};
+use super::{Drain, InFlight, Ping, Services, Wake, sleep_for};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{ReportPolicy, RetryPolicy};
 use crate::notify::Transport;
@@ -22,13 +23,26 @@ struct Tick;
 pub struct Sender {
     svc: Arc<Services>,
     send: SendContext,
-    running: bool,
-    again: bool,
-    recovered: bool,
-    draining: bool,
+    state: State,
     timer: Option<SpawnHandle>,
     inflight: InFlight,
     restarts: u32,
+}
+
+/// Where a sender is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Started or restarted: the next round first recovers what was in hand.
+    Fresh,
+    /// Waiting for its timer or a wake-up.
+    Idle,
+    /// A round is draining the outbox; `again` when woken meanwhile.
+    Draining {
+        /// Run another round as soon as this one is done.
+        again: bool,
+    },
+    /// Draining for shutdown: no more rounds.
+    Stopping,
 }
 
 impl Sender {
@@ -74,10 +88,7 @@ impl Sender {
         Sender {
             svc,
             send,
-            running: false,
-            again: false,
-            recovered: false,
-            draining: false,
+            state: State::Fresh,
             timer: None,
             inflight: InFlight::default(),
             restarts: 0,
@@ -138,9 +149,7 @@ impl Actor for Sender {
 impl Supervised for Sender {
     fn restarting(&mut self, _: &mut Self::Context) {
         self.restarts += 1;
-        self.running = false;
-        self.again = false;
-        self.recovered = false;
+        self.state = State::Fresh;
         self.timer = None;
         tracing::warn!(
             channel = self.channel().as_str(),
@@ -154,55 +163,37 @@ impl Handler<Tick> for Sender {
     type Result = ();
 
     fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
-        if self.draining {
-            return;
-        }
-        if self.running {
-            self.again = true;
-            return;
-        }
-        self.running = true;
-        self.again = false;
+        let recover = match self.state {
+            State::Stopping => return,
+            State::Draining { .. } => {
+                self.state = State::Draining { again: true };
+                return;
+            }
+            State::Fresh => true,
+            State::Idle => false,
+        };
+        self.state = State::Draining { again: false };
         if let Some(h) = self.timer.take() {
             ctx.cancel_future(h);
         }
         let send = self.send.clone();
-        let recover = !self.recovered;
         let guard = self.inflight.enter();
-        let channel = self.channel();
         let work = async move {
-            if crate::faults::hit("sender.fail_once") {
-                return Err(crate::store::StoreError::Sled(sled::Error::Unsupported(
-                    "fault point sender.fail_once".into(),
-                )));
-            }
-            if recover {
-                send.recover().await?;
-            }
-            let summary = send.drain().await?;
-            send.check_reports().await?;
-            let paused: Vec<String> = send
-                .transport
-                .paused()
-                .into_iter()
-                .map(|(g, why)| format!("{g}: {why}"))
-                .collect();
-            send.health.channel(channel, |s| s.paused = paused);
-            let dead = send.store.dead_count(channel).await?;
-            metrics::gauge!("parceld_outbox_dead", "channel" => channel.as_str()).set(dead as f64);
-            let next = earliest(
-                send.store.next_pending_at(channel).await?,
-                send.store.next_report_at(channel).await?,
-            );
+            let round = send.round(recover).await;
             drop(guard);
-            Ok::<_, crate::store::StoreError>((summary, next))
+            round
         };
-        ctx.spawn(work.into_actor(self).map(|res, act, ctx| {
-            act.running = false;
+        ctx.spawn(work.into_actor(self).map(move |res, act, ctx| {
+            // Draining for shutdown since the round began: it stays so, nothing is armed.
+            let stopping = act.state == State::Stopping;
+            let again = act.state == State::Draining { again: true };
             match res {
-                Ok((summary, next)) => {
-                    act.recovered = true;
+                Ok(round) => {
+                    if !stopping {
+                        act.state = State::Idle;
+                    }
                     act.svc.health.store_ok();
+                    let summary = round.summary;
                     if summary.sent + summary.dead + summary.retried > 0 {
                         tracing::debug!(
                             channel = act.channel().as_str(),
@@ -212,13 +203,22 @@ impl Handler<Tick> for Sender {
                             "Outbox drained"
                         );
                     }
-                    if act.again {
+                    if stopping {
+                        return;
+                    }
+                    if again {
                         ctx.notify(Tick);
                     } else {
-                        act.arm(ctx, next);
+                        act.arm(ctx, round.next);
                     }
                 }
-                Err(e) => act.failed(ctx, e),
+                Err(e) => {
+                    if !stopping {
+                        // A round that failed to recover recovers again.
+                        act.state = if recover { State::Fresh } else { State::Idle };
+                    }
+                    act.failed(ctx, e)
+                }
             }
         }));
     }
@@ -242,7 +242,7 @@ impl Handler<Drain> for Sender {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _: Drain, ctx: &mut Self::Context) -> Self::Result {
-        self.draining = true;
+        self.state = State::Stopping;
         if let Some(h) = self.timer.take() {
             ctx.cancel_future(h);
         }

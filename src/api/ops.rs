@@ -146,6 +146,6 @@ pub async fn poll(
         .send(PollNow { shop, all: req.all })
         .await
         .map_err(|e| ApiError::unavailable(format!("the scheduler is not running: {e}")))?
-        .map_err(ApiError::unavailable)?;
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
     Ok(HttpResponse::Ok().json(summary))
 }

@@ -164,7 +164,7 @@ pub fn run(settings: Settings) -> Result<Stopped, DaemonError> {
         .install_recorder()
         .map_err(|e| tracing::warn!(error = %e, "Metrics are not available"))
         .ok();
-    let transports = crate::notify::transports(&settings)
+    let transports = crate::notify::transports(&settings, &clock)
         .map_err(io("cannot set up the notification transports"))?;
     let carriers =
         crate::carriers::build(&settings, &clock).map_err(|e| DaemonError::Other(e.to_string()))?;

@@ -170,6 +170,14 @@ pub fn backoff(failures: u32, base: Duration, cap: Duration, random: u64) -> Dur
     Duration::from_millis(floor + random % (ceiling - floor + 1))
 }
 
+/// The earlier of two times, either of which may be missing.
+pub fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

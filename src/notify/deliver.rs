@@ -424,3 +424,7 @@ impl SendContext {
         out
     }
 }
+
+#[cfg(test)]
+#[path = "deliver_tests.rs"]
+mod tests;

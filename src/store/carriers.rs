@@ -243,7 +243,7 @@ impl SyncStore {
             let mut p = old.clone();
             p.next_poll_at = at;
             t.put_parcel(Some(&old), &p)?;
-            t.leases.remove(keys::parcel(shop, track))?;
+            t.end_lease(keys::parcel(shop, track))?;
             Ok(Some(old))
         })
     }
@@ -331,7 +331,7 @@ impl SyncStore {
                     if let Some(lease) = t.leases.get(&lk)?
                         && lease_ticket(&lease) == Some(&key[..])
                     {
-                        t.leases.remove(lk)?;
+                        t.end_lease(lk)?;
                     }
                 }
                 Ok(())

@@ -130,4 +130,24 @@ mod tests {
         let v = reopened.meta.get("k199").unwrap().map(|v| v.to_vec());
         assert_eq!(v, Some(vec![199]));
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_caller_that_went_away_does_not_stop_the_thread_and_its_work_still_counts() {
+        use futures_util::FutureExt;
+        let (_dir, store) = temp_store();
+        let c = Committer::start(&Store::from_sync(store.clone())).unwrap();
+        // Handed over, then given up on before its answer (a sender's future dropped).
+        let gone = c.run(|s| {
+            s.meta.insert("gone", &[1])?;
+            Ok(())
+        });
+        // One poll hands the work over; whatever it found, the caller is gone after it.
+        drop(gone.now_or_never());
+        // The next caller's work runs after it: the first one's is there by then.
+        let seen = c
+            .run(|s| Ok(s.meta.get("gone")?.map(|v| v.to_vec())))
+            .await
+            .unwrap();
+        assert_eq!(seen, Some(vec![1]));
+    }
 }

@@ -6,8 +6,8 @@
 //! The blocking internals stay reachable inside the crate for the few places that must make
 //! many store calls on one blocking thread as one logical step: the group commit
 //! ([`super::Committer`]) and the bulk steps that run through [`Store::in_one_step`] (handing
-//! parcels over, a scheduler tick's leases, a report's scan). Start-up, before the runtime
-//! runs, uses them directly through [`Store::sync`].
+//! parcels over, a scheduler tick's leases, a report's scan, the night's budget plan).
+//! Start-up, before the runtime runs, uses them directly through [`Store::sync`].
 
 use super::{StoreError, SyncStore};
 use std::path::Path;
@@ -105,5 +105,12 @@ impl Store {
     /// again): senders wait on it to go at once instead of at their next timer.
     pub fn outbox_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.sync.outbox_changes()
+    }
+
+    /// Changes each time a committed transaction ended a poll's lease (the poll settled, was
+    /// deferred or failed, the parcel went): those waiting for a poll in flight to end look
+    /// again instead of asking the store on a timer.
+    pub fn lease_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.sync.lease_changes()
     }
 }

@@ -129,6 +129,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The failure a fault point stands in for: the store failed (see [`crate::faults`]).
+    pub fn fault(point: &str) -> StoreError {
+        StoreError::Sled(sled::Error::Unsupported(format!("fault point {point}")))
+    }
+
     /// Whether the disk refused a write (read-only, full): worth reporting as such.
     pub fn is_io(&self) -> bool {
         matches!(
@@ -249,9 +254,22 @@ pub(crate) struct SyncStore {
     flusher: std::sync::Arc<flush::GroupFlush>,
     /// Rung after a transaction that queued a message commits ([`Store::outbox_changes`]).
     outbox_bell: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Rung after a transaction that ended a poll's lease commits ([`Store::lease_changes`]).
+    lease_bell: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// Rung after a transaction that made a webhook delivery due commits
     /// ([`Store::hook_changes`]).
     hook_bell: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+/// What a transaction did that someone waits for: set by the attempt that commits.
+#[derive(Default)]
+struct Rings {
+    /// It queued a message to send.
+    queued: std::cell::Cell<bool>,
+    /// It ended a poll's lease.
+    released: std::cell::Cell<bool>,
+    /// It made a webhook delivery due.
+    hooked: std::cell::Cell<bool>,
 }
 
 /// Declares the trees that transactions span: the plain trees, their transactional views, and
@@ -277,21 +295,15 @@ macro_rules! trees {
         /// The trees inside a transaction.
         struct Tx<'a> {
             $($name: &'a TransactionalTree,)*
-            /// Set when the transaction queued a message to send.
-            queued: &'a std::cell::Cell<bool>,
-            /// Set when the transaction made a webhook delivery due.
-            hooked: &'a std::cell::Cell<bool>,
+            /// What it did that someone waits for.
+            rings: &'a Rings,
         }
 
         impl<'a> Tx<'a> {
             /// Names the views sled hands a transaction, in the order of [`Trees::all`].
-            fn view(
-                v: &'a [TransactionalTree],
-                queued: &'a std::cell::Cell<bool>,
-                hooked: &'a std::cell::Cell<bool>,
-            ) -> Option<Tx<'a>> {
+            fn view(v: &'a [TransactionalTree], rings: &'a Rings) -> Option<Tx<'a>> {
                 let mut it = v.iter();
-                Some(Tx { $($name: it.next()?,)* queued, hooked })
+                Some(Tx { $($name: it.next()?,)* rings })
             }
         }
     };
@@ -337,6 +349,7 @@ impl SyncStore {
             writer: std::sync::Arc::default(),
             flusher: std::sync::Arc::default(),
             outbox_bell: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            lease_bell: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             hook_bell: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             db,
         };
@@ -440,24 +453,29 @@ impl SyncStore {
     /// turns here first, and a reader waits for at most the one running.
     fn tx<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
         let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let queued = std::cell::Cell::new(false);
-        let hooked = std::cell::Cell::new(false);
+        let rings = Rings::default();
         let r = unwrap_tx(self.all.as_slice().transaction(|views| {
             // A conflict runs the closure again: only the attempt that commits counts.
-            queued.set(false);
-            hooked.set(false);
-            match Tx::view(views, &queued, &hooked) {
+            rings.queued.set(false);
+            rings.released.set(false);
+            rings.hooked.set(false);
+            match Tx::view(views, &rings) {
                 Some(tx) => f(&tx),
                 None => abort(StoreError::Sled(sled::Error::ReportableBug(
                     "a transaction got fewer views than trees".into(),
                 ))),
             }
         }));
-        if r.is_ok() && queued.get() {
-            self.outbox_bell.send_modify(|n| *n = n.wrapping_add(1));
-        }
-        if r.is_ok() && hooked.get() {
-            self.hook_bell.send_modify(|n| *n = n.wrapping_add(1));
+        if r.is_ok() {
+            for (rung, bell) in [
+                (rings.queued.get(), &self.outbox_bell),
+                (rings.released.get(), &self.lease_bell),
+                (rings.hooked.get(), &self.hook_bell),
+            ] {
+                if rung {
+                    bell.send_modify(|n| *n = n.wrapping_add(1));
+                }
+            }
         }
         r
     }
@@ -466,9 +484,23 @@ impl SyncStore {
     pub fn outbox_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.outbox_bell.subscribe()
     }
+
+    /// See [`Store::lease_changes`].
+    pub fn lease_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.lease_bell.subscribe()
+    }
 }
 
 impl Tx<'_> {
+    /// Ends a poll's lease on a parcel, if it has one; those waiting for it
+    /// ([`Store::lease_changes`]) look again once the transaction commits.
+    fn end_lease(&self, key: Vec<u8>) -> TxResult<()> {
+        if self.leases.remove(key)?.is_some() {
+            self.rings.released.set(true);
+        }
+        Ok(())
+    }
+
     /// Keeps a due entry in step with a parcel's schedule; `retag` rewrites it even at the same
     /// time (the parcel moved to another carrier).
     #[allow(clippy::too_many_arguments)]

@@ -62,7 +62,7 @@ impl Tx<'_> {
         if new.state == DeliveryState::Pending
             && old.is_none_or(|o| o.state != DeliveryState::Pending)
         {
-            self.queued.set(true);
+            self.rings.queued.set(true);
         }
         if old_q != new_q {
             if let Some(q) = old_q {

@@ -425,7 +425,7 @@ impl SyncStore {
                 return Ok(None);
             };
             t.parcels.remove(keys::parcel(shop, track))?;
-            t.leases.remove(keys::parcel(shop, track))?;
+            t.end_lease(keys::parcel(shop, track))?;
             if let Some(o) = &p.order_id {
                 t.by_order.remove(keys::order(shop, o, track))?;
             }

@@ -226,7 +226,7 @@ impl Tx<'_> {
         let outbox = started.elapsed() - lifecycle;
         t.hook_report(&old, &p, &outcome, now, rules)?;
         t.put_parcel(Some(&old), &p)?;
-        t.leases.remove(keys::parcel(shop, track))?;
+        t.end_lease(keys::parcel(shop, track))?;
         Ok(Some(ReportOutcome {
             status: p.status,
             previous_status: outcome.previous_status,
@@ -284,14 +284,26 @@ impl SyncStore {
         self.tx(|t| t.lease_poll(item, until))
     }
 
-    /// Leases several due polls until `until` in one transaction, each as
-    /// [`SyncStore::lease_poll`] would. Returns whether each was leased, in order.
+    /// Leases several due polls until `until`, each as [`SyncStore::lease_poll`] would,
+    /// [`TX_CHUNK`](super::TX_CHUNK) to a transaction. Returns the items leased, in order.
     pub fn lease_polls(
         &self,
         items: &[DueItem],
         until: Timestamp,
-    ) -> Result<Vec<bool>, StoreError> {
-        self.tx(|t| items.iter().map(|i| t.lease_poll(i, until)).collect())
+    ) -> Result<Vec<DueItem>, StoreError> {
+        let mut out = Vec::with_capacity(items.len());
+        for chunk in items.chunks(super::TX_CHUNK) {
+            let taken: Vec<bool> =
+                self.tx(|t| chunk.iter().map(|i| t.lease_poll(i, until)).collect())?;
+            out.extend(
+                chunk
+                    .iter()
+                    .zip(taken)
+                    .filter(|(_, t)| *t)
+                    .map(|(i, _)| i.clone()),
+            );
+        }
+        Ok(out)
     }
 
     /// When the first item due after `after` comes due, if any.
@@ -325,7 +337,7 @@ impl SyncStore {
             }
             let until = keys::read_time(&until);
             let released = self.tx(|t| {
-                t.leases.remove(&*k)?;
+                t.end_lease(k.to_vec())?;
                 let Some(p) = t.get_parcel(shop.as_str(), track.as_str())? else {
                     return Ok(false);
                 };
@@ -474,7 +486,7 @@ impl SyncStore {
                 p.abandoned_at = Some(now);
             }
             t.put_parcel(Some(&old), &p)?;
-            t.leases.remove(keys::parcel(shop, track))?;
+            t.end_lease(keys::parcel(shop, track))?;
             Ok(p.poll.failures)
         })
     }

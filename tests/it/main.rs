@@ -2,6 +2,15 @@
 //! through its control socket and shop listener, with real servers on loopback where it talks
 //! to the outside.
 
+// All of this crate is test code: its helpers, harness and fake servers stop a test with the
+// reason when something is off, and they read the wall clock as the tests' own clock.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
 mod fakes;
 mod fault_support;
 mod harness;

@@ -13,10 +13,12 @@
 //!    schedules the next poll, or records the failure with exponential backoff and full
 //!    jitter; [`stages`] times each step.
 //!
-//! It is plain async code over a [`PollContext`]; the poller actor only feeds it work.
+//! It is plain async code over a [`PollContext`]; the poller actor only feeds it work. An
+//! operator's "poll now" is [`now`], which hands the pollers their parcels the same way.
 
 pub mod apply;
 pub mod gate;
+pub mod now;
 pub(crate) mod pause;
 mod plan;
 mod settle;
@@ -75,6 +77,20 @@ pub struct Streak {
     pub failures: u32,
     /// Polling is held back until then.
     pub hold_until: Option<Timestamp>,
+}
+
+/// Why a poll (or an operator's "poll now") could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// The store failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The daemon is draining and takes no new polls.
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+    /// A poller could not be reached (it stopped and was not restarted yet).
+    #[error("a poller is not running: {0}")]
+    PollerGone(String),
 }
 
 /// What a poll run did.
@@ -188,7 +204,11 @@ impl PollContext {
 
         let live = self.fit_budget(live, now, &mut summary).await?;
         if crate::faults::hit("poller.panic") {
-            panic!("fault point poller.panic");
+            // The fault point stands for a bug: the panic is what it tests (the process aborts).
+            #[allow(clippy::panic)]
+            {
+                panic!("fault point poller.panic");
+            }
         }
 
         if let Some(tc) = self.carrier.tickets() {
@@ -360,3 +380,7 @@ impl PollContext {
             .map(|_| ())
     }
 }
+
+#[cfg(test)]
+#[path = "poll_tests.rs"]
+mod tests;

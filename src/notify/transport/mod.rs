@@ -19,6 +19,7 @@ pub mod sms;
 pub mod smtp;
 
 use super::Rendered;
+use crate::clock::Clock;
 use crate::config::{EmailTransport, Settings};
 use crate::domain::carrier::CarrierId;
 use crate::domain::delivery::DeliveryReport;
@@ -43,9 +44,10 @@ pub fn route(transport: &dyn Transport, shop: Option<&Shop>, carrier: CarrierId)
     }
 }
 
-/// The transports the config enables, one per channel. `pause` is how long a channel waits
-/// after a provider refused the account (credentials, funds, sender name).
-pub fn transports(settings: &Settings) -> std::io::Result<Vec<Arc<dyn Transport>>> {
+/// The transports the config enables, one per channel, telling the time by `clock`. A channel
+/// waits `notify.retry_cap` after a provider refused the account (credentials, funds, sender
+/// name).
+pub fn transports(settings: &Settings, clock: &Clock) -> std::io::Result<Vec<Arc<dyn Transport>>> {
     let pause = settings.notify.retry_cap;
     let mut out: Vec<Arc<dyn Transport>> = Vec::new();
     if let Some(e) = &settings.email {
@@ -72,6 +74,7 @@ pub fn transports(settings: &Settings) -> std::io::Result<Vec<Arc<dyn Transport>
             s,
             settings.notify.send_timeout,
             pause,
+            clock,
         )?));
     }
     Ok(out)

@@ -239,7 +239,7 @@ impl Tx<'_> {
             }
         }
         if new_q.as_deref().is_some_and(|q| q.first() == Some(&b'P')) {
-            self.hooked.set(true);
+            self.rings.hooked.set(true);
         }
         match new {
             Some(d) => {

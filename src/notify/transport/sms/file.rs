@@ -9,6 +9,7 @@
 //! interleave; the outbox key in every line lets the gateway prove a message went out.
 
 use super::{Accepted, SmsGateway, SmsMessage};
+use crate::clock::Clock;
 use crate::domain::outbox::{Failure, OutboxEntry};
 use crate::notify::Lookup;
 use async_trait::async_trait;
@@ -18,17 +19,20 @@ use tokio::io::AsyncWriteExt;
 /// Appends SMS as lines to a file.
 pub struct SmsFile {
     path: PathBuf,
+    clock: Clock,
     lock: tokio::sync::Mutex<()>,
 }
 
 impl SmsFile {
-    /// A gateway appending to `path` (its folder is created if missing).
-    pub fn new(path: PathBuf) -> std::io::Result<Self> {
+    /// A gateway appending to `path` (its folder is created if missing), each line stamped
+    /// with `clock`'s time.
+    pub fn new(path: PathBuf, clock: Clock) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         Ok(SmsFile {
             path,
+            clock,
             lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -46,11 +50,10 @@ impl SmsGateway for SmsFile {
 
     async fn send(&self, msg: &SmsMessage<'_>) -> Result<Accepted, Failure> {
         let slug = msg.key.slug();
+        let now = self.clock.now();
         let line = format!(
             "{}\t{}\t{}\t{}\t{}\n",
-            jiff::Timestamp::now()
-                .round(jiff::Unit::Second)
-                .unwrap_or_else(|_| jiff::Timestamp::now()),
+            now.round(jiff::Unit::Second).unwrap_or(now),
             one_line(msg.phone),
             one_line(msg.sender),
             slug,
@@ -106,7 +109,7 @@ mod tests {
     #[tokio::test]
     async fn lines_carry_the_key() {
         let dir = tempfile::tempdir().unwrap();
-        let t = SmsFile::new(dir.path().join("sub/sms.log")).unwrap();
+        let t = SmsFile::new(dir.path().join("sub/sms.log"), Clock::system()).unwrap();
         let key = OutboxKey {
             shop: crate::domain::shop::ShopId::from_trusted("acme"),
             track: crate::domain::track::TrackNumber::from_trusted("T"),

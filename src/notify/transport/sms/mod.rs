@@ -16,6 +16,7 @@ pub mod smsc;
 pub mod smsru;
 
 use super::{Lookup, Outgoing, Receipt, Rendered, Transport};
+use crate::clock::Clock;
 use crate::config::{SmsSettings, SmsTransport};
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::notification::Channel;
@@ -145,7 +146,12 @@ pub struct SmsRouter {
 impl SmsRouter {
     /// The router of the configured gateways. `timeout` bounds one HTTP request; `pause` is how
     /// long a gateway rests after refusing the account.
-    pub fn new(s: &SmsSettings, timeout: Duration, pause: Duration) -> std::io::Result<Self> {
+    pub fn new(
+        s: &SmsSettings,
+        timeout: Duration,
+        pause: Duration,
+        clock: &Clock,
+    ) -> std::io::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -155,7 +161,7 @@ impl SmsRouter {
         let mut routes = BTreeMap::new();
         for t in SmsTransport::ALL {
             let gateway: Arc<dyn SmsGateway> = match t {
-                SmsTransport::File => Arc::new(file::SmsFile::new(s.file.clone())?),
+                SmsTransport::File => Arc::new(file::SmsFile::new(s.file.clone(), clock.clone())?),
                 SmsTransport::SmsRu => match &s.smsru {
                     Some(c) => Arc::new(smsru::SmsRu::new(http.clone(), c, pause)),
                     None => continue,
