@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo bench --bench parceld -- [--parcels N] [--send N] [--rate-parcels N] [--rate R]
-//!                                [--hooks N] [--only intake,cycle,rate,sending,webhooks] [--tag NAME]
+//!                                [--hooks N] [--pages N] [--only intake,cycle,rate,sending,webhooks,page]
+//!                                [--tag NAME]
 //! ```
 //!
 //! Defaults: a million parcels, 100 000 messages per channel, 12 000 parcels at 200 requests per
@@ -19,7 +20,9 @@
 //! - `sending`: e-mail to an SMTP sink and SMS to a gateway fake against plain clients
 //!   ([`sending`], [`sinks`]);
 //! - `webhooks`: queued webhooks delivered to a receiver on loopback against a plain client
-//!   posting the same bodies ([`webhooks`]).
+//!   posting the same bodies ([`webhooks`]);
+//! - `page`: the customers' tracking page at 500 requests per second over loopback against a
+//!   static file served by the same listener at the same rate ([`page`]).
 //!
 //! Results go to `benches/results/<tag>.json` (tag `latest` by default), a table on stdout,
 //! and the plot `benches/results/cost.svg` (`<tag>-cost.svg` for other tags).
@@ -38,6 +41,7 @@ mod daemon;
 mod fake_post;
 mod intake;
 mod latency;
+mod page;
 mod plot;
 mod prom;
 mod sending;
@@ -59,6 +63,7 @@ struct Args {
     rate_parcels: usize,
     rate: u32,
     hooks: usize,
+    pages: usize,
     only: Vec<String>,
     tag: String,
 }
@@ -70,6 +75,7 @@ fn args() -> Args {
         rate_parcels: 12_000,
         rate: 200,
         hooks: 20_000,
+        pages: 2_000,
         only: Vec::new(),
         tag: "latest".into(),
     };
@@ -82,6 +88,7 @@ fn args() -> Args {
             "--rate-parcels" => a.rate_parcels = num(a.rate_parcels),
             "--rate" => a.rate = num(a.rate as usize) as u32,
             "--hooks" => a.hooks = num(a.hooks),
+            "--pages" => a.pages = num(a.pages),
             "--only" => {
                 a.only = it
                     .next()
@@ -334,6 +341,28 @@ fn main() {
                 "webhooks".into(),
                 serde_json::to_value(h).unwrap_or_default(),
             );
+        }
+        if wants(&a, "page") {
+            let p = page::run(
+                &work.path().join("page"),
+                a.pages,
+                500,
+                Duration::from_secs(30),
+            )
+            .await;
+            for (name, l) in [("static /robots.txt", p.static_file), ("tracking page", p.page)] {
+                println!(
+                    "{name}: {} requests at {:.0}/s, {} errors, {} bytes; p50 {} µs, p99 {} µs",
+                    l.requests, l.achieved_rate, l.errors, l.body_bytes, l.p50_us, l.p99_us
+                );
+            }
+            println!(
+                "  tracking page of {} parcels against the static file: p50 ratio {:.2}, p99 ratio {:.2}",
+                p.parcels,
+                p.page.p50_us as f64 / p.static_file.p50_us.max(1) as f64,
+                p.page.p99_us as f64 / p.static_file.p99_us.max(1) as f64
+            );
+            results.insert("page".into(), serde_json::to_value(p).unwrap_or_default());
         }
     });
 

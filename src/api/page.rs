@@ -1,7 +1,8 @@
 //! The customers' tracking page over HTTP, without a token: `GET /t/{code}` (the short link in
 //! every customer message), `GET /t/{shop}` (the shop's order form) and `POST /t/{shop}` (the
 //! form's answer). A code has a capital letter and a shop id never does, so one path serves
-//! both.
+//! both. `GET /robots.txt` asks search engines to keep out of `/t/` and `/u/`: the pages are
+//! personal (each page also says `noindex` in its head and headers).
 //!
 //! Every answer that depends on what the store holds (a code's page or "not found", the form's
 //! page or "not found") is sent no sooner than `page.answer_time` after the request began, so
@@ -25,10 +26,22 @@ use tokio::time::Instant;
 /// The longest order number the form takes.
 const MAX_ORDER: usize = 64;
 
+/// What `GET /robots.txt` answers.
+pub const ROBOTS: &str = "User-agent: *\nDisallow: /t/\nDisallow: /u/\n";
+
 /// Registers the tracking page's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/t/{key}", web::get().to(get))
-        .route("/t/{key}", web::post().to(post));
+        .route("/t/{key}", web::post().to(post))
+        .route("/robots.txt", web::get().to(robots));
+}
+
+/// `GET /robots.txt`: the same few bytes every time.
+async fn robots() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(ROBOTS)
 }
 
 /// What the form sends.

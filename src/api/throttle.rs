@@ -1,6 +1,6 @@
 //! How fast one client may call the shops' listener's routes that take no token: the
 //! unsubscribe pages (`/u/…`), the tracking page (`/t/…`), the SMS gateways' callbacks (`/v1/callbacks/…`), 17TRACK's
-//! webhook, `GET /v1/health` and the import template. Routes with a token are not limited here
+//! webhook, `GET /v1/health`, the import template and `/robots.txt`. Routes with a token are not limited here
 //! (a shop is known by its token), nor is the control socket (it is never wrapped).
 //!
 //! One keyed governor limiter (`api.public_rate`, with a burst of `api.public_burst`) holds a
@@ -50,6 +50,8 @@ pub fn route_class(path: &str) -> Option<&'static str> {
         Some("health")
     } else if path == "/v1/import-template.xlsx" {
         Some("template")
+    } else if path == "/robots.txt" {
+        Some("robots")
     } else {
         None
     }
@@ -228,6 +230,7 @@ mod tests {
         assert_eq!(route_class("/v1/webhooks/17track"), Some("webhook"));
         assert_eq!(route_class("/v1/health"), Some("health"));
         assert_eq!(route_class("/v1/import-template.xlsx"), Some("template"));
+        assert_eq!(route_class("/robots.txt"), Some("robots"));
         assert_eq!(route_class("/v1/shops/acme/parcels"), None);
         assert_eq!(route_class("/v1/shops/acme/parcels/import"), None);
     }

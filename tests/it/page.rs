@@ -145,6 +145,20 @@ async fn every_message_links_the_parcels_page_and_a_gone_parcel_is_not_found() {
     assert_eq!(status, 200);
     assert!(confirm.contains("Отписаться"), "{confirm}");
 
+    // Search engines are asked to keep out of the personal pages.
+    let (status, robots, headers) = get(&format!("http://127.0.0.1:{}/robots.txt", d.port)).await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(
+        robots.lines().any(|l| l == "Disallow: /t/") && robots.contains("User-agent: *"),
+        "{robots}"
+    );
+
     // A code never made and the deleted parcel's code: the same answer.
     let made_up = format!("http://127.0.0.1:{}/t/Zz9Zz9Zz9Z", d.port);
     let (wrong_status, wrong, _) = get(&made_up).await;
