@@ -198,11 +198,12 @@ async fn the_period_comes_from_the_mail_type_the_shop_and_the_parcel() {
             "{track}: {}",
             sms[0].text
         );
-        let mail = d
-            .mails()
-            .into_iter()
-            .find(|m| m.file.contains(&format!("-{track}-")) && m.file.contains("-arrived-"))
-            .expect("arrival e-mail");
+        let mail = wait_for(Duration::from_secs(20), "the arrival e-mail", async || {
+            d.mails()
+                .into_iter()
+                .find(|m| m.file.contains(&format!("-{track}-")) && m.file.contains("-arrived-"))
+        })
+        .await;
         assert!(mail.text.contains(&ru(expected)), "{track}: {}", mail.text);
     }
     let p = view(&d, "acme", "10100012000023").await;

@@ -455,18 +455,23 @@ pub async fn walk_all(d: &Daemon, shops: &[&str], count: usize, timeout: Duratio
     wait_for(timeout, "every parcel to arrive", async || {
         let mut arrived = 0;
         for shop in shops {
-            let l = d
-                .socket
-                .list(
-                    shop,
-                    &[
-                        ("status", "arrived_at_pickup".into()),
-                        ("limit", "1000".into()),
-                    ],
-                )
-                .await
-                .ok()?;
-            arrived += l.parcels.len();
+            // Page by page: a list answers at most 1000 parcels at a time.
+            let mut after: Option<String> = None;
+            loop {
+                let mut q = vec![
+                    ("status", "arrived_at_pickup".to_string()),
+                    ("limit", "1000".to_string()),
+                ];
+                if let Some(a) = &after {
+                    q.push(("after", a.clone()));
+                }
+                let l = d.socket.list(shop, &q).await.ok()?;
+                arrived += l.parcels.len();
+                match l.next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
         }
         if arrived == count {
             return Some(());
