@@ -154,6 +154,12 @@ impl Client {
         decode(r)
     }
 
+    /// `GET /v1/carriers/unmapped`.
+    pub async fn unmapped_codes(&self) -> Result<Vec<UnmappedCodeView>, ClientError> {
+        self.call(Method::GET, "/v1/carriers/unmapped", None::<&()>)
+            .await
+    }
+
     /// `GET /v1/health`.
     pub async fn health(&self) -> Result<HealthView, ClientError> {
         self.call(Method::GET, "/v1/health", None::<&()>).await
@@ -262,6 +268,21 @@ impl Client {
             Method::POST,
             &format!("/v1/shops/{}/parcels/{}/revive", enc(shop), enc(track)),
             None::<&()>,
+        )
+        .await
+    }
+
+    /// `POST /v1/shops/{shop}/parcels/{track}/status`.
+    pub async fn set_status(
+        &self,
+        shop: &str,
+        track: &str,
+        req: &SetStatus,
+    ) -> Result<ParcelView, ClientError> {
+        self.call(
+            Method::POST,
+            &format!("/v1/shops/{}/parcels/{}/status", enc(shop), enc(track)),
+            Some(req),
         )
         .await
     }

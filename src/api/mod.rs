@@ -7,11 +7,13 @@
 //! DTOs ([`dto`]), await the store and map errors to JSON ([`error`]).
 
 mod callbacks;
+mod carriers;
 pub mod dto;
 pub mod error;
 mod hooks;
 pub mod imports;
 pub mod intake;
+mod manual;
 mod offices;
 mod ops;
 mod outbox;
@@ -254,8 +256,10 @@ pub async fn existing_shop(state: &AppState, shop: &ShopId) -> Result<Shop, ApiE
 /// Registers every route. Each area registers its own.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
+    carriers::routes(cfg);
     shops::routes(cfg);
     parcels::routes(cfg);
+    manual::routes(cfg);
     imports::routes(cfg);
     reports::routes(cfg);
     plans::routes(cfg);

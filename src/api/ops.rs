@@ -39,6 +39,7 @@ pub async fn health(
         tickets.insert(c, (open, store.budget_used(c, today).await?));
     }
     let mut degraded = false;
+    let stalls = store.stalled_carriers().await?;
     let board = svc.health.carriers();
     let carriers: BTreeMap<String, CarrierHealthView> = svc
         .settings
@@ -50,11 +51,14 @@ pub async fn health(
             let failing = !paused
                 && s.last_error_at
                     .is_some_and(|e| s.last_success_at.is_none_or(|ok| e > ok));
-            degraded |= paused;
+            let stall = stalls.get(&id);
+            degraded |= paused || stall.is_some();
             let state = if paused {
                 "paused"
             } else if failing {
                 "failing"
+            } else if stall.is_some() {
+                "stalled"
             } else {
                 "ok"
             };
@@ -69,6 +73,8 @@ pub async fn health(
                     requests_today: tickets.get(&id).map_or(s.requests_today, |t| t.1),
                     daily_limit: svc.settings.carriers.get(&id).and_then(|c| c.daily_limit),
                     open_tickets: tickets.get(&id).map_or(0, |t| t.0),
+                    stalled_since: stall.map(|s| s.since),
+                    stalled_reason: stall.map(|s| s.reason.clone()),
                 },
             )
         })

@@ -2,17 +2,20 @@
 //! listing by status or stuck, deletion.
 
 use super::dto::{
-    ArrivalView, CustomerView, EventView, Field, IntakeItem, IntakeOutcome, IntakeResponse,
-    MailTypeView, NotificationView, OfficeView, OptOutView, ParcelIn, ParcelList, ParcelView,
+    ArrivalView, ContradictionView, CustomerView, EventView, Field, IntakeItem, IntakeOutcome,
+    IntakeResponse, MailTypeView, NotificationView, OfficeView, OptOutView, ParcelIn, ParcelList,
+    ParcelView,
 };
 use super::error::ApiError;
 use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, parse_query, read_body};
 use crate::domain::contact::EmailAddress;
 use crate::domain::intake::{FieldError, ParcelDraft, Patch};
 use crate::domain::lifecycle;
+use crate::domain::manual;
 use crate::domain::optout::{OptOut, OptOutScope};
+use crate::domain::outage;
 use crate::domain::outbox::{self, OutboxEntry};
-use crate::domain::parcel::{Office, Parcel, ParcelKey};
+use crate::domain::parcel::{CarrierEvent, Office, Parcel, ParcelKey};
 use crate::domain::phone::Phone;
 use crate::domain::shop::{Language, ShopId};
 use crate::domain::status::Status;
@@ -128,16 +131,7 @@ pub fn view(
         next_reminder_at: p.next_reminder_at,
         last_poll_error: p.poll.last_error.clone(),
         events: if full {
-            p.events
-                .iter()
-                .map(|e| EventView {
-                    at: e.at,
-                    status: e.status.as_str().into(),
-                    code: e.code.clone(),
-                    description: e.description.clone(),
-                    office: e.office.as_ref().map(office),
-                })
-                .collect()
+            p.events.iter().map(event_view).collect()
         } else {
             Vec::new()
         },
@@ -167,6 +161,24 @@ pub fn view(
             name: m.name.clone(),
         }),
         abandoned_at: p.abandoned_at,
+        contradiction: manual::contradictions(&p.events).map(|(m, against)| ContradictionView {
+            set_by: manual::hand_of(m).map_or("", |h| h.as_str()).to_string(),
+            status: m.status.as_str().into(),
+            reason: m.description.clone(),
+            at: m.at,
+            carrier_events: against.into_iter().map(event_view).collect(),
+        }),
+    }
+}
+
+fn event_view(e: &CarrierEvent) -> EventView {
+    EventView {
+        at: e.at,
+        status: e.status.as_str().into(),
+        code: e.code.clone(),
+        description: e.description.clone(),
+        office: e.office.as_ref().map(office),
+        set_by: manual::hand_of(e).map(|h| h.as_str().to_string()),
     }
 }
 
@@ -307,15 +319,11 @@ pub async fn get(
     })?;
     let entries = store.parcel_entries(&key).await?;
     let optouts = store.customer_optouts(&p).await?;
-    Ok(HttpResponse::Ok().json(view(
-        &p,
-        &entries,
-        &optouts,
-        state.svc.clock.now(),
-        &state.svc.settings.rules,
-        &terms,
-        true,
-    )))
+    let now = state.svc.clock.now();
+    let rules = &state.svc.settings.rules;
+    let mut v = view(&p, &entries, &optouts, now, rules, &terms, true);
+    v.stuck = outage::is_stuck(&p, now, rules, &store.stalled_carriers().await?);
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// Query of `GET /v1/shops/{shop}/parcels`.
@@ -365,10 +373,14 @@ pub async fn list(
             (page.parcels, page.next)
         }
     };
+    let stalled = store.stalled_carriers().await?;
     let page = ParcelList {
         parcels: parcels
             .iter()
-            .map(|p| view(p, &[], &[], now, rules, &terms, false))
+            .map(|p| ParcelView {
+                stuck: outage::is_stuck(p, now, rules, &stalled),
+                ..view(p, &[], &[], now, rules, &terms, false)
+            })
             .collect(),
         next,
     };

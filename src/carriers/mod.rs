@@ -13,8 +13,10 @@
 //!   delivery money events);
 //! - [`track17`]: China Post and China EMS through the 17TRACK API, with its push webhook
 //!   ([`track17::push`]);
-//! - [`http`]: the HTTP client the carriers share.
+//! - [`http`]: the HTTP client the carriers share;
+//! - [`codes`]: which codes each carrier maps, the config's own mapping, the unmapped ones.
 
+pub mod codes;
 pub mod http;
 pub mod poll;
 pub mod russian_post;
@@ -91,7 +93,8 @@ impl TrackQuery {
             known_events: p.events.len(),
             created_at: p.created_at,
             has_cod: !p.cod.is_zero(),
-            cod_only: p.awaits_cod_payment(),
+            // Set delivered by hand: the history is still wanted, to see the carrier's word.
+            cod_only: p.awaits_cod_payment() && !crate::domain::manual::awaits_confirmation(p),
         }
     }
 }

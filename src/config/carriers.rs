@@ -7,6 +7,7 @@
 use super::secret::{self, Secret};
 use super::{ConfigError, PollingDefaults, PollingSettings, RawPolling, Validator, values};
 use crate::domain::carrier::CarrierId;
+use crate::domain::status::Status;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -129,6 +130,7 @@ pub(super) struct RawRussianPost {
     timeout: Option<String>,
     retry_base: Option<String>,
     retry_cap: Option<String>,
+    codes: Option<BTreeMap<String, String>>,
 }
 
 /// Keys of `[carriers.china_post]`.
@@ -149,6 +151,7 @@ pub(super) struct RawChinaPost {
     timeout: Option<String>,
     retry_base: Option<String>,
     retry_cap: Option<String>,
+    codes: Option<BTreeMap<String, String>>,
 }
 
 macro_rules! polling_keys {
@@ -238,6 +241,7 @@ impl Validator<'_> {
                 )?;
                 let rp = self.russian_post(r)?;
                 s.tickets = rp.batch.as_ref().map(|b| b.ticket_gather);
+                s.codes = self.codes(CarrierId::RussianPost, &r.codes)?;
                 carriers.insert(CarrierId::RussianPost, s);
                 Some(rp)
             }
@@ -246,8 +250,9 @@ impl Validator<'_> {
         let track17 = match cp {
             Some(r) if r.enabled.unwrap_or(true) => {
                 let polling = polling_keys!(r);
-                let s =
+                let mut s =
                     self.polling(CarrierId::ChinaPost, &polling, PollingDefaults::CHINA_POST)?;
+                s.codes = self.codes(CarrierId::ChinaPost, &r.codes)?;
                 carriers.insert(CarrierId::ChinaPost, s);
                 Some(Track17Settings {
                     token: self.secret("carriers.china_post.token_file", &r.token_file)?,
@@ -263,6 +268,44 @@ impl Validator<'_> {
             _ => None,
         };
         Ok((russian_post, track17))
+    }
+
+    /// Validates `[carriers.<carrier>.codes]`: each key a code of the carrier's shape (Russian
+    /// Post `type/attr`, 17TRACK a status name), each value a status.
+    fn codes(
+        &self,
+        carrier: CarrierId,
+        raw: &Option<BTreeMap<String, String>>,
+    ) -> Result<BTreeMap<String, Status>, ConfigError> {
+        let mut out = BTreeMap::new();
+        for (code, status) in raw.iter().flatten() {
+            let key = format!("carriers.{}.codes.{code:?}", carrier.as_str());
+            let shaped = match carrier {
+                CarrierId::RussianPost | CarrierId::Ems => code
+                    .split_once('/')
+                    .is_some_and(|(t, a)| t.parse::<u32>().is_ok() && a.parse::<u32>().is_ok()),
+                _ => {
+                    !code.is_empty()
+                        && code.len() <= 64
+                        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                }
+            };
+            if !shaped {
+                let want = match carrier {
+                    CarrierId::RussianPost | CarrierId::Ems => {
+                        "an operation type and attribute, e.g. \"8/99\""
+                    }
+                    _ => "a 17TRACK status or sub-status, e.g. \"Exception_Held\"",
+                };
+                return Err(self.err(&key, format!("{code:?} is not a code; expected {want}")));
+            }
+            let status: Status = status
+                .trim()
+                .parse()
+                .map_err(|e: crate::domain::status::UnknownStatus| self.err(&key, e.to_string()))?;
+            out.insert(code.clone(), status);
+        }
+        Ok(out)
     }
 
     fn russian_post(&self, r: &RawRussianPost) -> Result<RussianPostSettings, ConfigError> {
@@ -370,6 +413,29 @@ mod tests {
     }
 
     #[test]
+    fn codes_map_to_statuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "x").unwrap();
+        let text = format!(
+            "[carriers.russian_post]\nlogin = \"x\"\npassword_file = {pw:?}\n\
+             codes = {{ \"8/99\" = \"in_transit\", \"64/0\" = \"arrived_at_pickup\" }}\n\
+             [carriers.china_post]\ntoken_file = {pw:?}\n\
+             [carriers.china_post.codes]\nException_Held = \"returning\"\n"
+        );
+        let s = parse(&text, Path::new("t.toml")).unwrap();
+        let rp = &s.carriers[&CarrierId::RussianPost].codes;
+        assert_eq!(rp.get("8/99"), Some(&Status::InTransit));
+        assert_eq!(rp.get("64/0"), Some(&Status::ArrivedAtPickup));
+        assert_eq!(
+            s.carriers[&CarrierId::ChinaPost]
+                .codes
+                .get("Exception_Held"),
+            Some(&Status::Returning)
+        );
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let pw = dir.path().join("pw");
@@ -413,6 +479,20 @@ mod tests {
             "[carriers.russian_post]\nlogin = \"x\"\npassword_file = \"/etc/hostname\"\nendpoint = \"ftp://x\"\n",
         );
         assert!(m.contains("carriers.russian_post.endpoint"), "{m}");
+        let m = e(
+            "[carriers.russian_post]\nlogin = \"x\"\npassword_file = \"/etc/hostname\"\n[carriers.russian_post.codes]\n\"8/99\" = \"teleported\"\n",
+        );
+        assert!(
+            m.contains("carriers.russian_post.codes.\"8/99\": unknown status \"teleported\""),
+            "{m}"
+        );
+        let m = e(
+            "[carriers.russian_post]\nlogin = \"x\"\npassword_file = \"/etc/hostname\"\n[carriers.russian_post.codes]\n\"Обработка\" = \"in_transit\"\n",
+        );
+        assert!(
+            m.contains("carriers.russian_post.codes.\"Обработка\": \"Обработка\" is not a code"),
+            "{m}"
+        );
         // A disabled carrier needs no credentials.
         assert!(
             parse(

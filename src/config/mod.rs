@@ -7,6 +7,7 @@
 
 pub mod carriers;
 mod channels;
+pub mod outages;
 mod page;
 mod rules;
 pub mod secret;
@@ -96,6 +97,8 @@ struct RawConfig {
     webhooks: webhooks::RawWebhooks,
     #[serde(default)]
     page: page::RawPage,
+    #[serde(default)]
+    outages: outages::RawOutages,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -244,6 +247,9 @@ pub struct PollingSettings {
     /// that many more parcels are in flight at once: if so, how long due parcels may wait for
     /// more to fill a ticket.
     pub tickets: Option<Duration>,
+    /// The operator's own mapping of carrier codes to statuses (`[carriers.<carrier>.codes]`),
+    /// over the carrier's dictionary.
+    pub codes: BTreeMap<String, crate::domain::status::Status>,
 }
 
 /// When and how often notifications are tried.
@@ -298,6 +304,8 @@ pub struct Settings {
     pub webhooks: webhooks::WebhookSettings,
     /// The customers' tracking page.
     pub page: PageSettings,
+    /// Carrier outages.
+    pub outages: outages::OutageSettings,
 }
 
 impl Settings {
@@ -561,6 +569,7 @@ impl Validator<'_> {
             plans: self.plans(&raw.plans)?,
             webhooks: self.webhooks(&raw.webhooks)?,
             page: self.page(&raw.page)?,
+            outages: self.outages(&raw.outages)?,
         })
     }
 
@@ -588,6 +597,7 @@ impl Validator<'_> {
         }
         Ok(PollingSettings {
             tickets: None,
+            codes: BTreeMap::new(),
             carrier,
             rate: self.value(&key("rate"), &p.rate, defaults.rate, values::rate)?,
             concurrency: self.nonzero(&key("concurrency"), p.concurrency, defaults.concurrency)?,

@@ -15,6 +15,7 @@
 //! Whether an intent reaches the customer (unsubscribed, deleted, no phone) is decided when it
 //! is turned into outbox entries, not here.
 
+use super::manual;
 use super::notification::{Intent, NotificationKind};
 use super::parcel::{Arrival, CarrierEvent, Office, Parcel};
 use super::postal_zone;
@@ -138,12 +139,17 @@ fn derive(events: &[CarrierEvent]) -> Derived {
     let mut offices: Vec<Office> = Vec::new();
     let mut returning = false;
     for e in events {
-        if status.is_final() {
+        // A status set by hand applies even after a final one ([`manual`]).
+        let by_hand = manual::is_manual(e);
+        if status.is_final() && !by_hand {
             // A lost parcel can still be found and delivered; nothing else undoes a final state.
             if status == Status::Lost && e.status == Status::Delivered {
                 status = Status::Delivered;
             }
             continue;
+        }
+        if by_hand && e.status == Status::ArrivedAtPickup {
+            returning = false;
         }
         match e.status {
             Status::Registered => {}
@@ -467,7 +473,8 @@ pub fn is_stuck(parcel: &Parcel, now: Timestamp, rules: &Rules) -> bool {
 /// Whether the carrier has said nothing about a live parcel for `give_up_after`: it is no longer
 /// worth asking about.
 pub fn should_give_up(parcel: &Parcel, now: Timestamp, rules: &Rules) -> bool {
-    !parcel.status.is_final() && add(parcel.silent_since(), rules.give_up_after) <= now
+    (!parcel.status.is_final() || manual::awaits_confirmation(parcel))
+        && add(parcel.silent_since(), rules.give_up_after) <= now
 }
 
 /// Whole days left before the storage deadline (0 on the last day), in the office's zone, if
@@ -1131,5 +1138,124 @@ mod tests {
         p.revived_at = Some(t(61 * DAY));
         assert!(!should_give_up(&p, t(100 * DAY), &r));
         assert!(should_give_up(&p, t(121 * DAY), &r));
+    }
+
+    fn by_hand(at: i64, status: Status, office_index: Option<&str>) -> CarrierEvent {
+        crate::domain::manual::event(
+            crate::domain::manual::Hand::Operator,
+            status,
+            "по звонку из отделения",
+            office_index.map(office),
+            t(at),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_status_set_by_hand_asks_for_the_same_messages_as_the_carriers() {
+        let mut p = parcel();
+        let o = apply_events(
+            &mut p,
+            vec![by_hand(3 * DAY, Status::ArrivedAtPickup, Some("630099"))],
+            t(3 * DAY),
+            &rules(),
+            &terms(),
+        );
+        assert_eq!(kinds(&o), [(NotificationKind::Arrived, 1)]);
+        assert!(p.is_waiting_for_pickup());
+        // The carrier's own record of that arrival, dated earlier: the same office, nothing new.
+        let o = apply_events(
+            &mut p,
+            vec![
+                ev(0, Status::Accepted, "1/1", "101000"),
+                ev(2 * DAY, Status::ArrivedAtPickup, "8/2", "630099"),
+            ],
+            t(4 * DAY),
+            &rules(),
+            &terms(),
+        );
+        assert!(o.intents.is_empty(), "{:?}", kinds(&o));
+        assert_eq!(p.marks.arrivals, 1);
+        // Delivered by hand, then by the carrier: "delivered" once.
+        let o = apply_events(
+            &mut p,
+            vec![by_hand(5 * DAY, Status::Delivered, None)],
+            t(5 * DAY),
+            &rules(),
+            &terms(),
+        );
+        assert_eq!(kinds(&o), [(NotificationKind::Delivered, 1)]);
+        let o = apply_events(
+            &mut p,
+            vec![ev(5 * DAY - HOUR, Status::Delivered, "2/1", "630099")],
+            t(6 * DAY),
+            &rules(),
+            &terms(),
+        );
+        assert!(o.intents.is_empty());
+        assert_eq!(p.status, Status::Delivered);
+    }
+
+    #[test]
+    fn a_final_status_set_by_hand_corrects_the_carrier_and_stands() {
+        let mut p = parcel();
+        apply_events(
+            &mut p,
+            vec![ev(DAY, Status::ReturnedToSender, "2/2", "101000")],
+            t(DAY),
+            &rules(),
+            &terms(),
+        );
+        assert_eq!(p.status, Status::ReturnedToSender);
+        apply_events(
+            &mut p,
+            vec![by_hand(2 * DAY, Status::Delivered, None)],
+            t(2 * DAY),
+            &rules(),
+            &terms(),
+        );
+        assert_eq!(
+            p.status,
+            Status::Delivered,
+            "the hand corrects a final status"
+        );
+        // The carrier keeps saying something else later: the hand's status stands.
+        apply_events(
+            &mut p,
+            vec![ev(3 * DAY, Status::Returning, "3/1", "101000")],
+            t(3 * DAY),
+            &rules(),
+            &terms(),
+        );
+        assert_eq!(p.status, Status::Delivered);
+        let (_, against) = crate::domain::manual::contradictions(&p.events).unwrap();
+        assert_eq!(
+            against.len(),
+            2,
+            "the return, and the carrier's move after the hand"
+        );
+    }
+
+    #[test]
+    fn a_parcel_set_final_by_hand_is_polled_until_its_carrier_says_something_final() {
+        let mut p = parcel();
+        apply_events(
+            &mut p,
+            vec![by_hand(DAY, Status::Lost, None)],
+            t(DAY),
+            &rules(),
+            &terms(),
+        );
+        assert!(crate::domain::manual::awaits_confirmation(&p));
+        assert!(!should_give_up(&p, t(DAY), &rules()));
+        assert!(should_give_up(&p, t(100 * DAY), &rules()));
+        apply_events(
+            &mut p,
+            vec![ev(2 * DAY, Status::Lost, "15/0", "101000")],
+            t(2 * DAY),
+            &rules(),
+            &terms(),
+        );
+        assert!(!crate::domain::manual::awaits_confirmation(&p));
     }
 }

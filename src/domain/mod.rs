@@ -12,6 +12,7 @@ pub mod inference;
 pub mod intake;
 pub mod lanes;
 pub mod lifecycle;
+pub mod manual;
 pub mod money;
 pub mod notification;
 pub mod offices;

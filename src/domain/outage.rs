@@ -10,7 +10,12 @@
 //! history is never called stalled for a low share, only for all-empty answers. Pure: the
 //! store keeps the counts, the caller passes them in.
 
+use super::carrier::CarrierId;
+use super::lifecycle::{self, Rules};
+use super::parcel::Parcel;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The answers of one window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -130,6 +135,121 @@ pub fn judge(window: &Window, usual: &Usual, rules: &OutageRules) -> (Movement, 
     )
 }
 
+/// Since when and why a carrier is stalled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stall {
+    /// The start of the first window judged stalled.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
+    pub since: Timestamp,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// A carrier's running count: the open window, what it usually does, and its stall if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tracker {
+    /// When the open window started.
+    #[serde(with = "jiff::fmt::serde::timestamp::millisecond::required")]
+    pub window_start: Timestamp,
+    /// The open window's answers.
+    pub window: Window,
+    /// What the carrier usually does.
+    pub usual: Usual,
+    /// Set while the carrier is stalled.
+    pub stalled: Option<Stall>,
+}
+
+impl Tracker {
+    /// A tracker whose first window opens at `now`.
+    pub fn new(now: Timestamp) -> Tracker {
+        Tracker {
+            window_start: now,
+            window: Window::default(),
+            usual: Usual::default(),
+            stalled: None,
+        }
+    }
+}
+
+/// The carrier whose count a parcel's carrier shares: EMS parcels are answered by Russian Post.
+pub fn counted_as(carrier: CarrierId) -> CarrierId {
+    match carrier {
+        CarrierId::Ems => CarrierId::RussianPost,
+        c => c,
+    }
+}
+
+/// Whether `p` counts as stuck at `now` ([`lifecycle::is_stuck`]) while the carriers in
+/// `stalled` are stalled: a stalled carrier's parcels are not flagged stuck until it moves.
+pub fn is_stuck(
+    p: &Parcel,
+    now: Timestamp,
+    rules: &Rules,
+    stalled: &BTreeMap<CarrierId, Stall>,
+) -> bool {
+    lifecycle::is_stuck(p, now, rules) && !stalled.contains_key(&counted_as(p.carrier))
+}
+
+/// What closing a window changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing.
+    None,
+    /// The carrier is stalled from now on.
+    Stalled(Stall),
+    /// The carrier moves again after a stall that began at `since`.
+    Moving {
+        /// When the stall began.
+        since: Timestamp,
+    },
+}
+
+/// Counts answers given at `now` (each: new events, events in the answer), closing and judging
+/// the open window first if it ended (`window` long). A stalled carrier stays stalled until a
+/// window of enough answers is judged moving, or any answer in it brought news.
+pub fn record(
+    t: &mut Tracker,
+    now: Timestamp,
+    window: std::time::Duration,
+    answers: &[(usize, usize)],
+    rules: &OutageRules,
+) -> Change {
+    let mut change = Change::None;
+    let len = i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1);
+    let elapsed = now
+        .as_millisecond()
+        .saturating_sub(t.window_start.as_millisecond());
+    if elapsed >= len {
+        let (movement, usual) = judge(&t.window, &t.usual, rules);
+        t.usual = usual;
+        match movement {
+            Movement::Stalled { reason } => {
+                if t.stalled.is_none() {
+                    let stall = Stall {
+                        since: t.window_start,
+                        reason,
+                    };
+                    t.stalled = Some(stall.clone());
+                    change = Change::Stalled(stall);
+                }
+            }
+            Movement::Moving => {
+                let judged = t.window.answers >= rules.min_answers || t.window.moved > 0;
+                if judged && let Some(stall) = t.stalled.take() {
+                    change = Change::Moving { since: stall.since };
+                }
+            }
+        }
+        let start = t.window_start.as_millisecond() + (elapsed / len) * len;
+        t.window_start = Timestamp::from_millisecond(start).unwrap_or(now);
+        t.window = Window::default();
+    }
+    for (new_events, known) in answers {
+        t.window.count(*new_events, *known);
+    }
+    change
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +315,41 @@ mod tests {
         w.count(0, 5);
         w.count(0, 0);
         assert_eq!(w, window(3, 1, 1));
+    }
+
+    #[test]
+    fn windows_close_as_answers_come_and_a_stall_lasts_until_news() {
+        let rules = OutageRules {
+            min_answers: 2,
+            ..OutageRules::default()
+        };
+        let t0 = Timestamp::from_second(1_741_000_000).unwrap();
+        let at = |s: i64| t0 + jiff::SignedDuration::from_secs(s);
+        let hour = std::time::Duration::from_secs(3600);
+        let mut t = Tracker::new(t0);
+        // First hour: every answer empty.
+        assert_eq!(
+            record(&mut t, at(10), hour, &[(0, 0), (0, 0)], &rules),
+            Change::None
+        );
+        assert_eq!(
+            record(&mut t, at(20), hour, &[(0, 0)], &rules),
+            Change::None
+        );
+        // The next answer, hours later, closes it: stalled since the window's start.
+        let c = record(&mut t, at(3 * 3600 + 5), hour, &[(0, 0)], &rules);
+        assert!(matches!(&c, Change::Stalled(s) if s.since == t0), "{c:?}");
+        assert_eq!(t.window_start, at(3 * 3600), "windows stay on the hour");
+        assert_eq!(t.window.answers, 1);
+        // Still nothing: stays stalled, told once.
+        assert_eq!(
+            record(&mut t, at(4 * 3600), hour, &[(1, 3)], &rules),
+            Change::None
+        );
+        assert!(t.stalled.is_some());
+        // That window brought news: moving again.
+        let c = record(&mut t, at(5 * 3600), hour, &[], &rules);
+        assert_eq!(c, Change::Moving { since: t0 });
+        assert!(t.stalled.is_none());
     }
 }

@@ -110,11 +110,12 @@ pub fn rank(parcels: &[&Parcel], now: Timestamp) -> Vec<usize> {
     idx
 }
 
-/// Whether the poller should still ask about `p` at `now`: it is not finished, or it was
-/// delivered with cash on delivery that the carrier has not reported paid, less than
+/// Whether the poller should still ask about `p` at `now`: it is not finished, it was set
+/// final by hand and the carrier has not said so yet ([`super::manual::awaits_confirmation`]),
+/// or it was delivered with cash on delivery that the carrier has not reported paid, less than
 /// `cod_follow_up` ago.
 pub fn wants_poll(p: &Parcel, now: Timestamp, cod_follow_up: Duration) -> bool {
-    if !p.status.is_final() {
+    if !p.status.is_final() || super::manual::awaits_confirmation(p) {
         return true;
     }
     if !p.awaits_cod_payment() {

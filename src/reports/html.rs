@@ -134,10 +134,17 @@ fn text(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
     for w in &r.webhooks {
         let _ = writeln!(t, "{w}");
     }
-    let sections: [(&str, &[Line]); 4] = [
+    for s in &r.stalled {
+        let _ = writeln!(t, "{s}");
+    }
+    let sections: [(&str, &[Line]); 5] = [
         (
             "Застряли (нет движения дольше срока): позвоните покупателю и подайте заявку на розыск",
             &r.stuck,
+        ),
+        (
+            "Служба доставки сообщает не то, что установлено вручную: проверьте статус",
+            &r.contradicted,
         ),
         ("Прибыли в отделение", &r.arrived),
         ("Вручены", &r.delivered),
@@ -177,6 +184,9 @@ fn text(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
 
 /// What a line says beyond its columns: polling stopped, or until when it is kept and why.
 fn note(l: &Line) -> String {
+    if let Some(c) = &l.contradiction {
+        return format!("установлено вручную: {c}");
+    }
     match (l.abandoned, &l.storage) {
         (true, _) => {
             "опрос остановлен: нет событий дольше срока (возобновить: parcelctl revive)".to_string()
@@ -285,7 +295,21 @@ fn html(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
             esc(w)
         );
     }
+    for s in &r.stalled {
+        let _ = write!(
+            h,
+            r#"<p class="stalled" style="color:#a00000">{}</p>"#,
+            esc(s)
+        );
+    }
     table(&mut h, "Застряли", &r.stuck, tz, true);
+    table(
+        &mut h,
+        "Служба доставки сообщает не то, что установлено вручную",
+        &r.contradicted,
+        tz,
+        false,
+    );
     table(&mut h, "Прибыли в отделение", &r.arrived, tz, false);
     table(&mut h, "Вручены", &r.delivered, tz, false);
     table(&mut h, "Возвращаются", &r.returning, tz, false);

@@ -5,8 +5,11 @@
 //! handed in one at a time.
 
 use super::stats::first_event;
+use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::{self, Rules};
+use crate::domain::manual;
 use crate::domain::money::Kopecks;
+use crate::domain::outage::{self, Stall};
 use crate::domain::parcel::Parcel;
 use crate::domain::shop::Language;
 use crate::domain::status::Status;
@@ -51,6 +54,8 @@ pub struct Line {
     pub stuck: bool,
     /// Polling stopped: no carrier event for `give_up_after` (the shop can revive it).
     pub abandoned: bool,
+    /// The carrier contradicts the status set by hand, in the report's words.
+    pub contradiction: Option<String>,
 }
 
 /// The report.
@@ -78,6 +83,8 @@ pub struct MorningReport {
     pub returning: Vec<Line>,
     /// Stuck, longest silence first.
     pub stuck: Vec<Line>,
+    /// Set by hand, and the carrier says otherwise.
+    pub contradicted: Vec<Line>,
     /// Every parcel still on its way, and those that finished since `since`: the workbook.
     pub all: Vec<Line>,
     /// Return rate of the last `period_days`.
@@ -88,6 +95,9 @@ pub struct MorningReport {
     pub period_days: u32,
     /// The shop's webhooks in trouble (disabled, failing, dead letters), one line each.
     pub webhooks: Vec<String>,
+    /// Carriers stalled now, one line each ("Почта России: посылки не движутся с …"); their
+    /// parcels are not listed as stuck.
+    pub stalled: Vec<String>,
 }
 
 impl MorningReport {
@@ -107,6 +117,9 @@ pub struct Builder {
     rules: Rules,
     orders: HashMap<String, usize>,
     terms: lifecycle::ShopTerms,
+    stalled: BTreeMap<CarrierId, Stall>,
+    /// The carriers of the shop's live parcels.
+    carriers: std::collections::BTreeSet<CarrierId>,
 }
 
 fn last_place(p: &Parcel) -> String {
@@ -120,6 +133,34 @@ fn last_place(p: &Parcel) -> String {
         (Some(e), None) => e.description.clone(),
         (None, None) => String::new(),
     }
+}
+
+/// "Вручено — вручную (магазин, 07.12.2026: выдано без сканера); служба доставки: Возвращается
+/// 08.12.2026", when the carrier contradicts the status set by hand.
+fn contradiction(p: &Parcel, terms: &lifecycle::ShopTerms) -> Option<String> {
+    let (m, against) = manual::contradictions(&p.events)?;
+    let tz = &terms.timezone;
+    let by = match manual::hand_of(m) {
+        Some(manual::Hand::Shop) => "магазин",
+        _ => "оператор",
+    };
+    let said: Vec<String> = against
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e.status.label_ru(),
+                e.at.to_zoned(tz.clone()).strftime("%d.%m.%Y")
+            )
+        })
+        .collect();
+    Some(format!(
+        "{} — вручную ({by}, {}: {}); служба доставки: {}",
+        m.status.label_ru(),
+        m.at.to_zoned(tz.clone()).strftime("%d.%m.%Y"),
+        m.description,
+        said.join(", ")
+    ))
 }
 
 fn since_at(p: &Parcel, statuses: &[Status], since: Timestamp) -> bool {
@@ -150,16 +191,26 @@ impl Builder {
                 delivered: Vec::new(),
                 returning: Vec::new(),
                 stuck: Vec::new(),
+                contradicted: Vec::new(),
                 all: Vec::new(),
                 return_rate: None,
                 previous_return_rate: None,
                 period_days,
                 webhooks: Vec::new(),
+                stalled: Vec::new(),
             },
             rules: rules.clone(),
             terms: lifecycle::ShopTerms::of(shop),
             orders: HashMap::new(),
+            stalled: BTreeMap::new(),
+            carriers: Default::default(),
         }
+    }
+
+    /// The carriers stalled now: their parcels are not flagged stuck, and the report says
+    /// since when each is stalled instead. Call before adding parcels.
+    pub fn stalled_carriers(&mut self, stalled: BTreeMap<CarrierId, Stall>) {
+        self.stalled = stalled;
     }
 
     /// Adds a parcel.
@@ -167,6 +218,9 @@ impl Builder {
         let r = &mut self.report;
         let now = r.at;
         *r.by_status.entry(p.status).or_default() += 1;
+        if !p.status.is_final() {
+            self.carriers.insert(outage::counted_as(p.carrier));
+        }
         if let Some(o) = &p.order_id {
             *self.orders.entry(o.clone()).or_default() += 1;
         }
@@ -175,9 +229,16 @@ impl Builder {
         let returning = first_event(p, Status::Returning)
             .or(first_event(p, Status::ReturnedToSender))
             .is_some_and(|at| at >= r.since);
-        let stuck = lifecycle::is_stuck(p, now, &self.rules);
+        let stuck = outage::is_stuck(p, now, &self.rules, &self.stalled);
         let finished_lately = p.status.is_final() && p.last_activity() >= r.since;
-        if !(arrived || delivered || returning || stuck || !p.status.is_final() || finished_lately)
+        let contradiction = contradiction(p, &self.terms);
+        if !(arrived
+            || delivered
+            || returning
+            || stuck
+            || !p.status.is_final()
+            || finished_lately
+            || contradiction.is_some())
         {
             return;
         }
@@ -207,6 +268,7 @@ impl Builder {
             }),
             stuck,
             abandoned: p.abandoned_at.is_some() && !p.status.is_final(),
+            contradiction,
         };
         if arrived {
             r.arrived.push(line.clone());
@@ -219,6 +281,9 @@ impl Builder {
         }
         if stuck {
             r.stuck.push(line.clone());
+        }
+        if line.contradiction.is_some() {
+            r.contradicted.push(line.clone());
         }
         r.all.push(line);
     }
@@ -233,11 +298,26 @@ impl Builder {
     pub fn finish(mut self) -> MorningReport {
         let orders = &self.orders;
         let r = &mut self.report;
+        let tz = &self.terms.timezone;
+        r.stalled = self
+            .stalled
+            .iter()
+            .filter(|(c, _)| self.carriers.contains(c))
+            .map(|(c, s)| {
+                format!(
+                    "{}: посылки не движутся с {} ({}); застрявшими их не считаем, пока служба не заработает",
+                    c.display_ru(),
+                    s.since.to_zoned(tz.clone()).strftime("%d.%m.%Y %H:%M"),
+                    s.reason
+                )
+            })
+            .collect();
         for list in [
             &mut r.arrived,
             &mut r.delivered,
             &mut r.returning,
             &mut r.stuck,
+            &mut r.contradicted,
             &mut r.all,
         ] {
             for l in list.iter_mut() {
@@ -365,5 +445,60 @@ pub(crate) mod tests {
         assert_eq!(tracks(&r.returning), ["SANDBOX-RETURNED-6"]);
         assert_eq!(r.all.len(), 5, "the parcel delivered long ago is left out");
         assert!(r.all[0].stuck && r.all[1].stuck);
+    }
+
+    #[test]
+    fn a_stalled_carriers_parcels_are_not_stuck_and_the_report_says_why() {
+        use Status::*;
+        let shop = crate::store::shops::tests::shop("acme", "h");
+        let rules = Rules {
+            stuck_after: Duration::from_secs(7 * 86_400),
+            ..Rules::default()
+        };
+        let stall = Stall {
+            since: t(18.0),
+            reason: "every one of 60 answers was empty".into(),
+        };
+        let mut b = Builder::new(&shop, t(20.0), t(19.0), &rules, 30);
+        b.stalled_carriers(BTreeMap::from([
+            (CarrierId::Sandbox, stall.clone()),
+            (CarrierId::ChinaPost, stall),
+        ]));
+        b.parcel(&parcel(
+            "SANDBOX-STUCK-1",
+            "A",
+            &[(1.0, Accepted), (2.0, InTransit)],
+        ));
+        let r = b.finish();
+        assert!(r.stuck.is_empty());
+        assert!(!r.all[0].stuck);
+        assert_eq!(
+            r.stalled.len(),
+            1,
+            "only carriers the shop has parcels with: {:?}",
+            r.stalled
+        );
+        assert!(
+            r.stalled[0].starts_with("Песочница parceld: посылки не движутся с"),
+            "{:?}",
+            r.stalled
+        );
+    }
+
+    #[test]
+    fn a_contradicted_status_set_by_hand_is_listed() {
+        use Status::*;
+        let shop = crate::store::shops::tests::shop("acme", "h");
+        let mut p = parcel("SANDBOX-STUCK-1", "A", &[(1.0, Accepted), (2.0, Lost)]);
+        let m = manual::event(manual::Hand::Shop, Delivered, "выдано", None, t(3.0)).unwrap();
+        p.events.push(m);
+        p.status = Delivered;
+        let mut b = Builder::new(&shop, t(20.0), t(19.0), &Rules::default(), 30);
+        b.parcel(&p);
+        let r = b.finish();
+        assert_eq!(r.contradicted.len(), 1);
+        let c = r.contradicted[0].contradiction.as_deref().unwrap();
+        assert!(c.starts_with("Вручено — вручную (магазин"), "{c}");
+        assert!(c.contains("служба доставки: Утрачено"), "{c}");
     }
 }

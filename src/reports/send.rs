@@ -102,6 +102,7 @@ pub(crate) fn prepare(
     };
     let mut stats = Collector::new(period);
     let mut b = Builder::new(shop, now, since, &settings.rules, days);
+    b.stalled_carriers(store.stalled_carriers()?);
     store.for_each_parcel(Some(&shop.id), |p| {
         stats.parcel(&p);
         b.parcel(&p);

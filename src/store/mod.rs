@@ -18,8 +18,10 @@ mod facade;
 mod flush;
 pub mod keys;
 mod legacy;
+mod manual;
 mod offices;
 mod optouts;
+mod outage;
 mod outbox;
 mod outbox_counts;
 mod page;
@@ -30,6 +32,7 @@ mod recipients;
 mod shopdata;
 pub(crate) mod shops;
 mod templates;
+mod unmapped;
 mod webhooks;
 
 pub use carriers::{CarrierPause, Spend, Ticket, TicketItem};
@@ -39,6 +42,7 @@ pub use outbox::{Claim, OutboxStats};
 pub use page::PageFacts;
 pub use parcels::{Admission, ParcelFilter, ParcelPage, Revived, Stored};
 pub use polling::{DueItem, Report, ReportFor, ReportOutcome};
+pub use unmapped::UnmappedCode;
 pub use webhooks::{DeadHook, EndpointInfo, HookClaim, HookError, HookFinished, Hooks};
 
 pub use commit::Committer;
@@ -311,7 +315,7 @@ macro_rules! trees {
 
 trees!(
     shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
-    offices, templates, optouts, receipts, recipients, counts, webhooks
+    offices, templates, optouts, receipts, recipients, counts, webhooks, unmapped
 );
 
 impl SyncStore {

@@ -6,6 +6,7 @@ use super::{
 use crate::domain::carrier::CarrierId;
 use crate::domain::intake::{Upsert, ValidParcel, upsert};
 use crate::domain::lifecycle::{self, Rules, ShopTerms};
+use crate::domain::outage;
 use crate::domain::parcel::{Parcel, ParcelKey};
 use crate::domain::plan::{Plan, Refusal, ShopDay};
 use crate::domain::shop::ShopId;
@@ -367,6 +368,10 @@ impl SyncStore {
         let limit = filter.limit.max(1);
         let mut parcels = Vec::new();
         let mut next = None;
+        let stalled = match filter.stuck {
+            Some(_) => self.stalled_carriers()?,
+            None => Default::default(),
+        };
         for kv in self.t.parcels.range(start..end) {
             let (k, v) = kv?;
             let p: Parcel = decode_record::<Parcel>(&k, &v)?;
@@ -374,7 +379,7 @@ impl SyncStore {
                 continue;
             }
             if let Some((want, now, rules)) = &filter.stuck
-                && lifecycle::is_stuck(&p, *now, rules) != *want
+                && outage::is_stuck(&p, *now, rules, &stalled) != *want
             {
                 continue;
             }

@@ -6,6 +6,7 @@ pub use super::keys::DueKind;
 use super::{Store, StoreError, SyncStore, Tx, TxResult, abort, decode_record, keys};
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::{self, Rules, ShopTerms};
+use crate::domain::manual;
 use crate::domain::notification::Intent;
 use crate::domain::outbox::{self, SendTiming};
 use crate::domain::parcel::{CarrierEvent, Parcel, ParcelKey};
@@ -65,6 +66,9 @@ pub struct ReportFor {
     pub report: Report,
     /// When the parcel is polled next, if it is still live.
     pub next_poll: Timestamp,
+    /// Codes of the report that no mapping knows, with the carrier that sent them: new events
+    /// with them are counted ([`super::unmapped`]).
+    pub unmapped: Vec<(CarrierId, String)>,
 }
 
 /// A carrier's answer about one parcel, as the store applies it.
@@ -97,7 +101,7 @@ impl Tx<'_> {
     }
 
     /// Creates the outbox entries for intents; entries that exist already are left alone.
-    fn enqueue_intents(
+    pub(super) fn enqueue_intents(
         &self,
         parcel: &Parcel,
         intents: &[Intent],
@@ -225,6 +229,7 @@ impl Tx<'_> {
         let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
         let outbox = started.elapsed() - lifecycle;
         t.hook_report(&old, &p, &outcome, now, rules)?;
+        t.count_unmapped(&old, &p, &r.unmapped, now)?;
         t.put_parcel(Some(&old), &p)?;
         t.end_lease(keys::parcel(shop, track))?;
         Ok(Some(ReportOutcome {
@@ -365,7 +370,9 @@ impl SyncStore {
         let mut targets = Vec::new();
         self.for_each_parcel(shop, |p| {
             // A parcel given up on waits for the shop to revive it.
-            if (!p.status.is_final() || p.awaits_cod_payment()) && p.abandoned_at.is_none() {
+            if (!p.status.is_final() || p.awaits_cod_payment() || manual::awaits_confirmation(&p))
+                && p.abandoned_at.is_none()
+            {
                 targets.push((p.key(), p.carrier));
             }
             true
@@ -382,7 +389,10 @@ impl SyncStore {
                     return Ok(Some(false));
                 };
                 let key = keys::parcel(shop, track);
-                if p.status.is_final() && !p.awaits_cod_payment() {
+                if p.status.is_final()
+                    && !p.awaits_cod_payment()
+                    && !manual::awaits_confirmation(&p)
+                {
                     return Ok(Some(false));
                 }
                 if let Some(lease) = t.leases.get(&key)? {
@@ -436,6 +446,7 @@ impl SyncStore {
             parcel: parcel.clone(),
             report: report.clone(),
             next_poll,
+            unmapped: Vec::new(),
         };
         let mut outcomes = self.apply_reports(std::slice::from_ref(&report), now, rules, timing)?;
         Ok(outcomes.pop().flatten())
@@ -478,7 +489,7 @@ impl SyncStore {
             let mut p = old.clone();
             p.poll.failures = p.poll.failures.saturating_add(1);
             p.poll.last_error = Some(error.chars().take(500).collect());
-            if !p.status.is_final() || p.awaits_cod_payment() {
+            if !p.status.is_final() || p.awaits_cod_payment() || manual::awaits_confirmation(&p) {
                 p.next_poll_at = Some(next_poll(p.poll.failures));
             }
             if p.next_poll_at.is_some() && lifecycle::should_give_up(&p, now, rules) {
@@ -813,6 +824,7 @@ mod tests {
                 ..Report::default()
             },
             next_poll: t(3600),
+            unmapped: Vec::new(),
         };
         let out = store
             .apply_reports(

@@ -45,6 +45,7 @@ mod offices;
 mod page;
 mod page_browser;
 mod reports;
+mod statuses;
 mod supervision;
 mod updates;
 mod upgrade;

@@ -2,10 +2,12 @@
 //! types so the wire format can stay stable while the domain changes; `parcelctl` and the tests
 //! use the same types, all re-exported here.
 
+mod carriers;
 mod error;
 mod hooks;
 mod imports;
 mod intake;
+mod manual;
 mod notify;
 mod offices;
 mod ops;
@@ -14,10 +16,12 @@ mod plans;
 mod reports;
 mod shops;
 
+pub use carriers::*;
 pub use error::*;
 pub use hooks::*;
 pub use imports::*;
 pub use intake::*;
+pub use manual::*;
 pub use notify::*;
 pub use offices::*;
 pub use ops::*;

@@ -23,7 +23,7 @@ pub type PollResponse = PollSummary;
 /// One carrier in the health answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CarrierHealthView {
-    /// `ok`, `paused` or `failing`.
+    /// `ok`, `paused`, `failing` or `stalled`.
     pub state: String,
     /// Last success.
     pub last_success_at: Option<Timestamp>,
@@ -43,6 +43,12 @@ pub struct CarrierHealthView {
     /// Batch tickets the carrier is still preparing answers to.
     #[serde(default)]
     pub open_tickets: usize,
+    /// Since when the carrier's live parcels stopped moving together (state `stalled`).
+    #[serde(default)]
+    pub stalled_since: Option<Timestamp>,
+    /// Why it counts as stalled.
+    #[serde(default)]
+    pub stalled_reason: Option<String>,
 }
 
 /// One channel in the health answer.

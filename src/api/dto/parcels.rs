@@ -55,6 +55,9 @@ pub struct EventView {
     pub description: String,
     /// Where.
     pub office: Option<OfficeView>,
+    /// Who set it by hand (`operator`, `shop`); absent for the carrier's own events.
+    #[serde(default)]
+    pub set_by: Option<String>,
 }
 
 /// One notification.
@@ -173,6 +176,10 @@ pub struct ParcelView {
     /// shop can revive it (`POST …/parcels/{track}/revive`).
     #[serde(default)]
     pub abandoned_at: Option<Timestamp>,
+    /// The newest status set by hand, when the carrier's events contradict it (the hand's
+    /// status stands until it is set again).
+    #[serde(default)]
+    pub contradiction: Option<super::ContradictionView>,
 }
 
 /// An opt-out that applies to a parcel's customer.

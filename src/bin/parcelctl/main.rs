@@ -1,7 +1,9 @@
 //! `parcelctl`: the command-line client of parceld's control socket. Every command prints a
 //! human-readable table, or the API's JSON with `--json`. Each area of commands is a module.
 
+mod carriers;
 mod imports;
+mod manual;
 mod notifications;
 mod offices;
 mod ops;
@@ -40,6 +42,10 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Ops(ops::Cmd),
+    #[command(flatten)]
+    Carriers(carriers::Cmd),
+    #[command(flatten)]
+    Manual(manual::Cmd),
     /// Manage shops.
     #[command(subcommand)]
     Shop(shops::Cmd),
@@ -83,6 +89,8 @@ async fn run(cli: Cli) -> Result<(), String> {
     let client = Client::unix(&socket).map_err(|e| e.to_string())?;
     match &cli.command {
         Command::Ops(c) => ops::run(&client, c, cli.json).await,
+        Command::Carriers(c) => carriers::run(&client, c, cli.json).await,
+        Command::Manual(c) => manual::run(&client, c, cli.json).await,
         Command::Shop(c) => shops::run(&client, c, cli.json).await,
         Command::Parcels(c) => parcels::run(&client, c, cli.json).await,
         Command::Imports(c) => imports::run(&client, c, cli.json).await,

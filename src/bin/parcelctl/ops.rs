@@ -51,10 +51,16 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                 h.carriers
                     .iter()
                     .map(|(n, c)| {
-                        let state = match (&c.paused_until, &c.paused_reason) {
-                            (Some(u), Some(r)) => {
+                        let state = match (&c.paused_until, &c.paused_reason, &c.stalled_since) {
+                            (Some(u), Some(r), _) => {
                                 format!("{} until {} ({r})", c.state, ts(&Some(*u)))
                             }
+                            (_, _, Some(since)) => format!(
+                                "{} since {} ({})",
+                                c.state,
+                                ts(&Some(*since)),
+                                opt(&c.stalled_reason)
+                            ),
                             _ => c.state.clone(),
                         };
                         vec![

@@ -234,6 +234,24 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
             if let Some(w) = &p.track_warning {
                 println!("warning:   {w}");
             }
+            if let Some(c) = &p.contradiction {
+                println!(
+                    "CONTRADICTED: {} set by the {} on {} ({}); the carrier says otherwise:",
+                    c.status,
+                    c.set_by,
+                    ts(&Some(c.at)),
+                    c.reason
+                );
+                for ev in &c.carrier_events {
+                    println!(
+                        "           {} {} {} {}",
+                        ts(&Some(ev.at)),
+                        ev.status,
+                        ev.code,
+                        ev.description
+                    );
+                }
+            }
             println!(
                 "next poll: {}   next reminder: {}",
                 ts(&p.next_poll_at),
@@ -248,7 +266,10 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                         vec![
                             ts(&Some(ev.at)),
                             ev.status.clone(),
-                            ev.code.clone(),
+                            match &ev.set_by {
+                                Some(by) => format!("{} (by hand, {by})", ev.code),
+                                None => ev.code.clone(),
+                            },
                             ev.description.clone(),
                             ev.office
                                 .as_ref()

@@ -1,9 +1,11 @@
 //! Applying what a carrier said about one parcel, the same way whether the answer came from a
 //! poll, a batch ticket or a carrier's push: the store transaction that merges the events,
 //! moves the parcel to the carrier it was handed to, schedules its next poll in that carrier's
-//! window and queues the notifications.
+//! window and queues the notifications. Codes are remapped as the config says and the
+//! unmapped ones counted ([`crate::carriers::codes`]).
 
-use crate::carriers::{ParcelReport, TrackReport};
+use crate::carriers::{ParcelReport, TrackReport, codes};
+use crate::config::outages::OutageSettings;
 use crate::config::{PollingSettings, Settings};
 use crate::domain::carrier::CarrierId;
 use crate::domain::lifecycle::Rules;
@@ -32,6 +34,8 @@ pub struct Applier {
     pub targets: Arc<BTreeMap<CarrierId, PollingSettings>>,
     /// How long a delivered parcel with unconfirmed cash on delivery is still polled.
     pub cod_follow_up: Duration,
+    /// How carrier outages are judged.
+    pub outages: OutageSettings,
 }
 
 /// The key parcels are spread over a window by: `shop/track`.
@@ -57,6 +61,7 @@ impl Applier {
                 .as_ref()
                 .filter(|r| r.cod_events)
                 .map_or(Duration::ZERO, |r| r.cod_follow_up),
+            outages: settings.outages.clone(),
         }
     }
 
@@ -102,9 +107,18 @@ impl Applier {
             .into_iter()
             .map(|r| self.report_for(r.parcel, r.report, now, own))
             .collect();
-        self.store
+        let known: Vec<usize> = reports.iter().map(|r| r.report.events.len()).collect();
+        let outcomes = self
+            .store
             .apply_reports(reports, now, &self.rules, self.send_window)
-            .await
+            .await?;
+        let answers = outcomes
+            .iter()
+            .zip(known)
+            .filter_map(|(o, k)| o.as_ref().map(|o| (o.new_events, k)))
+            .collect();
+        super::outage::count(&self.store, own.carrier, now, &self.outages, answers).await;
+        Ok(outcomes)
     }
 
     /// What the store applies for a report: the handoff to another carrier, and the next poll
@@ -112,10 +126,14 @@ impl Applier {
     fn report_for(
         &self,
         parcel: ParcelKey,
-        report: TrackReport,
+        mut report: TrackReport,
         now: Timestamp,
         own: &PollingSettings,
     ) -> ReportFor {
+        let unmapped = codes::remap(own.carrier, &own.codes, &mut report.events)
+            .into_iter()
+            .map(|c| (own.carrier, c))
+            .collect();
         let handoff = report.handed_to.filter(|c| {
             self.targets
                 .get(c)
@@ -142,6 +160,7 @@ impl Applier {
                 mail_type: report.mail_type,
             },
             next_poll: next,
+            unmapped,
         }
     }
 }

@@ -19,6 +19,7 @@
 pub mod apply;
 pub mod gate;
 pub mod now;
+pub mod outage;
 pub(crate) mod pause;
 mod plan;
 mod settle;

@@ -6,6 +6,7 @@
 //!
 //! - [`wire`] and [`batch`]: the envelopes and their answers, read by namespace URI ([`xml`]);
 //! - [`ops`]: every operation type and attribute mapped to a normalised status;
+//! - [`dictionary`]: the service's dictionary of operations as data (which pairs it has);
 //! - here: the carrier, and turning a history into a report: records sorted by their own UTC
 //!   time, each with the office it happened at (the arrival office is the `OperationAddress`
 //!   of the arrival record), a handing-over with unknown attribute after a return counted as
@@ -13,6 +14,7 @@
 //!   on delivery's payment asked for once a parcel with cash due is delivered.
 
 pub mod batch;
+pub mod dictionary;
 pub mod ops;
 pub mod wire;
 pub mod xml;

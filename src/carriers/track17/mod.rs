@@ -5,6 +5,7 @@
 //! (whose own poller then continues), are stopped (`stoptrack`). 17TRACK can also push updates
 //! to `POST /v1/webhooks/17track`: [`push`] checks and applies them.
 
+pub mod codes;
 pub mod push;
 pub mod wire;
 

@@ -3,6 +3,10 @@
 //! once per silence.
 
 use super::*;
+use crate::domain::outage;
+
+/// How often a stuck timer of a stalled carrier's parcel looks again.
+const STALL_RECHECK: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl Tx<'_> {
     /// Sets (or clears) a parcel's stuck timer.
@@ -82,7 +86,8 @@ impl SyncStore {
     /// Fires a parcel's stuck timer due at `at`: if the parcel has been silent for
     /// `rules.stuck_after` at `now`, `parcel.stuck` is queued (once per silence: its id names
     /// the silence's start) and the timer goes until the parcel moves again; if it moved
-    /// meanwhile, the timer moves to its new silence. Returns whether the event was queued.
+    /// meanwhile, the timer moves to its new silence; while its carrier is stalled, the timer
+    /// looks again later. Returns whether the event was queued.
     pub(crate) fn fire_stuck(
         &self,
         shop: &str,
@@ -91,6 +96,7 @@ impl SyncStore {
         now: Timestamp,
         rules: &Rules,
     ) -> Result<bool, StoreError> {
+        let stalled = self.stalled_carriers()?;
         self.tx(|t| {
             let ukey = k::silence(shop, track);
             let armed = t.webhooks.get(&ukey)?.and_then(|v| keys::read_time(&v));
@@ -106,6 +112,12 @@ impl SyncStore {
                 t.set_stuck_timer(shop, track, None)?;
                 return Ok(false);
             };
+            if stalled.contains_key(&outage::counted_as(p.carrier)) {
+                // Its carrier is stalled: the alert waits until the carrier moves again.
+                let later = now.checked_add(STALL_RECHECK.min(rules.stuck_after)).ok();
+                t.set_stuck_timer(shop, track, later)?;
+                return Ok(false);
+            }
             let due = p.last_activity().checked_add(rules.stuck_after).ok();
             match due {
                 Some(due) if due > now => {

@@ -453,6 +453,56 @@ fn stuck_fires_once_per_silence_and_moves_with_activity() {
 }
 
 #[test]
+fn stuck_waits_while_the_carrier_is_stalled() {
+    use crate::domain::carrier::CarrierId;
+    use crate::domain::outage::OutageRules;
+    let rules = Rules {
+        stuck_after: Duration::from_secs(100),
+        ..Rules::default()
+    };
+    let (_d, store) = setup(vec![endpoint("we_s", vec![EventType::Stuck])]);
+    store.arm_stuck_timers(None, &rules).unwrap();
+    let outages = OutageRules {
+        min_answers: 2,
+        ..OutageRules::default()
+    };
+    let hour = Duration::from_secs(3600);
+    let sandbox = CarrierId::Sandbox;
+    store
+        .record_answers(sandbox, t(0), hour, &[(0, 0), (0, 0)], &outages)
+        .unwrap();
+    let (_, stalled) = store
+        .record_answers(sandbox, t(3600), hour, &[(1, 1)], &outages)
+        .unwrap();
+    assert!(stalled);
+    assert!(
+        !store
+            .fire_stuck("acme", TRACK, t(100), t(101), &rules)
+            .unwrap(),
+        "the alert waits"
+    );
+    assert!(lane(&store, "we_s").is_empty());
+    assert_eq!(
+        store.stuck_due(t(10_000), 10).unwrap(),
+        vec![("acme".into(), TRACK.into(), t(201))],
+        "it looks again later"
+    );
+    let (_, stalled) = store
+        .record_answers(sandbox, t(7200), hour, &[], &outages)
+        .unwrap();
+    assert!(!stalled, "that window brought news");
+    assert!(
+        store
+            .fire_stuck("acme", TRACK, t(201), t(202), &rules)
+            .unwrap()
+    );
+    assert_eq!(
+        lane(&store, "we_s"),
+        vec![(EventType::Stuck, HookState::Pending)]
+    );
+}
+
+#[test]
 fn keys_read_back() {
     let key = k::delivery("acme", "we_1", "SANDBOX-1", 42);
     assert_eq!(
