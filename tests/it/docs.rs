@@ -294,10 +294,11 @@ fn config_keys(text: &str) -> BTreeSet<String> {
             if !inner.is_empty() && inner.chars().all(is_key_char) {
                 section = inner.to_string();
             }
-        } else if let Some((key, _)) = line.split_once(" = ") {
-            if !key.is_empty() && key.chars().all(is_key_char) {
-                keys.insert(format!("{section}.{key}"));
-            }
+        } else if let Some((key, _)) = line.split_once(" = ")
+            && !key.is_empty()
+            && key.chars().all(is_key_char)
+        {
+            keys.insert(format!("{section}.{key}"));
         }
     }
     keys
