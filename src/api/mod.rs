@@ -273,7 +273,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found(
-            "no such endpoint; see README.md for the API",
+            "no such endpoint; see docs/api.md for the API",
         ))
     }));
 }

@@ -69,7 +69,7 @@ pub enum SandboxScenario {
 }
 
 impl SandboxScenario {
-    /// Every scenario, in the order the README documents them.
+    /// Every scenario, in the order docs/carriers.md documents them.
     pub const ALL: [SandboxScenario; 7] = [
         SandboxScenario::Delivered,
         SandboxScenario::Arrived,

@@ -25,6 +25,7 @@ mod carriers_support;
 mod config;
 mod crash;
 mod deadlines;
+mod docs;
 mod exposure;
 mod fault_carriers;
 mod fault_crash;

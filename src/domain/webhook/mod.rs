@@ -39,7 +39,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    /// Every type, in the order the README lists them. New types are added at the end (the
+    /// Every type, in the order docs/api.md lists them. New types are added at the end (the
     /// store keeps them by position).
     pub const ALL: [EventType; 9] = [
         EventType::ParcelCreated,

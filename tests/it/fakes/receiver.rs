@@ -1,5 +1,5 @@
 //! A shop's webhook receiver on loopback: checks every request's `Parceld-Signature` as the
-//! README's receivers do (its own HMAC-SHA256 over `t.body`, a tolerance on `t`, any `v1` may
+//! receivers in docs/api.md do (its own HMAC-SHA256 over `t.body`, a tolerance on `t`, any `v1` may
 //! match), records what came, and answers as told: 200, a 5xx, slowly; it can be killed and
 //! started again on the same port.
 
