@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo bench --bench parceld -- [--parcels N] [--send N] [--rate-parcels N] [--rate R]
-//!                                [--hooks N] [--only intake,cycle,rate,sending,webhooks] [--tag NAME]
+//!                                [--hooks N] [--lanes-parcels N]
+//!                                [--only intake,cycle,rate,sending,webhooks,lanes] [--tag NAME]
 //! ```
 //!
 //! Defaults: a million parcels, 100 000 messages per channel, 12 000 parcels at 200 requests per
@@ -19,7 +20,9 @@
 //! - `sending`: e-mail to an SMTP sink and SMS to a gateway fake against plain clients
 //!   ([`sending`], [`sinks`]);
 //! - `webhooks`: queued webhooks delivered to a receiver on loopback against a plain client
-//!   posting the same bodies ([`webhooks`]).
+//!   posting the same bodies ([`webhooks`]);
+//! - `lanes`: the accuracy of expected arrivals on a generated history with known lane
+//!   distributions, and the handover and polling with and without lanes ([`lanes`]).
 //!
 //! Results go to `benches/results/<tag>.json` (tag `latest` by default), a table on stdout,
 //! and the plot `benches/results/cost.svg` (`<tag>-cost.svg` for other tags).
@@ -37,6 +40,7 @@ mod cycle;
 mod daemon;
 mod fake_post;
 mod intake;
+mod lanes;
 mod latency;
 mod plot;
 mod prom;
@@ -59,6 +63,7 @@ struct Args {
     rate_parcels: usize,
     rate: u32,
     hooks: usize,
+    lanes: usize,
     only: Vec<String>,
     tag: String,
 }
@@ -70,6 +75,7 @@ fn args() -> Args {
         rate_parcels: 12_000,
         rate: 200,
         hooks: 20_000,
+        lanes: 12_000,
         only: Vec::new(),
         tag: "latest".into(),
     };
@@ -82,6 +88,7 @@ fn args() -> Args {
             "--rate-parcels" => a.rate_parcels = num(a.rate_parcels),
             "--rate" => a.rate = num(a.rate as usize) as u32,
             "--hooks" => a.hooks = num(a.hooks),
+            "--lanes-parcels" => a.lanes = num(a.lanes),
             "--only" => {
                 a.only = it
                     .next()
@@ -334,6 +341,30 @@ fn main() {
                 "webhooks".into(),
                 serde_json::to_value(h).unwrap_or_default(),
             );
+        }
+        if wants(&a, "lanes") {
+            let l = lanes::run_both(&work.path().join("lanes"), a.lanes).await;
+            let share = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{:.1}%", v * 100.0));
+            println!(
+                "lanes: {} parcels over {} routes; {} estimates scored: within the range {}, on the most likely day {}, mean absolute error {} days",
+                l.parcels,
+                l.routes,
+                l.with.scored,
+                share(l.with.within_share),
+                share(l.with.exact_day_share),
+                l.with.mean_error_days.map_or_else(|| "-".into(), |e| format!("{e:.2}"))
+            );
+            for r in [&l.with, &l.without] {
+                println!(
+                    "  lanes {}: handover {:.0}/s, polls applied {:.0}/s, CPU {:.3} ms and store stage {:.3} ms per poll",
+                    if r.lanes { "kept" } else { "off " },
+                    r.intake_rate,
+                    r.poll_rate,
+                    r.cpu_ms_per_poll,
+                    r.store_ms_per_poll
+                );
+            }
+            results.insert("lanes".into(), serde_json::to_value(&l).unwrap_or_default());
         }
     });
 

@@ -15,6 +15,7 @@ pub mod intake;
 mod offices;
 mod ops;
 mod outbox;
+mod outlook;
 mod page;
 pub(crate) mod parcels;
 mod plans;

@@ -167,6 +167,9 @@ pub fn view(
             name: m.name.clone(),
         }),
         abandoned_at: p.abandoned_at,
+        destination_index: p.outlook.destination.clone(),
+        expected: p.outlook.estimate.as_ref().map(super::outlook::expected),
+        probably_arrived: super::outlook::probable(&p.outlook),
     }
 }
 

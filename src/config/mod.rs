@@ -8,6 +8,7 @@
 pub mod carriers;
 mod channels;
 mod page;
+mod lanes;
 mod rules;
 pub mod secret;
 pub mod shopside;
@@ -96,6 +97,8 @@ struct RawConfig {
     webhooks: webhooks::RawWebhooks,
     #[serde(default)]
     page: page::RawPage,
+    #[serde(default)]
+    lanes: lanes::RawLanes,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -493,7 +496,8 @@ impl Validator<'_> {
                 .collect::<Result<_, _>>()?,
         };
 
-        let rules = self.rules(&raw.rules)?;
+        let mut rules = self.rules(&raw.rules)?;
+        rules.lanes = self.lanes(&raw.lanes)?;
 
         let mut carriers = BTreeMap::new();
         if let Some(p) = &raw.carriers.sandbox

@@ -7,6 +7,7 @@
 use super::stats::first_event;
 use crate::domain::lifecycle::{self, Rules};
 use crate::domain::money::Kopecks;
+use crate::domain::outlook::{self, ProbableTally};
 use crate::domain::parcel::Parcel;
 use crate::domain::shop::Language;
 use crate::domain::status::Status;
@@ -78,6 +79,10 @@ pub struct MorningReport {
     pub returning: Vec<Line>,
     /// Stuck, longest silence first.
     pub stuck: Vec<Line>,
+    /// Probably at the office though the post recorded no arrival (the customer was told).
+    pub probably: Vec<Line>,
+    /// How the "probably at the office" inferences of the shop's parcels came out so far.
+    pub probable_outcomes: ProbableTally,
     /// Every parcel still on its way, and those that finished since `since`: the workbook.
     pub all: Vec<Line>,
     /// Return rate of the last `period_days`.
@@ -150,6 +155,8 @@ impl Builder {
                 delivered: Vec::new(),
                 returning: Vec::new(),
                 stuck: Vec::new(),
+                probably: Vec::new(),
+                probable_outcomes: ProbableTally::default(),
                 all: Vec::new(),
                 return_rate: None,
                 previous_return_rate: None,
@@ -176,6 +183,20 @@ impl Builder {
             .or(first_event(p, Status::ReturnedToSender))
             .is_some_and(|at| at >= r.since);
         let stuck = lifecycle::is_stuck(p, now, &self.rules);
+        let probably = p.outlook.probable.is_some()
+            && p.arrival.is_none()
+            && !p.status.is_final();
+        if let (Some(prob), Some(at)) = (&p.outlook.probable, p.outlook.probable_at) {
+            r.probable_outcomes.inferred += 1;
+            if let Some(a) = &p.arrival {
+                r.probable_outcomes.merge(&outlook::judge_probable(
+                    prob,
+                    at,
+                    a.office.index.as_deref(),
+                    p.outlook.arrival_learnt_at.unwrap_or(a.at),
+                ));
+            }
+        }
         let finished_lately = p.status.is_final() && p.last_activity() >= r.since;
         if !(arrived || delivered || returning || stuck || !p.status.is_final() || finished_lately)
         {
@@ -219,6 +240,9 @@ impl Builder {
         }
         if stuck {
             r.stuck.push(line.clone());
+        }
+        if probably {
+            r.probably.push(line.clone());
         }
         r.all.push(line);
     }

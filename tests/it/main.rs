@@ -25,6 +25,7 @@ mod carriers_support;
 mod config;
 mod crash;
 mod deadlines;
+mod estimates;
 mod exposure;
 mod fault_carriers;
 mod fault_crash;
