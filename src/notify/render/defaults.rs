@@ -22,7 +22,7 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
         (K::Accepted, Part::Sms) => if ru {
             "{{ shop_name }}: заказ{% if order_id %} {{ order_id }}{% endif %} принят почтой, трек {{ track }}.{% if expected %} Ожидаем {{ expected }}.{% endif %}{% if tracking_link %}{% if not expected %} Где он:{% endif %} {{ tracking_link }}{% elif not expected %} Сообщим, когда он прибудет в отделение.{% endif %}"
         } else {
-            "{{ shop_name }}: order{% if order_id %} {{ order_id }}{% endif %} is with the post, track {{ track }}.{% if expected %} Expected at the office {{ expected }}.{% endif %}{% if tracking_link %}{% if not expected %} Follow it:{% endif %} {{ tracking_link }}{% elif not expected %} We will tell you when it reaches the office.{% endif %}"
+            "{{ shop_name }}: order{% if order_id %} {{ order_id }}{% endif %} is with the post, track {{ track }}.{% if expected %} Expected {{ expected }}.{% endif %}{% if tracking_link %}{% if not expected %} Follow it:{% endif %} {{ tracking_link }}{% elif not expected %} We will tell you when it reaches the office.{% endif %}"
         }.into(),
         (K::Accepted, Part::Subject) => if ru {
             "Заказ{% if order_id %} {{ order_id }}{% endif %} передан в {{ carrier }}"
