@@ -174,7 +174,14 @@ fn track(i: usize) -> String {
     crate::fake_post::track(700_000_000 + i)
 }
 
-fn record(out: &mut String, barcode: &str, dest: (&str, &str), op: (u32, u32, &str), at: Timestamp, place: (&str, &str)) {
+fn record(
+    out: &mut String,
+    barcode: &str,
+    dest: (&str, &str),
+    op: (u32, u32, &str),
+    at: Timestamp,
+    place: (&str, &str),
+) {
     let tz = jiff::tz::TimeZone::fixed(jiff::tz::offset(3));
     let date = at.to_zoned(tz).strftime("%Y-%m-%dT%H:%M:%S%.3f%:z");
     let _ = write!(
@@ -194,10 +201,31 @@ fn history(barcode: &str, j: &Journey, whole: bool) -> String {
     let r = &ROUTES[j.route];
     let dest = (r.to, r.to_name);
     let mut records = String::with_capacity(2000);
-    record(&mut records, barcode, dest, (1, 1, "Приём"), j.accepted, (r.from, r.from_name));
+    record(
+        &mut records,
+        barcode,
+        dest,
+        (1, 1, "Приём"),
+        j.accepted,
+        (r.from, r.from_name),
+    );
     if whole {
-        record(&mut records, barcode, dest, (8, 3, "Прибыло в сортировочный центр"), j.in_region, (r.region, "Сортировочный центр"));
-        record(&mut records, barcode, dest, (8, 2, "Прибыло в место вручения"), j.arrived, (r.to, r.to_name));
+        record(
+            &mut records,
+            barcode,
+            dest,
+            (8, 3, "Прибыло в сортировочный центр"),
+            j.in_region,
+            (r.region, "Сортировочный центр"),
+        );
+        record(
+            &mut records,
+            barcode,
+            dest,
+            (8, 2, "Прибыло в место вручения"),
+            j.arrived,
+            (r.to, r.to_name),
+        );
     }
     format!(
         "<?xml version='1.0' encoding='UTF-8'?><S:Envelope xmlns:S=\"http://www.w3.org/2003/05/soap-envelope\"><S:Body>\
@@ -305,7 +333,13 @@ async fn run(dir: &Path, n: usize, lanes: bool) -> Run {
     });
     let extra = format!(
         "{}{NO_CHANNELS}[lanes]\nenabled = {lanes}\nmin_samples = 20\n",
-        daemon::russian_post(dir, &server.base, false, "100000/s", &daemon::closed_window())
+        daemon::russian_post(
+            dir,
+            &server.base,
+            false,
+            "100000/s",
+            &daemon::closed_window()
+        )
     );
     let d = Daemon::start(dir, &daemon::config(dir, &extra));
     d.create_bench_shop().await;
@@ -317,7 +351,13 @@ async fn run(dir: &Path, n: usize, lanes: bool) -> Run {
         order_id: format!("L-{i}").into(),
         customer: CustomerIn {
             name: "Иванов Иван Иванович".into(),
-            phone: format!("+7 912 {:03}-{:02}-{:02}", i / 10_000 % 1000, i / 100 % 100, i % 100).into(),
+            phone: format!(
+                "+7 912 {:03}-{:02}-{:02}",
+                i / 10_000 % 1000,
+                i / 100 % 100,
+                i % 100
+            )
+            .into(),
             email: Field::Absent,
         }
         .into(),
@@ -353,7 +393,11 @@ async fn run(dir: &Path, n: usize, lanes: bool) -> Run {
     let store_s = after.sum("parceld_poll_stage_seconds_sum", &[("stage", "store")])
         - before.sum("parceld_poll_stage_seconds_sum", &[("stage", "store")]);
     let stats = d.socket.stats(Some(SHOP), None, None).await.expect("stats");
-    let e = stats.estimates.get("russian_post").copied().unwrap_or_default();
+    let e = stats
+        .estimates
+        .get("russian_post")
+        .copied()
+        .unwrap_or_default();
     d.remove();
     drop(server);
     Run {

@@ -25,15 +25,18 @@ pub fn expected(e: &Estimate) -> ExpectedView {
 pub fn probable(o: &Outlook) -> Option<ProbableView> {
     let p = o.probable.as_ref()?;
     let (reason, detail) = match &p.reason {
-        Reason::SeenThere { code, description } => {
-            ("seen_there", format!("{code} {description}").trim().to_string())
-        }
+        Reason::SeenThere { code, description } => (
+            "seen_there",
+            format!("{code} {description}").trim().to_string(),
+        ),
         Reason::Overdue {
             in_region_since,
             hours,
         } => (
             "overdue",
-            format!("in the office's region since {in_region_since}, the lane takes up to {hours} h"),
+            format!(
+                "in the office's region since {in_region_since}, the lane takes up to {hours} h"
+            ),
         ),
     };
     Some(ProbableView {

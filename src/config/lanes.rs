@@ -76,11 +76,17 @@ mod tests {
         assert_eq!(s.rules.lanes.probable_margin.as_hours(), 24);
         let s = parse_str("[lanes]\nmin_samples = 3\nlow_quantile = 0.2\nhigh_quantile = 0.8\nprobable_margin = \"2h\"\n").unwrap();
         assert_eq!(
-            (s.rules.lanes.min_samples, s.rules.lanes.low, s.rules.lanes.high),
+            (
+                s.rules.lanes.min_samples,
+                s.rules.lanes.low,
+                s.rules.lanes.high
+            ),
             (3, 0.2, 0.8)
         );
         assert_eq!(s.rules.lanes.probable_margin.as_hours(), 2);
-        let e = parse_str("[lanes]\nmin_samples = 0\n").unwrap_err().to_string();
+        let e = parse_str("[lanes]\nmin_samples = 0\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("lanes.min_samples"), "{e}");
         let e = parse_str("[lanes]\nhigh_quantile = 1.5\n")
             .unwrap_err()

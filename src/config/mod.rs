@@ -7,8 +7,8 @@
 
 pub mod carriers;
 mod channels;
-mod page;
 mod lanes;
+mod page;
 mod rules;
 pub mod secret;
 pub mod shopside;

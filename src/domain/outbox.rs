@@ -21,11 +21,11 @@
 //!
 //! A sent SMS waits for its delivery report: `next_report_at` says when to ask the provider.
 
-use super::outlook::{MessageOutlook, message_outlook};
 use super::carrier::CarrierId;
 use super::delivery::DeliveryReport;
 use super::money::Kopecks;
 use super::notification::{Audience, Channel, Intent, NotificationKind};
+use super::outlook::{MessageOutlook, message_outlook};
 use super::parcel::{Office, Parcel, ParcelKey};
 use super::postal_zone;
 use super::schedule::{DailyWindow, backoff};

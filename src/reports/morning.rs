@@ -183,9 +183,7 @@ impl Builder {
             .or(first_event(p, Status::ReturnedToSender))
             .is_some_and(|at| at >= r.since);
         let stuck = lifecycle::is_stuck(p, now, &self.rules);
-        let probably = p.outlook.probable.is_some()
-            && p.arrival.is_none()
-            && !p.status.is_final();
+        let probably = p.outlook.probable.is_some() && p.arrival.is_none() && !p.status.is_final();
         if let (Some(prob), Some(at)) = (&p.outlook.probable, p.outlook.probable_at) {
             r.probable_outcomes.inferred += 1;
             if let Some(a) = &p.arrival {
@@ -333,6 +331,50 @@ pub(crate) mod tests {
             p.status = *s;
         }
         p
+    }
+
+    #[test]
+    fn parcels_probably_at_the_office_and_how_the_inference_came_out() {
+        use crate::domain::inference::{Probable, Reason};
+        use Status::*;
+        let shop = crate::store::shops::tests::shop("acme", "h");
+        let mut b = Builder::new(&shop, t(20.0), t(19.0), &Rules::default(), 30);
+        let probable = |index: &str| Probable {
+            office: Office {
+                index: Some(index.into()),
+                name: index.into(),
+                ..Office::default()
+            },
+            since: t(18.0),
+            reason: Reason::SeenThere {
+                code: "8/25".into(),
+                description: String::new(),
+            },
+        };
+        let mut waiting = parcel("SANDBOX-STUCK-7", "A", &[(1.0, Accepted), (2.0, InTransit)]);
+        waiting.outlook.probable = Some(probable("630099"));
+        waiting.outlook.probable_at = Some(t(18.0));
+        let mut confirmed = parcel(
+            "SANDBOX-ARRIVED-8",
+            "B",
+            &[(1.0, Accepted), (19.5, ArrivedAtPickup)],
+        );
+        confirmed.arrival = Some(crate::domain::parcel::Arrival {
+            office: probable("630099").office,
+            at: t(19.5),
+            deadline: crate::domain::storage::Deadline::plain(t(19.5), t(30.0)),
+        });
+        confirmed.outlook.probable = Some(probable("630099"));
+        confirmed.outlook.probable_at = Some(t(17.5));
+        confirmed.outlook.arrival_learnt_at = Some(t(19.5));
+        b.parcel(&waiting);
+        b.parcel(&confirmed);
+        let r = b.finish();
+        assert_eq!(r.probably.len(), 1);
+        assert_eq!(r.probably[0].track, "SANDBOX-STUCK-7");
+        let o = r.probable_outcomes;
+        assert_eq!((o.inferred, o.confirmed, o.elsewhere), (2, 1, 0));
+        assert_eq!(o.mean_days_earlier(), Some(2.0));
     }
 
     #[test]

@@ -73,10 +73,7 @@ impl Tx<'_> {
     /// The lane, if it has a record.
     fn lane(&self, k: &LaneKey) -> TxResult<Option<Lane>> {
         let key = lane_key(k);
-        Ok(self
-            .lanes
-            .get(&key)?
-            .and_then(|v| decode_lane(&key, &v)))
+        Ok(self.lanes.get(&key)?.and_then(|v| decode_lane(&key, &v)))
     }
 
     /// The lanes of a chain (narrowest first) that have records, with their scopes.
@@ -194,12 +191,8 @@ impl Tx<'_> {
             None => p.outlook.estimate = None,
             Some(leg) if !fresh.is_empty() || moved_dest || p.outlook.estimate.is_none() => {
                 let chain = self.chain(&outlook::lanes_for(p, leg))?;
-                let e = lanes::estimate(
-                    leg.leg,
-                    leg.since,
-                    chain.iter().map(|(s, l)| (s, l)),
-                    rules,
-                );
+                let e =
+                    lanes::estimate(leg.leg, leg.since, chain.iter().map(|(s, l)| (s, l)), rules);
                 if p.outlook.promised.is_none()
                     && let Some(e) = e.as_ref().filter(|e| e.leg == Leg::ToOffice)
                 {
@@ -243,7 +236,10 @@ impl Tx<'_> {
 
 impl SyncStore {
     /// How the estimates and inferences came out, per carrier, for one shop or all.
-    pub fn tallies(&self, shop: Option<&ShopId>) -> Result<BTreeMap<CarrierId, Tallies>, StoreError> {
+    pub fn tallies(
+        &self,
+        shop: Option<&ShopId>,
+    ) -> Result<BTreeMap<CarrierId, Tallies>, StoreError> {
         let mut prefix = vec![b'T'];
         if let Some(s) = shop {
             prefix.extend_from_slice(s.as_str().as_bytes());
@@ -357,8 +353,17 @@ mod tests {
             },
         };
         // Nothing learnt yet: acceptance gives no estimate.
-        apply(&store, "SANDBOX-ARRIVED-1", journey(50)[..1].to_vec(), 1, &rules);
-        let p = store.parcel(&pk("acme", "SANDBOX-ARRIVED-1")).unwrap().unwrap();
+        apply(
+            &store,
+            "SANDBOX-ARRIVED-1",
+            journey(50)[..1].to_vec(),
+            1,
+            &rules,
+        );
+        let p = store
+            .parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+            .unwrap()
+            .unwrap();
         assert_eq!(p.outlook.destination.as_deref(), Some("630099"));
         assert_eq!(p.outlook.estimate, None);
         // The arrival finishes two legs, each in three lanes; the same answer again adds
@@ -383,14 +388,30 @@ mod tests {
         })
         .unwrap();
         store.intake(&sid("acme"), &v, t(0), t(0)).unwrap();
-        apply(&store, "SANDBOX-ARRIVED-2", journey(50)[..1].to_vec(), 1, &rules);
-        let p = store.parcel(&pk("acme", "SANDBOX-ARRIVED-2")).unwrap().unwrap();
-        let e = p.outlook.estimate.clone().expect("an estimate from the route");
+        apply(
+            &store,
+            "SANDBOX-ARRIVED-2",
+            journey(50)[..1].to_vec(),
+            1,
+            &rules,
+        );
+        let p = store
+            .parcel(&pk("acme", "SANDBOX-ARRIVED-2"))
+            .unwrap()
+            .unwrap();
+        let e = p
+            .outlook
+            .estimate
+            .clone()
+            .expect("an estimate from the route");
         assert_eq!((e.leg, e.samples), (Leg::ToOffice, 1));
         assert_eq!(e.likely, t(50 * 3600));
         assert_eq!(p.outlook.promised, Some(e));
         apply(&store, "SANDBOX-ARRIVED-2", journey(52), 60, &rules);
-        let p = store.parcel(&pk("acme", "SANDBOX-ARRIVED-2")).unwrap().unwrap();
+        let p = store
+            .parcel(&pk("acme", "SANDBOX-ARRIVED-2"))
+            .unwrap()
+            .unwrap();
         assert_eq!(p.outlook.estimate, None);
         assert!(p.outlook.outcome.is_some_and(|o| o.within));
         let all = store.tallies(None).unwrap();
@@ -416,7 +437,10 @@ mod tests {
             scope: Scope::Carrier,
         };
         assert_eq!(store.lane_count(&k).unwrap(), 0);
-        let p = store.parcel(&pk("acme", "SANDBOX-ARRIVED-1")).unwrap().unwrap();
+        let p = store
+            .parcel(&pk("acme", "SANDBOX-ARRIVED-1"))
+            .unwrap()
+            .unwrap();
         assert_eq!(p.outlook, Default::default());
     }
 }

@@ -23,11 +23,11 @@ use crate::domain::carrier::CarrierId;
 use crate::domain::contact::EmailAddress;
 use crate::domain::money::Kopecks;
 use crate::domain::notification::Channel;
+use crate::domain::outbox::OutboxEntry;
+use crate::domain::outlook::MessageOutlook;
 use crate::domain::parcel::{
     Arrival, CarrierEvent, Customer, NotifyMarks, Office, Parcel, PollState,
 };
-use crate::domain::outbox::OutboxEntry;
-use crate::domain::outlook::MessageOutlook;
 use crate::domain::phone::Phone;
 use crate::domain::shop::{Language, Messaging, Shop, ShopId};
 use crate::domain::status::Status;
@@ -385,12 +385,7 @@ mod tests {
             channel: Channel::Sms,
         };
         let now: Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
-        let facts = MessageFacts::minimal(
-            "Acme",
-            Language::Ru,
-            "10100012000016",
-            "Europe/Moscow",
-        );
+        let facts = MessageFacts::minimal("Acme", Language::Ru, "10100012000016", "Europe/Moscow");
         let entry = OutboxEntry::new(key, "+79123456789".into(), facts, now, now);
         // Version 1 is today's record without its last field (the default outlook's bytes).
         let today = codec::encode(2, &entry).unwrap();

@@ -8,6 +8,7 @@
 use crate::carriers_support::poll_all;
 use crate::fakes::russian_post::{FakeRussianPost, Op};
 use crate::harness::{Daemon, SmsLine, parcel, set, wait_for};
+use crate::page::{page_link, unescape};
 use jiff::{SignedDuration, Timestamp};
 use parceld::api::dto::ParcelView;
 use parceld::domain::track::domestic_check_digit;
@@ -50,6 +51,12 @@ fn in_region(at: Timestamp) -> Op {
 /// At the pickup office 630099 at `at`.
 fn arrived(at: Timestamp) -> Op {
     Op::at_office(8, 2, "Прибыло в место вручения", at)
+}
+
+/// The tracking page linked from the first SMS whose key contains `key`, as text.
+async fn page_text(d: &Daemon, key: &str) -> String {
+    let link = page_link(d, key).await;
+    unescape(&reqwest::get(&link).await.unwrap().text().await.unwrap())
 }
 
 async fn view(d: &Daemon, track: &str) -> ParcelView {
@@ -154,6 +161,9 @@ async fn a_lane_fills_and_later_parcels_are_told_when_to_expect_them() {
     );
     let sms = wait_sms(&d, &t, "accepted").await;
     assert!(sms.text.contains("Ожидаем "), "{}", sms.text);
+    // The tracking page says it too.
+    let page = page_text(&d, &format!("-{t}-")).await;
+    assert!(page.contains("Ожидаем в отделении "), "{page}");
 
     // In the region: the estimate now runs from there.
     poll_all(&d).await;
@@ -170,7 +180,10 @@ async fn a_lane_fills_and_later_parcels_are_told_when_to_expect_them() {
     let rp_stats = stats.estimates["russian_post"];
     assert_eq!((rp_stats.scored, rp_stats.within), (1, 1), "{rp_stats:?}");
     // The most likely day (64 hours after acceptance) is the real one or the day before.
-    assert!(rp_stats.mean_error_days.is_some_and(|e| e <= 1.0), "{rp_stats:?}");
+    assert!(
+        rp_stats.mean_error_days.is_some_and(|e| e <= 1.0),
+        "{rp_stats:?}"
+    );
     let all = d.socket.stats(None, None, None).await.unwrap();
     assert_eq!(all.estimates["russian_post"].scored, 1);
 }
@@ -197,7 +210,10 @@ async fn a_notice_at_the_office_says_it_is_probably_there_and_the_arrival_confir
     assert_eq!(p.office_index.as_deref(), Some("630099"));
     assert_eq!(p.reason, "seen_there");
     assert!(v.arrival.is_none());
-    assert_eq!(v.next_reminder_at, None, "no reminder before a real arrival");
+    assert_eq!(
+        v.next_reminder_at, None,
+        "no reminder before a real arrival"
+    );
     let sms = wait_sms(&d, &t, "probably_arrived").await;
     assert!(
         sms.text.contains("скорее всего, уже в отделении 630099"),
@@ -205,6 +221,12 @@ async fn a_notice_at_the_office_says_it_is_probably_there_and_the_arrival_confir
         sms.text
     );
     assert!(sms.text.contains("паспорт"), "{}", sms.text);
+    let page = page_text(&d, "-probably_arrived-1-sms").await;
+    assert!(
+        page.contains("Скорее всего, заказ уже в отделении"),
+        "{page}"
+    );
+    assert!(!page.contains("Ожидаем в отделении"), "{page}");
 
     // The real arrival: the arrival message confirms, and the inference counts as right.
     poll_all(&d).await;
@@ -224,7 +246,10 @@ async fn a_parcel_overdue_in_the_offices_region_is_probably_there() {
     fill_lanes(&d, &rp).await;
     // In the region for 40 hours; the lane takes 12 to 22 hours from there.
     let late = track(4);
-    rp.records(&late, &[&[accepted(hours_ago(90)), in_region(hours_ago(40))]]);
+    rp.records(
+        &late,
+        &[&[accepted(hours_ago(90)), in_region(hours_ago(40))]],
+    );
     // In the region for 10 hours: not overdue yet.
     let on_time = track(5);
     rp.records(

@@ -32,13 +32,20 @@ pub fn day_month(t: Timestamp, tz: &TimeZone, lang: Language) -> String {
 /// A range of days: `12–14 декабря`, `30 ноября – 2 декабря`, `12 декабря` when both fall on
 /// the same day.
 pub fn range(from: Timestamp, to: Timestamp, tz: &TimeZone, lang: Language) -> String {
-    let (a, b) = (from.to_zoned(tz.clone()).date(), to.to_zoned(tz.clone()).date());
+    let (a, b) = (
+        from.to_zoned(tz.clone()).date(),
+        to.to_zoned(tz.clone()).date(),
+    );
     if a == b {
         day_month(from, tz, lang)
     } else if (a.year(), a.month()) == (b.year(), b.month()) {
         format!("{}–{}", a.day(), day_month(to, tz, lang))
     } else {
-        format!("{} – {}", day_month(from, tz, lang), day_month(to, tz, lang))
+        format!(
+            "{} – {}",
+            day_month(from, tz, lang),
+            day_month(to, tz, lang)
+        )
     }
 }
 
