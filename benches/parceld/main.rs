@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo bench --bench parceld -- [--parcels N] [--send N] [--rate-parcels N] [--rate R]
-//!                                [--hooks N] [--pages N] [--only intake,cycle,rate,sending,webhooks,page]
+//!                                [--hooks N] [--pages N] [--lanes-parcels N]
+//!                                [--only intake,cycle,rate,sending,webhooks,page,lanes]
 //!                                [--tag NAME]
 //! ```
 //!
@@ -22,7 +23,9 @@
 //! - `webhooks`: queued webhooks delivered to a receiver on loopback against a plain client
 //!   posting the same bodies ([`webhooks`]);
 //! - `page`: the customers' tracking page at 500 requests per second over loopback against a
-//!   static file served by the same listener at the same rate ([`page`]).
+//!   static file served by the same listener at the same rate ([`page`]);
+//! - `lanes`: the accuracy of expected arrivals on a generated history with known lane
+//!   distributions, and the handover and polling with and without lanes ([`lanes`]).
 //!
 //! Results go to `benches/results/<tag>.json` (tag `latest` by default), a table on stdout,
 //! and the plot `benches/results/cost.svg` (`<tag>-cost.svg` for other tags).
@@ -40,6 +43,7 @@ mod cycle;
 mod daemon;
 mod fake_post;
 mod intake;
+mod lanes;
 mod latency;
 mod page;
 mod plot;
@@ -64,6 +68,7 @@ struct Args {
     rate: u32,
     hooks: usize,
     pages: usize,
+    lanes: usize,
     only: Vec<String>,
     tag: String,
 }
@@ -76,6 +81,7 @@ fn args() -> Args {
         rate: 200,
         hooks: 20_000,
         pages: 2_000,
+        lanes: 12_000,
         only: Vec::new(),
         tag: "latest".into(),
     };
@@ -89,6 +95,7 @@ fn args() -> Args {
             "--rate" => a.rate = num(a.rate as usize) as u32,
             "--hooks" => a.hooks = num(a.hooks),
             "--pages" => a.pages = num(a.pages),
+            "--lanes-parcels" => a.lanes = num(a.lanes),
             "--only" => {
                 a.only = it
                     .next()
@@ -363,6 +370,30 @@ fn main() {
                 p.page.p99_us as f64 / p.static_file.p99_us.max(1) as f64
             );
             results.insert("page".into(), serde_json::to_value(p).unwrap_or_default());
+        }
+        if wants(&a, "lanes") {
+            let l = lanes::run_both(&work.path().join("lanes"), a.lanes).await;
+            let share = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{:.1}%", v * 100.0));
+            println!(
+                "lanes: {} parcels over {} routes; {} estimates scored: within the range {}, on the most likely day {}, mean absolute error {} days",
+                l.parcels,
+                l.routes,
+                l.with.scored,
+                share(l.with.within_share),
+                share(l.with.exact_day_share),
+                l.with.mean_error_days.map_or_else(|| "-".into(), |e| format!("{e:.2}"))
+            );
+            for r in [&l.with, &l.without] {
+                println!(
+                    "  lanes {}: handover {:.0}/s, polls applied {:.0}/s, CPU {:.3} ms and store stage {:.3} ms per poll",
+                    if r.lanes { "kept" } else { "off " },
+                    r.intake_rate,
+                    r.poll_rate,
+                    r.cpu_ms_per_poll,
+                    r.store_ms_per_poll
+                );
+            }
+            results.insert("lanes".into(), serde_json::to_value(&l).unwrap_or_default());
         }
     });
 

@@ -17,6 +17,7 @@ mod manual;
 mod offices;
 mod ops;
 mod outbox;
+mod outlook;
 mod page;
 pub(crate) mod parcels;
 mod plans;

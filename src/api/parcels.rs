@@ -161,6 +161,9 @@ pub fn view(
             name: m.name.clone(),
         }),
         abandoned_at: p.abandoned_at,
+        destination_index: p.outlook.destination.clone(),
+        expected: p.outlook.estimate.as_ref().map(super::outlook::expected),
+        probably_arrived: super::outlook::probable(&p.outlook),
         contradiction: manual::contradictions(&p.events).map(|(m, against)| ContradictionView {
             set_by: manual::hand_of(m).map_or("", |h| h.as_str()).to_string(),
             status: m.status.as_str().into(),

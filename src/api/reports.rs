@@ -225,6 +225,7 @@ fn view(shop: Option<String>, p: Period, s: Stats) -> StatsView {
             .map(|(k, v)| (k.as_str().to_string(), *v))
             .collect(),
         plan: None,
+        estimates: std::collections::BTreeMap::new(),
     }
 }
 
@@ -259,8 +260,10 @@ pub async fn shop_stats(
     let id = shop.id.clone();
     let stats = store.in_one_step(move |s| collect(s, Some(&id), p)).await?;
     let plan = super::plans::plan_view(store, &shop, now).await?;
+    let tallies = store.tallies(Some(shop.id.clone())).await?;
     let mut v = view(Some(path.into_inner()), p, stats);
     v.plan = Some(plan);
+    v.estimates = super::outlook::stats(&tallies);
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -278,5 +281,8 @@ pub async fn all_stats(
         .store
         .in_one_step(move |s| collect(s, None, p))
         .await?;
-    Ok(HttpResponse::Ok().json(view(None, p, stats)))
+    let tallies = state.svc.store.tallies(None).await?;
+    let mut v = view(None, p, stats);
+    v.estimates = super::outlook::stats(&tallies);
+    Ok(HttpResponse::Ok().json(v))
 }

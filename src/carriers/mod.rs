@@ -112,6 +112,8 @@ pub struct TrackReport {
     pub handed_to: Option<CarrierId>,
     /// The kind of item, when the carrier says (it decides the storage period).
     pub mail_type: Option<MailType>,
+    /// The pickup office's index, when the carrier names it before the parcel gets there.
+    pub destination: Option<String>,
 }
 
 /// What a carrier said about one stored parcel.

@@ -7,6 +7,7 @@
 
 pub mod carriers;
 mod channels;
+mod lanes;
 pub mod outages;
 mod page;
 mod rules;
@@ -99,6 +100,7 @@ struct RawConfig {
     page: page::RawPage,
     #[serde(default)]
     outages: outages::RawOutages,
+    lanes: lanes::RawLanes,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -501,7 +503,8 @@ impl Validator<'_> {
                 .collect::<Result<_, _>>()?,
         };
 
-        let rules = self.rules(&raw.rules)?;
+        let mut rules = self.rules(&raw.rules)?;
+        rules.lanes = self.lanes(&raw.lanes)?;
 
         let mut carriers = BTreeMap::new();
         if let Some(p) = &raw.carriers.sandbox

@@ -115,6 +115,7 @@ impl Validator<'_> {
                 values::positive_duration,
             )?,
             storage,
+            lanes: crate::domain::lanes::EstimateRules::default(),
         };
         if let Some((class, _)) = MailClass::ALL
             .into_iter()

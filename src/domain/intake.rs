@@ -419,6 +419,7 @@ pub fn upsert(
             handed_over_from: None,
             abandoned_at: None,
             revived_at: None,
+            outlook: Default::default(),
         }));
     };
     let mut q = p.clone();

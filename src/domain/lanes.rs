@@ -304,20 +304,27 @@ pub struct Estimate {
 /// How estimates are made.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EstimateRules {
+    /// Whether lanes are kept and estimates made at all.
+    pub enabled: bool,
     /// Fewer finished legs than this on a lane, and it is not used.
     pub min_samples: u64,
     /// The range's lower quantile (`0.1`).
     pub low: f64,
     /// The range's upper quantile (`0.9`).
     pub high: f64,
+    /// Past the region-to-office lane's 90th percentile, how much longer a parcel in its
+    /// pickup office's region goes without an arrival before it is probably there (`1d`).
+    pub probable_margin: SignedDuration,
 }
 
 impl Default for EstimateRules {
     fn default() -> Self {
         EstimateRules {
+            enabled: true,
             min_samples: 20,
             low: 0.1,
             high: 0.9,
+            probable_margin: SignedDuration::from_hours(24),
         }
     }
 }

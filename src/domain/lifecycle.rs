@@ -27,7 +27,7 @@ use jiff::tz::TimeZone;
 use std::time::Duration;
 
 /// The durations the lifecycle follows, from config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Rules {
     /// How often to remind a customer whose parcel waits (`5d`).
     pub reminder_every: Duration,
@@ -39,6 +39,8 @@ pub struct Rules {
     pub give_up_after: Duration,
     /// How long offices keep parcels (`[rules.storage]`).
     pub storage: StorageRules,
+    /// How delivery-time lanes are kept and estimates made (`[lanes]`).
+    pub lanes: super::lanes::EstimateRules,
 }
 
 impl Default for Rules {
@@ -50,6 +52,7 @@ impl Default for Rules {
             stuck_after: Duration::from_secs(7 * DAY),
             give_up_after: Duration::from_secs(60 * DAY),
             storage: StorageRules::default(),
+            lanes: super::lanes::EstimateRules::default(),
         }
     }
 }
@@ -534,6 +537,7 @@ mod tests {
             handed_over_from: None,
             abandoned_at: None,
             revived_at: None,
+            outlook: Default::default(),
         }
     }
 

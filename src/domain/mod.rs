@@ -19,6 +19,7 @@ pub mod offices;
 pub mod optout;
 pub mod outage;
 pub mod outbox;
+pub mod outlook;
 pub mod parcel;
 pub mod phone;
 pub mod plan;

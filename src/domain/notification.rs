@@ -92,6 +92,9 @@ pub enum NotificationKind {
     LastReminder,
     /// Collected; thank you.
     Delivered,
+    /// No arrival was recorded, but the parcel is very likely waiting at the office
+    /// ([`super::inference`]).
+    ProbablyArrived,
     /// To the shop: the parcel started back (storage expired, refused).
     ReturnStarted,
     /// To the shop: the morning report. Sent by the reporter, never kept in the outbox, so it
@@ -101,9 +104,10 @@ pub enum NotificationKind {
 
 impl NotificationKind {
     /// Every kind the lifecycle asks for (and the outbox keeps).
-    pub const ALL: [NotificationKind; 6] = [
+    pub const ALL: [NotificationKind; 7] = [
         NotificationKind::Accepted,
         NotificationKind::Arrived,
+        NotificationKind::ProbablyArrived,
         NotificationKind::Reminder,
         NotificationKind::LastReminder,
         NotificationKind::Delivered,
@@ -128,6 +132,7 @@ impl NotificationKind {
             NotificationKind::Delivered => "delivered",
             NotificationKind::ReturnStarted => "return_started",
             NotificationKind::ShopReport => "report",
+            NotificationKind::ProbablyArrived => "probably_arrived",
         }
     }
 
@@ -141,6 +146,7 @@ impl NotificationKind {
             NotificationKind::Delivered => 5,
             NotificationKind::ReturnStarted => 6,
             NotificationKind::ShopReport => 7,
+            NotificationKind::ProbablyArrived => 8,
         }
     }
 
@@ -159,7 +165,7 @@ impl fmt::Display for NotificationKind {
 /// The text is not a notification kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown event {0:?}; expected one of accepted, arrived, reminder, last_reminder, delivered, return_started"
+    "unknown event {0:?}; expected one of accepted, arrived, probably_arrived, reminder, last_reminder, delivered, return_started"
 )]
 pub struct UnknownKind(pub String);
 

@@ -25,6 +25,7 @@ use super::carrier::CarrierId;
 use super::delivery::DeliveryReport;
 use super::money::Kopecks;
 use super::notification::{Audience, Channel, Intent, NotificationKind};
+use super::outlook::{MessageOutlook, message_outlook};
 use super::parcel::{Office, Parcel, ParcelKey};
 use super::postal_zone;
 use super::schedule::{DailyWindow, backoff};
@@ -139,7 +140,7 @@ pub struct MessageFacts {
     pub contents: Option<String>,
     /// The status at the time.
     pub status: Status,
-    /// The pickup office, when waiting.
+    /// The pickup office, when waiting (or probably waiting).
     pub office: Option<Office>,
     /// When it arrived at the office.
     #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
@@ -222,6 +223,9 @@ pub struct OutboxEntry {
     pub next_report_at: Option<Timestamp>,
     /// Delivery reports asked for so far.
     pub report_checks: u32,
+    /// What the message says of the expected arrival and of an earlier "probably arrived"
+    /// (kept last: a record of version 1, written before it existed, reads with its default).
+    pub outlook: MessageOutlook,
 }
 
 /// What the provider said when it accepted a message.
@@ -327,6 +331,7 @@ impl OutboxEntry {
             doubtful_resends: 0,
             next_report_at: None,
             report_checks: 0,
+            outlook: MessageOutlook::default(),
         }
     }
 
@@ -495,6 +500,11 @@ pub fn stale_reason(
     if waiting_kinds && expired {
         return Some("the post says storage expired");
     }
+    if kind == NotificationKind::ProbablyArrived
+        && (parcel.is_waiting_for_pickup() || parcel.status.is_final())
+    {
+        return Some("the parcel's arrival was recorded or its journey finished");
+    }
     if kind == NotificationKind::Accepted && parcel.status.is_final() {
         return Some("the parcel already finished its journey");
     }
@@ -538,7 +548,11 @@ pub fn facts(parcel: &Parcel, shop: &Shop) -> MessageFacts {
         cod: parcel.cod,
         contents: parcel.contents.clone(),
         status: parcel.status,
-        office: parcel.arrival.as_ref().map(|a| a.office.clone()),
+        office: parcel
+            .arrival
+            .as_ref()
+            .map(|a| a.office.clone())
+            .or_else(|| parcel.outlook.probable.as_ref().map(|p| p.office.clone())),
         arrived_at: parcel.arrival.as_ref().map(|a| a.at),
         deadline: parcel.arrival.as_ref().map(|a| a.deadline.at),
         timezone: recipient_timezone(parcel, shop),
@@ -585,6 +599,7 @@ pub fn refresh(entry: &mut OutboxEntry, parcel: &Parcel, shop: &Shop) -> Result<
     };
     entry.recipient = to;
     entry.facts = facts(parcel, shop);
+    entry.outlook = message_outlook(parcel);
     Ok(())
 }
 
@@ -598,6 +613,7 @@ pub fn plan(
     timing: &SendTiming<'_>,
 ) -> Vec<OutboxEntry> {
     let facts = facts(parcel, shop);
+    let outlook = message_outlook(parcel);
     let tz = TimeZone::get(&facts.timezone).unwrap_or(TimeZone::UTC);
     let mut recipients: Vec<(Channel, String, Timestamp)> = Vec::new();
     match intent.kind.audience() {
@@ -622,7 +638,7 @@ pub fn plan(
             intent.kind.audience() == Audience::Shop || parcel.may_notify(*channel)
         })
         .map(|(channel, recipient, at)| {
-            OutboxEntry::new(
+            let mut e = OutboxEntry::new(
                 OutboxKey {
                     shop: parcel.shop.clone(),
                     track: parcel.track.clone(),
@@ -635,7 +651,9 @@ pub fn plan(
                 facts.clone(),
                 now,
                 at,
-            )
+            );
+            e.outlook = outlook;
+            e
         })
         .collect()
 }

@@ -227,6 +227,9 @@ pub struct Parcel {
     /// When the shop last revived it after polling stopped: the silence counts from then.
     #[serde(with = "jiff::fmt::serde::timestamp::millisecond::optional")]
     pub revived_at: Option<Timestamp>,
+    /// What parceld expects of it: the pickup office named in advance, the expected arrival,
+    /// "probably at the office" ([`super::outlook`]).
+    pub outlook: super::outlook::Outlook,
 }
 
 impl Parcel {

@@ -178,6 +178,7 @@ mod tests {
             handed_over_from: None,
             abandoned_at: None,
             revived_at: None,
+            outlook: Default::default(),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::domain::offices::OfficeEntry;
 use crate::domain::outbox::OutboxKey;
 use crate::domain::parcel::{Customer, Office, Parcel};
 use crate::domain::postal_zone;
-use crate::domain::shop::Shop;
+use crate::domain::shop::{Language, Shop};
 use crate::domain::storage::{self, Basis};
 use crate::notify::render::dates;
 use crate::notify::render::links::{LinkSigner, tracking_link};
@@ -88,7 +88,12 @@ pub struct ParcelCard {
     pub status_text: &'static str,
     /// How the status feels.
     pub tone: Tone,
-    /// Where to collect it, while it waits.
+    /// When it is expected at the office, while it is on its way and a lane knows:
+    /// "Ожидаем в отделении 12–14 декабря".
+    pub expected: Option<String>,
+    /// The post recorded no arrival, but the parcel is very likely at the office.
+    pub probable: Option<String>,
+    /// Where to collect it, while it waits (or probably waits).
     pub office: Option<OfficeCard>,
     /// Until when, while it waits.
     pub deadline: Option<DeadlineCard>,
@@ -292,7 +297,40 @@ fn card(ctx: &Context<'_>, p: &Parcel, number: usize) -> ParcelCard {
     let (status_title, status_text, tone) = words::status(p.status, lang);
     let waiting = p.is_waiting_for_pickup();
     let arrival = p.arrival.as_ref().filter(|_| waiting);
-    let office = arrival.map(|a| office_card(ctx, &a.office, &terms));
+    let probable = p
+        .outlook
+        .probable
+        .as_ref()
+        .filter(|_| !waiting && !p.status.is_final());
+    let office = arrival
+        .map(|a| office_card(ctx, &a.office, &terms))
+        .or_else(|| probable.map(|pr| office_card(ctx, &pr.office, &terms)));
+    let expected = p
+        .outlook
+        .estimate
+        .as_ref()
+        .filter(|_| probable.is_none())
+        .map(|e| {
+            let tz = p
+                .outlook
+                .destination
+                .as_deref()
+                .and_then(postal_zone::zone_of_index)
+                .and_then(|z| TimeZone::get(z).ok())
+                .unwrap_or_else(|| terms.timezone.clone());
+            let range = dates::range(e.earliest, e.latest, &tz, lang);
+            match lang {
+                Language::Ru => format!("Ожидаем в отделении {range}"),
+                Language::En => format!("Expected at the post office {range}"),
+            }
+        });
+    let probable = probable.map(|_| {
+        match lang {
+            Language::Ru => "Скорее всего, заказ уже в отделении: почта ещё не отметила его прибытие. Возьмите паспорт и трек-номер.",
+            Language::En => "The order has very likely reached the post office, though the post has not recorded it yet. Take your passport and the track number.",
+        }
+        .to_string()
+    });
     let deadline = arrival.map(|a| {
         let tz = office_zone(&a.office, &terms);
         let expired = a.deadline.at <= ctx.now || matches!(a.deadline.basis, Basis::Expired { .. });
@@ -394,6 +432,8 @@ fn card(ctx: &Context<'_>, p: &Parcel, number: usize) -> ParcelCard {
         status_title,
         status_text,
         tone,
+        expected,
+        probable,
         office,
         deadline,
         extend,

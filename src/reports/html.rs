@@ -101,6 +101,25 @@ fn counts(r: &MorningReport) -> Vec<(&'static str, u64)> {
         .collect()
 }
 
+/// The section of parcels probably at the office.
+const PROBABLY: &str = "Вероятно, в отделении (почта не отметила прибытие, покупателю написали)";
+
+/// How the "probably at the office" inferences came out, when any was judged.
+fn probable_line(r: &MorningReport) -> Option<String> {
+    let o = &r.probable_outcomes;
+    let judged = o.confirmed + o.elsewhere;
+    (judged > 0).then(|| {
+        format!(
+            "«Вероятно, в отделении»: подтвердилось {} из {}{}.",
+            o.confirmed,
+            judged,
+            o.mean_days_earlier()
+                .map(|d| format!(", в среднем на {d:.1} дн. раньше отметки почты"))
+                .unwrap_or_default()
+        )
+    })
+}
+
 fn text(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "{subject}\n");
@@ -131,13 +150,16 @@ fn text(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
             r.stuck_after_days
         );
     }
+    if let Some(line) = probable_line(r) {
+        let _ = writeln!(t, "{line}");
+    }
     for w in &r.webhooks {
         let _ = writeln!(t, "{w}");
     }
     for s in &r.stalled {
         let _ = writeln!(t, "{s}");
     }
-    let sections: [(&str, &[Line]); 5] = [
+    let sections: [(&str, &[Line]); 6] = [
         (
             "Застряли (нет движения дольше срока): позвоните покупателю и подайте заявку на розыск",
             &r.stuck,
@@ -147,6 +169,7 @@ fn text(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
             &r.contradicted,
         ),
         ("Прибыли в отделение", &r.arrived),
+        (PROBABLY, &r.probably),
         ("Вручены", &r.delivered),
         ("Возвращаются", &r.returning),
     ];
@@ -288,6 +311,9 @@ fn html(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
             r.stuck_after_days
         );
     }
+    if let Some(line) = probable_line(r) {
+        let _ = write!(h, r#"<p id="probable">{}</p>"#, esc(&line));
+    }
     for w in &r.webhooks {
         let _ = write!(
             h,
@@ -311,6 +337,7 @@ fn html(r: &MorningReport, tz: &TimeZone, subject: &str) -> String {
         false,
     );
     table(&mut h, "Прибыли в отделение", &r.arrived, tz, false);
+    table(&mut h, PROBABLY, &r.probably, tz, false);
     table(&mut h, "Вручены", &r.delivered, tz, false);
     table(&mut h, "Возвращаются", &r.returning, tz, false);
     h.push_str("<p>Все посылки — во вложенном файле Excel.</p></body></html>");

@@ -10,6 +10,7 @@ use crate::domain::lifecycle::{self, Rules};
 use crate::domain::manual;
 use crate::domain::money::Kopecks;
 use crate::domain::outage::{self, Stall};
+use crate::domain::outlook::{self, ProbableTally};
 use crate::domain::parcel::Parcel;
 use crate::domain::shop::Language;
 use crate::domain::status::Status;
@@ -85,6 +86,10 @@ pub struct MorningReport {
     pub stuck: Vec<Line>,
     /// Set by hand, and the carrier says otherwise.
     pub contradicted: Vec<Line>,
+    /// Probably at the office though the post recorded no arrival (the customer was told).
+    pub probably: Vec<Line>,
+    /// How the "probably at the office" inferences of the shop's parcels came out so far.
+    pub probable_outcomes: ProbableTally,
     /// Every parcel still on its way, and those that finished since `since`: the workbook.
     pub all: Vec<Line>,
     /// Return rate of the last `period_days`.
@@ -192,6 +197,8 @@ impl Builder {
                 returning: Vec::new(),
                 stuck: Vec::new(),
                 contradicted: Vec::new(),
+                probably: Vec::new(),
+                probable_outcomes: ProbableTally::default(),
                 all: Vec::new(),
                 return_rate: None,
                 previous_return_rate: None,
@@ -230,6 +237,18 @@ impl Builder {
             .or(first_event(p, Status::ReturnedToSender))
             .is_some_and(|at| at >= r.since);
         let stuck = outage::is_stuck(p, now, &self.rules, &self.stalled);
+        let probably = p.outlook.probable.is_some() && p.arrival.is_none() && !p.status.is_final();
+        if let (Some(prob), Some(at)) = (&p.outlook.probable, p.outlook.probable_at) {
+            r.probable_outcomes.inferred += 1;
+            if let Some(a) = &p.arrival {
+                r.probable_outcomes.merge(&outlook::judge_probable(
+                    prob,
+                    at,
+                    a.office.index.as_deref(),
+                    p.outlook.arrival_learnt_at.unwrap_or(a.at),
+                ));
+            }
+        }
         let finished_lately = p.status.is_final() && p.last_activity() >= r.since;
         let contradiction = contradiction(p, &self.terms);
         if !(arrived
@@ -284,6 +303,9 @@ impl Builder {
         }
         if line.contradiction.is_some() {
             r.contradicted.push(line.clone());
+        }
+        if probably {
+            r.probably.push(line.clone());
         }
         r.all.push(line);
     }
@@ -389,6 +411,50 @@ pub(crate) mod tests {
             p.status = *s;
         }
         p
+    }
+
+    #[test]
+    fn parcels_probably_at_the_office_and_how_the_inference_came_out() {
+        use crate::domain::inference::{Probable, Reason};
+        use Status::*;
+        let shop = crate::store::shops::tests::shop("acme", "h");
+        let mut b = Builder::new(&shop, t(20.0), t(19.0), &Rules::default(), 30);
+        let probable = |index: &str| Probable {
+            office: Office {
+                index: Some(index.into()),
+                name: index.into(),
+                ..Office::default()
+            },
+            since: t(18.0),
+            reason: Reason::SeenThere {
+                code: "8/25".into(),
+                description: String::new(),
+            },
+        };
+        let mut waiting = parcel("SANDBOX-STUCK-7", "A", &[(1.0, Accepted), (2.0, InTransit)]);
+        waiting.outlook.probable = Some(probable("630099"));
+        waiting.outlook.probable_at = Some(t(18.0));
+        let mut confirmed = parcel(
+            "SANDBOX-ARRIVED-8",
+            "B",
+            &[(1.0, Accepted), (19.5, ArrivedAtPickup)],
+        );
+        confirmed.arrival = Some(crate::domain::parcel::Arrival {
+            office: probable("630099").office,
+            at: t(19.5),
+            deadline: crate::domain::storage::Deadline::plain(t(19.5), t(30.0)),
+        });
+        confirmed.outlook.probable = Some(probable("630099"));
+        confirmed.outlook.probable_at = Some(t(17.5));
+        confirmed.outlook.arrival_learnt_at = Some(t(19.5));
+        b.parcel(&waiting);
+        b.parcel(&confirmed);
+        let r = b.finish();
+        assert_eq!(r.probably.len(), 1);
+        assert_eq!(r.probably[0].track, "SANDBOX-STUCK-7");
+        let o = r.probable_outcomes;
+        assert_eq!((o.inferred, o.confirmed, o.elsewhere), (2, 1, 0));
+        assert_eq!(o.mean_days_earlier(), Some(2.0));
     }
 
     #[test]

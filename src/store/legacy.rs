@@ -10,7 +10,9 @@
 //! | type     | version | release | change                                                   |
 //! |----------|---------|---------|----------------------------------------------------------|
 //! | `Parcel` | 1       | 1       |                                                          |
-//! | `Parcel` | 2       | 2       | deadline basis, mail type, own storage period, handover, give-up |
+//! | `Parcel` | 2       | 2       | deadline basis, mail type, own storage period, handover, give-up, outlook |
+//! | `OutboxEntry` | 1  | 1       |                                                          |
+//! | `OutboxEntry` | 2  | 2       | `outlook` (expected arrival, an earlier "probably arrived"), last |
 //! | `Shop`   | 1       | 1       |                                                          |
 //! | `Shop`   | 2       | 2       | `storage_days`                                           |
 //! | `Shop`   | 3       | 3       | `brand` (the tracking page's colour and logo)            |
@@ -21,6 +23,8 @@ use crate::domain::carrier::CarrierId;
 use crate::domain::contact::EmailAddress;
 use crate::domain::money::Kopecks;
 use crate::domain::notification::Channel;
+use crate::domain::outbox::OutboxEntry;
+use crate::domain::outlook::MessageOutlook;
 use crate::domain::parcel::{
     Arrival, CarrierEvent, Customer, NotifyMarks, Office, Parcel, PollState,
 };
@@ -218,7 +222,25 @@ impl From<ParcelV1> for Parcel {
             handed_over_from: None,
             abandoned_at: None,
             revived_at: None,
+            outlook: Default::default(),
         }
+    }
+}
+
+impl Record for OutboxEntry {
+    const TREE: &'static str = "outbox";
+    const VERSION: u8 = 2;
+
+    /// Version 1 is version 2 without its last field, `outlook`: bincode reads fields in
+    /// order, so the old body followed by the encoded default reads as today's record.
+    fn upgrade(version: u8, body: &[u8]) -> Option<Result<Self, CodecError>> {
+        (version == 1).then(|| {
+            let tail = codec::encode(0, &MessageOutlook::default())?;
+            let mut whole = Vec::with_capacity(body.len() + tail.len());
+            whole.extend_from_slice(body);
+            whole.extend_from_slice(tail.get(1..).unwrap_or_default());
+            codec::body_of(&whole)
+        })
     }
 }
 
@@ -349,6 +371,33 @@ impl Record for Shop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_outbox_entry_of_release_1_reads_with_no_outlook() {
+        use crate::domain::notification::NotificationKind;
+        use crate::domain::outbox::{MessageFacts, OutboxKey};
+        let key = OutboxKey {
+            shop: ShopId::from_trusted("acme"),
+            track: TrackNumber::from_trusted("10100012000016"),
+            parcel_id: 7,
+            kind: NotificationKind::Arrived,
+            occurrence: 1,
+            channel: Channel::Sms,
+        };
+        let now: Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+        let facts = MessageFacts::minimal("Acme", Language::Ru, "10100012000016", "Europe/Moscow");
+        let entry = OutboxEntry::new(key, "+79123456789".into(), facts, now, now);
+        // Version 1 is today's record without its last field (the default outlook's bytes).
+        let today = codec::encode(2, &entry).unwrap();
+        let tail = codec::encode(0, &MessageOutlook::default()).unwrap().len() - 1;
+        let mut v1 = vec![1];
+        v1.extend_from_slice(&today[1..today.len() - tail]);
+        assert_eq!(OutboxEntry::decode(&v1).unwrap(), entry);
+        let mut with = entry.clone();
+        with.outlook.was_probable = true;
+        let back = OutboxEntry::decode(&codec::encode(2, &with).unwrap()).unwrap();
+        assert!(back.outlook.was_probable);
+    }
 
     #[test]
     fn a_shop_of_release_2_reads_with_no_brand() {

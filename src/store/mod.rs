@@ -17,6 +17,7 @@ mod commit;
 mod facade;
 mod flush;
 pub mod keys;
+mod lanes;
 mod legacy;
 mod manual;
 mod offices;
@@ -63,7 +64,6 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 
 /// Record versions of the stored types.
 pub(crate) mod versions {
-    pub const OUTBOX: u8 = 1;
     pub const OFFICE: u8 = 1;
     pub const TICKET: u8 = 1;
     pub const PAUSE: u8 = 1;
@@ -315,7 +315,7 @@ macro_rules! trees {
 
 trees!(
     shops, tokens, parcels, by_order, due, outbox, queue, leases, usage, reports, tombstones,
-    offices, templates, optouts, receipts, recipients, counts, webhooks, unmapped
+    offices, templates, optouts, receipts, recipients, counts, webhooks, unmapped, lanes
 );
 
 impl SyncStore {

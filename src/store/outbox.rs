@@ -5,7 +5,7 @@
 //! the queues always agree with the entries.
 
 use super::keys::{self, Queue};
-use super::{Store, StoreError, SyncStore, Tx, TxResult, abort, decode, encode, versions};
+use super::{Store, StoreError, SyncStore, Tx, TxResult, abort, decode_record, encode_record};
 use crate::domain::notification::{Audience, Channel};
 use crate::domain::outbox::{self, DeliveryState, OutboxEntry, OutboxKey, stale_reason};
 use crate::domain::parcel::ParcelKey;
@@ -43,7 +43,7 @@ impl Tx<'_> {
     pub(super) fn get_entry(&self, key: &[u8]) -> TxResult<Option<OutboxEntry>> {
         match self.outbox.get(key)? {
             None => Ok(None),
-            Some(v) => match decode("outbox", versions::OUTBOX, key, &v) {
+            Some(v) => match decode_record(key, &v) {
                 Ok(e) => Ok(Some(e)),
                 Err(e) => abort(e),
             },
@@ -53,7 +53,7 @@ impl Tx<'_> {
     /// Writes an entry and moves its queue and recipient-index keys from where `old` had them.
     pub(super) fn put_entry(&self, old: Option<&OutboxEntry>, new: &OutboxEntry) -> TxResult<()> {
         let key = keys::outbox(&new.key);
-        let value = match encode("outbox", versions::OUTBOX, &key, new) {
+        let value = match encode_record(&key, new) {
             Ok(v) => v,
             Err(e) => return abort(e),
         };
@@ -171,7 +171,7 @@ impl SyncStore {
                 break;
             }
             if let Some(v) = self.t.outbox.get(okey)? {
-                out.push(decode("outbox", versions::OUTBOX, okey, &v)?);
+                out.push(decode_record(okey, &v)?);
             }
             if out.len() >= limit {
                 break;
@@ -225,7 +225,7 @@ impl SyncStore {
             .scan_prefix(keys::outbox_prefix(shop, track))
             .map(|kv| {
                 let (k, v) = kv?;
-                decode("outbox", versions::OUTBOX, &k, &v)
+                decode_record(&k, &v)
             })
             .collect()
     }

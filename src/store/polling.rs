@@ -87,6 +87,8 @@ pub struct Report {
     pub cod_follow_up: std::time::Duration,
     /// The kind of item, when the carrier says.
     pub mail_type: Option<MailType>,
+    /// The pickup office's index, when the carrier names it in advance.
+    pub destination: Option<String>,
 }
 
 impl Tx<'_> {
@@ -225,6 +227,15 @@ impl Tx<'_> {
             p.abandoned_at = Some(now);
             p.updated_at = now;
         }
+        let learnt = t.learn(
+            &old,
+            &mut p,
+            report.destination.as_deref(),
+            now,
+            &rules.lanes,
+            &terms.timezone,
+        )?;
+        outcome.intents.extend(learnt);
         let lifecycle = started.elapsed();
         let messages = t.enqueue_intents(&p, &outcome.intents, now, timing)?;
         let outbox = started.elapsed() - lifecycle;

@@ -26,6 +26,7 @@ mod config;
 mod crash;
 mod deadlines;
 mod docs;
+mod estimates;
 mod exposure;
 mod fault_carriers;
 mod fault_crash;

@@ -180,6 +180,17 @@ pub struct ParcelView {
     /// status stands until it is set again).
     #[serde(default)]
     pub contradiction: Option<super::ContradictionView>,
+    /// The pickup office's index as the carrier named it before the parcel got there.
+    #[serde(default)]
+    pub destination_index: Option<String>,
+    /// The expected arrival at the office; absent once it arrived, or while no lane has enough
+    /// finished journeys.
+    #[serde(default)]
+    pub expected: Option<super::ExpectedView>,
+    /// The parcel is very likely waiting at an office though no arrival was recorded (kept
+    /// after the real arrival).
+    #[serde(default)]
+    pub probably_arrived: Option<super::ProbableView>,
 }
 
 /// An opt-out that applies to a parcel's customer.

@@ -36,6 +36,10 @@ pub struct StatsView {
     pub unsubscribed: BTreeMap<String, u64>,
     /// Current statuses of every parcel of the shop(s), whatever the period.
     pub by_status: BTreeMap<String, u64>,
+    /// How the expected arrivals and the "probably at the office" inferences came out, per
+    /// carrier, since the store began (not limited to the period).
+    #[serde(default)]
+    pub estimates: BTreeMap<String, super::EstimateStatsView>,
     /// The plan and this month's use (one shop only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanView>,

@@ -225,6 +225,25 @@ pub async fn run(client: &Client, cmd: &Cmd, json: bool) -> Result<(), String> {
                     println!("           {n}");
                 }
             }
+            if let Some(e) = &p.expected {
+                println!(
+                    "expected:  at the office {} .. {} (likely {}; lane {}, {} journeys)",
+                    e.earliest.strftime("%Y-%m-%d"),
+                    e.latest.strftime("%Y-%m-%d"),
+                    e.likely.strftime("%Y-%m-%d"),
+                    e.lane,
+                    e.samples
+                );
+            }
+            if let Some(pr) = &p.probably_arrived {
+                println!(
+                    "probably:  at office {} since {} ({}: {})",
+                    opt(&pr.office_index),
+                    pr.since.strftime("%Y-%m-%d %H:%M"),
+                    pr.reason,
+                    pr.detail
+                );
+            }
             if let Some(at) = &p.abandoned_at {
                 println!(
                     "abandoned: {} — no carrier event for too long; `parcelctl revive` polls it again",

@@ -103,6 +103,35 @@ fn print_stats(v: &StatsView) {
             })
             .collect(),
     );
+    if !v.estimates.is_empty() {
+        table(
+            &[
+                "CARRIER",
+                "ESTIMATES SCORED",
+                "WITHIN RANGE",
+                "MEAN ERROR DAYS",
+                "PROBABLE",
+                "CONFIRMED",
+                "ELSEWHERE",
+                "DAYS EARLIER",
+            ],
+            v.estimates
+                .iter()
+                .map(|(c, e)| {
+                    vec![
+                        c.clone(),
+                        e.scored.to_string(),
+                        pct(e.within_share),
+                        days(e.mean_error_days),
+                        e.probable.to_string(),
+                        e.probable_confirmed.to_string(),
+                        e.probable_elsewhere.to_string(),
+                        days(e.probable_days_earlier),
+                    ]
+                })
+                .collect(),
+        );
+    }
     if let Some(p) = &v.plan {
         println!(
             "plan {}: {} of {} this month ({})",

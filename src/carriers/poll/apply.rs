@@ -158,6 +158,7 @@ impl Applier {
                 carrier: handoff,
                 cod_follow_up,
                 mail_type: report.mail_type,
+                destination: report.destination,
             },
             next_poll: next,
             unmapped,

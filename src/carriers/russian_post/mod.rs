@@ -52,6 +52,7 @@ struct Op {
     office: Option<Office>,
     barcode: Option<String>,
     mail_type: Option<(u16, String)>,
+    destination: Option<String>,
 }
 
 impl From<wire::Record> for Op {
@@ -79,6 +80,7 @@ impl From<wire::Record> for Op {
             office,
             barcode: r.barcode,
             mail_type: r.mail_type,
+            destination: r.destination,
         }
     }
 }
@@ -101,6 +103,7 @@ impl From<batch::BatchOp> for Op {
             }),
             barcode: None,
             mail_type: None,
+            destination: None,
         }
     }
 }
@@ -144,6 +147,8 @@ fn report(asked: &str, ops: impl IntoIterator<Item = Op>) -> TrackReport {
             code,
             name,
         });
+    // The pickup office, as the newest record that names one says.
+    out.destination = ops.iter().rev().find_map(|o| o.destination.clone());
     // A re-registration: the newest record carries the new number.
     out.new_track = ops
         .last()
@@ -469,6 +474,7 @@ mod tests {
             }),
             barcode: Some(barcode.into()),
             mail_type: None,
+            destination: None,
         }
     }
 

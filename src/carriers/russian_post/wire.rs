@@ -61,6 +61,9 @@ pub struct Record {
     pub barcode: Option<String>,
     /// `ItemParameters/MailType`: the kind of item (id, name), when given.
     pub mail_type: Option<(u16, String)>,
+    /// `AddressParameters/DestinationAddress/Index`: the pickup office the item is bound for
+    /// (absent, or `0`, when not given).
+    pub destination: Option<String>,
 }
 
 /// One `PostalOrderEvent` (cash-on-delivery money order).
@@ -207,6 +210,14 @@ fn record(r: &Element) -> Option<Record> {
             .map(str::to_string),
         barcode: r
             .text_at(Some(DATA), &["ItemParameters", "Barcode"])
+            .map(str::to_string),
+        destination: r
+            .text_at(
+                Some(DATA),
+                &["AddressParameters", "DestinationAddress", "Index"],
+            )
+            .map(str::trim)
+            .filter(|i| !i.is_empty() && *i != "0")
             .map(str::to_string),
         mail_type: r
             .text_at(Some(DATA), &["ItemParameters", "MailType", "Id"])

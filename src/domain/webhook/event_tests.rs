@@ -42,6 +42,7 @@ fn parcel() -> Parcel {
         handed_over_from: None,
         abandoned_at: None,
         revived_at: None,
+        outlook: Default::default(),
     }
 }
 

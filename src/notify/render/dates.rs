@@ -29,6 +29,26 @@ pub fn day_month(t: Timestamp, tz: &TimeZone, lang: Language) -> String {
     }
 }
 
+/// A range of days: `12–14 декабря`, `30 ноября – 2 декабря`, `12 декабря` when both fall on
+/// the same day.
+pub fn range(from: Timestamp, to: Timestamp, tz: &TimeZone, lang: Language) -> String {
+    let (a, b) = (
+        from.to_zoned(tz.clone()).date(),
+        to.to_zoned(tz.clone()).date(),
+    );
+    if a == b {
+        day_month(from, tz, lang)
+    } else if (a.year(), a.month()) == (b.year(), b.month()) {
+        format!("{}–{}", a.day(), day_month(to, tz, lang))
+    } else {
+        format!(
+            "{} – {}",
+            day_month(from, tz, lang),
+            day_month(to, tz, lang)
+        )
+    }
+}
+
 /// `12.03.2027`.
 pub fn numeric(t: Timestamp, tz: &TimeZone) -> String {
     t.to_zoned(tz.clone())
@@ -82,5 +102,19 @@ mod tests {
             ]
         );
         assert_eq!(days(1, Language::En), "1 day");
+    }
+
+    #[test]
+    fn ranges_of_days() {
+        let tz = TimeZone::get("Asia/Novosibirsk").unwrap();
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let (a, b) = (t("2026-12-12T05:00:00Z"), t("2026-12-14T05:00:00Z"));
+        assert_eq!(range(a, b, &tz, Language::Ru), "12–14 декабря");
+        assert_eq!(range(a, b, &tz, Language::En), "12–14 December");
+        assert_eq!(range(a, a, &tz, Language::Ru), "12 декабря");
+        assert_eq!(
+            range(t("2026-11-30T05:00:00Z"), b, &tz, Language::Ru),
+            "30 ноября – 14 декабря"
+        );
     }
 }

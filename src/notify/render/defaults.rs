@@ -20,9 +20,9 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
     let ru = lang == Language::Ru;
     match (kind, part) {
         (K::Accepted, Part::Sms) => if ru {
-            "{{ shop_name }}: заказ{% if order_id %} {{ order_id }}{% endif %} принят почтой, трек {{ track }}.{% if tracking_link %} Где он: {{ tracking_link }}{% else %} Сообщим, когда он прибудет в отделение.{% endif %}"
+            "{{ shop_name }}: заказ{% if order_id %} {{ order_id }}{% endif %} принят почтой, трек {{ track }}.{% if expected %} Ожидаем {{ expected }}.{% endif %}{% if tracking_link %}{% if not expected %} Где он:{% endif %} {{ tracking_link }}{% elif not expected %} Сообщим, когда он прибудет в отделение.{% endif %}"
         } else {
-            "{{ shop_name }}: order{% if order_id %} {{ order_id }}{% endif %} is with the post, track {{ track }}.{% if tracking_link %} Follow it: {{ tracking_link }}{% else %} We will tell you when it reaches the office.{% endif %}"
+            "{{ shop_name }}: order{% if order_id %} {{ order_id }}{% endif %} is with the post, track {{ track }}.{% if expected %} Expected {{ expected }}.{% endif %}{% if tracking_link %}{% if not expected %} Follow it:{% endif %} {{ tracking_link }}{% elif not expected %} We will tell you when it reaches the office.{% endif %}"
         }.into(),
         (K::Accepted, Part::Subject) => if ru {
             "Заказ{% if order_id %} {{ order_id }}{% endif %} передан в {{ carrier }}"
@@ -35,7 +35,7 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
              Трек-номер: {{ track }}\n\
              {% if contents %}Состав: {{ contents }}\n{% endif %}\
              {% if amount %}Оплата при получении: {{ amount }}\n{% endif %}\n\
-             Мы сообщим, когда посылка прибудет в отделение.\n\
+             {% if expected %}Ожидаем посылку в отделении {{ expected }}. {% endif %}Мы сообщим, когда она прибудет.\n\
              {% if tracking_link %}Где заказ сейчас: {{ tracking_link }}\n{% endif %}\
              {% if shop_phone %}Вопросы: {{ shop_phone }}\n{% endif %}\
              {% if unsubscribe_link %}\nОтписаться от уведомлений: {{ unsubscribe_link }}\n{% endif %}"
@@ -45,16 +45,16 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
              Track number: {{ track }}\n\
              {% if contents %}Contents: {{ contents }}\n{% endif %}\
              {% if amount %}Cash on delivery: {{ amount }}\n{% endif %}\n\
-             We will tell you when it reaches the pickup office.\n\
+             {% if expected %}We expect it at the pickup office {{ expected }}. {% endif %}We will tell you when it gets there.\n\
              {% if tracking_link %}Where it is now: {{ tracking_link }}\n{% endif %}\
              {% if shop_phone %}Questions: {{ shop_phone }}\n{% endif %}\
              {% if unsubscribe_link %}\nUnsubscribe: {{ unsubscribe_link }}\n{% endif %}"
         }.into(),
 
         (K::Arrived, Part::Sms) => if ru {
-            "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %} Трек {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
+            "{% if was_probable %}Подтверждаем: з{% else %}З{% endif %}аказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %} Трек {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
         } else {
-            "Order{% if order_id %} {{ order_id }}{% endif %} is at post office {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} until {{ deadline }}.{% if amount %} Due {{ amount }}.{% endif %} Track {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
+            "{% if was_probable %}Confirmed: o{% else %}O{% endif %}rder{% if order_id %} {{ order_id }}{% endif %} is at post office {{ office_index }}{% if office_address %}, {{ office_address }}{% endif %} until {{ deadline }}.{% if amount %} Due {{ amount }}.{% endif %} Track {{ track }}{% if tracking_link %} {{ tracking_link }}{% endif %}"
         }.into(),
         (K::Arrived, Part::Subject) => if ru {
             "Заказ{% if order_id %} {{ order_id }}{% endif %} ждёт вас в отделении {{ office_index }} до {{ deadline }}"
@@ -63,10 +63,10 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
         }.into(),
         (K::Arrived | K::Reminder | K::LastReminder, Part::Text) => {
             let intro = match (kind, ru) {
-                (K::Arrived, true) => "Ваш заказ{% if order_id %} {{ order_id }}{% endif %} в магазине «{{ shop_name }}» прибыл в отделение и ждёт вас.",
+                (K::Arrived, true) => "{% if was_probable %}Почта подтвердила: в{% else %}В{% endif %}аш заказ{% if order_id %} {{ order_id }}{% endif %} в магазине «{{ shop_name }}» прибыл в отделение и ждёт вас.",
                 (K::Reminder, true) => "Напоминаем: ваш заказ{% if order_id %} {{ order_id }}{% endif %} в магазине «{{ shop_name }}» ждёт вас в отделении ещё {{ days_left_text }}.",
                 (_, true) => "Последнее напоминание: заказ{% if order_id %} {{ order_id }}{% endif %} хранится в отделении только до {{ deadline }}, потом он вернётся в магазин «{{ shop_name }}».",
-                (K::Arrived, false) => "Your order{% if order_id %} {{ order_id }}{% endif %} from {{ shop_name }} has reached the post office and is waiting for you.",
+                (K::Arrived, false) => "{% if was_probable %}The post has confirmed it: y{% else %}Y{% endif %}our order{% if order_id %} {{ order_id }}{% endif %} from {{ shop_name }} has reached the post office and is waiting for you.",
                 (K::Reminder, false) => "A reminder: your order{% if order_id %} {{ order_id }}{% endif %} from {{ shop_name }} waits at the post office for {{ days_left_text }} more.",
                 (_, false) => "Last reminder: order{% if order_id %} {{ order_id }}{% endif %} stays at the post office only until {{ deadline }}; then it goes back to {{ shop_name }}.",
             };
@@ -100,6 +100,38 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
             };
             format!("{greeting}{intro}{body}")
         }
+        (K::ProbablyArrived, Part::Sms) => if ru {
+            "Заказ{% if order_id %} {{ order_id }}{% endif %}, скорее всего, уже в отделении{% if office_index %} {{ office_index }}{% endif %}. Возьмите паспорт и трек {{ track }}.{% if tracking_link %} {{ tracking_link }}{% endif %}"
+        } else {
+            "Order{% if order_id %} {{ order_id }}{% endif %} has very likely reached post office{% if office_index %} {{ office_index }}{% endif %}. Take your passport and track {{ track }}.{% if tracking_link %} {{ tracking_link }}{% endif %}"
+        }.into(),
+        (K::ProbablyArrived, Part::Subject) => if ru {
+            "Заказ{% if order_id %} {{ order_id }}{% endif %}, скорее всего, уже в отделении{% if office_index %} {{ office_index }}{% endif %}"
+        } else {
+            "Order{% if order_id %} {{ order_id }}{% endif %} has very likely reached post office{% if office_index %} {{ office_index }}{% endif %}"
+        }.into(),
+        (K::ProbablyArrived, Part::Text) => if ru {
+            "Здравствуйте{% if first_name %}, {{ first_name }}{% endif %}!\n\n\
+             Ваш заказ{% if order_id %} {{ order_id }}{% endif %} в магазине «{{ shop_name }}», скорее всего, уже прибыл в отделение\
+             {% if office_index %} {{ office_index }}{% if office_address %}, {{ office_address }}{% elif office_name %} ({{ office_name }}){% endif %}{% endif %}: \
+             почта ещё не отметила его прибытие, но всё говорит о том, что он там.\n\n\
+             Возьмите с собой паспорт и трек-номер {{ track }}{% if amount %}, к оплате при получении {{ amount }}{% endif %}.\n\
+             Когда почта подтвердит прибытие, мы напишем, до какого числа заказ хранится.\n\
+             {% if tracking_link %}Где заказ сейчас: {{ tracking_link }}\n{% endif %}\
+             {% if shop_phone %}Вопросы: {{ shop_phone }}\n{% endif %}\
+             {% if unsubscribe_link %}\nОтписаться от уведомлений: {{ unsubscribe_link }}\n{% endif %}"
+        } else {
+            "Hello{% if first_name %}, {{ first_name }}{% endif %}!\n\n\
+             Your order{% if order_id %} {{ order_id }}{% endif %} from {{ shop_name }} has very likely reached post office\
+             {% if office_index %} {{ office_index }}{% if office_address %}, {{ office_address }}{% elif office_name %} ({{ office_name }}){% endif %}{% endif %}: \
+             the post has not recorded its arrival yet, but everything says it is there.\n\n\
+             Take your passport and the track number {{ track }}{% if amount %}; due on pickup: {{ amount }}{% endif %}.\n\
+             Once the post confirms the arrival, we will tell you until when it is kept.\n\
+             {% if tracking_link %}Where it is now: {{ tracking_link }}\n{% endif %}\
+             {% if shop_phone %}Questions: {{ shop_phone }}\n{% endif %}\
+             {% if unsubscribe_link %}\nUnsubscribe: {{ unsubscribe_link }}\n{% endif %}"
+        }.into(),
+
         (K::Reminder, Part::Sms) => if ru {
             "Напоминаем: заказ{% if order_id %} {{ order_id }}{% endif %} ждёт в отделении {{ office_index }} до {{ deadline }}.{% if amount %} К оплате {{ amount }}.{% endif %}{% if tracking_link %} {{ tracking_link }}{% else %} Трек {{ track }}{% endif %}"
         } else {
@@ -178,7 +210,7 @@ pub fn template(lang: Language, kind: NotificationKind, part: Part) -> String {
             // The HTML part is the text part, escaped, with line breaks and the links made
             // clickable; shops that want their own design replace it.
             let page = match kind {
-                K::Accepted | K::Arrived | K::Reminder | K::LastReminder => format!(
+                K::Accepted | K::Arrived | K::ProbablyArrived | K::Reminder | K::LastReminder => format!(
                     "{{% if tracking_link %}}<p style=\"margin:16px 0\"><a href=\"{{{{ tracking_link }}}}\" style=\"display:inline-block;padding:10px 18px;border-radius:6px;background:#1a5fb4;color:#fff;text-decoration:none\">{}</a></p>{{% endif %}}",
                     if ru { "Страница заказа" } else { "Your order's page" }
                 ),

@@ -13,6 +13,7 @@ use super::dates;
 use super::defaults::{self, Part};
 use crate::domain::notification::{Channel, NotificationKind};
 use crate::domain::outbox::{MessageFacts, OutboxEntry};
+use crate::domain::outlook::MessageOutlook;
 use crate::domain::shop::Language;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -90,6 +91,16 @@ pub struct MessageContext {
     pub review_link: Option<String>,
     /// The status label.
     pub status: String,
+    /// The earliest expected arrival at the office, `12 декабря`; none while no lane has
+    /// enough finished journeys.
+    pub expected_from: Option<String>,
+    /// The latest expected arrival at the office, `14 декабря`.
+    pub expected_to: Option<String>,
+    /// The expected arrival as a range, `12–14 декабря` (one day when both are the same).
+    pub expected: Option<String>,
+    /// An earlier message told the customer the parcel was probably at the office: the
+    /// arrival confirms it.
+    pub was_probable: bool,
 }
 
 /// Links that depend on the deployment, not on the parcel.
@@ -147,6 +158,26 @@ pub fn context(
             Language::Ru => facts.status.label_ru().to_string(),
             Language::En => facts.status.as_str().replace('_', " "),
         },
+        expected_from: None,
+        expected_to: None,
+        expected: None,
+        was_probable: false,
+    }
+}
+
+impl MessageContext {
+    /// The context with what the message says of the outlook (expected arrival, an earlier
+    /// "probably arrived"), in the recipient's time zone.
+    pub fn with_outlook(mut self, o: &MessageOutlook, facts: &MessageFacts) -> MessageContext {
+        let tz = TimeZone::get(&facts.timezone).unwrap_or(TimeZone::UTC);
+        let lang = facts.language;
+        if let (Some(from), Some(to)) = (o.expected_from, o.expected_to) {
+            self.expected_from = Some(dates::day_month(from, &tz, lang));
+            self.expected_to = Some(dates::day_month(to, &tz, lang));
+            self.expected = Some(dates::range(from, to, &tz, lang));
+        }
+        self.was_probable = o.was_probable;
+        self
     }
 }
 
@@ -194,6 +225,11 @@ impl MessageContext {
             deadline: Some(deadline),
             timezone: "Asia/Novosibirsk".into(),
         };
+        let expected = crate::domain::outlook::MessageOutlook {
+            expected_from: Some(deadline),
+            expected_to: "2027-09-22T07:00:00Z".parse().ok(),
+            was_probable: false,
+        };
         context(
             &facts,
             (
@@ -203,6 +239,7 @@ impl MessageContext {
             now,
             links,
         )
+        .with_outlook(&expected, &facts)
     }
 
     /// [`Self::sample`] with the defaults' shop and links: every macro present.
@@ -248,6 +285,9 @@ impl MessageContext {
         c.shop_tracking_link = None;
         c.unsubscribe_link = None;
         c.review_link = None;
+        c.expected_from = None;
+        c.expected_to = None;
+        c.expected = None;
         c
     }
 }
@@ -421,7 +461,8 @@ impl Templates {
         links: &Links,
         overrides: &BTreeMap<Part, String>,
     ) -> Result<Rendered, RenderError> {
-        let ctx = context(&entry.facts, customer_contacts, now, links);
+        let ctx = context(&entry.facts, customer_contacts, now, links)
+            .with_outlook(&entry.outlook, &entry.facts);
         self.render_context(
             &ctx,
             entry.facts.language,
