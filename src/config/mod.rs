@@ -100,6 +100,7 @@ struct RawConfig {
     page: page::RawPage,
     #[serde(default)]
     outages: outages::RawOutages,
+    #[serde(default)]
     lanes: lanes::RawLanes,
 }
 
