@@ -14,6 +14,8 @@
 //! | `Shop`   | 1       | 1       |                                                          |
 //! | `Shop`   | 2       | 2       | `storage_days`                                           |
 //! | `Shop`   | 3       | 3       | `brand` (the tracking page's colour and logo)            |
+//! | outbox entry | 1   | 1       |                                                          |
+//! | outbox entry | 2   | next    | a customer message still to go keeps no facts (read in `store/outbox.rs`) |
 
 use super::codec::{self, CodecError};
 use crate::domain::brand::Brand;

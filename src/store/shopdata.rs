@@ -7,7 +7,7 @@
 //! no shop with that id can be created while it stands.
 
 use super::keys::{self, Queue};
-use super::{Store, StoreError, SyncStore, abort, decode, decode_record, versions};
+use super::{Store, StoreError, SyncStore, abort, decode_record};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::OutboxEntry;
 use crate::domain::parcel::{Parcel, ParcelKey};
@@ -68,7 +68,7 @@ impl SyncStore {
         };
         for kv in iter {
             let (k, v) = kv?;
-            f(decode("outbox", versions::OUTBOX, &k, &v)?);
+            f(self.read_entry(&k, &v)?);
         }
         Ok(())
     }
