@@ -306,9 +306,7 @@ impl SyncStore {
             let office = |index: &str| -> Result<Option<OfficeEntry>, StoreError> {
                 match self.t.offices.get(index.as_bytes())? {
                     None => Ok(None),
-                    Some(v) => {
-                        decode("offices", versions::OFFICE, index.as_bytes(), &v).map(Some)
-                    }
+                    Some(v) => decode("offices", versions::OFFICE, index.as_bytes(), &v).map(Some),
                 }
             };
             e.facts = rebuilt_facts(&e.key, parcel, shop, office)?;
@@ -745,7 +743,9 @@ mod tests {
     #[test]
     fn a_message_still_to_go_keeps_no_facts_and_reads_the_parcels() {
         let (_d, store) = arrived_store();
-        let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0].key.clone();
+        let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
+            .key
+            .clone();
         let okey = keys::outbox(&key);
         let raw = store.t.outbox.get(&okey).unwrap().unwrap();
         let (bare, rebuild) = decode_entry(&okey, &raw).unwrap();
@@ -762,7 +762,12 @@ mod tests {
         assert_eq!(read.facts, outbox::facts(&parcel, &shop));
         // Release 1 wrote the same entry with its facts: larger, and still read as it was.
         let full = codec::encode(1, &read).unwrap();
-        assert!(raw.len() < full.len(), "{} against {}", raw.len(), full.len());
+        assert!(
+            raw.len() < full.len(),
+            "{} against {}",
+            raw.len(),
+            full.len()
+        );
         store.t.outbox.insert(&okey, full).unwrap();
         let again = store.t.outbox.get(&okey).unwrap().unwrap();
         let (old, rebuild) = decode_entry(&okey, &again).unwrap();
@@ -773,13 +778,18 @@ mod tests {
     #[test]
     fn a_finished_message_keeps_what_it_said() {
         let (_d, store) = arrived_store();
-        let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0].key.clone();
+        let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
+            .key
+            .clone();
         let Claim::Claimed(claimed) = store.claim(&key, t(11), |_| None, "file").unwrap() else {
             panic!("claim")
         };
         let okey = keys::outbox(&key);
         let in_hand = store.t.outbox.get(&okey).unwrap().unwrap();
-        assert!(decode_entry(&okey, &in_hand).unwrap().1, "in hand: no facts kept");
+        assert!(
+            decode_entry(&okey, &in_hand).unwrap().1,
+            "in hand: no facts kept"
+        );
         store
             .finish(&key, |e| {
                 e.succeed(
