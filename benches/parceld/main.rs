@@ -21,6 +21,9 @@
 //! - `webhooks`: queued webhooks delivered to a receiver on loopback against a plain client
 //!   posting the same bodies ([`webhooks`]).
 //!
+//! `PARCELD_BIN=/path/to/parceld` runs the suite against another build (an earlier release's),
+//! so both are measured by the same harness in the same session.
+//!
 //! Results go to `benches/results/<tag>.json` (tag `latest` by default), a table on stdout,
 //! and the plot `benches/results/cost.svg` (`<tag>-cost.svg` for other tags).
 
