@@ -92,6 +92,51 @@ pub struct CycleResult {
     pub latency_idle: Option<Latency>,
     /// Lookups during the cycle.
     pub latency_busy: Option<Latency>,
+    /// Live bytes (keys and values) and entries per tree after the cycle, read from the store
+    /// with the daemon stopped: where the bytes on disk come from.
+    pub trees: Vec<TreeBytes>,
+}
+
+/// One tree's live content.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TreeBytes {
+    /// The tree.
+    pub tree: String,
+    /// Entries.
+    pub entries: u64,
+    /// Bytes of keys.
+    pub key_bytes: u64,
+    /// Bytes of values.
+    pub value_bytes: u64,
+}
+
+/// Tallies every tree of the sled store at `path` (nobody else may have it open).
+pub fn tally(path: &Path) -> Vec<TreeBytes> {
+    let Ok(db) = sled::Config::new().path(path).open() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in db.tree_names() {
+        let Ok(tree) = db.open_tree(&name) else {
+            continue;
+        };
+        let mut t = TreeBytes {
+            tree: String::from_utf8_lossy(&name).into_owned(),
+            entries: 0,
+            key_bytes: 0,
+            value_bytes: 0,
+        };
+        for (k, v) in tree.iter().flatten() {
+            t.entries += 1;
+            t.key_bytes += k.len() as u64;
+            t.value_bytes += v.len() as u64;
+        }
+        if t.entries > 0 {
+            out.push(t);
+        }
+    }
+    out.sort_by_key(|t| std::cmp::Reverse(t.key_bytes + t.value_bytes));
+    out
 }
 
 /// Runs the nightly cycle over `n` parcels. `intake_estimate` is how long handing them over is
@@ -167,9 +212,23 @@ pub async fn nightly(dir: &Path, n: usize, intake_estimate: Duration) -> CycleRe
         overlapped_intake,
         latency_idle,
         latency_busy,
+        trees: Vec::new(),
     };
+    let mut d = d;
+    d.stop();
+    let trees = tally(&dir.join("state").join("db"));
+    for t in &trees {
+        println!(
+            "  tree {:<12} {:>9} entries {:>7.0} B/parcel (keys {:.0}, values {:.0})",
+            t.tree,
+            t.entries,
+            (t.key_bytes + t.value_bytes) as f64 / n as f64,
+            t.key_bytes as f64 / n as f64,
+            t.value_bytes as f64 / n as f64
+        );
+    }
     d.remove();
-    r
+    CycleResult { trees, ..r }
 }
 
 /// The result of the rate measurement.

@@ -120,7 +120,7 @@ impl Daemon {
             .expect("timeout");
         let log = std::fs::File::create(dir.join("parceld.log")).expect("log");
         let started = Instant::now();
-        let child = Command::new(env!("CARGO_BIN_EXE_parceld"))
+        let child = Command::new(binary())
             .args(["run", "--config"])
             .arg(&config)
             .env("NOTIFY_SOCKET", &notify_path)
@@ -241,4 +241,12 @@ pub fn disk_usage(path: &Path) -> u64 {
         }
     }
     total
+}
+
+/// The `parceld` binary the suite runs: this tree's release build, or the one `PARCELD_BIN`
+/// names (another release's build, measured by the same suite in the same session).
+pub fn binary() -> PathBuf {
+    std::env::var_os("PARCELD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_parceld")))
 }

@@ -27,6 +27,9 @@
 //! - `lanes`: the accuracy of expected arrivals on a generated history with known lane
 //!   distributions, and the handover and polling with and without lanes ([`lanes`]).
 //!
+//! `PARCELD_BIN=/path/to/parceld` runs the suite against another build (an earlier release's),
+//! so both are measured by the same harness in the same session.
+//!
 //! Results go to `benches/results/<tag>.json` (tag `latest` by default), a table on stdout,
 //! and the plot `benches/results/cost.svg` (`<tag>-cost.svg` for other tags).
 

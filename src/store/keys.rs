@@ -8,7 +8,7 @@
 //! | `parcels`  | shop `\0` track                                             | parcel record  |
 //! | `by_order` | shop `\0` order id `\0` track                               | empty          |
 //! | `due`      | time(8) kind(1) shop `\0` track                             | carrier        |
-//! | `outbox`   | shop `\0` track `\0` parcel id(8) kind(1) occurrence(4) channel(1) | entry   |
+//! | `outbox`   | shop `\0` track `\0` parcel id(8) kind(1) occurrence(4) channel(1) | entry (its facts only once it is finished, or for the shop) |
 //! | `queue`    | channel(1) state(1) time(8) outbox key                      | empty          |
 //! | `leases`   | shop `\0` track (a poll in flight)                          | lease end(8), or lease end(8) `T` ticket key for a parcel in a batch ticket |
 //! | `usage`    | shop `\0` month (`2026-11`)                                 | new parcels(8) |

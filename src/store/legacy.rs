@@ -12,10 +12,12 @@
 //! | `Parcel` | 1       | 1       |                                                          |
 //! | `Parcel` | 2       | 2       | deadline basis, mail type, own storage period, handover, give-up, outlook |
 //! | `OutboxEntry` | 1  | 1       |                                                          |
-//! | `OutboxEntry` | 2  | 2       | `outlook` (expected arrival, an earlier "probably arrived"), last |
+//! | `OutboxEntry` | 2  | 2       | a flag first: facts kept or left to the parcel (see `outbox.rs`); `outlook` last |
 //! | `Shop`   | 1       | 1       |                                                          |
 //! | `Shop`   | 2       | 2       | `storage_days`                                           |
 //! | `Shop`   | 3       | 3       | `brand` (the tracking page's colour and logo)            |
+//! | outbox entry | 1   | 1       |                                                          |
+//! | outbox entry | 2   | next    | a customer message still to go keeps no facts (read in `store/outbox.rs`) |
 
 use super::codec::{self, CodecError};
 use crate::domain::brand::Brand;
@@ -227,21 +229,16 @@ impl From<ParcelV1> for Parcel {
     }
 }
 
-impl Record for OutboxEntry {
-    const TREE: &'static str = "outbox";
-    const VERSION: u8 = 2;
-
-    /// Version 1 is version 2 without its last field, `outlook`: bincode reads fields in
-    /// order, so the old body followed by the encoded default reads as today's record.
-    fn upgrade(version: u8, body: &[u8]) -> Option<Result<Self, CodecError>> {
-        (version == 1).then(|| {
-            let tail = codec::encode(0, &MessageOutlook::default())?;
-            let mut whole = Vec::with_capacity(body.len() + tail.len());
-            whole.extend_from_slice(body);
-            whole.extend_from_slice(tail.get(1..).unwrap_or_default());
-            codec::body_of(&whole)
-        })
-    }
+/// An outbox entry as release 1 stored it (record version 1): today's entry without its last
+/// field, `outlook`, and always with its facts. bincode reads fields in order, so the old body
+/// followed by the encoded default reads as today's entry. Version 2 (a flag saying whether the
+/// facts were kept, then the entry) is read in [`super::outbox`].
+pub(super) fn outbox_entry_v1(body: &[u8]) -> Result<OutboxEntry, CodecError> {
+    let tail = codec::encode(0, &MessageOutlook::default())?;
+    let mut whole = Vec::with_capacity(body.len() + tail.len());
+    whole.extend_from_slice(body);
+    whole.extend_from_slice(tail.get(1..).unwrap_or_default());
+    codec::body_of(&whole)
 }
 
 impl Record for Parcel {
@@ -392,10 +389,12 @@ mod tests {
         let tail = codec::encode(0, &MessageOutlook::default()).unwrap().len() - 1;
         let mut v1 = vec![1];
         v1.extend_from_slice(&today[1..today.len() - tail]);
-        assert_eq!(OutboxEntry::decode(&v1).unwrap(), entry);
+        let (back, bare) = crate::store::outbox::decode_entry(b"k", &v1).unwrap();
+        assert_eq!((back, bare), (entry.clone(), false));
         let mut with = entry.clone();
         with.outlook.was_probable = true;
-        let back = OutboxEntry::decode(&codec::encode(2, &with).unwrap()).unwrap();
+        let written = crate::store::outbox::encode_entry(b"k", &with).unwrap();
+        let (back, _) = crate::store::outbox::decode_entry(b"k", &written).unwrap();
         assert!(back.outlook.was_probable);
     }
 

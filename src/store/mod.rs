@@ -64,6 +64,7 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 
 /// Record versions of the stored types.
 pub(crate) mod versions {
+    pub const OUTBOX: u8 = 2;
     pub const OFFICE: u8 = 1;
     pub const TICKET: u8 = 1;
     pub const PAUSE: u8 = 1;

@@ -3,13 +3,107 @@
 //! Senders take due entries with [`SyncStore::claim`], send, and record the outcome with
 //! [`SyncStore::finish`]. Every transition moves the entry's queue key in the same transaction, so
 //! the queues always agree with the entries.
+//!
+//! A customer message that is still to go does not keep its own copy of what it says: its
+//! facts are the parcel's and the shop's, rebuilt from them whenever the entry is read (a claim
+//! rebuilds them anyway, to send what is true now). A message that is finished (sent, dead,
+//! cancelled) and a message to the shop keep theirs: what was said, or what no parcel gives.
+//! Record version 2 says which; version 1 (release 1) always carries them.
 
 use super::keys::{self, Queue};
-use super::{Store, StoreError, SyncStore, Tx, TxResult, abort, decode_record, encode_record};
+use super::{
+    Store, StoreError, SyncStore, Tx, TxResult, abort, codec, decode, decode_record, printable,
+    versions,
+};
 use crate::domain::notification::{Audience, Channel};
-use crate::domain::outbox::{self, DeliveryState, OutboxEntry, OutboxKey, stale_reason};
-use crate::domain::parcel::ParcelKey;
+use crate::domain::offices::OfficeEntry;
+use crate::domain::outbox::{
+    self, DeliveryState, MessageFacts, OutboxEntry, OutboxKey, stale_reason,
+};
+use crate::domain::parcel::{Parcel, ParcelKey};
+use crate::domain::shop::{Language, Shop};
 use jiff::Timestamp;
+
+/// Whether an entry's record keeps its own facts: a finished message keeps what it said, and a
+/// message to the shop has no parcel to rebuild them from. A customer message still to go
+/// takes them from its parcel and shop when read.
+fn keeps_facts(e: &OutboxEntry) -> bool {
+    e.state.is_final() || e.key.kind.audience() != Audience::Customer
+}
+
+/// Facts that stand in for those a record left out, in the record itself (a few bytes).
+fn blank_facts() -> MessageFacts {
+    MessageFacts::minimal("", Language::default(), "", "")
+}
+
+/// Encodes an entry as record version 2: whether it keeps its facts, and the entry (with blank
+/// facts when it does not).
+pub(super) fn encode_entry(key: &[u8], e: &OutboxEntry) -> Result<Vec<u8>, StoreError> {
+    let encoded = if keeps_facts(e) {
+        codec::encode(versions::OUTBOX, &(true, e))
+    } else {
+        let mut bare = e.clone();
+        bare.facts = blank_facts();
+        codec::encode(versions::OUTBOX, &(false, &bare))
+    };
+    encoded.map_err(|source| StoreError::Codec {
+        tree: "outbox",
+        key: printable(key),
+        source,
+    })
+}
+
+/// Decodes an entry of record version 2 or 1; the flag says its facts are to be rebuilt.
+pub(super) fn decode_entry(key: &[u8], bytes: &[u8]) -> Result<(OutboxEntry, bool), StoreError> {
+    let read = || -> Result<(OutboxEntry, bool), codec::CodecError> {
+        let (version, body) = codec::split(bytes)?;
+        match version {
+            versions::OUTBOX => {
+                let (kept, e): (bool, OutboxEntry) = codec::body_of(body)?;
+                Ok((e, !kept))
+            }
+            1 => Ok((super::legacy::outbox_entry_v1(body)?, false)),
+            found => Err(codec::CodecError::Version {
+                found,
+                expected: versions::OUTBOX,
+            }),
+        }
+    };
+    read().map_err(|source| StoreError::Codec {
+        tree: "outbox",
+        key: printable(key),
+        source,
+    })
+}
+
+/// The facts of an entry whose record left them out: the parcel's (its office completed from
+/// the directory) and the shop's now; only the shop's and the track when the parcel is gone.
+fn rebuilt_facts(
+    key: &OutboxKey,
+    parcel: Option<Parcel>,
+    shop: Option<Shop>,
+    office: impl Fn(&str) -> Result<Option<OfficeEntry>, StoreError>,
+) -> Result<MessageFacts, StoreError> {
+    let parcel = parcel.filter(|p| p.id == key.parcel_id);
+    Ok(match (parcel, shop) {
+        (Some(mut p), Some(shop)) => {
+            if let Some(a) = p.arrival.as_mut()
+                && let Some(index) = a.office.index.clone()
+                && (a.office.address.is_none() || a.office.hours.is_none())
+                && let Some(entry) = office(&index)?
+            {
+                entry.complete(&mut a.office);
+            }
+            outbox::facts(&p, &shop)
+        }
+        (_, shop) => MessageFacts::minimal(
+            shop.as_ref().map_or("", |s| s.name.as_str()),
+            shop.as_ref().map_or_else(Language::default, |s| s.language),
+            key.track.as_str(),
+            "Europe/Moscow",
+        ),
+    })
+}
 
 /// Counts of one channel's queues.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -41,19 +135,49 @@ pub(super) const STOPPED: &str = "the recipient asked for no more messages";
 
 impl Tx<'_> {
     pub(super) fn get_entry(&self, key: &[u8]) -> TxResult<Option<OutboxEntry>> {
-        match self.outbox.get(key)? {
-            None => Ok(None),
-            Some(v) => match decode_record(key, &v) {
-                Ok(e) => Ok(Some(e)),
-                Err(e) => abort(e),
-            },
+        let Some((mut e, bare)) = self.get_entry_bare(key)? else {
+            return Ok(None);
+        };
+        if bare {
+            self.fill_facts(&mut e)?;
         }
+        Ok(Some(e))
+    }
+
+    /// An entry as stored; the flag says its facts are blank, to be filled by
+    /// [`Tx::fill_facts`] if the caller needs them.
+    fn get_entry_bare(&self, key: &[u8]) -> TxResult<Option<(OutboxEntry, bool)>> {
+        let Some(v) = self.outbox.get(key)? else {
+            return Ok(None);
+        };
+        match decode_entry(key, &v) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) => abort(e),
+        }
+    }
+
+    /// Rebuilds the facts a record left out (see the module's documentation).
+    fn fill_facts(&self, e: &mut OutboxEntry) -> TxResult<()> {
+        let parcel = self.get_parcel(e.key.shop.as_str(), e.key.track.as_str())?;
+        let shop = self.shop_record(e.key.shop.as_str())?;
+        let office = |index: &str| -> Result<Option<OfficeEntry>, StoreError> {
+            match self.offices.get(index.as_bytes()) {
+                Ok(None) => Ok(None),
+                Ok(Some(v)) => decode("offices", versions::OFFICE, index.as_bytes(), &v).map(Some),
+                Err(e) => Err(StoreError::Sled(unabortable(e))),
+            }
+        };
+        e.facts = match rebuilt_facts(&e.key, parcel, shop, office) {
+            Ok(f) => f,
+            Err(err) => return abort(err),
+        };
+        Ok(())
     }
 
     /// Writes an entry and moves its queue and recipient-index keys from where `old` had them.
     pub(super) fn put_entry(&self, old: Option<&OutboxEntry>, new: &OutboxEntry) -> TxResult<()> {
         let key = keys::outbox(&new.key);
-        let value = match encode_record(&key, new) {
+        let value = match encode_entry(&key, new) {
             Ok(v) => v,
             Err(e) => return abort(e),
         };
@@ -154,7 +278,42 @@ impl Tx<'_> {
     }
 }
 
+/// A transaction's read error as sled's (a conflict cannot happen in a read that completes).
+fn unabortable(e: sled::transaction::UnabortableTransactionError) -> sled::Error {
+    match e {
+        sled::transaction::UnabortableTransactionError::Storage(e) => e,
+        sled::transaction::UnabortableTransactionError::Conflict => {
+            sled::Error::ReportableBug("a conflict in a transactional read".into())
+        }
+    }
+}
+
 impl SyncStore {
+    /// An outbox record as an entry, its facts rebuilt if the record left them out.
+    pub(super) fn read_entry(&self, key: &[u8], bytes: &[u8]) -> Result<OutboxEntry, StoreError> {
+        let (mut e, rebuild) = decode_entry(key, bytes)?;
+        if rebuild {
+            let pkey = keys::parcel(e.key.shop.as_str(), e.key.track.as_str());
+            let parcel = match self.t.parcels.get(&pkey)? {
+                Some(v) => Some(decode_record::<Parcel>(&pkey, &v)?),
+                None => None,
+            };
+            let skey = e.key.shop.as_str().as_bytes();
+            let shop = match self.t.shops.get(skey)? {
+                Some(v) => Some(decode_record::<Shop>(skey, &v)?),
+                None => None,
+            };
+            let office = |index: &str| -> Result<Option<OfficeEntry>, StoreError> {
+                match self.t.offices.get(index.as_bytes())? {
+                    None => Ok(None),
+                    Some(v) => decode("offices", versions::OFFICE, index.as_bytes(), &v).map(Some),
+                }
+            };
+            e.facts = rebuilt_facts(&e.key, parcel, shop, office)?;
+        }
+        Ok(e)
+    }
+
     pub(super) fn entries_in(
         &self,
         prefix: Vec<u8>,
@@ -171,7 +330,7 @@ impl SyncStore {
                 break;
             }
             if let Some(v) = self.t.outbox.get(okey)? {
-                out.push(decode_record(okey, &v)?);
+                out.push(self.read_entry(okey, &v)?);
             }
             if out.len() >= limit {
                 break;
@@ -225,7 +384,7 @@ impl SyncStore {
             .scan_prefix(keys::outbox_prefix(shop, track))
             .map(|kv| {
                 let (k, v) = kv?;
-                decode_record(&k, &v)
+                self.read_entry(&k, &v)
             })
             .collect()
     }
@@ -244,7 +403,8 @@ impl SyncStore {
     ) -> Result<Claim, StoreError> {
         let okey = keys::outbox(key);
         self.tx(|t| {
-            let Some(old) = t.get_entry(&okey)? else {
+            // Its facts are rebuilt below (refreshed), or filled only where that does not happen.
+            let Some((old, mut bare)) = t.get_entry_bare(&okey)? else {
                 return Ok(Claim::Skipped);
             };
             let mut e = old.clone();
@@ -263,7 +423,11 @@ impl SyncStore {
                 }
                 if let Some(shop) = t.shop_record(key.shop.as_str())? {
                     reason = outbox::refresh(&mut e, &p, &shop).err();
+                    bare = false;
                 }
+            }
+            if bare {
+                t.fill_facts(&mut e)?;
             }
             let reason = match reason {
                 None if key.kind.audience() == Audience::Customer
@@ -302,7 +466,7 @@ impl SyncStore {
     pub fn defer(&self, key: &OutboxKey, until: Timestamp) -> Result<bool, StoreError> {
         let okey = keys::outbox(key);
         self.tx(|t| {
-            let Some(old) = t.get_entry(&okey)? else {
+            let Some((old, _)) = t.get_entry_bare(&okey)? else {
                 return Ok(false);
             };
             if old.state != crate::domain::outbox::DeliveryState::Pending {
@@ -316,7 +480,8 @@ impl SyncStore {
     }
 
     /// Records what happened to a claimed entry: `update` changes it (succeed, fail, recover).
-    /// Does nothing if the entry was deleted meanwhile. Returns the entry as stored.
+    /// Does nothing if the entry was deleted meanwhile. Returns the entry as stored (its facts
+    /// blank while it is still to go: the record keeps none then).
     pub fn finish(
         &self,
         key: &OutboxKey,
@@ -324,11 +489,15 @@ impl SyncStore {
     ) -> Result<Option<OutboxEntry>, StoreError> {
         let okey = keys::outbox(key);
         self.tx(|t| {
-            let Some(old) = t.get_entry(&okey)? else {
+            let Some((old, bare)) = t.get_entry_bare(&okey)? else {
                 return Ok(None);
             };
             let mut e = old.clone();
             update(&mut e);
+            // A finished message keeps what it said: the facts as they are now.
+            if bare && keeps_facts(&e) {
+                t.fill_facts(&mut e)?;
+            }
             t.put_entry(Some(&old), &e)?;
             Ok(Some(e))
         })
@@ -569,5 +738,77 @@ mod tests {
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].last_error.as_deref(), Some("invalid number"));
         assert_eq!(store.outbox_stats(Channel::Sms).unwrap().dead, 1);
+    }
+
+    #[test]
+    fn a_message_still_to_go_keeps_no_facts_and_reads_the_parcels() {
+        let (_d, store) = arrived_store();
+        let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
+            .key
+            .clone();
+        let okey = keys::outbox(&key);
+        let raw = store.t.outbox.get(&okey).unwrap().unwrap();
+        let (bare, rebuild) = decode_entry(&okey, &raw).unwrap();
+        assert!(rebuild);
+        assert_eq!(bare.facts, blank_facts());
+        let parcel = store.parcel(&key.parcel()).unwrap().unwrap();
+        let shop = store.shop(&key.shop).unwrap().unwrap();
+        let read = store
+            .parcel_entries(&key.parcel())
+            .unwrap()
+            .into_iter()
+            .find(|e| e.key == key)
+            .unwrap();
+        assert_eq!(read.facts, outbox::facts(&parcel, &shop));
+        // Release 1 wrote the same entry with its facts and without the last field, `outlook`:
+        // larger, and still read as it was.
+        assert_eq!(read.outlook, Default::default());
+        let tail = codec::encode(0, &read.outlook).unwrap().len() - 1;
+        let mut full = codec::encode(1, &read).unwrap();
+        full.truncate(full.len() - tail);
+        assert!(
+            raw.len() < full.len(),
+            "{} against {}",
+            raw.len(),
+            full.len()
+        );
+        store.t.outbox.insert(&okey, full).unwrap();
+        let again = store.t.outbox.get(&okey).unwrap().unwrap();
+        let (old, rebuild) = decode_entry(&okey, &again).unwrap();
+        assert!(!rebuild);
+        assert_eq!(old, read);
+    }
+
+    #[test]
+    fn a_finished_message_keeps_what_it_said() {
+        let (_d, store) = arrived_store();
+        let key = store.pending(Channel::Sms, t(10), 10).unwrap()[0]
+            .key
+            .clone();
+        let Claim::Claimed(claimed) = store.claim(&key, t(11), |_| None, "file").unwrap() else {
+            panic!("claim")
+        };
+        let okey = keys::outbox(&key);
+        let in_hand = store.t.outbox.get(&okey).unwrap().unwrap();
+        assert!(
+            decode_entry(&okey, &in_hand).unwrap().1,
+            "in hand: no facts kept"
+        );
+        store
+            .finish(&key, |e| {
+                e.succeed(
+                    crate::domain::outbox::Acceptance {
+                        provider: "file".into(),
+                        ..Default::default()
+                    },
+                    t(12),
+                )
+            })
+            .unwrap();
+        let sent = store.t.outbox.get(&okey).unwrap().unwrap();
+        let (stored, rebuild) = decode_entry(&okey, &sent).unwrap();
+        assert!(!rebuild);
+        assert_eq!(stored.state, DeliveryState::Sent);
+        assert_eq!(stored.facts, claimed.facts);
     }
 }

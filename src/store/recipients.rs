@@ -6,7 +6,7 @@
 //! The index moves with the entry in the transaction that writes it ([`Tx::index_recipient`],
 //! called by every outbox write), so it always agrees with the outbox.
 
-use super::{Store, StoreError, SyncStore, Tx, TxResult, decode_record, keys};
+use super::{Store, StoreError, SyncStore, Tx, TxResult, keys};
 use crate::domain::notification::{Audience, Channel};
 use crate::domain::outbox::OutboxEntry;
 use crate::domain::retention::ERASED;
@@ -71,7 +71,7 @@ impl SyncStore {
             let Some(v) = self.t.outbox.get(okey)? else {
                 continue;
             };
-            let e: OutboxEntry = decode_record(okey, &v)?;
+            let e: OutboxEntry = self.read_entry(okey, &v)?;
             if e.provider.as_deref() == Some(gateway) && e.key.kind.audience() == Audience::Customer
             {
                 out.push(e);
@@ -108,7 +108,7 @@ impl SyncStore {
         let mut batch = sled::Batch::default();
         for kv in self.t.outbox.iter() {
             let (k, v) = kv?;
-            let e: OutboxEntry = decode_record(&k, &v)?;
+            let (e, _) = super::outbox::decode_entry(&k, &v)?;
             for ik in index_keys(&e) {
                 batch.insert(ik, &[]);
             }

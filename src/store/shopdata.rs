@@ -68,7 +68,7 @@ impl SyncStore {
         };
         for kv in iter {
             let (k, v) = kv?;
-            f(decode_record(&k, &v)?);
+            f(self.read_entry(&k, &v)?);
         }
         Ok(())
     }
