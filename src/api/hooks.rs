@@ -9,6 +9,7 @@ use super::dto::{
 };
 use super::error::ApiError;
 use super::{AppState, BodyLimit, Caller, existing_shop, parse_json, parse_query, read_body};
+use crate::domain::shop::ShopId;
 use crate::domain::webhook::{Endpoint, EventType};
 use crate::store::{EndpointInfo, HookError};
 use crate::webhooks::address::{self, Policy};
@@ -90,6 +91,15 @@ fn view(i: &EndpointInfo) -> WebhookView {
         queued: i.queued,
         dead: i.dead,
     }
+}
+
+/// The shop and endpoint of a `/v1/shops/{shop}/webhooks/{id}…` path, the caller allowed.
+fn endpoint(
+    caller: &Caller,
+    path: web::Path<(String, String)>,
+) -> Result<(ShopId, String), ApiError> {
+    let (shop, id) = path.into_inner();
+    Ok((caller.shop(&shop)?, endpoint_id(&id)?))
 }
 
 /// An endpoint id from a path: `we_` and hex digits, or 404.
@@ -187,9 +197,7 @@ pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, id) = path.into_inner();
-    let shop = caller.shop(&shop)?;
-    let id = endpoint_id(&id)?;
+    let (shop, id) = endpoint(&caller, path)?;
     let info = state.svc.store.hooks().get(shop, id).await?;
     Ok(HttpResponse::Ok().json(view(&info)))
 }
@@ -200,9 +208,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, id) = path.into_inner();
-    let shop = caller.shop(&shop)?;
-    let id = endpoint_id(&id)?;
+    let (shop, id) = endpoint(&caller, path)?;
     let e = state.svc.store.hooks().delete(shop.clone(), id).await?;
     tracing::info!(shop = %shop, webhook = %e.id, "Webhook deleted");
     Ok(HttpResponse::Ok().json(WebhookDeleted { deleted: e.id }))
@@ -215,9 +221,7 @@ pub async fn rotate(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, id) = path.into_inner();
-    let shop = caller.shop(&shop)?;
-    let id = endpoint_id(&id)?;
+    let (shop, id) = endpoint(&caller, path)?;
     let overlap = state.svc.settings.webhooks.rotation_overlap;
     let until = (!overlap.is_zero())
         .then(|| state.svc.clock.now().checked_add(overlap).ok())
@@ -243,9 +247,7 @@ pub async fn enable(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, id) = path.into_inner();
-    let shop = caller.shop(&shop)?;
-    let id = endpoint_id(&id)?;
+    let (shop, id) = endpoint(&caller, path)?;
     let hooks = state.svc.store.hooks();
     let (_, resumed) = hooks
         .enable(shop.clone(), id.clone(), state.svc.clock.now())
@@ -272,9 +274,7 @@ pub async fn dead(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, id) = path.into_inner();
-    let shop = caller.shop(&shop)?;
-    let id = endpoint_id(&id)?;
+    let (shop, id) = endpoint(&caller, path)?;
     let q: DeadQuery = parse_query(req.query_string())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let list = state.svc.store.hooks().dead(shop, id, limit).await?;
@@ -301,9 +301,7 @@ pub async fn replay(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (shop, id) = path.into_inner();
-    let shop = caller.shop(&shop)?;
-    let id = endpoint_id(&id)?;
+    let (shop, id) = endpoint(&caller, path)?;
     let n = state
         .svc
         .store

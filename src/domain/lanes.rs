@@ -376,15 +376,17 @@ pub fn score(e: &Estimate, actual: Timestamp, tz: &jiff::tz::TimeZone) -> Outcom
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::parcel::Office;
 
-    fn t(h: i64) -> Timestamp {
+    /// `h` hours after a fixed moment.
+    pub(crate) fn t(h: i64) -> Timestamp {
         Timestamp::from_second(1_741_000_000 + h * 3600).unwrap()
     }
 
-    fn ev(h: i64, status: Status, index: &str) -> CarrierEvent {
+    /// An event at office `index`, `h` hours in.
+    pub(crate) fn ev(h: i64, status: Status, index: &str) -> CarrierEvent {
         CarrierEvent {
             at: t(h),
             status,

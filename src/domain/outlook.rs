@@ -258,27 +258,8 @@ pub fn judge_probable(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::lanes::tests::{ev, t};
     use crate::domain::parcel::Office;
-
-    fn t(h: i64) -> Timestamp {
-        Timestamp::from_second(1_741_000_000 + h * 3600).unwrap()
-    }
-
-    fn ev(h: i64, status: Status, index: &str) -> CarrierEvent {
-        CarrierEvent {
-            at: t(h),
-            status,
-            code: String::new(),
-            description: String::new(),
-            office: Some(Office {
-                index: Some(index.into()),
-                name: index.into(),
-                ..Office::default()
-            }),
-            storage: None,
-            presence: false,
-        }
-    }
 
     #[test]
     fn the_leg_switches_when_the_parcel_enters_the_region() {

@@ -3,14 +3,10 @@
 
 use super::*;
 use crate::config::secret::Secret;
-use crate::domain::lifecycle::Rules;
 use crate::domain::notification::Channel;
-use crate::domain::outbox::SendTiming;
-use crate::domain::parcel::{CarrierEvent, Office};
-use crate::domain::status::Status;
 use crate::notify::Rendered;
-use crate::store::test_support::{pk, store_with_parcel, t};
-use crate::store::{Report, SyncStore};
+use crate::store::SyncStore;
+use crate::store::test_support::{arrived_store, pk, t};
 use async_trait::async_trait;
 use governor::{Quota, RateLimiter};
 use std::collections::VecDeque;
@@ -78,35 +74,6 @@ impl Transport for Recorder {
     }
 }
 
-/// A store whose parcel arrived at its office: one SMS is due.
-fn arrived() -> (tempfile::TempDir, SyncStore) {
-    let (d, store) = store_with_parcel();
-    let window = DailyWindow::ALWAYS;
-    let report = Report {
-        events: vec![CarrierEvent {
-            at: t(5),
-            status: Status::ArrivedAtPickup,
-            code: "8/2".into(),
-            description: String::new(),
-            office: Some(Office::default()),
-            storage: None,
-            presence: false,
-        }],
-        ..Report::default()
-    };
-    store
-        .apply_report(
-            &pk("acme", "SANDBOX-ARRIVED-1"),
-            &report,
-            t(10),
-            &Rules::default(),
-            t(99_999),
-            &SendTiming { window: &window },
-        )
-        .unwrap();
-    (d, store)
-}
-
 fn context(store: &SyncStore, transport: Arc<Recorder>) -> SendContext {
     let store = Store::from_sync(store.clone());
     SendContext {
@@ -153,7 +120,7 @@ fn the_sms(store: &SyncStore) -> OutboxEntry {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_due_message_is_sent_once_and_kept_with_the_providers_id() {
-    let (_d, store) = arrived();
+    let (_d, store) = arrived_store();
     let transport = Recorder::answering([]);
     let send = context(&store, transport.clone());
     let summary = send.drain().await.unwrap();
@@ -176,7 +143,7 @@ async fn a_due_message_is_sent_once_and_kept_with_the_providers_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_is_tried_again_later_then_given_up() {
-    let (_d, store) = arrived();
+    let (_d, store) = arrived_store();
     let transport = Recorder::answering([
         Err(Failure::Transient("503 from the gateway".into())),
         Err(Failure::Transient("503 again".into())),
@@ -197,7 +164,7 @@ async fn a_refusal_is_tried_again_later_then_given_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_in_hand_at_a_crash_that_went_out_is_not_sent_again() {
-    let (_d, store) = arrived();
+    let (_d, store) = arrived_store();
     let key = the_sms(&store).key;
     // Claimed before the crash: in hand.
     assert!(matches!(
@@ -218,7 +185,7 @@ async fn a_message_in_hand_at_a_crash_that_went_out_is_not_sent_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_in_hand_that_never_left_goes_in_the_same_round() {
-    let (_d, store) = arrived();
+    let (_d, store) = arrived_store();
     let key = the_sms(&store).key;
     assert!(matches!(
         store.claim(&key, t(11), |_| None, "fake").unwrap(),

@@ -585,6 +585,35 @@ pub(crate) mod test_support {
             .unwrap();
         (d, store)
     }
+
+    /// [`store_with_parcel`] after its parcel arrived at an office at `t(5)`: one SMS is due.
+    pub fn arrived_store() -> (tempfile::TempDir, SyncStore) {
+        let (d, store) = store_with_parcel();
+        let window = crate::domain::schedule::DailyWindow::ALWAYS;
+        let report = Report {
+            events: vec![crate::domain::parcel::CarrierEvent {
+                at: t(5),
+                status: crate::domain::status::Status::ArrivedAtPickup,
+                code: "8/2".into(),
+                description: String::new(),
+                office: Some(crate::domain::parcel::Office::default()),
+                storage: None,
+                presence: false,
+            }],
+            ..Report::default()
+        };
+        store
+            .apply_report(
+                &pk("acme", "SANDBOX-ARRIVED-1"),
+                &report,
+                t(10),
+                &crate::domain::lifecycle::Rules::default(),
+                t(99_999),
+                &crate::domain::outbox::SendTiming { window: &window },
+            )
+            .unwrap();
+        (d, store)
+    }
 }
 
 #[cfg(test)]

@@ -581,44 +581,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::lifecycle::Rules;
-    use crate::domain::outbox::SendTiming;
     use crate::domain::outbox::{DeliveryState, Failure, RetryPolicy};
-    use crate::domain::parcel::{CarrierEvent, Office};
-    use crate::domain::schedule::DailyWindow;
-    use crate::domain::status::Status;
-    use crate::store::polling::Report;
     use crate::store::test_support::pk;
-    use crate::store::test_support::{store_with_parcel, t};
+    use crate::store::test_support::{arrived_store, t};
     use std::time::Duration;
-
-    fn arrived_store() -> (tempfile::TempDir, SyncStore) {
-        let (d, store) = store_with_parcel();
-        let w = DailyWindow::ALWAYS;
-        let report = Report {
-            events: vec![CarrierEvent {
-                at: t(5),
-                status: Status::ArrivedAtPickup,
-                code: "8/2".into(),
-                description: String::new(),
-                office: Some(Office::default()),
-                storage: None,
-                presence: false,
-            }],
-            ..Report::default()
-        };
-        store
-            .apply_report(
-                &pk("acme", "SANDBOX-ARRIVED-1"),
-                &report,
-                t(10),
-                &Rules::default(),
-                t(99_999),
-                &SendTiming { window: &w },
-            )
-            .unwrap();
-        (d, store)
-    }
 
     #[test]
     fn claim_send_and_retry() {
