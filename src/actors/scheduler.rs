@@ -60,12 +60,30 @@ enum State {
     Stopping,
 }
 
+/// How long dispatched parcels are leased to their poller: if the poller never answers for them
+/// (it failed), they come due again then. Parcels of a carrier that answers in batch tickets are
+/// leased for a ticket's whole life and an hour more to fill and issue it, so that the ticket
+/// finds them leased long enough and only names itself on their leases instead of writing each
+/// parcel again (a sixth of a nightly cycle's store writes; BENCHMARKS.md).
 fn lease_for(svc: &Services, carrier: CarrierId) -> Duration {
-    let timeout = svc
+    let polling = svc.settings.polling_for(carrier);
+    let timeout = polling.map_or(Duration::from_secs(60), |c| c.timeout);
+    let lease = (timeout * 4).max(Duration::from_secs(900));
+    let ticket_wait = svc
         .settings
-        .polling_for(carrier)
-        .map_or(Duration::from_secs(60), |c| c.timeout);
-    (timeout * 4).max(Duration::from_secs(900))
+        .russian_post
+        .as_ref()
+        .and_then(|r| r.batch.as_ref())
+        .map(|b| b.ticket_wait);
+    match (polling.and_then(|p| p.tickets), ticket_wait) {
+        (Some(gather), Some(wait)) if carrier == CarrierId::RussianPost => lease.max(
+            gather
+                + wait
+                + crate::carriers::russian_post::TICKET_LIFETIME
+                + Duration::from_secs(3600),
+        ),
+        _ => lease,
+    }
 }
 
 fn cap_for(svc: &Services, carrier: CarrierId) -> usize {

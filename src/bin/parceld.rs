@@ -5,6 +5,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// sled allocates and frees for every page it reads or writes; jemalloc serves that churn with
+/// less CPU than the system allocator (BENCHMARKS.md, "What changed").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Watches shops' parcels at the carriers and tells customers when to pick them up.
 #[derive(Parser)]
 #[command(name = "parceld", version, about)]

@@ -288,13 +288,23 @@ impl SyncStore {
                     let Some(old) = t.get_parcel(item.shop.as_str(), item.track.as_str())? else {
                         continue;
                     };
-                    let mut p = old.clone();
-                    p.next_poll_at = Some(lease_until);
-                    t.put_parcel(Some(&old), &p)?;
-                    t.leases.insert(
-                        keys::parcel(item.shop.as_str(), item.track.as_str()),
-                        lease.clone(),
-                    )?;
+                    let key = keys::parcel(item.shop.as_str(), item.track.as_str());
+                    match old.next_poll_at {
+                        // Leased for longer already (the scheduler leases a ticket carrier's
+                        // parcels for a ticket's whole life): the lease only names the ticket,
+                        // with the time the parcel comes due, and the parcel is not written
+                        // again.
+                        Some(at) if at >= lease_until => {
+                            t.leases
+                                .insert(key, ticket_lease(at, ticket.carrier, &ticket.id))?;
+                        }
+                        _ => {
+                            let mut p = old.clone();
+                            p.next_poll_at = Some(lease_until);
+                            t.put_parcel(Some(&old), &p)?;
+                            t.leases.insert(key, lease.clone())?;
+                        }
+                    }
                 }
                 Ok(())
             })?;
@@ -533,6 +543,73 @@ mod tests {
         assert!(store.claim_plan(c, t(0)).unwrap());
         assert!(!store.claim_plan(c, t(0)).unwrap(), "planned once");
         assert!(store.claim_plan(c, t(86_400)).unwrap(), "the next night");
+    }
+
+    #[test]
+    fn a_ticket_names_itself_on_long_leases_without_writing_the_parcels_again() {
+        let (dir, store) = temp_store();
+        store
+            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
+            .unwrap();
+        let v = validate(&ParcelDraft {
+            track: "10100012000016".into(),
+            ..ParcelDraft::default()
+        })
+        .unwrap();
+        store
+            .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
+            .unwrap();
+        // The scheduler leases a ticket carrier's parcels for longer than the ticket's life.
+        let due = store.due_items(t(0), 10).unwrap();
+        assert_eq!(store.lease_polls(&due, t(200_000)).unwrap().len(), 1);
+        let key = keys::parcel("acme", "10100012000016");
+        let before = store.t.parcels.get(&key).unwrap().unwrap();
+        let ticket = Ticket {
+            carrier: CarrierId::RussianPost,
+            id: "20250312031500123SHOP".into(),
+            items: vec![TicketItem {
+                shop: sid("acme"),
+                track: TrackNumber::from_trusted("10100012000016"),
+                asked: TrackNumber::from_trusted("10100012000016"),
+                has_cod: false,
+            }],
+            issued_at: t(60),
+            ask_at: t(960),
+            asks: 0,
+        };
+        store.open_ticket(&ticket, t(3600)).unwrap();
+        assert_eq!(
+            store.t.parcels.get(&key).unwrap().unwrap(),
+            before,
+            "the parcel is not written again"
+        );
+        let lease = store.t.leases.get(&key).unwrap().unwrap();
+        assert_eq!(
+            lease_ticket(&lease),
+            Some(&ticket_key(ticket.carrier, &ticket.id)[..])
+        );
+        assert_eq!(keys::read_time(&lease), Some(t(200_000)));
+        // After a restart the open ticket holds it; once the ticket is gone, the lease is
+        // released like any other: its time is the parcel's.
+        store.flush().unwrap();
+        drop(store);
+        let store = SyncStore::open(&dir.path().join("db"), 8 << 20).unwrap();
+        assert_eq!(
+            store.release_leases(t(10)).unwrap(),
+            0,
+            "held by the ticket"
+        );
+        store
+            .tickets
+            .remove(ticket_key(ticket.carrier, &ticket.id))
+            .unwrap();
+        assert_eq!(store.release_leases(t(20)).unwrap(), 1);
+        let p = store
+            .parcel(&pk("acme", "10100012000016"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.next_poll_at, Some(t(20)), "due again at once");
+        assert!(!store.is_leased(&pk("acme", "10100012000016")).unwrap());
     }
 
     #[test]
