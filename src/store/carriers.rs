@@ -545,26 +545,29 @@ mod tests {
         assert!(store.claim_plan(c, t(86_400)).unwrap(), "the next night");
     }
 
-    #[test]
-    fn a_ticket_names_itself_on_long_leases_without_writing_the_parcels_again() {
+    /// A store with the shop `acme` and these Russian Post parcels, handed over at `t(0)`.
+    fn store_with_tracks(tracks: &[&str]) -> (tempfile::TempDir, SyncStore) {
         let (dir, store) = temp_store();
         store
             .create_shop(&crate::store::shops::tests::shop("acme", "h"))
             .unwrap();
-        let v = validate(&ParcelDraft {
-            track: "10100012000016".into(),
-            ..ParcelDraft::default()
-        })
-        .unwrap();
-        store
-            .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
+        for track in tracks {
+            let v = validate(&ParcelDraft {
+                track: (*track).into(),
+                ..ParcelDraft::default()
+            })
             .unwrap();
-        // The scheduler leases a ticket carrier's parcels for longer than the ticket's life.
-        let due = store.due_items(t(0), 10).unwrap();
-        assert_eq!(store.lease_polls(&due, t(200_000)).unwrap().len(), 1);
-        let key = keys::parcel("acme", "10100012000016");
-        let before = store.t.parcels.get(&key).unwrap().unwrap();
-        let ticket = Ticket {
+            store
+                .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
+                .unwrap();
+        }
+        (dir, store)
+    }
+
+    /// A Russian Post ticket for acme's parcel 10100012000016, issued at `t(issued)` and asked
+    /// for 15 minutes later.
+    fn ticket_of_one(issued: i64) -> Ticket {
+        Ticket {
             carrier: CarrierId::RussianPost,
             id: "20250312031500123SHOP".into(),
             items: vec![TicketItem {
@@ -573,10 +576,21 @@ mod tests {
                 asked: TrackNumber::from_trusted("10100012000016"),
                 has_cod: false,
             }],
-            issued_at: t(60),
-            ask_at: t(960),
+            issued_at: t(issued),
+            ask_at: t(issued + 900),
             asks: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_ticket_names_itself_on_long_leases_without_writing_the_parcels_again() {
+        let (dir, store) = store_with_tracks(&["10100012000016"]);
+        // The scheduler leases a ticket carrier's parcels for longer than the ticket's life.
+        let due = store.due_items(t(0), 10).unwrap();
+        assert_eq!(store.lease_polls(&due, t(200_000)).unwrap().len(), 1);
+        let key = keys::parcel("acme", "10100012000016");
+        let before = store.t.parcels.get(&key).unwrap().unwrap();
+        let ticket = ticket_of_one(60);
         store.open_ticket(&ticket, t(3600)).unwrap();
         assert_eq!(
             store.t.parcels.get(&key).unwrap().unwrap(),
@@ -614,33 +628,8 @@ mod tests {
 
     #[test]
     fn tickets_hold_their_parcels_across_a_restart() {
-        let (dir, store) = temp_store();
-        store
-            .create_shop(&crate::store::shops::tests::shop("acme", "h"))
-            .unwrap();
-        for track in ["10100012000016", "10100012000023"] {
-            let v = validate(&ParcelDraft {
-                track: track.into(),
-                ..ParcelDraft::default()
-            })
-            .unwrap();
-            store
-                .intake(&ShopId::from_trusted("acme"), &v, t(0), t(0))
-                .unwrap();
-        }
-        let ticket = Ticket {
-            carrier: CarrierId::RussianPost,
-            id: "20250312031500123SHOP".into(),
-            items: vec![TicketItem {
-                shop: sid("acme"),
-                track: TrackNumber::from_trusted("10100012000016"),
-                asked: TrackNumber::from_trusted("10100012000016"),
-                has_cod: false,
-            }],
-            issued_at: t(0),
-            ask_at: t(900),
-            asks: 0,
-        };
+        let (dir, store) = store_with_tracks(&["10100012000016", "10100012000023"]);
+        let ticket = ticket_of_one(0);
         store.open_ticket(&ticket, t(3600)).unwrap();
         assert!(store.is_leased(&pk("acme", "10100012000016")).unwrap());
         store.flush().unwrap();

@@ -562,6 +562,25 @@ pub(crate) mod test_support {
         jiff::Timestamp::from_second(1_741_000_000 + s).unwrap()
     }
 
+    /// Marks a claimed message sent, as the file transport accepts it, at `at`.
+    pub fn sent_by_file(
+        store: &SyncStore,
+        key: &crate::domain::outbox::OutboxKey,
+        at: jiff::Timestamp,
+    ) {
+        store
+            .finish(key, |e| {
+                e.succeed(
+                    crate::domain::outbox::Acceptance {
+                        provider: "file".into(),
+                        ..Default::default()
+                    },
+                    at,
+                )
+            })
+            .unwrap();
+    }
+
     /// A store with the shop `acme` and its parcel `SANDBOX-ARRIVED-1` (a phone, no e-mail),
     /// handed over at `t(0)`.
     pub fn store_with_parcel() -> (tempfile::TempDir, SyncStore) {

@@ -760,17 +760,7 @@ mod tests {
             decode_entry(&okey, &in_hand).unwrap().1,
             "in hand: no facts kept"
         );
-        store
-            .finish(&key, |e| {
-                e.succeed(
-                    crate::domain::outbox::Acceptance {
-                        provider: "file".into(),
-                        ..Default::default()
-                    },
-                    t(12),
-                )
-            })
-            .unwrap();
+        crate::store::test_support::sent_by_file(&store, &key, t(12));
         let sent = store.t.outbox.get(&okey).unwrap().unwrap();
         let (stored, rebuild) = decode_entry(&okey, &sent).unwrap();
         assert!(!rebuild);

@@ -252,17 +252,7 @@ fn notifications_sent_and_failed_are_told() {
     let sms = store.pending(Channel::Sms, t(20), 10).unwrap();
     let key = sms[0].key.clone();
     store.claim(&key, t(20), |_| None, "file").unwrap();
-    store
-        .finish(&key, |e| {
-            e.succeed(
-                crate::domain::outbox::Acceptance {
-                    provider: "file".into(),
-                    ..Default::default()
-                },
-                t(21),
-            )
-        })
-        .unwrap();
+    crate::store::test_support::sent_by_file(&store, &key, t(21));
     let l = lane(&store, "we_n");
     assert_eq!(l, vec![(EventType::NotificationSent, HookState::Pending)]);
     let (_, d) = claim(&store, 22);
