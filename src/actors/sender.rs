@@ -8,9 +8,8 @@ use super::{Drain, InFlight, Ping, Services, Wake, sleep_for};
 use crate::domain::notification::Channel;
 use crate::domain::outbox::{ReportPolicy, RetryPolicy};
 use crate::notify::Transport;
-use crate::notify::deliver::SendContext;
+use crate::notify::deliver::{SendContext, limiter, wave_size};
 use actix::prelude::*;
-use governor::RateLimiter;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -57,13 +56,15 @@ impl Sender {
             count: std::num::NonZeroU32::MIN,
             per: Duration::from_secs(1),
         });
+        let wave = wave_size(rate.per_second(), n.concurrency);
         let send = SendContext {
             store: svc.store.clone(),
             committer: svc.committer.clone(),
             clock: svc.clock.clone(),
             transport,
             templates: svc.templates.clone(),
-            limiter: Arc::new(RateLimiter::direct(rate.quota())),
+            limiter: Arc::new(limiter(rate.quota(), wave)),
+            wave,
             slots: Arc::new(Semaphore::new(n.concurrency)),
             policy: RetryPolicy {
                 max_attempts: n.max_attempts,

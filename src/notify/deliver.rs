@@ -1,10 +1,16 @@
-//! Delivering the outbox of one channel: wait for the rate limit and a free slot, claim a due
-//! entry (recording the gateway it goes through, the file for the sandbox carrier's parcels,
-//! or holding it if the send window is closed in the recipient's zone), ask the provider first if an earlier attempt may have reached it,
-//! render it with the shop's templates, send it within the overall time limit, and record the
-//! outcome; each step its own transaction, flushed before anything leaves the machine (claims
-//! and receipts through the store's group commit, [`Committer`], which shares one flush among
-//! the messages in flight). Also the recovery after a crash of entries that were in hand.
+//! Delivering the outbox of one channel: take due entries in waves (holding back those whose
+//! send window is closed in the recipient's zone or whose gateway rests), wait until the rate
+//! limit lets a whole wave go, claim it in one commit (recording the gateway each goes
+//! through, the file for the sandbox carrier's parcels), ask the provider first if an earlier
+//! attempt may have reached it, render each with the shop's templates, send it through one of
+//! the channel's slots within the overall time limit, and record the outcome. Claims and
+//! receipts go through the store's group commit ([`Committer`]): a wave's claims are on disk
+//! before any of it leaves, each receipt is on disk before its message counts as sent, and the
+//! receipts that arrive together share one transaction and one flush. The next wave is
+//! claimed while the last messages of this one go. A wave holds what the rate limit lets go in
+//! [`WAVE_AHEAD`], at most one per slot: a channel held to a few messages a second claims one
+//! at a time, and "in hand" is only ever what is about to leave. Also the recovery after a
+//! crash of entries that were in hand.
 //!
 //! The crash window that remains: the provider accepted a message and the daemon died before
 //! the receipt was written. The claim is on disk before the send, the receipt is written right
@@ -24,11 +30,16 @@ use crate::domain::notification::{Audience, NotificationKind};
 use crate::domain::outbox::{
     Acceptance, DeliveryState, Failure, OutboxEntry, OutboxKey, ReportPolicy, RetryPolicy,
 };
+use crate::domain::parcel::Parcel;
 use crate::domain::schedule::DailyWindow;
+use crate::domain::shop::{Shop, ShopId};
+use crate::domain::template::Part;
 use crate::health::Health;
 use crate::store::{Claim, Committer, Store, StoreError};
 use governor::DefaultDirectRateLimiter;
 use jiff::Timestamp;
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -47,8 +58,10 @@ pub struct SendContext {
     pub transport: Arc<dyn Transport>,
     /// The templates.
     pub templates: Arc<Templates>,
-    /// The channel's rate limiter.
+    /// The channel's rate limiter, with bursts of up to a wave ([`limiter`]).
     pub limiter: Arc<DefaultDirectRateLimiter>,
+    /// How many messages a wave claims at most ([`wave_size`]).
+    pub wave: usize,
     /// The channel's concurrency cap.
     pub slots: Arc<Semaphore>,
     /// Retries.
@@ -82,6 +95,52 @@ pub struct DrainSummary {
 
 /// How many entries one drain takes from the queue at a time.
 const BATCH: usize = 200;
+
+/// A wave holds what the rate limit lets go in this time.
+pub const WAVE_AHEAD: Duration = Duration::from_millis(50);
+
+/// How many messages a wave claims for a channel limited to `per_second` with `slots`: what
+/// the rate lets go in [`WAVE_AHEAD`], at least one, at most one per slot. A slow channel
+/// claims one message at a time, as it sends them.
+pub fn wave_size(per_second: f64, slots: usize) -> usize {
+    let ahead = (per_second * WAVE_AHEAD.as_secs_f64()).ceil();
+    let most = slots.max(1);
+    if ahead.is_finite() && ahead < most as f64 {
+        (ahead as usize).max(1)
+    } else {
+        most
+    }
+}
+
+/// The rate limiter of a channel limited to `rate` that claims waves of `wave`: the rate on
+/// average, with bursts of one wave (what the rate lets go in [`WAVE_AHEAD`] anyway), so that a
+/// wave takes its tokens at once before it is claimed.
+pub fn limiter(rate: governor::Quota, wave: usize) -> DefaultDirectRateLimiter {
+    let burst = NonZeroU32::new(u32::try_from(wave).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+    governor::RateLimiter::direct(rate.allow_burst(burst))
+}
+
+/// A due entry after its wave's claim.
+struct Claimed {
+    key: OutboxKey,
+    found: Found,
+}
+
+/// What the claim found, with what sending needs when it is the sender's.
+enum Found {
+    Claimed(Box<Ready>),
+    Cancelled(&'static str),
+    Held(Timestamp),
+    Skipped,
+}
+
+/// A claimed entry and what rendering it needs.
+struct Ready {
+    entry: OutboxEntry,
+    shop: Option<Shop>,
+    parcel: Option<Parcel>,
+    overrides: BTreeMap<Part, String>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -153,9 +212,15 @@ impl SendContext {
     }
 
     /// Sends everything of this channel that is due now.
+    ///
+    /// Due entries are claimed in waves ([`Self::claim_wave`]) of up to [`wave_size`], in one
+    /// commit and one flush. The claimed are sent through the channel's slots while the next
+    /// wave is claimed; their receipts go to the group commit as the answers come, one
+    /// transaction and one flush for all that arrive together.
     pub async fn drain(&self) -> Result<DrainSummary, StoreError> {
         use futures_util::StreamExt;
         let channel = self.transport.channel();
+        let wave = self.wave.max(1);
         let mut total = DrainSummary::default();
         loop {
             let now = self.clock.now();
@@ -164,11 +229,37 @@ impl SendContext {
                 break;
             }
             let n = due.len();
-            let results: Vec<Result<Outcome, StoreError>> = futures_util::stream::iter(due)
-                .map(|e| self.deliver(e))
-                .buffer_unordered(self.slots.available_permits().max(1))
+            let mut due = due.into_iter().peekable();
+            let mut held = 0;
+            // Waves until `due` runs out or a claim fails (the round then ends with the error).
+            let waves =
+                futures_util::stream::unfold(Some((&mut due, &mut held)), |state| async move {
+                    let (due, held) = state?;
+                    match self.claim_wave(due, held, wave).await {
+                        Ok(w) if w.is_empty() => None,
+                        Ok(w) => Some((Ok(w), Some((due, held)))),
+                        Err(e) => Some((Err(e), None)),
+                    }
+                });
+            let results: Vec<Result<Outcome, StoreError>> = waves
+                .flat_map(|w| {
+                    futures_util::stream::iter(match w {
+                        Ok(claims) => claims.into_iter().map(Ok).collect::<Vec<_>>(),
+                        Err(e) => vec![Err(e)],
+                    })
+                })
+                .map(|c| async move {
+                    match c {
+                        Ok(c) => self.deliver(c).await,
+                        Err(e) => Err(e),
+                    }
+                })
+                // A wave more than the slots: the next wave is claimed while the last of this
+                // one go, and a message whose receipt is being written has given its slot back.
+                .buffer_unordered(self.slots.available_permits().max(1) + wave)
                 .collect()
                 .await;
+            total.held += held;
             for r in results {
                 match r? {
                     Outcome::Sent => total.sent += 1,
@@ -186,68 +277,147 @@ impl SendContext {
         Ok(total)
     }
 
-    async fn deliver(&self, entry: OutboxEntry) -> Result<Outcome, StoreError> {
-        let channel = self.transport.channel();
-        // A message that must wait (send window closed for its recipient, gateway resting after
-        // refusing the account) is put back before it takes a slot or a rate-limit token, so
-        // it does not hold up the messages that can go.
-        let now = self.clock.now();
-        let carrier = entry.facts.carrier;
-        let hold = entry.window_hold(now, &self.window);
-        // Usually nothing holds it, and the store need not be asked.
-        let may_wait = hold.is_some() || !self.transport.paused().is_empty();
-        if may_wait && self.hold(&entry.key, hold, carrier, now).await? {
-            return Ok(Outcome::Held);
+    /// Takes the next wave from `due`: puts back those that must wait (counted in `held`),
+    /// waits for the rate limit to let up to `max` of the others go, and claims them in one
+    /// commit, on disk before it returns.
+    async fn claim_wave(
+        &self,
+        due: &mut std::iter::Peekable<std::vec::IntoIter<OutboxEntry>>,
+        held: &mut usize,
+        max: usize,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let mut wave: Vec<(OutboxEntry, Option<String>)> = Vec::new();
+        while wave.len() < max {
+            let Some(entry) = due.peek() else { break };
+            // A message that must wait (send window closed for its recipient, gateway resting
+            // after refusing the account) is put back before it takes a rate-limit token, so
+            // it does not hold up the messages that can go.
+            let now = self.clock.now();
+            let hold = entry.window_hold(now, &self.window);
+            // Usually nothing holds it, and the store need not be asked.
+            let may_wait = hold.is_some() || !self.transport.paused().is_empty();
+            if may_wait
+                && self
+                    .hold(&entry.key, hold, entry.facts.carrier, now)
+                    .await?
+            {
+                *held += 1;
+                due.next();
+                continue;
+            }
+            let Some(entry) = due.next() else { break };
+            // A customer message links the parcel's tracking page: its code is recorded with
+            // the claim, so it leads somewhere by the time the message is read.
+            let key = &entry.key;
+            let page_code = (key.kind.audience() == Audience::Customer).then(|| {
+                self.links
+                    .page_code(key.shop.as_str(), key.track.as_str(), key.parcel_id)
+            });
+            wave.push((entry, page_code));
         }
-        // Wait for capacity before claiming, so that what is "in hand" is only what is being
-        // sent: a crash then leaves as little as possible to check.
-        let _slot = self.slots.acquire().await;
-        self.limiter.until_ready().await;
-        let key = entry.key.clone();
+        if wave.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Wait for the rate limit before claiming, so that what is "in hand" is only what is
+        // about to be sent: a crash then leaves as little as possible to check.
+        let tokens = NonZeroU32::new(u32::try_from(wave.len()).unwrap_or(u32::MAX))
+            .unwrap_or(NonZeroU32::MIN);
+        if self.limiter.until_n_ready(tokens).await.is_err() {
+            // A wave larger than the limiter's burst: a token at a time.
+            for _ in 0..wave.len() {
+                self.limiter.until_ready().await;
+            }
+        }
         let now = self.clock.now();
         let transport = self.transport.clone();
         let window = self.window;
-        // A customer message links the parcel's tracking page: its code is recorded with the
-        // claim, so it leads somewhere by the time the message is read.
-        let page_code = (entry.key.kind.audience() == Audience::Customer).then(|| {
-            self.links
-                .page_code(key.shop.as_str(), key.track.as_str(), key.parcel_id)
-        });
-        // The claim is on disk before anything leaves (the committer flushes before it
-        // answers): after a crash the entry is found "in hand" and checked against the
+        // The claims are on disk before anything leaves (the committer flushes before it
+        // answers): after a crash the entries are found "in hand" and checked against the
         // transport instead of being sent blindly again.
-        let claimed = self
-            .committer
+        self.committer
             .run(move |store| {
-                let shop = store.shop(&key.shop)?;
-                let route = super::route(&*transport, shop.as_ref(), carrier);
-                let c = store.claim(&key, now, |e| e.window_hold(now, &window), route)?;
-                let extra = match &c {
-                    Claim::Claimed(_) => Some((
-                        store.parcel(&key.parcel())?,
-                        store.templates_for(&key.shop, key.kind)?,
-                    )),
-                    _ => None,
-                };
-                if let (Claim::Claimed(_), Some(code)) = (&c, &page_code) {
-                    store.remember_page_code(code, &key.parcel(), key.parcel_id)?;
+                // The plain reads go before and after the transaction: sled lets none in while
+                // it runs.
+                let mut shops: BTreeMap<ShopId, Option<Shop>> = BTreeMap::new();
+                for (entry, _) in &wave {
+                    if !shops.contains_key(&entry.key.shop) {
+                        shops.insert(entry.key.shop.clone(), store.shop(&entry.key.shop)?);
+                    }
                 }
-                Ok((c, shop, extra))
+                let routes: Vec<(OutboxKey, &str)> = wave
+                    .iter()
+                    .map(|(e, _)| {
+                        let shop = shops.get(&e.key.shop).and_then(Option::as_ref);
+                        let route = super::route(&*transport, shop, e.facts.carrier);
+                        (e.key.clone(), route)
+                    })
+                    .collect();
+                let claims = store.claim_many(&routes, now, |e| e.window_hold(now, &window))?;
+                let mut overrides: BTreeMap<(ShopId, NotificationKind), BTreeMap<Part, String>> =
+                    BTreeMap::new();
+                wave.into_iter()
+                    .zip(claims)
+                    .map(|((entry, page_code), claim)| {
+                        let key = &entry.key;
+                        let found = match claim {
+                            Claim::Claimed(e) => {
+                                if let Some(code) = &page_code {
+                                    store.remember_page_code(code, &key.parcel(), key.parcel_id)?;
+                                }
+                                let o = match overrides.get(&(key.shop.clone(), key.kind)) {
+                                    Some(o) => o.clone(),
+                                    None => {
+                                        let o = store.templates_for(&key.shop, key.kind)?;
+                                        overrides.insert((key.shop.clone(), key.kind), o.clone());
+                                        o
+                                    }
+                                };
+                                Found::Claimed(Box::new(Ready {
+                                    entry: *e,
+                                    shop: shops.get(&key.shop).cloned().flatten(),
+                                    parcel: store.parcel(&key.parcel())?,
+                                    overrides: o,
+                                }))
+                            }
+                            Claim::Cancelled(reason) => Found::Cancelled(reason),
+                            Claim::Held(until) => Found::Held(until),
+                            Claim::Skipped => Found::Skipped,
+                        };
+                        Ok(Claimed {
+                            key: entry.key,
+                            found,
+                        })
+                    })
+                    .collect()
             })
-            .await?;
-        let (entry, shop, parcel, overrides) = match claimed {
-            (Claim::Claimed(e), shop, Some((p, o))) => (*e, shop, p, o),
-            (Claim::Cancelled(reason), ..) => {
-                tracing::info!(channel = channel.as_str(), outbox_key = %entry.key.slug(), reason, "Message withdrawn");
+            .await
+    }
+
+    async fn deliver(&self, claimed: Claimed) -> Result<Outcome, StoreError> {
+        let channel = self.transport.channel();
+        let (entry, shop, parcel, overrides) = match claimed.found {
+            Found::Claimed(ready) => {
+                let Ready {
+                    entry,
+                    shop,
+                    parcel,
+                    overrides,
+                } = *ready;
+                (entry, shop, parcel, overrides)
+            }
+            Found::Cancelled(reason) => {
+                tracing::info!(channel = channel.as_str(), outbox_key = %claimed.key.slug(), reason, "Message withdrawn");
                 metrics::counter!("parceld_notifications_total", "channel" => channel.as_str(), "outcome" => "cancelled").increment(1);
                 return Ok(Outcome::Cancelled);
             }
-            (Claim::Held(until), ..) => {
-                tracing::debug!(channel = channel.as_str(), outbox_key = %entry.key.slug(), until = %until, "Held for the send window");
+            Found::Held(until) => {
+                tracing::debug!(channel = channel.as_str(), outbox_key = %claimed.key.slug(), until = %until, "Held for the send window");
                 return Ok(Outcome::Held);
             }
-            _ => return Ok(Outcome::Skipped),
+            Found::Skipped => return Ok(Outcome::Skipped),
         };
+        let slot = self.slots.acquire().await;
+        let now = self.clock.now();
 
         // An earlier attempt may have reached the provider: ask before sending again. The claim
         // counted this send as doubtful; an answer either way takes that back.
@@ -321,6 +491,7 @@ impl SendContext {
         let r = getrandom::u64().unwrap_or(0);
         let accepted = result.as_ref().ok().map(|rc| self.acceptance(rc, now));
         let failure = result.as_ref().err().cloned();
+        drop(slot);
         let stored = self
             .store_outcome(&entry, move |e| {
                 if resolved {
@@ -362,16 +533,14 @@ impl SendContext {
         }
     }
 
-    /// Records what happened to a claimed entry; on disk when this returns.
+    /// Records what happened to a claimed entry; on disk when this returns (the group commit
+    /// writes the receipts that arrive together in one transaction, with one flush).
     async fn store_outcome(
         &self,
         entry: &OutboxEntry,
         update: impl Fn(&mut OutboxEntry) + Send + 'static,
     ) -> Result<Option<OutboxEntry>, StoreError> {
-        let key = entry.key.clone();
-        self.committer
-            .run(move |store| store.finish(&key, update))
-            .await
+        self.committer.finish(entry.key.clone(), update).await
     }
 
     /// Logs, metrics and health for one attempt.

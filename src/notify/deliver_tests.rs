@@ -6,9 +6,9 @@ use crate::config::secret::Secret;
 use crate::domain::notification::Channel;
 use crate::notify::Rendered;
 use crate::store::SyncStore;
-use crate::store::test_support::{arrived_store, pk, t};
+use crate::store::test_support::{arrived_parcels, arrived_store, pk, t};
 use async_trait::async_trait;
-use governor::{Quota, RateLimiter};
+use governor::Quota;
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -82,9 +82,11 @@ fn context(store: &SyncStore, transport: Arc<Recorder>) -> SendContext {
         clock: Clock::system(),
         transport,
         templates: Arc::new(Templates::new().unwrap()),
-        limiter: Arc::new(RateLimiter::direct(Quota::per_second(
-            NonZeroU32::new(1000).unwrap(),
-        ))),
+        limiter: Arc::new(limiter(
+            Quota::per_second(NonZeroU32::new(1000).unwrap()),
+            wave_size(1000.0, 4),
+        )),
+        wave: wave_size(1000.0, 4),
         slots: Arc::new(Semaphore::new(4)),
         policy: RetryPolicy {
             max_attempts: 2,
@@ -200,4 +202,74 @@ async fn a_message_in_hand_that_never_left_goes_in_the_same_round() {
     let e = the_sms(&store);
     assert_eq!(e.state, DeliveryState::Sent);
     assert_eq!(e.doubtful_resends, 0, "the transport said it never had it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_due_messages_go_in_waves_each_once() {
+    let n = 40;
+    let (_d, store) = arrived_parcels(n);
+    let transport = Recorder::answering([]);
+    let send = context(&store, transport.clone());
+    assert!(send.wave < n, "more than one wave");
+    let summary = send.drain().await.unwrap();
+    assert_eq!((summary.sent, summary.retried, summary.dead), (n, 0, 0));
+    let sent = transport.sent();
+    let keys: std::collections::BTreeSet<String> = sent.iter().map(|m| m.key.slug()).collect();
+    assert_eq!((sent.len(), keys.len()), (n, n), "each once");
+    assert!(store.in_hand(Channel::Sms, usize::MAX).unwrap().is_empty());
+    for i in 1..=n {
+        let entries = store
+            .parcel_entries(&pk("acme", &format!("SANDBOX-ARRIVED-{i}")))
+            .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].state, DeliveryState::Sent, "parcel {i}");
+        assert_eq!(entries[0].attempts, 1, "parcel {i}");
+    }
+    assert_eq!(send.drain().await.unwrap(), DrainSummary::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_channel_claims_one_message_at_a_time_and_still_sends_all() {
+    let (_d, store) = arrived_parcels(3);
+    let transport = Recorder::answering([Err(Failure::Transient("503".into()))]);
+    let mut send = context(&store, transport.clone());
+    send.wave = wave_size(5.0, 4);
+    assert_eq!(send.wave, 1);
+    send.limiter = Arc::new(limiter(Quota::per_second(NonZeroU32::new(50).unwrap()), 1));
+    let summary = send.drain().await.unwrap();
+    assert_eq!((summary.sent, summary.retried), (2, 1));
+    assert_eq!(transport.sent().len(), 3);
+    assert!(store.in_hand(Channel::Sms, usize::MAX).unwrap().is_empty());
+}
+
+#[test]
+fn a_wave_holds_what_the_rate_lets_go_in_fifty_milliseconds() {
+    // One per slot at most, one at least.
+    assert_eq!(wave_size(1_000_000.0, 8), 8);
+    assert_eq!(wave_size(100.0, 8), 5);
+    assert_eq!(wave_size(20.0, 8), 1);
+    assert_eq!(wave_size(0.01, 8), 1);
+    assert_eq!(wave_size(f64::INFINITY, 2), 2);
+    assert_eq!(wave_size(1000.0, 0), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wave_takes_its_tokens_before_its_claim_and_the_rate_holds_on_average() {
+    // 20 messages at 100 a second in waves of 5: 5 go at once, then 5 every 50 ms.
+    let (_d, store) = arrived_parcels(20);
+    let transport = Recorder::answering([]);
+    let mut send = context(&store, transport.clone());
+    send.wave = wave_size(100.0, 8);
+    send.limiter = Arc::new(limiter(
+        Quota::per_second(NonZeroU32::new(100).unwrap()),
+        send.wave,
+    ));
+    let started = std::time::Instant::now();
+    assert_eq!(send.drain().await.unwrap().sent, 20);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(140),
+        "{took:?}: faster than the rate"
+    );
+    assert_eq!(transport.sent().len(), 20);
 }

@@ -588,8 +588,31 @@ pub(crate) mod test_support {
         store
             .create_shop(&crate::store::shops::tests::shop("acme", "h"))
             .unwrap();
+        hand_over(&store, "SANDBOX-ARRIVED-1");
+        (d, store)
+    }
+
+    /// [`store_with_parcel`] after its parcel arrived at an office at `t(5)`: one SMS is due.
+    pub fn arrived_store() -> (tempfile::TempDir, SyncStore) {
+        arrived_parcels(1)
+    }
+
+    /// Like [`arrived_store`] with `n` parcels, `SANDBOX-ARRIVED-1` to `-n`: `n` SMS are due.
+    pub fn arrived_parcels(n: usize) -> (tempfile::TempDir, SyncStore) {
+        let (d, store) = store_with_parcel();
+        for i in 2..=n {
+            hand_over(&store, &format!("SANDBOX-ARRIVED-{i}"));
+        }
+        for i in 1..=n {
+            arrive(&store, &format!("SANDBOX-ARRIVED-{i}"));
+        }
+        (d, store)
+    }
+
+    /// Hands `track` (a phone, no e-mail) over to `acme` at `t(0)`.
+    fn hand_over(store: &SyncStore, track: &str) {
         let v = crate::domain::intake::validate(&crate::domain::intake::ParcelDraft {
-            track: "SANDBOX-ARRIVED-1".into(),
+            track: track.into(),
             phone: crate::domain::intake::Patch::Set("+79123456789".into()),
             ..Default::default()
         })
@@ -602,12 +625,10 @@ pub(crate) mod test_support {
                 t(0),
             )
             .unwrap();
-        (d, store)
     }
 
-    /// [`store_with_parcel`] after its parcel arrived at an office at `t(5)`: one SMS is due.
-    pub fn arrived_store() -> (tempfile::TempDir, SyncStore) {
-        let (d, store) = store_with_parcel();
+    /// `acme`'s `track` arrived at an office at `t(5)`, as the carrier said at `t(10)`.
+    fn arrive(store: &SyncStore, track: &str) {
         let window = crate::domain::schedule::DailyWindow::ALWAYS;
         let report = Report {
             events: vec![crate::domain::parcel::CarrierEvent {
@@ -623,7 +644,7 @@ pub(crate) mod test_support {
         };
         store
             .apply_report(
-                &pk("acme", "SANDBOX-ARRIVED-1"),
+                &pk("acme", track),
                 &report,
                 t(10),
                 &crate::domain::lifecycle::Rules::default(),
@@ -631,7 +652,6 @@ pub(crate) mod test_support {
                 &crate::domain::outbox::SendTiming { window: &window },
             )
             .unwrap();
-        (d, store)
     }
 }
 

@@ -116,6 +116,9 @@ pub struct OutboxStats {
     pub dead: usize,
 }
 
+/// A change to an outbox entry, as a receipt makes it.
+pub type Update = Box<dyn Fn(&mut OutboxEntry) + Send>;
+
 /// What a claim found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -134,6 +137,92 @@ pub enum Claim {
 pub(super) const STOPPED: &str = "the recipient asked for no more messages";
 
 impl Tx<'_> {
+    /// See [`SyncStore::claim`].
+    fn claim(
+        &self,
+        key: &OutboxKey,
+        now: Timestamp,
+        hold: &impl Fn(&OutboxEntry) -> Option<Timestamp>,
+        route: &str,
+    ) -> TxResult<Claim> {
+        let okey = keys::outbox(key);
+        // Its facts are rebuilt below (refreshed), or filled only where that does not happen.
+        let Some((old, mut bare)) = self.get_entry_bare(&okey)? else {
+            return Ok(Claim::Skipped);
+        };
+        let mut e = old.clone();
+        let parcel = self.get_parcel(key.shop.as_str(), key.track.as_str())?;
+        let mut reason = match &parcel {
+            None => Some("the parcel was deleted"),
+            Some(p) if p.id != key.parcel_id => Some("the parcel was deleted"),
+            Some(p) => stale_reason(key.kind, key.channel, p),
+        };
+        // What goes out is what is true now: the current contact and facts (a corrected
+        // phone, an extended deadline), whenever the message was queued.
+        if let (None, Some(p), false) = (reason, &parcel, e.state.is_final()) {
+            let mut p = p.clone();
+            if let Some(a) = p.arrival.as_mut() {
+                self.complete_office(&mut a.office)?;
+            }
+            if let Some(shop) = self.shop_record(key.shop.as_str())? {
+                reason = outbox::refresh(&mut e, &p, &shop).err();
+                bare = false;
+            }
+        }
+        if bare {
+            self.fill_facts(&mut e)?;
+        }
+        let reason = match reason {
+            None if key.kind.audience() == Audience::Customer
+                && self.opted_out(key.shop.as_str(), key.channel, &e.recipient)? =>
+            {
+                Some(STOPPED)
+            }
+            r => r,
+        };
+        if let Some(reason) = reason {
+            if e.cancel(reason) {
+                self.put_entry(Some(&old), &e)?;
+                return Ok(Claim::Cancelled(reason));
+            }
+            return Ok(Claim::Skipped);
+        }
+        if e.state != crate::domain::outbox::DeliveryState::Pending {
+            return Ok(Claim::Skipped);
+        }
+        if let Some(until) = hold(&e) {
+            e.next_attempt_at = until;
+            self.put_entry(Some(&old), &e)?;
+            return Ok(Claim::Held(until));
+        }
+        if !e.claim(now) {
+            return Ok(Claim::Skipped);
+        }
+        e.provider = Some(route.to_string());
+        self.put_entry(Some(&old), &e)?;
+        Ok(Claim::Claimed(Box::new(e)))
+    }
+
+    /// See [`SyncStore::finish`].
+    fn finish(
+        &self,
+        key: &OutboxKey,
+        update: &impl Fn(&mut OutboxEntry),
+    ) -> TxResult<Option<OutboxEntry>> {
+        let okey = keys::outbox(key);
+        let Some((old, bare)) = self.get_entry_bare(&okey)? else {
+            return Ok(None);
+        };
+        let mut e = old.clone();
+        update(&mut e);
+        // A finished message keeps what it said: the facts as they are now.
+        if bare && keeps_facts(&e) {
+            self.fill_facts(&mut e)?;
+        }
+        self.put_entry(Some(&old), &e)?;
+        Ok(Some(e))
+    }
+
     pub(super) fn get_entry(&self, key: &[u8]) -> TxResult<Option<OutboxEntry>> {
         let Some((mut e, bare)) = self.get_entry_bare(key)? else {
             return Ok(None);
@@ -393,7 +482,9 @@ impl SyncStore {
     /// (then it is cancelled), it is not pending any more, or `hold` says it must wait (the send
     /// window is closed for the recipient).
     /// `route` (the gateway it goes through) is recorded on the claimed entry, so that after a
-    /// crash the same gateway is asked whether it has it.
+    /// crash the same gateway is asked whether it has it. (The senders claim a wave at a time,
+    /// [`claim_many`](Self::claim_many).)
+    #[cfg(test)]
     pub fn claim(
         &self,
         key: &OutboxKey,
@@ -401,63 +492,21 @@ impl SyncStore {
         hold: impl Fn(&OutboxEntry) -> Option<Timestamp>,
         route: &str,
     ) -> Result<Claim, StoreError> {
-        let okey = keys::outbox(key);
+        self.tx(|t| t.claim(key, now, &hold, route))
+    }
+
+    /// [`claim`](Self::claim) for many entries (each with its route) in one transaction: a
+    /// wave of a sender's messages costs one commit instead of one each.
+    pub fn claim_many(
+        &self,
+        wave: &[(OutboxKey, &str)],
+        now: Timestamp,
+        hold: impl Fn(&OutboxEntry) -> Option<Timestamp>,
+    ) -> Result<Vec<Claim>, StoreError> {
         self.tx(|t| {
-            // Its facts are rebuilt below (refreshed), or filled only where that does not happen.
-            let Some((old, mut bare)) = t.get_entry_bare(&okey)? else {
-                return Ok(Claim::Skipped);
-            };
-            let mut e = old.clone();
-            let parcel = t.get_parcel(key.shop.as_str(), key.track.as_str())?;
-            let mut reason = match &parcel {
-                None => Some("the parcel was deleted"),
-                Some(p) if p.id != key.parcel_id => Some("the parcel was deleted"),
-                Some(p) => stale_reason(key.kind, key.channel, p),
-            };
-            // What goes out is what is true now: the current contact and facts (a corrected
-            // phone, an extended deadline), whenever the message was queued.
-            if let (None, Some(p), false) = (reason, &parcel, e.state.is_final()) {
-                let mut p = p.clone();
-                if let Some(a) = p.arrival.as_mut() {
-                    t.complete_office(&mut a.office)?;
-                }
-                if let Some(shop) = t.shop_record(key.shop.as_str())? {
-                    reason = outbox::refresh(&mut e, &p, &shop).err();
-                    bare = false;
-                }
-            }
-            if bare {
-                t.fill_facts(&mut e)?;
-            }
-            let reason = match reason {
-                None if key.kind.audience() == Audience::Customer
-                    && t.opted_out(key.shop.as_str(), key.channel, &e.recipient)? =>
-                {
-                    Some(STOPPED)
-                }
-                r => r,
-            };
-            if let Some(reason) = reason {
-                if e.cancel(reason) {
-                    t.put_entry(Some(&old), &e)?;
-                    return Ok(Claim::Cancelled(reason));
-                }
-                return Ok(Claim::Skipped);
-            }
-            if e.state != crate::domain::outbox::DeliveryState::Pending {
-                return Ok(Claim::Skipped);
-            }
-            if let Some(until) = hold(&e) {
-                e.next_attempt_at = until;
-                t.put_entry(Some(&old), &e)?;
-                return Ok(Claim::Held(until));
-            }
-            if !e.claim(now) {
-                return Ok(Claim::Skipped);
-            }
-            e.provider = Some(route.to_string());
-            t.put_entry(Some(&old), &e)?;
-            Ok(Claim::Claimed(Box::new(e)))
+            wave.iter()
+                .map(|(key, route)| t.claim(key, now, &hold, route))
+                .collect()
         })
     }
 
@@ -487,19 +536,20 @@ impl SyncStore {
         key: &OutboxKey,
         update: impl Fn(&mut OutboxEntry),
     ) -> Result<Option<OutboxEntry>, StoreError> {
-        let okey = keys::outbox(key);
+        self.tx(|t| t.finish(key, &update))
+    }
+
+    /// [`finish`](Self::finish) for many entries in one transaction (the receipts that reach
+    /// the group commit together).
+    pub fn finish_many(
+        &self,
+        updates: &[(OutboxKey, Update)],
+    ) -> Result<Vec<Option<OutboxEntry>>, StoreError> {
         self.tx(|t| {
-            let Some((old, bare)) = t.get_entry_bare(&okey)? else {
-                return Ok(None);
-            };
-            let mut e = old.clone();
-            update(&mut e);
-            // A finished message keeps what it said: the facts as they are now.
-            if bare && keeps_facts(&e) {
-                t.fill_facts(&mut e)?;
-            }
-            t.put_entry(Some(&old), &e)?;
-            Ok(Some(e))
+            updates
+                .iter()
+                .map(|(key, update)| t.finish(key, update))
+                .collect()
         })
     }
 
