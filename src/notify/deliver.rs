@@ -6,11 +6,11 @@
 //! the channel's slots within the overall time limit, and record the outcome. Claims and
 //! receipts go through the store's group commit ([`Committer`]): a wave's claims are on disk
 //! before any of it leaves, each receipt is on disk before its message counts as sent, and the
-//! receipts that arrive together share one transaction and one flush. The next wave is
-//! claimed while the last messages of this one go. A wave holds what the rate limit lets go in
-//! [`WAVE_AHEAD`], at most one per slot: a channel held to a few messages a second claims one
-//! at a time, and "in hand" is only ever what is about to leave. Also the recovery after a
-//! crash of entries that were in hand.
+//! receipts that arrive together share one transaction and one flush. Up to three more waves
+//! are claimed while this one goes, and wait for its slots. A wave holds what the rate limit
+//! lets go in [`WAVE_AHEAD`], at most one per slot: a channel held to a few messages a second
+//! claims one at a time, and "in hand" is only ever what is about to leave. Also the recovery
+//! after a crash of entries that were in hand.
 //!
 //! The crash window that remains: the provider accepted a message and the daemon died before
 //! the receipt was written. The claim is on disk before the send, the receipt is written right
@@ -254,9 +254,10 @@ impl SendContext {
                         Err(e) => Err(e),
                     }
                 })
-                // A wave more than the slots: the next wave is claimed while the last of this
-                // one go, and a message whose receipt is being written has given its slot back.
-                .buffer_unordered(self.slots.available_permits().max(1) + wave)
+                // Three waves more than the slots: the next wave is claimed while the last of
+                // this one go, and a message whose receipt is being written has given its slot
+                // back (receipts take a flush, sends less).
+                .buffer_unordered(self.slots.available_permits().max(1) + 3 * wave)
                 .collect()
                 .await;
             total.held += held;
