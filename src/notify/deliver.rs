@@ -214,9 +214,9 @@ impl SendContext {
     /// Sends everything of this channel that is due now.
     ///
     /// Due entries are claimed in waves ([`Self::claim_wave`]) of up to [`wave_size`], in one
-    /// commit and one flush. The claimed are sent through the channel's slots while the next
-    /// wave is claimed; their receipts go to the group commit as the answers come, one
-    /// transaction and one flush for all that arrive together.
+    /// commit and one flush. The claimed are sent through the channel's slots while up to
+    /// three more waves are claimed; their receipts go to the group commit as the answers come,
+    /// one transaction and one flush for all that arrive together.
     pub async fn drain(&self) -> Result<DrainSummary, StoreError> {
         use futures_util::StreamExt;
         let channel = self.transport.channel();
@@ -254,9 +254,9 @@ impl SendContext {
                         Err(e) => Err(e),
                     }
                 })
-                // Three waves more than the slots: the next wave is claimed while the last of
-                // this one go, and a message whose receipt is being written has given its slot
-                // back (receipts take a flush, sends less).
+                // Three waves more than the slots: the next waves are claimed while this one
+                // goes, and a message whose receipt is being written has given its slot back
+                // (a receipt waits for a flush, a send for less).
                 .buffer_unordered(self.slots.available_permits().max(1) + 3 * wave)
                 .collect()
                 .await;
