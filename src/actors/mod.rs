@@ -234,11 +234,15 @@ pub async fn start(
     let janitor = Supervisor::start(move |_| janitor::Janitor::new(s));
 
     let mut pollers = BTreeMap::new();
+    let mut ticket_holds = BTreeMap::new();
     for c in carriers {
         let id = c.id();
         let Some(settings) = svc.settings.carriers.get(&id).cloned() else {
             continue;
         };
+        if let (Some(tc), Some(_)) = (c.tickets(), settings.tickets) {
+            ticket_holds.insert(id, tc.ticket_hold());
+        }
         if let Err(e) =
             crate::carriers::restore_pause(&svc.store, &svc.health, &*c, svc.clock.now()).await
         {
@@ -254,7 +258,8 @@ pub async fn start(
     let s = svc.clone();
     let p = pollers.clone();
     let r = reminder.clone();
-    let scheduler = Supervisor::start(move |_| scheduler::Scheduler::new(s, p, r));
+    let scheduler =
+        Supervisor::start(move |_| scheduler::Scheduler::new(s, p, r, ticket_holds.clone()));
 
     let watchdog = sd_notify::watchdog_enabled().map(|interval| {
         let targets = watchdog::Targets {

@@ -40,6 +40,8 @@ pub struct Scheduler {
     svc: Arc<Services>,
     pollers: BTreeMap<CarrierId, Addr<Poller>>,
     reminders: Addr<ReminderTimer>,
+    /// For the carriers that answer in tickets: how long a ticket may hold its parcels.
+    ticket_holds: BTreeMap<CarrierId, Duration>,
     inflight: HashMap<CarrierId, usize>,
     timer: Option<SpawnHandle>,
     state: State,
@@ -61,27 +63,19 @@ enum State {
 }
 
 /// How long dispatched parcels are leased to their poller: if the poller never answers for them
-/// (it failed), they come due again then. Parcels of a carrier that answers in batch tickets are
-/// leased for a ticket's whole life and an hour more to fill and issue it, so that the ticket
-/// finds them leased long enough and only names itself on their leases instead of writing each
-/// parcel again (a sixth of a nightly cycle's store writes; BENCHMARKS.md).
-fn lease_for(svc: &Services, carrier: CarrierId) -> Duration {
+/// (it failed), they come due again then. Parcels of a carrier that answers in batch tickets
+/// (`ticket_hold`: how long a ticket may hold them, [`TicketCarrier::ticket_hold`]) are leased
+/// for the time to fill a ticket, its whole life and an hour more to issue it, so that the
+/// ticket finds them leased long enough and only names itself on their leases instead of
+/// writing each parcel again (a sixth of a nightly cycle's store writes; BENCHMARKS.md).
+///
+/// [`TicketCarrier::ticket_hold`]: crate::carriers::TicketCarrier::ticket_hold
+fn lease_for(svc: &Services, carrier: CarrierId, ticket_hold: Option<Duration>) -> Duration {
     let polling = svc.settings.polling_for(carrier);
     let timeout = polling.map_or(Duration::from_secs(60), |c| c.timeout);
     let lease = (timeout * 4).max(Duration::from_secs(900));
-    let ticket_wait = svc
-        .settings
-        .russian_post
-        .as_ref()
-        .and_then(|r| r.batch.as_ref())
-        .map(|b| b.ticket_wait);
-    match (polling.and_then(|p| p.tickets), ticket_wait) {
-        (Some(gather), Some(wait)) if carrier == CarrierId::RussianPost => lease.max(
-            gather
-                + wait
-                + crate::carriers::russian_post::TICKET_LIFETIME
-                + Duration::from_secs(3600),
-        ),
+    match (polling.and_then(|p| p.tickets), ticket_hold) {
+        (Some(gather), Some(hold)) => lease.max(gather + hold + Duration::from_secs(3600)),
         _ => lease,
     }
 }
@@ -112,16 +106,22 @@ impl Scheduler {
         svc: Arc<Services>,
         pollers: BTreeMap<CarrierId, Addr<Poller>>,
         reminders: Addr<ReminderTimer>,
+        ticket_holds: BTreeMap<CarrierId, Duration>,
     ) -> Self {
         Scheduler {
             svc,
             pollers,
             reminders,
+            ticket_holds,
             inflight: HashMap::new(),
             timer: None,
             state: State::Idle,
             restarts: 0,
         }
+    }
+
+    fn lease_for(&self, carrier: CarrierId) -> Duration {
+        lease_for(&self.svc, carrier, self.ticket_holds.get(&carrier).copied())
     }
 
     fn allowances(&self, now: Timestamp) -> HashMap<CarrierId, Allowance> {
@@ -136,7 +136,7 @@ impl Scheduler {
                     c,
                     Allowance {
                         room: cap.saturating_sub(used),
-                        lease_until: now + lease_for(&self.svc, c),
+                        lease_until: now + self.lease_for(c),
                         // A ticket per message; otherwise two messages at least, so that the
                         // poller has the second while the next is leased.
                         chunk: gather.map_or((cap / 2).max(1), |(size, _)| size),
@@ -312,7 +312,7 @@ impl Handler<PollNow> for Scheduler {
         let leases = pollers
             .iter()
             .filter(|(_, p)| self.pollers.contains_key(p))
-            .map(|(&c, _)| (c, now + lease_for(&self.svc, c)))
+            .map(|(&c, _)| (c, now + self.lease_for(c)))
             .collect();
         let addrs = self.pollers.clone();
         let stopping = self.state == State::Stopping;

@@ -226,6 +226,12 @@ pub trait TicketCarrier: Send + Sync {
     /// How long the carrier keeps an answer.
     fn ticket_lifetime(&self) -> Duration;
 
+    /// How long a ticket may hold its parcels: the wait before its answer is first asked for,
+    /// and how long the carrier keeps the answer.
+    fn ticket_hold(&self) -> Duration {
+        self.ticket_wait() + self.ticket_lifetime()
+    }
+
     /// Asks for a ticket for these parcels.
     async fn submit(&self, queries: &[TrackQuery], gate: &Gate) -> Result<String, CarrierError>;
 

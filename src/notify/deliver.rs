@@ -35,10 +35,11 @@ use crate::domain::schedule::DailyWindow;
 use crate::domain::shop::{Shop, ShopId};
 use crate::domain::template::Part;
 use crate::health::Health;
-use crate::store::{Claim, Committer, Store, StoreError};
+use crate::store::{Claim, Committer, Store, StoreError, SyncStore};
 use governor::DefaultDirectRateLimiter;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -336,61 +337,7 @@ impl SendContext {
         // answers): after a crash the entries are found "in hand" and checked against the
         // transport instead of being sent blindly again.
         self.committer
-            .run(move |store| {
-                // The plain reads go before and after the transaction: sled lets none in while
-                // it runs.
-                let mut shops: BTreeMap<ShopId, Option<Shop>> = BTreeMap::new();
-                for (entry, _) in &wave {
-                    if !shops.contains_key(&entry.key.shop) {
-                        shops.insert(entry.key.shop.clone(), store.shop(&entry.key.shop)?);
-                    }
-                }
-                let routes: Vec<(OutboxKey, &str)> = wave
-                    .iter()
-                    .map(|(e, _)| {
-                        let shop = shops.get(&e.key.shop).and_then(Option::as_ref);
-                        let route = super::route(&*transport, shop, e.facts.carrier);
-                        (e.key.clone(), route)
-                    })
-                    .collect();
-                let claims = store.claim_many(&routes, now, |e| e.window_hold(now, &window))?;
-                let mut overrides: BTreeMap<(ShopId, NotificationKind), BTreeMap<Part, String>> =
-                    BTreeMap::new();
-                wave.into_iter()
-                    .zip(claims)
-                    .map(|((entry, page_code), claim)| {
-                        let key = &entry.key;
-                        let found = match claim {
-                            Claim::Claimed(e) => {
-                                if let Some(code) = &page_code {
-                                    store.remember_page_code(code, &key.parcel(), key.parcel_id)?;
-                                }
-                                let o = match overrides.get(&(key.shop.clone(), key.kind)) {
-                                    Some(o) => o.clone(),
-                                    None => {
-                                        let o = store.templates_for(&key.shop, key.kind)?;
-                                        overrides.insert((key.shop.clone(), key.kind), o.clone());
-                                        o
-                                    }
-                                };
-                                Found::Claimed(Box::new(Ready {
-                                    entry: *e,
-                                    shop: shops.get(&key.shop).cloned().flatten(),
-                                    parcel: store.parcel(&key.parcel())?,
-                                    overrides: o,
-                                }))
-                            }
-                            Claim::Cancelled(reason) => Found::Cancelled(reason),
-                            Claim::Held(until) => Found::Held(until),
-                            Claim::Skipped => Found::Skipped,
-                        };
-                        Ok(Claimed {
-                            key: entry.key,
-                            found,
-                        })
-                    })
-                    .collect()
-            })
+            .run(move |store| claim_in(store, &*transport, wave, now, &window))
             .await
     }
 
@@ -593,6 +540,67 @@ impl SendContext {
         metrics::counter!("parceld_notifications_total", "channel" => channel.as_str(), "outcome" => label).increment(1);
         out
     }
+}
+
+/// Claims `wave` (each entry with its tracking page's code, for customer messages) in one
+/// transaction, with the plain reads before it (each shop once, for the routes) and after it
+/// (what rendering a claimed entry needs, each shop's templates for a kind once): sled lets
+/// none in while a transaction runs.
+fn claim_in(
+    store: &SyncStore,
+    transport: &dyn Transport,
+    wave: Vec<(OutboxEntry, Option<String>)>,
+    now: Timestamp,
+    window: &DailyWindow,
+) -> Result<Vec<Claimed>, StoreError> {
+    let mut shops: BTreeMap<ShopId, Option<Shop>> = BTreeMap::new();
+    for (entry, _) in &wave {
+        if let Entry::Vacant(v) = shops.entry(entry.key.shop.clone()) {
+            v.insert(store.shop(&entry.key.shop)?);
+        }
+    }
+    let routes: Vec<(OutboxKey, &str)> = wave
+        .iter()
+        .map(|(e, _)| {
+            let shop = shops.get(&e.key.shop).and_then(Option::as_ref);
+            (
+                e.key.clone(),
+                super::route(transport, shop, e.facts.carrier),
+            )
+        })
+        .collect();
+    let claims = store.claim_many(&routes, now, |e| e.window_hold(now, window))?;
+    let mut templates: BTreeMap<(ShopId, NotificationKind), BTreeMap<Part, String>> =
+        BTreeMap::new();
+    let mut claimed = Vec::with_capacity(wave.len());
+    for ((entry, page_code), claim) in wave.into_iter().zip(claims) {
+        let key = &entry.key;
+        let found = match claim {
+            Claim::Claimed(e) => {
+                if let Some(code) = &page_code {
+                    store.remember_page_code(code, &key.parcel(), key.parcel_id)?;
+                }
+                let overrides = match templates.entry((key.shop.clone(), key.kind)) {
+                    Entry::Occupied(o) => o.get().clone(),
+                    Entry::Vacant(v) => v.insert(store.templates_for(&key.shop, key.kind)?).clone(),
+                };
+                Found::Claimed(Box::new(Ready {
+                    entry: *e,
+                    shop: shops.get(&key.shop).cloned().flatten(),
+                    parcel: store.parcel(&key.parcel())?,
+                    overrides,
+                }))
+            }
+            Claim::Cancelled(reason) => Found::Cancelled(reason),
+            Claim::Held(until) => Found::Held(until),
+            Claim::Skipped => Found::Skipped,
+        };
+        claimed.push(Claimed {
+            key: entry.key,
+            found,
+        });
+    }
+    Ok(claimed)
 }
 
 #[cfg(test)]

@@ -582,6 +582,20 @@ mod tests {
         }
     }
 
+    /// `store` flushed, closed and opened again, with the restart's release of leases checked
+    /// to leave the open ticket's parcels leased.
+    fn restarted_with_the_ticket_holding(dir: &tempfile::TempDir, store: SyncStore) -> SyncStore {
+        store.flush().unwrap();
+        drop(store);
+        let store = SyncStore::open(&dir.path().join("db"), 8 << 20).unwrap();
+        assert_eq!(
+            store.release_leases(t(10)).unwrap(),
+            0,
+            "held by the ticket"
+        );
+        store
+    }
+
     #[test]
     fn a_ticket_names_itself_on_long_leases_without_writing_the_parcels_again() {
         let (dir, store) = store_with_tracks(&["10100012000016"]);
@@ -605,14 +619,7 @@ mod tests {
         assert_eq!(keys::read_time(&lease), Some(t(200_000)));
         // After a restart the open ticket holds it; once the ticket is gone, the lease is
         // released like any other: its time is the parcel's.
-        store.flush().unwrap();
-        drop(store);
-        let store = SyncStore::open(&dir.path().join("db"), 8 << 20).unwrap();
-        assert_eq!(
-            store.release_leases(t(10)).unwrap(),
-            0,
-            "held by the ticket"
-        );
+        let store = restarted_with_the_ticket_holding(&dir, store);
         store
             .tickets
             .remove(ticket_key(ticket.carrier, &ticket.id))
@@ -632,15 +639,7 @@ mod tests {
         let ticket = ticket_of_one(0);
         store.open_ticket(&ticket, t(3600)).unwrap();
         assert!(store.is_leased(&pk("acme", "10100012000016")).unwrap());
-        store.flush().unwrap();
-        drop(store);
-
-        let store = SyncStore::open(&dir.path().join("db"), 8 << 20).unwrap();
-        assert_eq!(
-            store.release_leases(t(10)).unwrap(),
-            0,
-            "held by the ticket"
-        );
+        let store = restarted_with_the_ticket_holding(&dir, store);
         assert!(store.is_leased(&pk("acme", "10100012000016")).unwrap());
         assert_eq!(
             store.open_tickets(CarrierId::RussianPost).unwrap(),

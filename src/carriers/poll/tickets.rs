@@ -72,7 +72,7 @@ impl PollContext {
                 ask_at: now + tc.ticket_wait(),
                 asks: 0,
             };
-            let lease_until = now + tc.ticket_lifetime() + tc.ticket_wait();
+            let lease_until = now + tc.ticket_hold();
             let started = std::time::Instant::now();
             self.store.open_ticket(&ticket, lease_until).await?;
             self.store.flush().await?;

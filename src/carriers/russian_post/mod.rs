@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use wire::WireError;
 
 /// How long the batch service keeps an answer.
-pub const TICKET_LIFETIME: Duration = Duration::from_secs(32 * 3600);
+const TICKET_LIFETIME: Duration = Duration::from_secs(32 * 3600);
 
 /// One operation, from either access.
 #[derive(Debug, Clone)]
