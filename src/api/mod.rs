@@ -104,6 +104,21 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// A customer's lookup in progress ([`crate::store::Lookup`]): taken as a handler's first
+/// argument, it is in place before the caller's token is checked, and transactions let the
+/// whole lookup make its reads first.
+impl FromRequest for crate::store::Lookup {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(match req.app_data::<web::Data<AppState>>() {
+            Some(state) => Ok(state.svc.store.lookup()),
+            None => Err(ApiError::internal("the handler has no state")),
+        })
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Caller, ApiError>>;

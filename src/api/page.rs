@@ -127,7 +127,9 @@ pub async fn get(
     let key = path.into_inner();
     if code::is_code(&key) {
         let started = Instant::now();
+        let lookup = state.svc.store.lookup();
         let facts = state.svc.store.page_by_code(key).await?;
+        drop(lookup);
         let answer = match facts {
             Some(f) => page_of(&state, &f.shop, &f.offices, &view::by_code(f.parcels))?,
             None => None,

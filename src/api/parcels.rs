@@ -17,10 +17,10 @@ use crate::domain::outage;
 use crate::domain::outbox::{self, OutboxEntry};
 use crate::domain::parcel::{CarrierEvent, Office, Parcel, ParcelKey};
 use crate::domain::phone::Phone;
-use crate::domain::shop::{Language, ShopId};
+use crate::domain::shop::Language;
 use crate::domain::status::Status;
 use crate::domain::track;
-use crate::store::{ParcelFilter, Revived};
+use crate::store::{Listing, Lookup, ParcelCards, ParcelFilter, ParcelPage, Revived};
 use actix_web::{HttpResponse, web};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -292,40 +292,34 @@ pub(super) fn parcel_path(caller: &Caller, shop: &str, t: &str) -> Result<Parcel
     Ok(ParcelKey::new(shop, track))
 }
 
-/// What the shop's terms are, for parcels of a shop that may have been erased meanwhile.
-async fn terms(state: &AppState, shop: &ShopId) -> Result<lifecycle::ShopTerms, ApiError> {
-    Ok(state
-        .svc
-        .store
-        .shop(shop)
-        .await?
-        .map_or_else(lifecycle::ShopTerms::default, |sh| {
-            lifecycle::ShopTerms::of(&sh)
-        }))
-}
-
 /// `GET /v1/shops/{shop}/parcels/{track}`.
 pub async fn get(
+    _lookup: Lookup,
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (shop, track) = path.into_inner();
     let key = parcel_path(&caller, &shop, &track)?;
-    let store = &state.svc.store;
-    let terms = terms(&state, &key.shop).await?;
-    let p = store.parcel(&key).await?.ok_or_else(|| {
+    let card = state.svc.store.parcel_card(&key).await?.ok_or_else(|| {
         ApiError::not_found(format!(
             "parcel {} not found in shop {}",
             key.track, key.shop
         ))
     })?;
-    let entries = store.parcel_entries(&key).await?;
-    let optouts = store.customer_optouts(&p).await?;
     let now = state.svc.clock.now();
     let rules = &state.svc.settings.rules;
-    let mut v = view(&p, &entries, &optouts, now, rules, &terms, true);
-    v.stuck = outage::is_stuck(&p, now, rules, &store.stalled_carriers().await?);
+    let p = &card.parcel;
+    let mut v = view(
+        p,
+        &card.entries,
+        &card.optouts,
+        now,
+        rules,
+        &card.terms,
+        true,
+    );
+    v.stuck = outage::is_stuck(p, now, rules, &card.stalled);
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -342,6 +336,7 @@ pub struct ListQuery {
 
 /// `GET /v1/shops/{shop}/parcels?order_id=…|status=…|stuck=true`.
 pub async fn list(
+    _lookup: Lookup,
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -361,22 +356,20 @@ pub async fn list(
     }
     let now = state.svc.clock.now();
     let rules = &state.svc.settings.rules;
-    let store = &state.svc.store;
-    let terms = terms(&state, &shop).await?;
-    let (parcels, next) = match &q.order_id {
-        Some(order) => (store.parcels_by_order(&shop, order.trim()).await?, None),
-        None => {
-            let filter = ParcelFilter {
-                status,
-                stuck: q.stuck.map(|want| (want, now, rules.clone())),
-                after: q.after.clone(),
-                limit,
-            };
-            let page = store.list_parcels(&shop, &filter).await?;
-            (page.parcels, page.next)
-        }
+    let listing = match &q.order_id {
+        Some(order) => Listing::Order(order.trim().to_string()),
+        None => Listing::Filter(Box::new(ParcelFilter {
+            status,
+            stuck: q.stuck.map(|want| (want, now, rules.clone())),
+            after: q.after.clone(),
+            limit,
+        })),
     };
-    let stalled = store.stalled_carriers().await?;
+    let ParcelCards {
+        terms,
+        page: ParcelPage { parcels, next },
+        stalled,
+    } = state.svc.store.parcel_cards(&shop, listing).await?;
     let page = ParcelList {
         parcels: parcels
             .iter()

@@ -77,6 +77,12 @@ impl Store {
         self.hop(f).await
     }
 
+    /// Marks a customer's lookup in progress until the guard is dropped: transactions let it
+    /// make its reads first (see [`super::Lookup`]). Take it before the lookup's first read.
+    pub fn lookup(&self) -> super::Lookup {
+        self.sync.lookups.enter()
+    }
+
     /// Writes everything written so far to disk (sled's flush). Concurrent callers share
     /// flushes; returns the bytes written by the flush this caller ran, 0 if it shared
     /// another's.

@@ -19,6 +19,7 @@ mod flush;
 pub mod keys;
 mod lanes;
 mod legacy;
+mod lookups;
 mod manual;
 mod offices;
 mod optouts;
@@ -48,6 +49,7 @@ pub use webhooks::{DeadHook, EndpointInfo, HookClaim, HookError, HookFinished, H
 
 pub use commit::Committer;
 pub use facade::Store;
+pub use lookups::{LOOKUP_PRIORITY, Listing, Lookup, ParcelCard, ParcelCards};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use std::path::{Path, PathBuf};
@@ -256,6 +258,8 @@ pub(crate) struct SyncStore {
     /// Open batch tickets ([`carriers`]), written outside transactions.
     tickets: sled::Tree,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Customers' lookups in progress, which transactions let go first.
+    lookups: lookups::Lookups,
     flusher: std::sync::Arc<flush::GroupFlush>,
     /// Rung after a transaction that queued a message commits ([`Store::outbox_changes`]).
     outbox_bell: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
@@ -352,6 +356,7 @@ impl SyncStore {
             tickets: open("tickets")?,
             path: path.to_path_buf(),
             writer: std::sync::Arc::default(),
+            lookups: lookups::Lookups::default(),
             flusher: std::sync::Arc::default(),
             outbox_bell: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             lease_bell: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
@@ -455,9 +460,11 @@ impl SyncStore {
     ///
     /// sled runs one transaction at a time and keeps readers out while it runs; a reader that
     /// comes while writers queue for sled's lock waits for all of them. So transactions take
-    /// turns here first, and a reader waits for at most the one running.
+    /// turns here first, and a reader waits for at most the one running. A transaction also
+    /// lets customers' lookups in progress finish first ([`lookups`]).
     fn tx<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
         let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.lookups.wait_idle(LOOKUP_PRIORITY);
         let rings = Rings::default();
         let r = unwrap_tx(self.all.as_slice().transaction(|views| {
             // A conflict runs the closure again: only the attempt that commits counts.

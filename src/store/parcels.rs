@@ -481,26 +481,6 @@ impl Store {
         .await
     }
 
-    /// The shop's parcels with this order number.
-    pub async fn parcels_by_order(
-        &self,
-        shop: &ShopId,
-        order: &str,
-    ) -> Result<Vec<Parcel>, StoreError> {
-        let (shop, order) = (shop.clone(), order.to_string());
-        self.run(move |s| s.parcels_by_order(&shop, &order)).await
-    }
-
-    /// A page of the shop's parcels, by track number.
-    pub async fn list_parcels(
-        &self,
-        shop: &ShopId,
-        filter: &ParcelFilter,
-    ) -> Result<ParcelPage, StoreError> {
-        let (shop, filter) = (shop.clone(), filter.clone());
-        self.run(move |s| s.list_parcels(&shop, &filter)).await
-    }
-
     /// Deletes a parcel with its indexes, due entries and messages, so nothing more is sent
     /// about it. Returns the deleted parcel.
     pub async fn delete_parcel(&self, parcel: &ParcelKey) -> Result<Option<Parcel>, StoreError> {
