@@ -127,6 +127,7 @@ pub async fn get(
     let key = path.into_inner();
     if code::is_code(&key) {
         let started = Instant::now();
+        // The lookup ends with its reads: the pacing below holds no writer back.
         let lookup = state.svc.store.lookup();
         let facts = state.svc.store.page_by_code(key).await?;
         drop(lookup);
@@ -257,11 +258,13 @@ pub async fn post(
         return Ok(resp);
     }
     let started = Instant::now();
+    let lookup = state.svc.store.lookup();
     let facts = state
         .svc
         .store
         .page_by_order(shop.id.clone(), spellings(order))
         .await?;
+    drop(lookup);
     let parcels = facts
         .as_ref()
         .map(|f| view::by_phone(f.parcels.clone(), &digits))
