@@ -1,13 +1,14 @@
 //! Customers' lookups: they go first, and in one hop.
 //!
-//! sled lets no reader in while a transaction runs, and a customer's lookup
-//! (a parcel by its number or its order, the tracking page) makes several reads in a row: the
-//! shop, the parcel, its messages, the opt-outs, the carriers' state. During a nightly cycle a
+//! sled lets no reader in while a transaction runs, and a customer's lookup (a parcel by its
+//! number or its order, the tracking page and its order form) makes several reads in a row:
+//! the shop, the parcel, its messages, the opt-outs, the carriers' state. During a nightly cycle a
 //! transaction could start between any two of them, so a lookup waited for one transaction per
 //! read. A lookup in progress now holds a [`Lookup`]; a transaction waits, before it takes
 //! sled's lock, until no lookup is in progress or [`LOOKUP_PRIORITY`] has passed, whichever
 //! comes first. A lookup then waits for at most the transaction that was running when it came,
-//! and writers are delayed by no more than the bound however many lookups come.
+//! and a writer is delayed by no more than the bound however many lookups come, or however
+//! long one takes (a shop's filtered list may read many parcels).
 //!
 //! A lookup's reads also run together, in one hop to the blocking pool ([`Store::parcel_card`],
 //! [`Store::parcel_cards`]), instead of one hop each: under a busy cycle each hop is a thread to
