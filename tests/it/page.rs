@@ -12,11 +12,15 @@ use parceld::api::dto::PatchShop;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The link to the tracking page in the first SMS whose outbox key contains `key`.
+/// The link to the tracking page in the first SMS that carries one and whose outbox key
+/// contains `key`. A parcel's messages may reach the gateway in any order (they go out
+/// side by side), and some, like "delivered", carry no link.
 pub async fn page_link(d: &Daemon, key: &str) -> String {
     let prefix = format!("http://127.0.0.1:{}/t/", d.port);
     let sms = wait_for(Duration::from_secs(30), key, async || {
-        d.sms().into_iter().find(|s| s.key.contains(key))
+        d.sms()
+            .into_iter()
+            .find(|s| s.key.contains(key) && s.text.contains(&prefix))
     })
     .await;
     let start = sms
