@@ -282,33 +282,28 @@ impl SyncStore {
         // runs: they are leased in chunks, one transaction each, and the ticket is stored
         // after the last. After a crash in between, their leases name a ticket that is not
         // open, and the next start releases them like any other lease.
-        for chunk in ticket.items.chunks(super::TX_CHUNK) {
-            self.tx(|t| {
-                for item in chunk {
-                    let Some(old) = t.get_parcel(item.shop.as_str(), item.track.as_str())? else {
-                        continue;
-                    };
-                    let key = keys::parcel(item.shop.as_str(), item.track.as_str());
-                    match old.next_poll_at {
-                        // Leased for longer already (the scheduler leases a ticket carrier's
-                        // parcels for a ticket's whole life): the lease only names the ticket,
-                        // with the time the parcel comes due, and the parcel is not written
-                        // again.
-                        Some(at) if at >= lease_until => {
-                            t.leases
-                                .insert(key, ticket_lease(at, ticket.carrier, &ticket.id))?;
-                        }
-                        _ => {
-                            let mut p = old.clone();
-                            p.next_poll_at = Some(lease_until);
-                            t.put_parcel(Some(&old), &p)?;
-                            t.leases.insert(key, lease.clone())?;
-                        }
-                    }
+        self.tx_each(&ticket.items, super::TX_BUDGET, |t, item| {
+            let Some(old) = t.get_parcel(item.shop.as_str(), item.track.as_str())? else {
+                return Ok(());
+            };
+            let key = keys::parcel(item.shop.as_str(), item.track.as_str());
+            match old.next_poll_at {
+                // Leased for longer already (the scheduler leases a ticket carrier's parcels for
+                // a ticket's whole life): the lease only names the ticket, with the time the
+                // parcel comes due, and the parcel is not written again.
+                Some(at) if at >= lease_until => {
+                    t.leases
+                        .insert(key, ticket_lease(at, ticket.carrier, &ticket.id))?;
                 }
-                Ok(())
-            })?;
-        }
+                _ => {
+                    let mut p = old.clone();
+                    p.next_poll_at = Some(lease_until);
+                    t.put_parcel(Some(&old), &p)?;
+                    t.leases.insert(key, lease.clone())?;
+                }
+            }
+            Ok(())
+        })?;
         self.tickets.insert(key, value)?;
         Ok(())
     }
@@ -334,19 +329,15 @@ impl SyncStore {
         let Ok(ticket) = decode::<Ticket>("tickets", versions::TICKET, &key, &v) else {
             return Ok(());
         };
-        for chunk in ticket.items.chunks(super::TX_CHUNK) {
-            self.tx(|t| {
-                for item in chunk {
-                    let lk = keys::parcel(item.shop.as_str(), item.track.as_str());
-                    if let Some(lease) = t.leases.get(&lk)?
-                        && lease_ticket(&lease) == Some(&key[..])
-                    {
-                        t.end_lease(lk)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
+        self.tx_each(&ticket.items, super::TX_BUDGET, |t, item| {
+            let lk = keys::parcel(item.shop.as_str(), item.track.as_str());
+            if let Some(lease) = t.leases.get(&lk)?
+                && lease_ticket(&lease) == Some(&key[..])
+            {
+                t.end_lease(lk)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 

@@ -10,6 +10,10 @@
 //! and a writer is delayed by no more than the bound however many lookups come, or however
 //! long one takes (a shop's filtered list may read many parcels).
 //!
+//! A transaction over many parcels also ends early, once it has run for
+//! [`TX_BUDGET`](super::TX_BUDGET), when a lookup is in progress: at a million parcels a
+//! parcel's reads come from the disk, and a transaction of 32 of them ran for 8 ms on average.
+//!
 //! A lookup's reads also run together, in one hop to the blocking pool ([`Store::parcel_card`],
 //! [`Store::parcel_cards`]), instead of one hop each: under a busy cycle each hop is a thread to
 //! wake on two busy cores.
@@ -80,8 +84,13 @@ impl Lookups {
         true
     }
 
+    /// Whether a lookup is in progress: a transaction over many parcels ends early for it
+    /// ([`SyncStore::tx_each`](super::SyncStore)).
+    pub fn in_progress(&self) -> bool {
+        self.active() > 0
+    }
+
     /// How many lookups are in progress.
-    #[cfg(test)]
     fn active(&self) -> usize {
         *self
             .inner
@@ -211,14 +220,18 @@ mod tests {
         let l = Lookups::default();
         let (a, b) = (l.enter(), l.enter());
         assert_eq!(l.active(), 2);
+        let (ready, set) = std::sync::mpsc::channel();
+        let started = Instant::now();
         let writer = {
             let l = l.clone();
             std::thread::spawn(move || {
-                let started = Instant::now();
+                let _ = ready.send(());
                 let waited = l.wait_idle(Duration::from_secs(30));
                 (waited, started.elapsed())
             })
         };
+        // The lookups end once the writer is about to wait (a loaded machine may start it late).
+        set.recv().unwrap();
         std::thread::sleep(Duration::from_millis(20));
         drop(a);
         std::thread::sleep(Duration::from_millis(20));

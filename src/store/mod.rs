@@ -54,10 +54,15 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use std::path::{Path, PathBuf};
 
-/// How many parcels a transaction over many of them takes at a time. A transaction spans every
+/// How many parcels a transaction over many of them takes at most. A transaction spans every
 /// tree, a fixed cost the parcels of a chunk share; sled lets no reader in while one runs, so a
-/// chunk is kept to about a millisecond of work.
+/// chunk ends sooner when a customer's lookup waits ([`TX_BUDGET`]).
 pub const TX_CHUNK: usize = 32;
+
+/// How long a transaction over many parcels goes on taking more while a customer's lookup is in
+/// progress ([`SyncStore::tx_each`]). Once the parcels are larger than sled's cache, a parcel's
+/// reads come from the disk, and 32 of them kept lookups waiting for 8 ms on average.
+pub const TX_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The schema this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -492,6 +497,35 @@ impl SyncStore {
         r
     }
 
+    /// Runs `each` over `items` in order, as few transactions as it takes: one takes items until
+    /// it has [`TX_CHUNK`] of them, or has run for `budget` while a customer's lookup is in
+    /// progress (one item at least), and the next goes on from there. Each item's change is
+    /// whole; a failure stops at the transaction that failed, those before it stored. Returns
+    /// what `each` returned, in order.
+    fn tx_each<I, T>(
+        &self,
+        items: &[I],
+        budget: std::time::Duration,
+        each: impl Fn(&Tx<'_>, &I) -> TxResult<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::with_capacity(items.len());
+        while let Some(rest) = items.get(out.len()..).filter(|r| !r.is_empty()) {
+            let done = self.tx(|t| {
+                let started = std::time::Instant::now();
+                let mut done = Vec::new();
+                for item in rest.iter().take(TX_CHUNK) {
+                    done.push(each(t, item)?);
+                    if started.elapsed() >= budget && self.lookups.in_progress() {
+                        break;
+                    }
+                }
+                Ok(done)
+            })?;
+            out.extend(done);
+        }
+        Ok(out)
+    }
+
     /// See [`Store::outbox_changes`].
     pub fn outbox_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.outbox_bell.subscribe()
@@ -666,6 +700,7 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::temp_store;
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn schema_is_written_and_checked() {
@@ -682,6 +717,72 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("schema version 2"), "{msg}");
         assert!(msg.contains("newer parceld"), "{msg}");
+    }
+
+    /// Writes item `i` to the `usage` tree, and fails at `fail`; returns the items stored.
+    fn each_until(store: &SyncStore, n: u32, fail: u32, budget: Duration) -> Vec<u32> {
+        let items: Vec<u32> = (0..n).collect();
+        let r = store.tx_each(&items, budget, |t, i| {
+            if *i == fail {
+                return abort(StoreError::Sled(sled::Error::Unsupported("item".into())));
+            }
+            t.usage.insert(&i.to_be_bytes(), &[])?;
+            Ok(*i)
+        });
+        if fail < n {
+            assert!(r.is_err(), "item {fail} fails");
+        } else {
+            assert_eq!(r.unwrap(), items, "every item, in order");
+        }
+        store
+            .t
+            .usage
+            .iter()
+            .keys()
+            .map(|k| u32::from_be_bytes(k.unwrap().as_ref().try_into().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn transactions_over_many_items_take_a_chunk_or_a_budget_of_them() {
+        let hour = Duration::from_secs(3600);
+        // Within the budget, a transaction takes a whole chunk, even for a lookup in progress:
+        // a failure in it undoes the chunk and the chunks before it stay.
+        let (_dir, store) = temp_store();
+        let chunk = TX_CHUNK as u32;
+        let lookup = store.lookups.enter();
+        assert_eq!(
+            each_until(&store, chunk * 2, chunk + 3, hour),
+            (0..chunk).collect::<Vec<_>>()
+        );
+        drop(lookup);
+        // Spent, it ends a transaction only for a lookup in progress.
+        let (_dir, store) = temp_store();
+        assert!(each_until(&store, chunk * 2, 5, Duration::ZERO).is_empty());
+        // Then a transaction ends after the item it is on.
+        let (_dir, store) = temp_store();
+        let lookup = store.lookups.enter();
+        assert_eq!(
+            each_until(&store, chunk * 2, 5, Duration::ZERO),
+            (0..5).collect::<Vec<_>>()
+        );
+        drop(lookup);
+        // Without a failure, every item is stored, across transactions.
+        let (_dir, store) = temp_store();
+        let lookup = store.lookups.enter();
+        assert_eq!(
+            each_until(&store, chunk * 3 + 1, u32::MAX, Duration::ZERO).len(),
+            TX_CHUNK * 3 + 1
+        );
+        drop(lookup);
+        let (_dir, store) = temp_store();
+        assert_eq!(
+            each_until(&store, chunk * 3 + 1, u32::MAX, hour).len(),
+            TX_CHUNK * 3 + 1
+        );
+        // Nothing to do is no transaction and no error.
+        let (_dir, store) = temp_store();
+        assert!(each_until(&store, 0, u32::MAX, hour).is_empty());
     }
 
     #[test]

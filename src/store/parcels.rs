@@ -267,30 +267,23 @@ impl SyncStore {
             }
             true
         })?;
-        let mut moved = 0;
-        for chunk in waiting.chunks(super::TX_CHUNK) {
-            moved += self.tx(|t| {
-                let mut n = 0;
-                for key in chunk {
-                    let Some(old) = t.get_parcel(key.shop.as_str(), key.track.as_str())? else {
-                        continue;
-                    };
-                    let terms = t
-                        .shop_record(key.shop.as_str())?
-                        .map_or_else(ShopTerms::default, |s| ShopTerms::of(&s));
-                    let mut p = old.clone();
-                    let o = lifecycle::refresh_deadline(&mut p, now, rules, &terms);
-                    if p != old {
-                        t.withdraw(&p, &o.withdraw, DEADLINE_MOVED)?;
-                        t.hook_deadline(&old, &p, &o, now)?;
-                        t.put_parcel(Some(&old), &p)?;
-                    }
-                    n += usize::from(o.deadline_moved.is_some());
-                }
-                Ok(n)
-            })?;
-        }
-        Ok(moved)
+        let moved = self.tx_each(&waiting, super::TX_BUDGET, |t, key| {
+            let Some(old) = t.get_parcel(key.shop.as_str(), key.track.as_str())? else {
+                return Ok(false);
+            };
+            let terms = t
+                .shop_record(key.shop.as_str())?
+                .map_or_else(ShopTerms::default, |s| ShopTerms::of(&s));
+            let mut p = old.clone();
+            let o = lifecycle::refresh_deadline(&mut p, now, rules, &terms);
+            if p != old {
+                t.withdraw(&p, &o.withdraw, DEADLINE_MOVED)?;
+                t.hook_deadline(&old, &p, &o, now)?;
+                t.put_parcel(Some(&old), &p)?;
+            }
+            Ok(o.deadline_moved.is_some())
+        })?;
+        Ok(moved.into_iter().filter(|m| *m).count())
     }
 
     /// Polls again a parcel that was given up on: the silence that counts towards giving up

@@ -300,26 +300,20 @@ impl SyncStore {
         self.tx(|t| t.lease_poll(item, until))
     }
 
-    /// Leases several due polls until `until`, each as [`SyncStore::lease_poll`] would,
-    /// [`TX_CHUNK`](super::TX_CHUNK) to a transaction. Returns the items leased, in order.
+    /// Leases several due polls until `until`, each as [`SyncStore::lease_poll`] would, several
+    /// to a transaction ([`SyncStore::tx_each`]). Returns the items leased, in order.
     pub fn lease_polls(
         &self,
         items: &[DueItem],
         until: Timestamp,
     ) -> Result<Vec<DueItem>, StoreError> {
-        let mut out = Vec::with_capacity(items.len());
-        for chunk in items.chunks(super::TX_CHUNK) {
-            let taken: Vec<bool> =
-                self.tx(|t| chunk.iter().map(|i| t.lease_poll(i, until)).collect())?;
-            out.extend(
-                chunk
-                    .iter()
-                    .zip(taken)
-                    .filter(|(_, t)| *t)
-                    .map(|(i, _)| i.clone()),
-            );
-        }
-        Ok(out)
+        let taken = self.tx_each(items, super::TX_BUDGET, |t, i| t.lease_poll(i, until))?;
+        Ok(items
+            .iter()
+            .zip(taken)
+            .filter(|(_, t)| *t)
+            .map(|(i, _)| i.clone())
+            .collect())
     }
 
     /// When the first item due after `after` comes due, if any.
@@ -463,9 +457,9 @@ impl SyncStore {
         Ok(outcomes.pop().flatten())
     }
 
-    /// Applies several reports, each as [`SyncStore::apply_report`] would, in one transaction:
-    /// a transaction's fixed cost is shared, and all of them or none are stored. Returns one
-    /// outcome per report, in order.
+    /// Applies several reports, each as [`SyncStore::apply_report`] would, several to a
+    /// transaction ([`SyncStore::tx_each`]): a transaction's fixed cost is shared, and each
+    /// report is stored whole or not at all. Returns one outcome per report, in order.
     pub fn apply_reports(
         &self,
         reports: &[ReportFor],
@@ -473,11 +467,8 @@ impl SyncStore {
         rules: &Rules,
         timing: &SendTiming<'_>,
     ) -> Result<Vec<Option<ReportOutcome>>, StoreError> {
-        self.tx(|t| {
-            reports
-                .iter()
-                .map(|r| t.apply_report(r, now, rules, timing))
-                .collect()
+        self.tx_each(reports, super::TX_BUDGET, |t, r| {
+            t.apply_report(r, now, rules, timing)
         })
     }
 

@@ -13,9 +13,10 @@ use crate::domain::parcel::ParcelKey;
 use crate::store::StoreError;
 use std::time::Instant;
 
-/// Parcels whose reports are applied in one store transaction: half of
+/// Parcels whose reports go to the store in one call, and at most in one transaction: half of
 /// [`crate::store::TX_CHUNK`], as applying a report writes about twice what a lease does (the
-/// notifications too).
+/// notifications too). The store ends a transaction sooner once it has run for
+/// [`crate::store::TX_BUDGET`].
 const APPLY_BATCH: usize = crate::store::TX_CHUNK / 2;
 
 /// One parcel's answer: what the carrier said about it, or why it could not.
@@ -28,8 +29,8 @@ pub struct Answer {
 }
 
 impl PollContext {
-    /// Records the answers about several parcels: reports in chunks of [`APPLY_BATCH`] per
-    /// transaction, failures one by one.
+    /// Records the answers about several parcels: reports in chunks of [`APPLY_BATCH`], one
+    /// store call each, failures one by one.
     pub(super) async fn settle_all(&self, answers: Vec<Answer>) -> Result<PollSummary, StoreError> {
         let mut summary = PollSummary::default();
         let mut reports = Vec::with_capacity(answers.len());

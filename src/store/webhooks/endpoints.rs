@@ -141,23 +141,18 @@ impl SyncStore {
         dkeys: &[Vec<u8>],
         f: impl Fn(&mut Delivery) -> bool,
     ) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for chunk in dkeys.chunks(crate::store::TX_CHUNK) {
-            n += self.tx(|t| {
-                let mut n = 0;
-                for dkey in chunk {
-                    if let Some(old) = t.get_delivery(dkey)? {
-                        let mut d = old.clone();
-                        if f(&mut d) {
-                            t.put_delivery(dkey, Some(&old), Some(&d))?;
-                            n += 1;
-                        }
-                    }
-                }
-                Ok(n)
-            })?;
-        }
-        Ok(n)
+        let moved = self.tx_each(dkeys, crate::store::TX_BUDGET, |t, dkey| {
+            let Some(old) = t.get_delivery(dkey)? else {
+                return Ok(false);
+            };
+            let mut d = old.clone();
+            if !f(&mut d) {
+                return Ok(false);
+            }
+            t.put_delivery(dkey, Some(&old), Some(&d))?;
+            Ok(true)
+        })?;
+        Ok(moved.into_iter().filter(|m| *m).count())
     }
 }
 

@@ -169,19 +169,14 @@ impl SyncStore {
                 }
                 true
             })?;
-            for chunk in live.chunks(crate::store::TX_CHUNK) {
-                n += self.tx(|t| {
-                    let endpoints = t.hook_endpoints(&s)?;
-                    let mut n = 0;
-                    for track in chunk {
-                        if let Some(p) = t.get_parcel(&s, track)? {
-                            t.rearm_stuck(&endpoints, &p, rules)?;
-                            n += 1;
-                        }
-                    }
-                    Ok(n)
-                })?;
-            }
+            let armed = self.tx_each(&live, crate::store::TX_BUDGET, |t, track| {
+                let Some(p) = t.get_parcel(&s, track)? else {
+                    return Ok(false);
+                };
+                t.rearm_stuck(&t.hook_endpoints(&s)?, &p, rules)?;
+                Ok(true)
+            })?;
+            n += armed.into_iter().filter(|a| *a).count();
         }
         Ok(n)
     }
