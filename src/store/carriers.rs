@@ -282,7 +282,7 @@ impl SyncStore {
         // runs: they are leased in chunks, one transaction each, and the ticket is stored
         // after the last. After a crash in between, their leases name a ticket that is not
         // open, and the next start releases them like any other lease.
-        self.tx_each(&ticket.items, super::TX_BUDGET, |t, item| {
+        self.tx_each(&ticket.items, |t, item| {
             let Some(old) = t.get_parcel(item.shop.as_str(), item.track.as_str())? else {
                 return Ok(());
             };
@@ -329,7 +329,7 @@ impl SyncStore {
         let Ok(ticket) = decode::<Ticket>("tickets", versions::TICKET, &key, &v) else {
             return Ok(());
         };
-        self.tx_each(&ticket.items, super::TX_BUDGET, |t, item| {
+        self.tx_each(&ticket.items, |t, item| {
             let lk = keys::parcel(item.shop.as_str(), item.track.as_str());
             if let Some(lease) = t.leases.get(&lk)?
                 && lease_ticket(&lease) == Some(&key[..])

@@ -498,11 +498,20 @@ impl SyncStore {
     }
 
     /// Runs `each` over `items` in order, as few transactions as it takes: one takes items until
-    /// it has [`TX_CHUNK`] of them, or has run for `budget` while a customer's lookup is in
+    /// it has [`TX_CHUNK`] of them, or has run for [`TX_BUDGET`] while a customer's lookup is in
     /// progress (one item at least), and the next goes on from there. Each item's change is
     /// whole; a failure stops at the transaction that failed, those before it stored. Returns
     /// what `each` returned, in order.
     fn tx_each<I, T>(
+        &self,
+        items: &[I],
+        each: impl Fn(&Tx<'_>, &I) -> TxResult<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.tx_each_within(items, TX_BUDGET, each)
+    }
+
+    /// [`SyncStore::tx_each`] with the budget given: [`TX_BUDGET`], or another in tests.
+    fn tx_each_within<I, T>(
         &self,
         items: &[I],
         budget: std::time::Duration,
@@ -722,7 +731,7 @@ mod tests {
     /// Writes item `i` to the `usage` tree, and fails at `fail`; returns the items stored.
     fn each_until(store: &SyncStore, n: u32, fail: u32, budget: Duration) -> Vec<u32> {
         let items: Vec<u32> = (0..n).collect();
-        let r = store.tx_each(&items, budget, |t, i| {
+        let r = store.tx_each_within(&items, budget, |t, i| {
             if *i == fail {
                 return abort(StoreError::Sled(sled::Error::Unsupported("item".into())));
             }

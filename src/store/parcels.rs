@@ -267,7 +267,7 @@ impl SyncStore {
             }
             true
         })?;
-        let moved = self.tx_each(&waiting, super::TX_BUDGET, |t, key| {
+        let moved = self.tx_each(&waiting, |t, key| {
             let Some(old) = t.get_parcel(key.shop.as_str(), key.track.as_str())? else {
                 return Ok(false);
             };

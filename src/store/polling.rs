@@ -307,7 +307,7 @@ impl SyncStore {
         items: &[DueItem],
         until: Timestamp,
     ) -> Result<Vec<DueItem>, StoreError> {
-        let taken = self.tx_each(items, super::TX_BUDGET, |t, i| t.lease_poll(i, until))?;
+        let taken = self.tx_each(items, |t, i| t.lease_poll(i, until))?;
         Ok(items
             .iter()
             .zip(taken)
@@ -467,9 +467,7 @@ impl SyncStore {
         rules: &Rules,
         timing: &SendTiming<'_>,
     ) -> Result<Vec<Option<ReportOutcome>>, StoreError> {
-        self.tx_each(reports, super::TX_BUDGET, |t, r| {
-            t.apply_report(r, now, rules, timing)
-        })
+        self.tx_each(reports, |t, r| t.apply_report(r, now, rules, timing))
     }
 
     /// Records a failed poll; `next_poll` says when to try again given the failures in a row.

@@ -141,7 +141,7 @@ impl SyncStore {
         dkeys: &[Vec<u8>],
         f: impl Fn(&mut Delivery) -> bool,
     ) -> Result<usize, StoreError> {
-        let moved = self.tx_each(dkeys, crate::store::TX_BUDGET, |t, dkey| {
+        let moved = self.tx_each(dkeys, |t, dkey| {
             let Some(old) = t.get_delivery(dkey)? else {
                 return Ok(false);
             };

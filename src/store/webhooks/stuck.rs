@@ -169,7 +169,7 @@ impl SyncStore {
                 }
                 true
             })?;
-            let armed = self.tx_each(&live, crate::store::TX_BUDGET, |t, track| {
+            let armed = self.tx_each(&live, |t, track| {
                 let Some(p) = t.get_parcel(&s, track)? else {
                     return Ok(false);
                 };
