@@ -510,6 +510,20 @@ impl SyncStore {
         self.tx_each_within(items, TX_BUDGET, each)
     }
 
+    /// [`SyncStore::tx_each`] for a change that may or may not apply to an item: returns for how
+    /// many items `each` said it did.
+    fn tx_count<I>(
+        &self,
+        items: &[I],
+        each: impl Fn(&Tx<'_>, &I) -> TxResult<bool>,
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .tx_each(items, each)?
+            .into_iter()
+            .filter(|done| *done)
+            .count())
+    }
+
     /// [`SyncStore::tx_each`] with the budget given: [`TX_BUDGET`], or another in tests.
     fn tx_each_within<I, T>(
         &self,

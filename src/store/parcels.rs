@@ -267,7 +267,7 @@ impl SyncStore {
             }
             true
         })?;
-        let moved = self.tx_each(&waiting, |t, key| {
+        self.tx_count(&waiting, |t, key| {
             let Some(old) = t.get_parcel(key.shop.as_str(), key.track.as_str())? else {
                 return Ok(false);
             };
@@ -282,8 +282,7 @@ impl SyncStore {
                 t.put_parcel(Some(&old), &p)?;
             }
             Ok(o.deadline_moved.is_some())
-        })?;
-        Ok(moved.into_iter().filter(|m| *m).count())
+        })
     }
 
     /// Polls again a parcel that was given up on: the silence that counts towards giving up

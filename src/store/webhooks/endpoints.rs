@@ -141,7 +141,7 @@ impl SyncStore {
         dkeys: &[Vec<u8>],
         f: impl Fn(&mut Delivery) -> bool,
     ) -> Result<usize, StoreError> {
-        let moved = self.tx_each(dkeys, |t, dkey| {
+        self.tx_count(dkeys, |t, dkey| {
             let Some(old) = t.get_delivery(dkey)? else {
                 return Ok(false);
             };
@@ -151,8 +151,7 @@ impl SyncStore {
             }
             t.put_delivery(dkey, Some(&old), Some(&d))?;
             Ok(true)
-        })?;
-        Ok(moved.into_iter().filter(|m| *m).count())
+        })
     }
 }
 

@@ -169,14 +169,13 @@ impl SyncStore {
                 }
                 true
             })?;
-            let armed = self.tx_each(&live, |t, track| {
+            n += self.tx_count(&live, |t, track| {
                 let Some(p) = t.get_parcel(&s, track)? else {
                     return Ok(false);
                 };
                 t.rearm_stuck(&t.hook_endpoints(&s)?, &p, rules)?;
                 Ok(true)
             })?;
-            n += armed.into_iter().filter(|a| *a).count();
         }
         Ok(n)
     }
