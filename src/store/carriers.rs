@@ -334,12 +334,11 @@ impl SyncStore {
             if lease_ticket(&lease) != Some(&key[..]) {
                 return Ok(());
             }
-            let until = keys::read_time(&lease);
             match t.get_parcel(shop, track)? {
                 // The next poll is when the lease ran until, where its due entry is.
-                Some(old) if old.next_poll_at != until => {
+                Some(old) if old.next_poll_at != keys::read_time(&lease) => {
                     let mut p = old.clone();
-                    p.next_poll_at = until;
+                    p.next_poll_at = keys::read_time(&lease);
                     t.put_parcel_unleased(Some(&old), &p)?;
                 }
                 _ => t.end_lease(lk)?,

@@ -577,14 +577,6 @@ impl Tx<'_> {
         Ok(keys::read_time(&lease))
     }
 
-    /// Ends a lease on a parcel that is gone, with the due entry the lease had moved.
-    fn drop_lease(&self, shop: &str, track: &str) -> TxResult<()> {
-        if let Some(at) = self.end_lease_at(keys::parcel(shop, track))? {
-            self.due.remove(keys::due(at, DueKind::Poll, shop, track))?;
-        }
-        Ok(())
-    }
-
     /// Where a parcel's due poll is while a lease holds it: the time the lease runs until.
     fn lease_until(&self, key: &[u8]) -> TxResult<Option<jiff::Timestamp>> {
         Ok(self.leases.get(key)?.and_then(|v| keys::read_time(&v)))

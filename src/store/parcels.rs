@@ -441,7 +441,10 @@ impl SyncStore {
                 return Ok(None);
             };
             t.parcels.remove(keys::parcel(shop, track))?;
-            t.drop_lease(shop, track)?;
+            if let Some(at) = t.end_lease_at(keys::parcel(shop, track))? {
+                t.due
+                    .remove(keys::due(at, keys::DueKind::Poll, shop, track))?;
+            }
             if let Some(o) = &p.order_id {
                 t.by_order.remove(keys::order(shop, o, track))?;
             }

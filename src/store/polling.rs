@@ -347,7 +347,14 @@ impl SyncStore {
             }
             let released = self.tx(|t| {
                 let Some(p) = t.get_parcel(shop.as_str(), track.as_str())? else {
-                    t.drop_lease(shop.as_str(), track.as_str())?;
+                    if let Some(at) = t.end_lease_at(k.to_vec())? {
+                        t.due.remove(keys::due(
+                            at,
+                            DueKind::Poll,
+                            shop.as_str(),
+                            track.as_str(),
+                        ))?;
+                    }
                     return Ok(false);
                 };
                 // The poll's due entry sits at the lease's end; it comes due now instead.
@@ -815,11 +822,6 @@ mod tests {
         let record = || store.t.parcels.get(&raw).unwrap().unwrap();
         let schedule = || store.parcel(&key).unwrap().unwrap().next_poll_at;
         let before = record();
-        // Leases the one poll due at `at` until `until`.
-        let lease_due = |at: i64, until: i64| {
-            let due = store.due_items(t(at), 10).unwrap();
-            assert!(store.lease_poll(&due[0], t(until)).unwrap());
-        };
 
         // Leased: the due entry moves to the lease's end, the parcel is not written.
         let due = store.due_items(t(0), 10).unwrap();
@@ -851,7 +853,8 @@ mod tests {
         assert_eq!(store.next_due_at().unwrap(), Some(t(9000)));
 
         // The answer puts the entry at the next poll.
-        lease_due(9000, 9600);
+        let due = store.due_items(t(9000), 10).unwrap();
+        assert!(store.lease_poll(&due[0], t(9600)).unwrap());
         let report = Report {
             events: vec![ev(10, Status::Accepted, "1/1")],
             ..Report::default()
@@ -867,7 +870,8 @@ mod tests {
         assert_eq!(store.next_due_at().unwrap(), Some(t(20_000)));
 
         // A failure does the same.
-        lease_due(20_000, 21_000);
+        let due = store.due_items(t(20_000), 10).unwrap();
+        assert!(store.lease_poll(&due[0], t(21_000)).unwrap());
         store
             .record_poll_failure(&key, "timeout", |_| t(30_000), t(20_100), &rules)
             .unwrap();
@@ -876,14 +880,16 @@ mod tests {
         assert_eq!(store.next_due_at().unwrap(), Some(t(30_000)));
 
         // A restart's release makes it due at once.
-        lease_due(30_000, 31_000);
+        let due = store.due_items(t(30_000), 10).unwrap();
+        assert!(store.lease_poll(&due[0], t(31_000)).unwrap());
         assert_eq!(store.release_leases(t(30_500)).unwrap(), 1);
         assert_eq!(schedule(), Some(t(30_500)));
         assert_eq!(store.due_count().unwrap(), 1);
         assert_eq!(store.next_due_at().unwrap(), Some(t(30_500)));
 
         // Deleted while leased: nothing is left due.
-        lease_due(30_500, 31_000);
+        let due = store.due_items(t(30_500), 10).unwrap();
+        assert!(store.lease_poll(&due[0], t(31_000)).unwrap());
         store.delete_parcel(&key).unwrap().unwrap();
         assert_eq!(store.due_count().unwrap(), 0);
         assert!(!store.is_leased(&key).unwrap());
