@@ -242,7 +242,8 @@ impl SyncStore {
             };
             let mut p = old.clone();
             p.next_poll_at = at;
-            t.put_parcel_unleased(Some(&old), &p)?;
+            t.put_parcel(Some(&old), &p)?;
+            t.end_lease(keys::parcel(shop, track))?;
             Ok(Some(old))
         })
     }
@@ -286,17 +287,20 @@ impl SyncStore {
                 return Ok(());
             };
             let key = keys::parcel(item.shop.as_str(), item.track.as_str());
-            // Where the parcel's due poll is now: at its lease's end, or by its schedule.
-            let due = t.lease_until(&key)?.or(old.next_poll_at);
-            match due {
+            match old.next_poll_at {
                 // Leased for longer already (the scheduler leases a ticket carrier's parcels for
                 // a ticket's whole life): the lease only names the ticket, with the time the
-                // parcel comes due.
+                // parcel comes due, and the parcel is not written again.
                 Some(at) if at >= lease_until => {
                     t.leases
                         .insert(key, ticket_lease(at, ticket.carrier, &ticket.id))?;
                 }
-                _ => t.take_lease(&old, due, &lease)?,
+                _ => {
+                    let mut p = old.clone();
+                    p.next_poll_at = Some(lease_until);
+                    t.put_parcel(Some(&old), &p)?;
+                    t.leases.insert(key, lease.clone())?;
+                }
             }
             Ok(())
         })?;
@@ -326,22 +330,11 @@ impl SyncStore {
             return Ok(());
         };
         self.tx_each(&ticket.items, |t, item| {
-            let (shop, track) = (item.shop.as_str(), item.track.as_str());
-            let lk = keys::parcel(shop, track);
-            let Some(lease) = t.leases.get(&lk)? else {
-                return Ok(());
-            };
-            if lease_ticket(&lease) != Some(&key[..]) {
-                return Ok(());
-            }
-            match t.get_parcel(shop, track)? {
-                // The next poll is when the lease ran until, where its due entry is.
-                Some(old) if old.next_poll_at != keys::read_time(&lease) => {
-                    let mut p = old.clone();
-                    p.next_poll_at = keys::read_time(&lease);
-                    t.put_parcel_unleased(Some(&old), &p)?;
-                }
-                _ => t.end_lease(lk)?,
+            let lk = keys::parcel(item.shop.as_str(), item.track.as_str());
+            if let Some(lease) = t.leases.get(&lk)?
+                && lease_ticket(&lease) == Some(&key[..])
+            {
+                t.end_lease(lk)?;
             }
             Ok(())
         })?;
@@ -648,12 +641,6 @@ mod tests {
             .close_ticket(CarrierId::RussianPost, &ticket.id)
             .unwrap();
         assert!(!store.is_leased(&pk("acme", "10100012000016")).unwrap());
-        // Left unanswered, it is polled when its lease would have ended.
-        let p = store
-            .parcel(&pk("acme", "10100012000016"))
-            .unwrap()
-            .unwrap();
-        assert_eq!(p.next_poll_at, Some(t(3600)));
         assert!(
             store
                 .open_tickets(CarrierId::RussianPost)

@@ -564,39 +564,9 @@ impl Tx<'_> {
     /// Ends a poll's lease on a parcel, if it has one; those waiting for it
     /// ([`Store::lease_changes`]) look again once the transaction commits.
     fn end_lease(&self, key: Vec<u8>) -> TxResult<()> {
-        self.end_lease_at(key).map(|_| ())
-    }
-
-    /// [`Tx::end_lease`], returning where the lease had moved the parcel's due poll: the time
-    /// the lease ran until (see [`Tx::take_lease`]).
-    fn end_lease_at(&self, key: Vec<u8>) -> TxResult<Option<jiff::Timestamp>> {
-        let Some(lease) = self.leases.remove(key)? else {
-            return Ok(None);
-        };
-        self.rings.released.set(true);
-        Ok(keys::read_time(&lease))
-    }
-
-    /// Where a parcel's due poll is while a lease holds it: the time the lease runs until.
-    fn lease_until(&self, key: &[u8]) -> TxResult<Option<jiff::Timestamp>> {
-        Ok(self.leases.get(key)?.and_then(|v| keys::read_time(&v)))
-    }
-
-    /// Leases a parcel's poll: its due entry moves from `from` to the lease's end, and the
-    /// lease records that time (`value` starts with it). The parcel itself is not written: its
-    /// `next_poll_at` stays its schedule, and the answer or the lease's end (a restart's
-    /// release, a ticket's close) puts the due entry back in step with it.
-    fn take_lease(
-        &self,
-        parcel: &crate::domain::parcel::Parcel,
-        from: Option<jiff::Timestamp>,
-        value: &[u8],
-    ) -> TxResult<()> {
-        let (shop, track) = (parcel.shop.as_str(), parcel.track.as_str());
-        let until = keys::read_time(value);
-        let tag = parcels::tag(parcel);
-        self.put_due(from, until, DueKind::Poll, shop, track, &tag, false)?;
-        self.leases.insert(keys::parcel(shop, track), value)?;
+        if self.leases.remove(key)?.is_some() {
+            self.rings.released.set(true);
+        }
         Ok(())
     }
 

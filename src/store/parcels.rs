@@ -96,19 +96,8 @@ impl Tx<'_> {
         }
     }
 
-    /// Writes a parcel and keeps its order index and due entries in step with it. A poll in
-    /// flight keeps its lease unless the parcel's schedule or carrier changes.
+    /// Writes a parcel and keeps its order index and due entries in step with it.
     pub(super) fn put_parcel(&self, old: Option<&Parcel>, new: &Parcel) -> TxResult<()> {
-        self.write_parcel(old, new, false)
-    }
-
-    /// [`Tx::put_parcel`] that also ends the poll's lease, if there is one: the poll's answer
-    /// (or its failure) is in.
-    pub(super) fn put_parcel_unleased(&self, old: Option<&Parcel>, new: &Parcel) -> TxResult<()> {
-        self.write_parcel(old, new, true)
-    }
-
-    fn write_parcel(&self, old: Option<&Parcel>, new: &Parcel, end_lease: bool) -> TxResult<()> {
         let (shop, track) = (new.shop.as_str(), new.track.as_str());
         let key = keys::parcel(shop, track);
         let value = match encode_record(&key, new) {
@@ -127,16 +116,8 @@ impl Tx<'_> {
         }
         let tag = tag(new);
         let retag = old.is_some_and(|p| p.carrier != new.carrier);
-        let mut poll_was = old.and_then(|p| p.next_poll_at);
-        if old.is_some_and(|p| end_lease || retag || p.next_poll_at != new.next_poll_at) {
-            // While a poll is in flight its due entry sits at the lease's end, and a new
-            // schedule replaces the poll in flight.
-            if let Some(at) = self.end_lease_at(keys::parcel(shop, track))? {
-                poll_was = Some(at);
-            }
-        }
         self.put_due(
-            poll_was,
+            old.and_then(|p| p.next_poll_at),
             new.next_poll_at,
             keys::DueKind::Poll,
             shop,
@@ -441,10 +422,7 @@ impl SyncStore {
                 return Ok(None);
             };
             t.parcels.remove(keys::parcel(shop, track))?;
-            if let Some(at) = t.end_lease_at(keys::parcel(shop, track))? {
-                t.due
-                    .remove(keys::due(at, keys::DueKind::Poll, shop, track))?;
-            }
+            t.end_lease(keys::parcel(shop, track))?;
             if let Some(o) = &p.order_id {
                 t.by_order.remove(keys::order(shop, o, track))?;
             }

@@ -145,18 +145,17 @@ impl Tx<'_> {
                 .remove(keys::due(item.at, DueKind::Poll, shop, track))?;
             return Ok(false);
         };
-        // The entry is due by the parcel's schedule or, while a lease holds it (one that ran
-        // out without an answer), at the lease's end.
-        let due_at = t
-            .lease_until(&keys::parcel(shop, track))?
-            .or(p.next_poll_at);
-        if due_at != Some(item.at) {
+        if p.next_poll_at != Some(item.at) {
             // A stray key: the parcel's own schedule is what counts.
             t.due
                 .remove(keys::due(item.at, DueKind::Poll, shop, track))?;
             return Ok(false);
         }
-        t.take_lease(&p, Some(item.at), &keys::time(until))?;
+        let mut q = p.clone();
+        q.next_poll_at = Some(until);
+        t.put_parcel(Some(&p), &q)?;
+        t.leases
+            .insert(keys::parcel(shop, track), &keys::time(until))?;
         Ok(true)
     }
 
@@ -242,7 +241,8 @@ impl Tx<'_> {
         let outbox = started.elapsed() - lifecycle;
         t.hook_report(&old, &p, &outcome, now, rules)?;
         t.count_unmapped(&old, &p, &r.unmapped, now)?;
-        t.put_parcel_unleased(Some(&old), &p)?;
+        t.put_parcel(Some(&old), &p)?;
+        t.end_lease(keys::parcel(shop, track))?;
         Ok(Some(ReportOutcome {
             status: p.status,
             previous_status: outcome.previous_status,
@@ -345,22 +345,18 @@ impl SyncStore {
                 // The carrier is preparing a batch answer for it; the ticket resumes.
                 continue;
             }
+            let until = keys::read_time(&until);
             let released = self.tx(|t| {
+                t.end_lease(k.to_vec())?;
                 let Some(p) = t.get_parcel(shop.as_str(), track.as_str())? else {
-                    if let Some(at) = t.end_lease_at(k.to_vec())? {
-                        t.due.remove(keys::due(
-                            at,
-                            DueKind::Poll,
-                            shop.as_str(),
-                            track.as_str(),
-                        ))?;
-                    }
                     return Ok(false);
                 };
-                // The poll's due entry sits at the lease's end; it comes due now instead.
+                if p.next_poll_at.is_none() || p.next_poll_at != until {
+                    return Ok(false);
+                }
                 let mut q = p.clone();
                 q.next_poll_at = Some(now);
-                t.put_parcel_unleased(Some(&p), &q)?;
+                t.put_parcel(Some(&p), &q)?;
                 Ok(true)
             })?;
             n += usize::from(released);
@@ -411,7 +407,10 @@ impl SyncStore {
                     }
                     return Ok(None);
                 }
-                t.take_lease(&p, p.next_poll_at, &keys::time(until))?;
+                let mut q = p.clone();
+                q.next_poll_at = Some(until);
+                t.put_parcel(Some(&p), &q)?;
+                t.leases.insert(key, &keys::time(until))?;
                 Ok(Some(true))
             })?;
             if taken.is_none() {
@@ -497,7 +496,8 @@ impl SyncStore {
                 p.next_poll_at = None;
                 p.abandoned_at = Some(now);
             }
-            t.put_parcel_unleased(Some(&old), &p)?;
+            t.put_parcel(Some(&old), &p)?;
+            t.end_lease(keys::parcel(shop, track))?;
             Ok(p.poll.failures)
         })
     }
@@ -810,89 +810,6 @@ mod tests {
                 .len(),
             3
         );
-    }
-
-    #[test]
-    fn a_lease_moves_only_the_due_entry_and_whatever_ends_it_puts_the_entry_back() {
-        let (_d, store) = setup();
-        let w = DailyWindow::ALWAYS;
-        let timing = SendTiming { window: &w };
-        let key = pk("acme", "SANDBOX-DELIVERED-1");
-        let raw = keys::parcel("acme", "SANDBOX-DELIVERED-1");
-        let record = || store.t.parcels.get(&raw).unwrap().unwrap();
-        let schedule = || store.parcel(&key).unwrap().unwrap().next_poll_at;
-        let before = record();
-
-        // Leased: the due entry moves to the lease's end, the parcel is not written.
-        let due = store.due_items(t(0), 10).unwrap();
-        assert!(store.lease_poll(&due[0], t(600)).unwrap());
-        assert_eq!(record(), before, "the parcel is not written");
-        assert_eq!(schedule(), Some(t(0)), "its schedule is unchanged");
-        assert_eq!(store.due_count().unwrap(), 1);
-        assert_eq!(store.next_due_at().unwrap(), Some(t(600)));
-
-        // The lease runs out without an answer: the entry at its end is leased again, not
-        // dropped as a stray.
-        let due = store.due_items(t(600), 10).unwrap();
-        assert_eq!(due[0].at, t(600));
-        assert!(store.lease_poll(&due[0], t(1200)).unwrap());
-        assert_eq!(store.due_count().unwrap(), 1);
-        assert_eq!(store.next_due_at().unwrap(), Some(t(1200)));
-
-        // A new schedule while a poll is in flight replaces the poll.
-        store
-            .tx(|tx| {
-                let p = tx.get_parcel("acme", "SANDBOX-DELIVERED-1")?.unwrap();
-                let mut q = p.clone();
-                q.next_poll_at = Some(t(9000));
-                tx.put_parcel(Some(&p), &q)
-            })
-            .unwrap();
-        assert!(!store.is_leased(&key).unwrap());
-        assert_eq!(store.due_count().unwrap(), 1);
-        assert_eq!(store.next_due_at().unwrap(), Some(t(9000)));
-
-        // The answer puts the entry at the next poll.
-        let due = store.due_items(t(9000), 10).unwrap();
-        assert!(store.lease_poll(&due[0], t(9600)).unwrap());
-        let report = Report {
-            events: vec![ev(10, Status::Accepted, "1/1")],
-            ..Report::default()
-        };
-        let rules = Rules::default();
-        store
-            .apply_report(&key, &report, t(9100), &rules, t(20_000), &timing)
-            .unwrap()
-            .unwrap();
-        assert!(!store.is_leased(&key).unwrap());
-        assert_eq!(schedule(), Some(t(20_000)));
-        assert_eq!(store.due_count().unwrap(), 1);
-        assert_eq!(store.next_due_at().unwrap(), Some(t(20_000)));
-
-        // A failure does the same.
-        let due = store.due_items(t(20_000), 10).unwrap();
-        assert!(store.lease_poll(&due[0], t(21_000)).unwrap());
-        store
-            .record_poll_failure(&key, "timeout", |_| t(30_000), t(20_100), &rules)
-            .unwrap();
-        assert!(!store.is_leased(&key).unwrap());
-        assert_eq!(store.due_count().unwrap(), 1);
-        assert_eq!(store.next_due_at().unwrap(), Some(t(30_000)));
-
-        // A restart's release makes it due at once.
-        let due = store.due_items(t(30_000), 10).unwrap();
-        assert!(store.lease_poll(&due[0], t(31_000)).unwrap());
-        assert_eq!(store.release_leases(t(30_500)).unwrap(), 1);
-        assert_eq!(schedule(), Some(t(30_500)));
-        assert_eq!(store.due_count().unwrap(), 1);
-        assert_eq!(store.next_due_at().unwrap(), Some(t(30_500)));
-
-        // Deleted while leased: nothing is left due.
-        let due = store.due_items(t(30_500), 10).unwrap();
-        assert!(store.lease_poll(&due[0], t(31_000)).unwrap());
-        store.delete_parcel(&key).unwrap().unwrap();
-        assert_eq!(store.due_count().unwrap(), 0);
-        assert!(!store.is_leased(&key).unwrap());
     }
 
     #[test]
